@@ -1,0 +1,1 @@
+# alloc/ part of the one Makefile (included from Makefile.am).

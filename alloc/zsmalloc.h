@@ -1,0 +1,158 @@
+/*
+ * zsmalloc.h - the public contract of zsfs's userspace zsmalloc.
+ *
+ * A pool stores many small objects (32 B .. 4 KiB; compressed pages) in
+ * "zspages": chains of ordinary 4 KiB pages, sorted into size classes.
+ * Callers get opaque handles, never pointers, so the pool may move an
+ * object (compaction) without the owner noticing.  See alloc/pool.c for
+ * the design note.
+ *
+ * Thread safety: every function may be called from any thread at once,
+ * unless its comment says otherwise.  A thread may hold at most one
+ * mapping (zs_map) per pool at a time and must not block while it does.
+ * Freeing, reading or writing the same handle from two threads at once is
+ * the caller's bug (zsfs serialises per inode).
+ *
+ * Errors are returned as negative errno values; nothing touches errno.
+ */
+#ifndef ZSFS_ZSMALLOC_H
+#define ZSFS_ZSMALLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The allocation unit the pool gets from the OS, and the largest object. */
+#define ZS_PAGE_SIZE 4096u
+#define ZS_MAX_ALLOC_SIZE ZS_PAGE_SIZE
+
+typedef struct zs_pool zs_pool;
+
+/* An opaque object handle.  0 is never a valid handle. */
+typedef uint64_t zs_handle;
+
+struct zs_pool_params {
+	/* Longest zspage chain, in pages: 4..16; 0 means the default, 8. */
+	unsigned max_pages_per_zspage;
+	/* Cap on mem_bytes (see zs_pool_stats); 0 means no cap. */
+	size_t limit_bytes;
+};
+
+/*
+ * zs_pool_create() - make an empty pool.
+ * @params: may be NULL for the defaults.
+ * @poolp: receives the pool.
+ * Return: 0, -EINVAL for a parameter out of range, -ENOMEM.
+ */
+int zs_pool_create(const struct zs_pool_params *params, zs_pool **poolp);
+
+/* zs_pool_destroy() - free the pool and every object in it.  NULL is fine.
+ * Not thread safe: no other call on the pool may be running. */
+void zs_pool_destroy(zs_pool *pool);
+
+/*
+ * zs_malloc() - allocate an object of @size bytes (1..ZS_MAX_ALLOC_SIZE).
+ * Return: 0 and *@hp set; -EINVAL for a bad size; -ENOSPC when the pool
+ * would grow past its limit (the caller may zs_compact() and retry);
+ * -ENOMEM when the OS refused memory.  The contents start undefined.
+ */
+int zs_malloc(zs_pool *pool, size_t size, zs_handle *hp);
+
+/* zs_free() - release an object.  Handle 0 is ignored. */
+void zs_free(zs_pool *pool, zs_handle h);
+
+/* Size the object was allocated with (what zs_malloc was asked for). */
+size_t zs_obj_size(zs_pool *pool, zs_handle h);
+
+/*
+ * zs_write() / zs_read() - copy @len bytes (at most the object's size) to
+ * or from the start of the object.  Objects that span two pages are handled
+ * without an intermediate copy.
+ */
+void zs_write(zs_pool *pool, zs_handle h, const void *src, size_t len);
+void zs_read(zs_pool *pool, zs_handle h, void *dst, size_t len);
+
+enum zs_mapmode {
+	ZS_MM_RO, /* caller only reads: a spanning object is copied in */
+	ZS_MM_WO, /* caller only writes all of it: copied out on unmap */
+	ZS_MM_RW, /* both */
+};
+
+/* Filled by zs_map, passed back to zs_unmap.  Fields are private. */
+struct zs_mapping {
+	void *priv[4];
+	size_t priv_len;
+	int priv_mode;
+};
+
+/*
+ * zs_map() - get a pointer to the object's bytes for direct access.
+ * The object cannot move (compaction waits for it) until zs_unmap().
+ * A spanning object is presented through a per-thread buffer of the pool.
+ * Return: the pointer; never NULL for a valid handle.
+ */
+void *zs_map(zs_pool *pool, zs_handle h, enum zs_mapmode mode,
+	     struct zs_mapping *m);
+void zs_unmap(zs_pool *pool, struct zs_mapping *m);
+
+/*
+ * zs_compact() - move objects out of sparse zspages into dense ones in
+ * every class, free the emptied zspages and give their pages back to the
+ * OS.  Runs beside other threads' calls; never holds a pool-wide lock for
+ * the whole run.  Return: the number of pages freed.
+ */
+size_t zs_compact(zs_pool *pool);
+
+/* zs_can_compact() - cheap estimate of the pages zs_compact() would free. */
+size_t zs_can_compact(zs_pool *pool);
+
+/* Change the cap (0 = none).  Objects already stored stay. */
+void zs_set_limit(zs_pool *pool, size_t limit_bytes);
+
+struct zs_pool_stats {
+	size_t pages;           /* 4 KiB pages in zspages now */
+	size_t pages_max;       /* high-water mark of pages */
+	size_t objs;            /* live objects */
+	size_t bytes_stored;    /* sum of live objects' requested sizes */
+	size_t meta_bytes;      /* handle table, zspage headers, ... */
+	size_t mem_bytes;       /* pages * 4096 + meta_bytes: all it holds */
+	size_t limit_bytes;     /* the cap, 0 = none */
+	size_t pages_compacted; /* pages freed by compaction, ever */
+	size_t compactions;     /* zs_compact calls, ever */
+	size_t os_bytes_mapped; /* address space mapped from the OS */
+};
+void zs_pool_stats(zs_pool *pool, struct zs_pool_stats *st);
+
+/* Fullness groups of a class, emptiest first. */
+enum { ZS_NR_FULLNESS = 4 };
+
+struct zs_class_stats {
+	size_t size;                 /* object slot size in bytes */
+	unsigned objs_per_zspage;
+	unsigned pages_per_zspage;
+	size_t zspages[ZS_NR_FULLNESS + 1]; /* by fullness, then totally full */
+	size_t objs_allocated;       /* slots in this class's zspages */
+	size_t objs_used;            /* live objects */
+	size_t pages_used;
+	size_t pages_freeable;       /* what compaction could free here */
+};
+/* Number of (merged) classes; stats for class @idx.  Return 0 or -ENOENT. */
+unsigned zs_class_count(zs_pool *pool);
+int zs_class_stats(zs_pool *pool, unsigned idx, struct zs_class_stats *st);
+
+/*
+ * zs_pool_check() - walk every class, zspage, object and handle and check
+ * the pool's invariants.  Expensive; for tests and the consistency check.
+ * Return: 0, or -EUCLEAN with a description of the first broken invariant
+ * written to @msg (at most @msg_cap bytes, NUL-terminated).
+ */
+int zs_pool_check(zs_pool *pool, char *msg, size_t msg_cap);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

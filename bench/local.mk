@@ -1,0 +1,1 @@
+# bench/ part of the one Makefile (included from Makefile.am).

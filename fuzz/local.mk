@@ -1,0 +1,1 @@
+# fuzz/ part of the one Makefile (included from Makefile.am).

@@ -1,0 +1,112 @@
+/*
+ * ctl.h - the control plane: the .zsctl file's text and commands, the
+ * user.zsfs.* xattrs, and the background compactor.
+ *
+ * The control plane knows the store (pagestore.h) and asks the filesystem
+ * for what only it knows through callbacks, so it links without FUSE and
+ * its parser can be tested and fuzzed alone.
+ *
+ * Thread safety: every function may be called from any thread at once.
+ * Functions return 0 or a negative errno.
+ */
+#ifndef ZSFS_CTL_H
+#define ZSFS_CTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pagestore.h"
+
+/* The name of the control file in the root directory. */
+#define ZSFS_CTL_NAME ".zsctl"
+/* Prefix of the reserved xattrs; they are never listed nor removable. */
+#define ZSFS_XATTR_PREFIX "user.zsfs."
+
+struct zsfs_ctl;
+
+/* What the filesystem reports about its namespace. */
+struct zsfs_fs_counts {
+	size_t inodes;      /* inodes in use, root included */
+	size_t inodes_max;  /* nr_inodes */
+	size_t files;       /* regular files */
+	size_t dirs;
+	size_t symlinks;
+	size_t others;      /* fifos, sockets, devices */
+	size_t meta_bytes;  /* inodes, names, xattrs, page tables */
+};
+
+struct zsfs_ctl_params {
+	struct zsfs_store *store;
+	uid_t owner;            /* the user who mounted: may write commands */
+	int auto_compact;       /* start with the background compactor on */
+	/* Auto compaction runs when zs_can_compact() pages pass both of these:
+	 * this share of the pool's pages (0..1; 0 = default) and this many
+	 * bytes (0 = default). */
+	double ac_min_share;
+	size_t ac_min_bytes;
+	unsigned ac_interval_ms;  /* polling interval; 0 = default */
+	int use_psi;              /* watch /proc/pressure/memory if present */
+	/* Fill @out (may be NULL when not wanted). */
+	void (*fs_counts)(void *arg, struct zsfs_fs_counts *out);
+	/* The filesystem's consistency walk: 0, or -EUCLEAN with @msg. */
+	int (*fs_check)(void *arg, char *msg, size_t msg_cap);
+	void *fs_arg;
+};
+
+int zsfs_ctl_create(const struct zsfs_ctl_params *params,
+		    struct zsfs_ctl **ctlp);
+/* Starts the compactor thread.  Call after the daemon has forked. */
+int zsfs_ctl_start(struct zsfs_ctl *ctl);
+/* Stops the thread and frees.  NULL ok. */
+void zsfs_ctl_destroy(struct zsfs_ctl *ctl);
+
+/*
+ * zsfs_ctl_stats_text() - the text .zsctl shows: "name value" lines, the
+ * first nine zram's mm_stat fields, then the rest, then after a blank line
+ * the per-class table.  *@textp is malloc'ed; the caller frees it.
+ */
+int zsfs_ctl_stats_text(struct zsfs_ctl *ctl, char **textp, size_t *lenp);
+
+/*
+ * zsfs_ctl_command() - run one command line (without its newline) written
+ * to .zsctl by user @uid.  Return: 0; -EPERM when @uid may not; -EINVAL for
+ * an unknown or malformed command (nothing changed; @why says what is
+ * wrong, and the daemon logs it).
+ */
+int zsfs_ctl_command(struct zsfs_ctl *ctl, uid_t uid, const char *line,
+		     size_t len, char *why, size_t why_cap);
+
+/*
+ * Buffered writes to an open .zsctl: complete lines run as they arrive,
+ * a last line without a newline runs at zsfs_ctl_writer_close().
+ */
+struct zsfs_ctl_writer;
+int zsfs_ctl_writer_open(struct zsfs_ctl *ctl, uid_t uid,
+			 struct zsfs_ctl_writer **wp);
+/* Return: 0, or the first failing command's error (-EINVAL, -EPERM, -E2BIG
+ * for a line longer than 4096 bytes). */
+int zsfs_ctl_writer_write(struct zsfs_ctl_writer *w, const char *buf,
+			  size_t len);
+int zsfs_ctl_writer_close(struct zsfs_ctl_writer *w); /* NULL ok */
+
+/* Run a compaction now (manual=1 counts as manual).  Return pages freed. */
+size_t zsfs_ctl_compact(struct zsfs_ctl *ctl, int manual);
+
+/*
+ * The reserved xattrs.  zsfs_ctl_xattr_is_reserved() says whether @name is
+ * ours (user.zsfs.*).  get fills a malloc'ed value; @fst is the file's
+ * stats (NULL for non-regular inodes: they report zeros).
+ * Return: 0; -ENODATA for an unknown user.zsfs.* name.
+ * set: user.zsfs.compact with value "1" runs compaction; other names or
+ * values: -EINVAL (bad value) or -ENOTSUP (unknown name); -EPERM for a user
+ * who may not.
+ */
+int zsfs_ctl_xattr_is_reserved(const char *name);
+int zsfs_ctl_xattr_get(struct zsfs_ctl *ctl, const char *name,
+		       const struct zsfs_file_stats *fst, uint64_t file_size,
+		       char **valuep, size_t *lenp);
+int zsfs_ctl_xattr_set(struct zsfs_ctl *ctl, uid_t uid, const char *name,
+		       const char *value, size_t len);
+
+#endif

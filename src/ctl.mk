@@ -1,0 +1,1 @@
+# src/ control plane library: part of the one Makefile.

@@ -1,0 +1,1 @@
+# src/ data path library (codecs, page store): part of the one Makefile.

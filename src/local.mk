@@ -1,0 +1,2 @@
+bin_PROGRAMS += src/zsfs
+src_zsfs_SOURCES = src/main.c

@@ -1,0 +1,159 @@
+/*
+ * pagestore.h - file data on compressed 4 KiB pages.
+ *
+ * A store (one per mount) owns the zsmalloc pool, the codec and the
+ * store-wide counters.  A zsfs_file (one per regular-file inode) is a
+ * sparse table from page index to a stored page, plus a small bounded set
+ * of dirty uncompressed pages that absorbs small writes so they do not
+ * cost a decompress + recompress each.
+ *
+ * Kinds of page: hole (no entry, reads as zeros, costs nothing), same-filled
+ * (one repeated 8-byte word; only the word is kept, no pool memory),
+ * compressed (an object in the pool), raw (did not compress below the
+ * threshold: stored as 4096 bytes), dirty (uncompressed, in the file's
+ * dirty set until flushed).
+ *
+ * Locking: a zsfs_file has no lock of its own.  The caller (the inode)
+ * serialises: exclusive for write, punch, truncate, flush, copy, destroy;
+ * shared is enough for read, seek, stats and check, which never modify the
+ * file.  The store is thread safe.  Functions return 0 or a negative errno.
+ */
+#ifndef ZSFS_PAGESTORE_H
+#define ZSFS_PAGESTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zsmalloc.h"
+
+#define ZSFS_PAGE_SIZE 4096u
+#define ZSFS_PAGE_SHIFT 12
+
+struct zsfs_store;
+struct zsfs_file;
+
+struct zsfs_store_params {
+	/* "lz4" (also when NULL), "zstd", "zstd:LEVEL" (1..19), "none". */
+	const char *compress;
+	/* Cap on the pool's memory (mem_bytes); 0 = none. */
+	size_t limit_bytes;
+	/* zspage chain length, 0 = the allocator's default. */
+	unsigned max_pages_per_zspage;
+	/* Cap on uncompressed dirty pages over all files; 0 = default. */
+	size_t dirty_max_bytes;
+};
+
+/*
+ * zsfs_codec_check() - validate a compress= value without making a store.
+ * Return: 0, or -EINVAL with a message naming what is wrong in @err.
+ */
+int zsfs_codec_check(const char *spec, char *err, size_t err_cap);
+
+/*
+ * zsfs_store_create() - make a store and its pool.
+ * Return: 0; -EINVAL (bad codec spec; message in @err); -ENOMEM.
+ */
+int zsfs_store_create(const struct zsfs_store_params *params,
+		      struct zsfs_store **storep, char *err, size_t err_cap);
+/* Free the store and its pool.  Every file must be destroyed first.  NULL ok. */
+void zsfs_store_destroy(struct zsfs_store *store);
+
+zs_pool *zsfs_store_pool(struct zsfs_store *store);
+/* The codec as a string, e.g. "lz4" or "zstd:3". */
+const char *zsfs_store_codec(const struct zsfs_store *store);
+void zsfs_store_set_limit(struct zsfs_store *store, size_t limit_bytes);
+size_t zsfs_store_limit(struct zsfs_store *store);
+
+/*
+ * Store-wide counters, one list for the struct, its updates and its text
+ * form (see ctl.c).  Values are bytes or counts.
+ */
+#define ZSFS_STORE_STATS(X)                                                  \
+	X(orig_data_size, "uncompressed bytes of stored pages, same-filled included") \
+	X(compr_data_size, "bytes the stored pages take in the pool")       \
+	X(same_pages, "same-filled pages stored (no pool memory)")          \
+	X(huge_pages, "pages stored raw because they did not compress")     \
+	X(huge_pages_since, "pages ever stored raw")                        \
+	X(pages_stored, "pages with data: compressed, raw or same-filled")  \
+	X(dirty_pages, "uncompressed dirty pages waiting to be stored")     \
+	X(enospc_compactions, "compactions run because the pool was full")  \
+	X(enospc_errors, "writes refused with ENOSPC")
+
+struct zsfs_store_stats {
+#define ZSFS_STORE_STATS_FIELD(name, desc) size_t name;
+	ZSFS_STORE_STATS(ZSFS_STORE_STATS_FIELD)
+#undef ZSFS_STORE_STATS_FIELD
+};
+void zsfs_store_stats(struct zsfs_store *store, struct zsfs_store_stats *st);
+
+/* --- files --- */
+
+int zsfs_file_create(struct zsfs_file **filep);
+/* Free every page of the file, at once, and the file.  NULL ok. */
+void zsfs_file_destroy(struct zsfs_store *store, struct zsfs_file *file);
+
+/*
+ * zsfs_file_read() - fill @buf with the bytes at [@off, @off + @len):
+ * stored data, or zeros for holes and pages never written.  The caller
+ * clamps to the file size.  Return: 0, -EIO for a page that fails to
+ * decompress (a bug or corruption; reported, never returned as data).
+ */
+int zsfs_file_read(struct zsfs_store *store, const struct zsfs_file *file,
+		   uint64_t off, size_t len, void *buf);
+
+/*
+ * zsfs_file_write() - store @len bytes at @off.  *@written is how many
+ * bytes from the start are stored when it fails part way (always whole
+ * pages or a prefix that did not need a new allocation); on failure nothing
+ * stored before changes.  Return: 0, -ENOSPC (the pool is full even after
+ * compacting once), -ENOMEM, -EFBIG (offset past the largest file).
+ */
+int zsfs_file_write(struct zsfs_store *store, struct zsfs_file *file,
+		    uint64_t off, size_t len, const void *buf, size_t *written);
+
+/* Zero [@off, @off + @len): whole pages become holes and their memory is
+ * freed at once; partial pages are zeroed in place.  Return: 0, -ENOSPC. */
+int zsfs_file_punch(struct zsfs_store *store, struct zsfs_file *file,
+		    uint64_t off, uint64_t len);
+
+/* Change the file's size from @old_size to @new_size: pages past the new
+ * end are freed at once and the tail of a partial last page is zeroed, so
+ * growing again reads zeros.  Return: 0, -ENOSPC. */
+int zsfs_file_truncate(struct zsfs_store *store, struct zsfs_file *file,
+		       uint64_t old_size, uint64_t new_size);
+
+/* SEEK_DATA / SEEK_HOLE from @off in a file of @size bytes.  Written
+ * pages (same-filled included) are data; holes are holes.
+ * Return: 0 and *@res, -ENXIO as lseek(2) says, -EINVAL for other whence. */
+int zsfs_file_seek(const struct zsfs_file *file, uint64_t off, uint64_t size,
+		   int whence, uint64_t *res);
+
+/* Compress and store the dirty pages.  Return: 0, -ENOSPC (the dirty
+ * pages stay, nothing is lost), -ENOMEM. */
+int zsfs_file_flush(struct zsfs_store *store, struct zsfs_file *file);
+
+/*
+ * zsfs_file_copy() - copy [@soff, @soff + @len) of @src to @doff of @dst
+ * (the same file is fine when the ranges do not overlap).  Whole aligned
+ * pages are copied as stored objects, without recompressing.  The caller
+ * holds @dst exclusive and @src at least shared.  Return as write.
+ */
+int zsfs_file_copy(struct zsfs_store *store, struct zsfs_file *dst,
+		   uint64_t doff, const struct zsfs_file *src, uint64_t soff,
+		   uint64_t len, size_t *copied);
+
+struct zsfs_file_stats {
+	size_t stored_bytes;     /* pool bytes of its pages: compressed sizes, 4096 raw */
+	size_t pages_compressed;
+	size_t pages_raw;
+	size_t pages_same;
+	size_t pages_dirty;
+	uint64_t last_page_plus1; /* 1 + highest page index with data, 0 if none */
+};
+void zsfs_file_stats(const struct zsfs_file *file, struct zsfs_file_stats *st);
+
+/* Check the file's table against the pool.  Return 0 or -EUCLEAN + @msg. */
+int zsfs_file_check(struct zsfs_store *store, const struct zsfs_file *file,
+		    char *msg, size_t msg_cap);
+
+#endif

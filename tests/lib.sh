@@ -1,0 +1,117 @@
+# tests/lib.sh - shared helpers for the mounted tests (sourced, not run).
+#
+# Every mounted test gets its own temporary directory and mountpoint and
+# unmounts it on exit, also when it fails or is interrupted.  Output is TAP.
+#
+#   . "$TOP_SRCDIR/tests/lib.sh"
+#   zs_mount [-o OPTS]        mounts $ZSFS on $MNT (fresh tmp dir)
+#   tmpfs_mount               mounts a tmpfs on $TMPFS_MNT for comparison
+#   ok COND_CMD... -- "desc"  via: check "desc" cmd args...
+#   done_testing
+
+set -u
+: "${ZSFS:=$(pwd)/src/zsfs}"
+: "${TOP_SRCDIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+
+T_N=0
+T_FAILED=0
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/zsfs-test.XXXXXX")
+MNT="$WORK/mnt"
+TMPFS_MNT="$WORK/tmpfs"
+ZS_PID=""
+mkdir -p "$MNT" "$TMPFS_MNT"
+
+skip_all() { echo "1..0 # SKIP $*"; rm -rf "$WORK"; exit 77; }
+
+need_fuse() {
+	[ -c /dev/fuse ] || skip_all "/dev/fuse is missing"
+	[ -x "$ZSFS" ] || { echo "Bail out! zsfs binary not found at $ZSFS"; exit 99; }
+	command -v fusermount3 >/dev/null || skip_all "fusermount3 is missing (apt-get install fuse3)"
+}
+
+need_tool() {
+	for t in "$@"; do
+		command -v "$t" >/dev/null || skip_all "$t is missing"
+	done
+}
+
+zs_cleanup() {
+	local m
+	for m in "$MNT" "$TMPFS_MNT" ${EXTRA_MOUNTS:-}; do
+		if mountpoint -q "$m" 2>/dev/null; then
+			fusermount3 -u "$m" 2>/dev/null || umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+		fi
+	done
+	if [ -n "$ZS_PID" ]; then
+		# Give the daemon a moment to exit after the unmount.
+		for _ in $(seq 50); do kill -0 "$ZS_PID" 2>/dev/null || break; sleep 0.1; done
+		kill "$ZS_PID" 2>/dev/null
+	fi
+	rm -rf "$WORK"
+}
+trap zs_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# zs_mount [extra zsfs args...]: mount a fresh zsfs on $MNT in the foreground
+# mode, in the background, and wait until the mount is live.
+zs_mount() {
+	need_fuse
+	"$ZSFS" -f "$MNT" "$@" >"$WORK/zsfs.log" 2>&1 &
+	ZS_PID=$!
+	for _ in $(seq 100); do
+		mountpoint -q "$MNT" && return 0
+		kill -0 "$ZS_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "Bail out! zsfs did not mount: $(cat "$WORK/zsfs.log")"
+	exit 99
+}
+
+zs_umount() {
+	fusermount3 -u "$MNT"
+	local rc=0
+	if [ -n "$ZS_PID" ]; then
+		wait "$ZS_PID"; rc=$?
+		ZS_PID=""
+	fi
+	return $rc
+}
+
+tmpfs_mount() {
+	mount -t tmpfs -o size=1g tmpfs "$TMPFS_MNT" || skip_all "cannot mount tmpfs (not root?)"
+}
+
+# check "description" command args...: one TAP line from a command's status.
+check() {
+	local desc=$1; shift
+	T_N=$((T_N + 1))
+	if "$@"; then
+		echo "ok $T_N - $desc"
+	else
+		echo "not ok $T_N - $desc"
+		T_FAILED=$((T_FAILED + 1))
+	fi
+}
+
+# check_eq "description" expected actual
+check_eq() {
+	T_N=$((T_N + 1))
+	if [ "$2" = "$3" ]; then
+		echo "ok $T_N - $1"
+	else
+		echo "not ok $T_N - $1"
+		echo "#   expected: $2"
+		echo "#   got:      $3"
+		T_FAILED=$((T_FAILED + 1))
+	fi
+}
+
+diag() { echo "# $*"; }
+
+# ctl_get NAME: one value from the mount's .zsctl.
+ctl_get() { awk -v k="$1" '$1 == k { print $2; exit }' "$MNT/.zsctl"; }
+
+done_testing() {
+	echo "1..$T_N"
+	[ "$T_FAILED" -eq 0 ]
+}

@@ -1,0 +1,1 @@
+# tests/ part of the one Makefile (included from Makefile.am).
