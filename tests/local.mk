@@ -1,1 +1,14 @@
 # tests/ part of the one Makefile (included from Makefile.am).
+#
+# The reliability suite: model exerciser (fsx), concurrency (mt_stress),
+# stress-ng stressors, ENOSPC, bad input, leaks, daemon death.  The C
+# helpers are check programs run by the .sh tests on a live mount; soak.sh
+# is the long mode (`make soak`), not part of `make check`.
+
+check_PROGRAMS += tests/fsx
+tests_fsx_SOURCES = tests/fsx.c
+
+dist_check_SCRIPTS += tests/fsx.sh
+TESTS += tests/fsx.sh
+
+EXTRA_DIST += tests/lib.sh tests/tap.h
