@@ -126,6 +126,14 @@ struct zs_pool_stats {
 };
 void zs_pool_stats(zs_pool *pool, struct zs_pool_stats *st);
 
+/*
+ * zs_pool_stats_format() - @st as text, one "name value" line per field,
+ * into @buf (at most @cap bytes, NUL-terminated when cap > 0).
+ * Return: the length the full text needs (like snprintf), or -EINVAL.
+ */
+int zs_pool_stats_format(const struct zs_pool_stats *st, char *buf,
+			 size_t cap);
+
 /* Fullness groups of a class, emptiest first. */
 enum { ZS_NR_FULLNESS = 4 };
 

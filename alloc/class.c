@@ -1,0 +1,165 @@
+/*
+ * class.c - size classes: their math, merging, and fullness groups.
+ *
+ * A size class serves every request size that rounds up to the same slot.
+ * Sizes step by 16 bytes from 32 to 4096.  Each class chooses the length
+ * of its zspage chain (1..max_pages_per_zspage pages) that wastes the
+ * smallest fraction of the chain at its tail; ties go to the shorter
+ * chain, because shorter chains are cheaper to build and easier to free.
+ * Neighbouring sizes that end up with the same chain length and the same
+ * number of objects per zspage would use memory identically apart from
+ * the slot size, so they are merged into one class whose slot is the
+ * largest of them (as the kernel does): fewer classes mean fewer
+ * half-empty zspages.
+ *
+ * lock ordering: see internal.h.  Every list function here requires the
+ * caller to hold c->lock.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+void zs_pick_chain(size_t size, unsigned max_pages, unsigned *pagesp,
+		   unsigned *objsp)
+{
+	unsigned best = 1;
+	size_t best_waste = ZS_PAGE_SIZE % size;
+
+	for (unsigned i = 2; i <= max_pages; i++) {
+		size_t bytes = (size_t)i * ZS_PAGE_SIZE;
+		size_t waste = bytes % size;
+
+		/* waste/bytes < best_waste/best_bytes, without division */
+		if (waste * ((size_t)best * ZS_PAGE_SIZE) < best_waste * bytes) {
+			best = i;
+			best_waste = waste;
+		}
+	}
+	*pagesp = best;
+	*objsp = (unsigned)((size_t)best * ZS_PAGE_SIZE / size);
+}
+
+int zs_classes_init(zs_pool *pool)
+{
+	struct zs_class *classes;
+	unsigned n = 0;
+	unsigned pages[ZS_NR_SIZES], objs[ZS_NR_SIZES];
+
+	/* Count merged classes first, walking from the largest size down. */
+	for (int i = ZS_NR_SIZES - 1; i >= 0; i--) {
+		size_t size = ZS_MIN_ALLOC_SIZE + (size_t)i * ZS_SIZE_CLASS_DELTA;
+
+		zs_pick_chain(size, pool->max_pages_per_zspage, &pages[i],
+			      &objs[i]);
+		if (i == ZS_NR_SIZES - 1 || pages[i] != pages[i + 1] ||
+		    objs[i] != objs[i + 1])
+			n++;
+	}
+	classes = calloc(n, sizeof(*classes));
+	if (!classes)
+		return -ENOMEM;
+
+	/* Classes are numbered by ascending size; fill from the top. */
+	unsigned idx = n;
+	for (int i = ZS_NR_SIZES - 1; i >= 0; i--) {
+		size_t size = ZS_MIN_ALLOC_SIZE + (size_t)i * ZS_SIZE_CLASS_DELTA;
+
+		if (i == ZS_NR_SIZES - 1 || pages[i] != pages[i + 1] ||
+		    objs[i] != objs[i + 1]) {
+			struct zs_class *c = &classes[--idx];
+
+			pthread_mutex_init(&c->lock, NULL);
+			c->index = idx;
+			c->size = size;
+			c->pages_per_zspage = pages[i];
+			c->objs_per_zspage = objs[i];
+		}
+		pool->size_class[i] = &classes[idx];
+	}
+	pool->classes = classes;
+	pool->nr_classes = n;
+	return 0;
+}
+
+void zs_classes_fini(zs_pool *pool)
+{
+	for (unsigned i = 0; i < pool->nr_classes; i++)
+		pthread_mutex_destroy(&pool->classes[i].lock);
+	free(pool->classes);
+	pool->classes = NULL;
+}
+
+struct zs_class *zs_class_for(zs_pool *pool, size_t size)
+{
+	if (size < ZS_MIN_ALLOC_SIZE)
+		size = ZS_MIN_ALLOC_SIZE;
+	return pool->size_class[(size - ZS_MIN_ALLOC_SIZE +
+				 ZS_SIZE_CLASS_DELTA - 1) / ZS_SIZE_CLASS_DELTA];
+}
+
+/* Fullness group of a zspage with @inuse live objects (inuse > 0). */
+unsigned zs_fullness_of(const struct zs_class *c, unsigned inuse)
+{
+	if (inuse >= c->objs_per_zspage)
+		return ZS_FULL;
+	return inuse * ZS_NR_FULLNESS / c->objs_per_zspage;
+}
+
+/* Caller must hold c->lock.  Insert at the head of its group's list. */
+void zs_class_link(struct zs_class *c, struct zs_zspage *zp)
+{
+	unsigned g = zs_fullness_of(c, zp->inuse);
+
+	zp->fullness = (uint8_t)g;
+	zp->prev = NULL;
+	zp->next = c->lists[g];
+	if (zp->next)
+		zp->next->prev = zp;
+	c->lists[g] = zp;
+	c->nr_zspages[g]++;
+}
+
+/* Caller must hold c->lock. */
+void zs_class_unlink(struct zs_class *c, struct zs_zspage *zp)
+{
+	unsigned g = zp->fullness;
+
+	if (zp->prev)
+		zp->prev->next = zp->next;
+	else
+		c->lists[g] = zp->next;
+	if (zp->next)
+		zp->next->prev = zp->prev;
+	zp->prev = zp->next = NULL;
+	c->nr_zspages[g]--;
+}
+
+/* Caller must hold c->lock.  Move @zp if its inuse changed its group. */
+void zs_class_refile(struct zs_class *c, struct zs_zspage *zp)
+{
+	if (zs_fullness_of(c, zp->inuse) == zp->fullness)
+		return;
+	zs_class_unlink(c, zp);
+	zs_class_link(c, zp);
+}
+
+/* Caller must hold c->lock.  The fullest zspage that has a free slot. */
+struct zs_zspage *zs_class_fullest(struct zs_class *c)
+{
+	for (int g = ZS_NR_FULLNESS - 1; g >= 0; g--)
+		if (c->lists[g])
+			return c->lists[g];
+	return NULL;
+}
+
+/* Caller must hold c->lock.  The kernel's estimate: whole zspages' worth
+ * of free slots. */
+size_t zs_class_freeable(const struct zs_class *c)
+{
+	size_t wasted = c->objs_allocated - c->objs_used;
+
+	return wasted / c->objs_per_zspage * c->pages_per_zspage;
+}

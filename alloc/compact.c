@@ -1,0 +1,217 @@
+/*
+ * compact.c - compaction (moving objects out of sparse zspages) and page
+ * migration (moving zspage pages out of sparse arenas).
+ *
+ * Object compaction, per class: while the class has at least a zspage's
+ * worth of free slots (zs_class_freeable), isolate the emptiest zspage
+ * that no reader has pinned, move each of its objects into the fullest
+ * zspage of the class, rewrite the handle entries, and free it.  If every
+ * candidate is pinned the class is left alone: nothing more can be freed
+ * there now.  Because freeable > 0 means the other zspages hold at least
+ * as many free slots as the source has objects, an isolated source always
+ * empties completely.
+ *
+ * Page migration: then, while some arena is at most half used and its
+ * used pages fit in the other arenas' free pages, copy each of its pages
+ * into a page of another arena and point the owning zspage at the copy;
+ * the emptied arena is unmapped.  A page whose zspage is pinned ends the
+ * step (it will be retried by the next zs_compact).
+ *
+ * Isolation is the migrating flag of the zspage, set under the class lock
+ * and checked against the pin count as map.c explains.  It is set and
+ * cleared within one hold of the class lock, so zs_malloc/zs_free never
+ * see an isolated zspage.
+ *
+ * lock ordering: see internal.h.  The class lock is held for one source
+ * zspage (or one page) at a time and dropped between them, so other
+ * threads' latency is bounded by one zspage copy; no pool-wide lock is
+ * held across the run.  Page migration reads arena data under os.lock,
+ * drops it, then takes the owner's class lock and re-validates.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Caller must hold the zspage's class lock.  Return: false if pinned. */
+bool zs_zspage_try_isolate(struct zs_zspage *zp)
+{
+	atomic_store(&zp->migrating, 1);
+	if (atomic_load(&zp->pin) == 0)
+		return true;
+	atomic_store(&zp->migrating, 0);
+	return false;
+}
+
+/* Caller must hold the zspage's class lock. */
+void zs_zspage_release(struct zs_zspage *zp)
+{
+	atomic_store(&zp->migrating, 0);
+}
+
+/* Caller must hold c->lock.  Emptiest unpinned zspage, isolated. */
+static struct zs_zspage *pick_source(struct zs_class *c)
+{
+	for (unsigned g = 0; g < ZS_NR_FULLNESS; g++)
+		for (struct zs_zspage *zp = c->lists[g]; zp; zp = zp->next)
+			if (zs_zspage_try_isolate(zp))
+				return zp;
+	return NULL;
+}
+
+/* Caller must hold c->lock; @src is isolated and unlinked. */
+static void move_objects(zs_pool *pool, struct zs_class *c,
+			 struct zs_zspage *src)
+{
+	unsigned char buf[ZS_MAX_ALLOC_SIZE];
+
+	for (unsigned s = 0; s < c->objs_per_zspage && src->inuse; s++) {
+		uint32_t hid = src->slots[s];
+		_Atomic uint64_t *ent;
+		struct zs_zspage *dst;
+		unsigned ds;
+		size_t size;
+
+		if (hid & ZS_SLOT_FREE)
+			continue;
+		dst = zs_class_fullest(c);
+		ZS_ASSERT(dst);
+		ent = zs_handle_entry(pool, hid);
+		size = ZS_ENT_SIZE(atomic_load_explicit(ent,
+							memory_order_relaxed));
+		ds = zs_zspage_slot_alloc(c, dst, hid);
+		zs_class_refile(c, dst);
+		zs_obj_copy_out(c, src, s, buf, size);
+		zs_obj_copy_in(c, dst, ds, buf, size);
+		atomic_store_explicit(ent, ZS_ENT(dst->id, ds, size),
+				      memory_order_release);
+		zs_zspage_slot_free(c, src, s);
+	}
+}
+
+static size_t compact_class(zs_pool *pool, struct zs_class *c)
+{
+	size_t freed = 0;
+
+	for (;;) {
+		struct zs_zspage *src;
+
+		pthread_mutex_lock(&c->lock);
+		if (zs_class_freeable(c) == 0)
+			goto out_unlock;
+		src = pick_source(c);
+		if (!src)
+			goto out_unlock;
+		zs_class_unlink(c, src);
+		move_objects(pool, c, src);
+		/* Entries point away from src now; a stale reader that pins
+		 * it after the release sees its entry changed and retries. */
+		zs_zspage_release(src);
+		if (src->inuse == 0) {
+			freed += src->npages;
+			zs_zspage_destroy(pool, c, src);
+		} else {
+			zs_class_link(c, src);
+		}
+		pthread_mutex_unlock(&c->lock);
+	}
+out_unlock:
+	pthread_mutex_unlock(&c->lock);
+	return freed;
+}
+
+/* Move one page of draining arena @a.  Return: 0 moved, -EAGAIN the page
+ * changed owner meanwhile (look again), -EBUSY its zspage is pinned,
+ * -ENOMEM no page elsewhere. */
+static int move_page(zs_pool *pool, struct zs_arena *a, unsigned char *page,
+		     uint32_t zid, unsigned idx)
+{
+	struct zs_zspage *zp;
+	struct zs_class *c;
+	unsigned char *np;
+	int err;
+
+	if (zid == 0)
+		return -EAGAIN; /* being built or torn down */
+	zp = zs_zspage_get(pool, zid);
+	c = atomic_load_explicit(&zp->class, memory_order_relaxed);
+	if (!c)
+		return -EAGAIN;
+	pthread_mutex_lock(&c->lock);
+	/* A descriptor changes class only through destroy (class = NULL,
+	 * under the old class lock) and create (under the new one), so once
+	 * it reads as @c under c->lock it is a live zspage of @c. */
+	if (atomic_load_explicit(&zp->class, memory_order_acquire) != c ||
+	    !zp->live || idx >= zp->npages || zp->pages[idx] != page) {
+		err = -EAGAIN;
+		goto out_unlock;
+	}
+	if (!zs_zspage_try_isolate(zp)) {
+		err = -EBUSY;
+		goto out_unlock;
+	}
+	err = zs_os_pages_alloc(&pool->os, 1, &np, a);
+	if (err)
+		goto out_release;
+	memcpy(np, page, ZS_PAGE_SIZE);
+	zp->pages[idx] = np;
+	zs_os_set_owner(&pool->os, np, zid, idx);
+	zs_os_pages_free(&pool->os, &page, 1);
+	atomic_fetch_add(&pool->os.pages_moved, 1);
+out_release:
+	zs_zspage_release(zp);
+out_unlock:
+	pthread_mutex_unlock(&c->lock);
+	return err;
+}
+
+static void migrate_pages(zs_pool *pool)
+{
+	struct zs_arena *a;
+
+	while ((a = zs_os_pick_drain(&pool->os))) {
+		unsigned pos = 0, again = 0;
+		unsigned char *page;
+		uint32_t zid;
+		unsigned idx;
+		int err = 0;
+
+		while (!err &&
+		       !zs_os_next_used(&pool->os, a, &pos, &page, &zid, &idx)) {
+			err = move_page(pool, a, page, zid, idx);
+			if (err == -EAGAIN && ++again < 64)
+				err = 0;
+		}
+		zs_os_drain_done(&pool->os, a);
+		if (err)
+			break;
+	}
+}
+
+size_t zs_compact(zs_pool *pool)
+{
+	size_t freed = 0;
+
+	for (unsigned i = 0; i < pool->nr_classes; i++)
+		freed += compact_class(pool, &pool->classes[i]);
+	migrate_pages(pool);
+	atomic_fetch_add(&pool->pages_compacted, freed);
+	atomic_fetch_add(&pool->compactions, 1);
+	return freed;
+}
+
+size_t zs_can_compact(zs_pool *pool)
+{
+	size_t n = 0;
+
+	for (unsigned i = 0; i < pool->nr_classes; i++) {
+		struct zs_class *c = &pool->classes[i];
+
+		pthread_mutex_lock(&c->lock);
+		n += zs_class_freeable(c);
+		pthread_mutex_unlock(&c->lock);
+	}
+	return n;
+}

@@ -1,0 +1,290 @@
+/*
+ * internal.h - types and cross-file declarations of the allocator.
+ *
+ * Nothing here is part of the public contract (zsmalloc.h).  Declarations
+ * are grouped by the file that defines them.  The design is described at
+ * the top of pool.c.
+ *
+ * lock ordering:
+ *	class->lock                 (one size class; compaction per zspage)
+ *	  pool->handles.lock        (global handle free list, chunk growth)
+ *	  pool->zspages.lock        (zspage descriptor free list, growth)
+ *	  pool->os.lock             (arenas, free-page bitmaps)
+ *	pool->tbuf_lock             (leaf: per-thread map buffers)
+ *
+ * A thread holds at most one class lock at a time.  The three pool locks
+ * under it are leaves: none is held while another is taken.  Page
+ * migration (compact.c) reads arena data under os.lock, drops it, and only
+ * then takes the class lock of the page's owner.
+ *
+ * Readers (zs_map, zs_read, zs_write) take no lock at all: they pin the
+ * zspage with an atomic counter and check the zspage's "migrating" flag,
+ * see map.c.
+ */
+#ifndef ZSFS_ALLOC_INTERNAL_H
+#define ZSFS_ALLOC_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zsmalloc.h"
+
+/* ---- constants ------------------------------------------------------ */
+
+/* Smallest slot: objects below it are rounded up; a class per 16 bytes
+ * keeps the rounding loss of a compressed page under 16 bytes. */
+#define ZS_MIN_ALLOC_SIZE 32u
+#define ZS_SIZE_CLASS_DELTA 16u
+/* Size classes before merging: 32, 48, ..., 4096. */
+#define ZS_NR_SIZES \
+	((ZS_MAX_ALLOC_SIZE - ZS_MIN_ALLOC_SIZE) / ZS_SIZE_CLASS_DELTA + 1)
+
+#define ZS_DEFAULT_PAGES_PER_ZSPAGE 8u
+#define ZS_MIN_PAGES_PER_ZSPAGE 4u
+#define ZS_MAX_PAGES_PER_ZSPAGE 16u
+
+/* Fullness groups: group g holds zspages with g/4 <= inuse/objs < (g+1)/4;
+ * ZS_FULL holds the totally full ones.  Empty zspages are freed at once. */
+#define ZS_FULL ZS_NR_FULLNESS
+
+/* Arena: the unit of address space asked from the OS.  4 MiB keeps the
+ * number of mmaps small and lets page migration empty whole arenas. */
+#define ZS_ARENA_PAGES 1024u
+#define ZS_ARENA_BYTES ((size_t)ZS_ARENA_PAGES * ZS_PAGE_SIZE)
+
+/* Handle table: two levels, so entries never move and readers need no
+ * lock.  A chunk holds 8192 entries of 8 bytes (64 KiB, mmapped). */
+#define ZS_HCHUNK_SHIFT 13u
+#define ZS_HCHUNK_ENTRIES (1u << ZS_HCHUNK_SHIFT)
+#define ZS_HCHUNK_MAX 16384u /* 128 Mi handles */
+/* Per-class cache of free handle ids, refilled in batches. */
+#define ZS_HCACHE_MAX 128u
+#define ZS_HCACHE_BATCH 64u
+
+/* zspage descriptors: two levels as well, never freed while the pool
+ * lives (a lock-free reader may still look at a stale one). */
+#define ZS_ZCHUNK_SHIFT 10u
+#define ZS_ZCHUNK_ENTRIES (1u << ZS_ZCHUNK_SHIFT)
+#define ZS_ZCHUNK_MAX 16384u
+
+/* Slot table entries: a used slot holds its handle id; a free slot holds
+ * ZS_SLOT_FREE | next free slot (ZS_SLOT_END ends the list). */
+#define ZS_SLOT_FREE 0x80000000u
+#define ZS_SLOT_END 0xffffu
+
+/*
+ * A handle-table entry of a live object packs its location and size:
+ *	bits  0..31 zspage id (never 0)
+ *	bits 32..47 slot index in the zspage
+ *	bits 48..63 requested size (1..4096)
+ * A free entry has size 0 and holds the next free handle id.
+ */
+#define ZS_ENT(zid, slot, size) \
+	((uint64_t)(zid) | ((uint64_t)(slot) << 32) | ((uint64_t)(size) << 48))
+#define ZS_ENT_ZID(e) ((uint32_t)(e))
+#define ZS_ENT_SLOT(e) ((unsigned)(((e) >> 32) & 0xffffu))
+#define ZS_ENT_SIZE(e) ((size_t)((e) >> 48))
+
+/* ---- assertions ----------------------------------------------------- */
+
+void zs_assert_fail(const char *expr, const char *file, int line);
+#define ZS_ASSERT(x) \
+	((x) ? (void)0 : zs_assert_fail(#x, __FILE__, __LINE__))
+#ifdef ZS_DEBUG
+#define ZS_DASSERT(x) ZS_ASSERT(x)
+#else
+#define ZS_DASSERT(x) ((void)0)
+#endif
+
+/* ---- types ---------------------------------------------------------- */
+
+struct zs_class;
+
+struct zs_zspage {
+	/* Owner class; written under the class lock, read unlocked by page
+	 * migration to find which lock to take. */
+	_Atomic(struct zs_class *) class;
+	/* Readers that may touch this zspage's bytes (map.c). */
+	atomic_uint pin;
+	/* Set while compaction moves objects or pages out of it. */
+	atomic_uint migrating;
+	uint32_t id;              /* constant */
+	uint16_t inuse;           /* protected by class->lock */
+	uint16_t freelist;        /* protected by class->lock */
+	uint8_t fullness;         /* protected by class->lock */
+	uint8_t npages;           /* protected by class->lock */
+	bool live;                /* protected by class->lock */
+	/* fullness list, or the descriptor free list when not live */
+	struct zs_zspage *prev, *next; /* protected by class->lock */
+	/* One block: npages page addresses, then objs_per_zspage slot
+	 * entries.  protected by class->lock; pinned readers may read
+	 * pages[] (migration waits for pin == 0 before changing it). */
+	unsigned char **pages;
+	uint32_t *slots;
+};
+
+struct zs_class {
+	pthread_mutex_t lock;
+	unsigned index;           /* position in pool->classes */
+	size_t size;              /* slot size (largest merged size) */
+	unsigned objs_per_zspage;
+	unsigned pages_per_zspage;
+
+	/* protected by lock */
+	struct zs_zspage *lists[ZS_NR_FULLNESS + 1];
+	size_t nr_zspages[ZS_NR_FULLNESS + 1];
+	size_t objs_allocated;    /* slots in this class's zspages */
+	size_t objs_used;
+	size_t bytes_stored;
+	uint32_t hcache[ZS_HCACHE_MAX]; /* free handle ids */
+	unsigned hcache_n;
+} __attribute__((aligned(64)));
+
+struct zs_handles {
+	pthread_mutex_t lock;
+	/* Chunk pointers: set once under lock (release), read without. */
+	_Atomic(_Atomic uint64_t *) chunks[ZS_HCHUNK_MAX];
+	unsigned nchunks;         /* protected by lock */
+	uint32_t free_head;       /* protected by lock; 0 = empty */
+	size_t nfree;             /* protected by lock */
+};
+
+struct zs_zspages {
+	pthread_mutex_t lock;
+	_Atomic(struct zs_zspage *) chunks[ZS_ZCHUNK_MAX];
+	unsigned nchunks;         /* protected by lock */
+	struct zs_zspage *free;   /* protected by lock */
+	atomic_size_t meta_bytes; /* descriptors' page arrays and slot tables */
+};
+
+struct zs_arena {
+	unsigned char *base;
+	unsigned nfree;                       /* protected by os.lock */
+	bool draining;                        /* protected by os.lock */
+	uint64_t bitmap[ZS_ARENA_PAGES / 64]; /* 1 = free; protected by os.lock */
+	uint32_t owner[ZS_ARENA_PAGES];       /* zspage id; protected by os.lock */
+	uint8_t owner_idx[ZS_ARENA_PAGES];    /* page index in that zspage */
+};
+
+struct zs_os {
+	pthread_mutex_t lock;
+	struct zs_arena **arenas; /* sorted by base; protected by lock */
+	size_t narenas, cap;      /* protected by lock */
+	atomic_size_t mapped;     /* bytes mapped (arenas and metadata) */
+	atomic_size_t meta;       /* of which metadata */
+	atomic_size_t arenas_unmapped;
+	atomic_size_t pages_moved;
+};
+
+struct zs_tbuf {
+	struct zs_tbuf *prev, *next; /* protected by pool->tbuf_lock */
+	unsigned char data[ZS_MAX_ALLOC_SIZE];
+};
+
+struct zs_pool {
+	unsigned max_pages_per_zspage;
+	atomic_size_t limit_bytes;
+	atomic_size_t pages;
+	atomic_size_t pages_max;
+	atomic_size_t pages_compacted;
+	atomic_size_t compactions;
+
+	unsigned nr_classes;
+	struct zs_class *classes;                 /* nr_classes, constant */
+	struct zs_class *size_class[ZS_NR_SIZES]; /* constant after create */
+
+	struct zs_handles handles;
+	struct zs_zspages zspages;
+	struct zs_os os;
+
+	pthread_key_t tbuf_key;
+	pthread_mutex_t tbuf_lock;
+	struct zs_tbuf *tbufs;                    /* protected by tbuf_lock */
+};
+
+/* ---- class.c -------------------------------------------------------- */
+
+int zs_classes_init(zs_pool *pool);
+void zs_classes_fini(zs_pool *pool);
+struct zs_class *zs_class_for(zs_pool *pool, size_t size);
+unsigned zs_fullness_of(const struct zs_class *c, unsigned inuse);
+void zs_class_link(struct zs_class *c, struct zs_zspage *zp);
+void zs_class_unlink(struct zs_class *c, struct zs_zspage *zp);
+void zs_class_refile(struct zs_class *c, struct zs_zspage *zp);
+struct zs_zspage *zs_class_fullest(struct zs_class *c);
+size_t zs_class_freeable(const struct zs_class *c);
+/* Exposed for the unit test of the class math. */
+void zs_pick_chain(size_t size, unsigned max_pages, unsigned *pagesp,
+		   unsigned *objsp);
+
+/* ---- zspage.c ------------------------------------------------------- */
+
+int zs_zspages_init(zs_pool *pool);
+void zs_zspages_fini(zs_pool *pool);
+struct zs_zspage *zs_zspage_get(zs_pool *pool, uint32_t id);
+int zs_zspage_create(zs_pool *pool, struct zs_class *c,
+		     struct zs_zspage **zpp);
+void zs_zspage_destroy(zs_pool *pool, struct zs_class *c,
+		       struct zs_zspage *zp);
+unsigned zs_zspage_slot_alloc(struct zs_class *c, struct zs_zspage *zp,
+			      uint32_t hid);
+void zs_zspage_slot_free(struct zs_class *c, struct zs_zspage *zp,
+			 unsigned slot);
+void zs_obj_copy_out(const struct zs_class *c, struct zs_zspage *zp,
+		     unsigned slot, void *dst, size_t len);
+void zs_obj_copy_in(const struct zs_class *c, struct zs_zspage *zp,
+		    unsigned slot, const void *src, size_t len);
+unsigned char *zs_obj_addr(const struct zs_class *c,
+			   const struct zs_zspage *zp, unsigned slot,
+			   size_t len, bool *spansp);
+
+/* ---- handle.c ------------------------------------------------------- */
+
+int zs_handles_init(zs_pool *pool);
+void zs_handles_fini(zs_pool *pool);
+_Atomic uint64_t *zs_handle_entry(zs_pool *pool, uint32_t hid);
+int zs_handle_get(zs_pool *pool, struct zs_class *c, uint32_t *hidp);
+void zs_handle_put(zs_pool *pool, struct zs_class *c, uint32_t hid);
+size_t zs_handles_meta(zs_pool *pool);
+size_t zs_handles_capacity(zs_pool *pool);
+
+/* ---- map.c ---------------------------------------------------------- */
+
+int zs_tbufs_init(zs_pool *pool);
+void zs_tbufs_fini(zs_pool *pool);
+
+/* ---- compact.c ------------------------------------------------------ */
+
+bool zs_zspage_try_isolate(struct zs_zspage *zp);
+void zs_zspage_release(struct zs_zspage *zp);
+
+/* ---- os.c ----------------------------------------------------------- */
+
+int zs_os_init(struct zs_os *os);
+void zs_os_fini(struct zs_os *os);
+int zs_os_pages_alloc(struct zs_os *os, unsigned n, unsigned char **pages,
+		      const struct zs_arena *avoid);
+void zs_os_pages_free(struct zs_os *os, unsigned char *const *pages,
+		      unsigned n);
+void zs_os_set_owner(struct zs_os *os, unsigned char *page, uint32_t zid,
+		     unsigned idx);
+int zs_os_meta_map(struct zs_os *os, size_t len, void **p);
+void zs_os_meta_unmap(struct zs_os *os, void *p, size_t len);
+size_t zs_os_meta_struct_bytes(struct zs_os *os);
+/* Page migration helpers (compact.c); see os.c for the contract. */
+struct zs_arena *zs_os_pick_drain(struct zs_os *os);
+int zs_os_next_used(struct zs_os *os, struct zs_arena *a, unsigned *pos,
+		    unsigned char **pagep, uint32_t *zidp, unsigned *idxp);
+void zs_os_drain_done(struct zs_os *os, struct zs_arena *a);
+
+/* ---- stats.c -------------------------------------------------------- */
+
+size_t zs_meta_bytes(zs_pool *pool);
+size_t zs_mem_bytes(zs_pool *pool);
+void zs_pages_add(zs_pool *pool, size_t n);
+void zs_pages_sub(zs_pool *pool, size_t n);
+
+#endif

@@ -1,0 +1,211 @@
+/*
+ * map.c - access to object bytes: zs_map/zs_unmap, zs_read/zs_write, and
+ * the per-thread buffers that present spanning objects contiguously.
+ *
+ * Readers take no lock.  To keep an object from moving under it, a reader
+ * pins the object's zspage:
+ *
+ *	e = load(entry)                 (acquire)
+ *	zp = zspage(e); zp->pin++       (seq_cst)
+ *	if zp->migrating or load(entry) != e: zp->pin--, retry
+ *
+ * Compaction sets zp->migrating (seq_cst) and then reads zp->pin; if it is
+ * not zero it backs off (compact.c).  With sequentially consistent order
+ * on both sides, either the reader sees "migrating" or the migrator sees
+ * the pin, never neither.  The migrator updates the handle entries before
+ * clearing "migrating", so a reader that retries finds the new place.
+ * Descriptors are never freed (zspage.c), so pinning a stale one is
+ * harmless: the re-check of the entry fails and the pin is dropped.
+ *
+ * A spanning object is copied into a buffer of ZS_MAX_ALLOC_SIZE bytes
+ * that the pool keeps per thread (a pthread key); the thread's buffers of
+ * every pool are freed at thread exit or at pool destruction.
+ *
+ * lock ordering: see internal.h.  Only pool->tbuf_lock is taken here, as a
+ * leaf, when a thread first maps a spanning object or exits.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* mapping->priv[] slots */
+enum { MP_ZSPAGE, MP_BUF, MP_SLOT, MP_CLASS };
+
+static void tbuf_destructor(void *arg);
+
+int zs_tbufs_init(zs_pool *pool)
+{
+	int err = pthread_key_create(&pool->tbuf_key, tbuf_destructor);
+
+	if (err)
+		return -err;
+	pthread_mutex_init(&pool->tbuf_lock, NULL);
+	pool->tbufs = NULL;
+	return 0;
+}
+
+/* The buffer records its pool just before its data, see tbuf_get(). */
+struct tbuf_hdr {
+	zs_pool *pool;
+	struct zs_tbuf buf;
+};
+
+static void tbuf_destructor(void *arg)
+{
+	struct tbuf_hdr *h = arg;
+	zs_pool *pool = h->pool;
+
+	pthread_mutex_lock(&pool->tbuf_lock);
+	if (h->buf.prev)
+		h->buf.prev->next = h->buf.next;
+	else
+		pool->tbufs = h->buf.next;
+	if (h->buf.next)
+		h->buf.next->prev = h->buf.prev;
+	pthread_mutex_unlock(&pool->tbuf_lock);
+	free(h);
+}
+
+/* Not thread safe: the pool is being destroyed. */
+void zs_tbufs_fini(zs_pool *pool)
+{
+	struct zs_tbuf *b = pool->tbufs;
+
+	pthread_key_delete(pool->tbuf_key);
+	while (b) {
+		struct zs_tbuf *next = b->next;
+
+		free((unsigned char *)b - offsetof(struct tbuf_hdr, buf));
+		b = next;
+	}
+	pool->tbufs = NULL;
+	pthread_mutex_destroy(&pool->tbuf_lock);
+}
+
+static unsigned char *tbuf_get(zs_pool *pool)
+{
+	struct tbuf_hdr *h = pthread_getspecific(pool->tbuf_key);
+
+	if (h)
+		return h->buf.data;
+	h = malloc(sizeof(*h));
+	ZS_ASSERT(h); /* the contract promises a pointer; nothing to return */
+	h->pool = pool;
+	h->buf.prev = NULL;
+	pthread_mutex_lock(&pool->tbuf_lock);
+	h->buf.next = pool->tbufs;
+	if (pool->tbufs)
+		pool->tbufs->prev = &h->buf;
+	pool->tbufs = &h->buf;
+	pthread_mutex_unlock(&pool->tbuf_lock);
+	pthread_setspecific(pool->tbuf_key, h);
+	return h->buf.data;
+}
+
+/* Pin the zspage holding @h; returns it with the object's slot and size. */
+static struct zs_zspage *obj_pin(zs_pool *pool, zs_handle h, unsigned *slotp,
+				 size_t *sizep)
+{
+	_Atomic uint64_t *ent = zs_handle_entry(pool, (uint32_t)h);
+	unsigned spins = 0;
+
+	for (;;) {
+		uint64_t e = atomic_load_explicit(ent, memory_order_acquire);
+		struct zs_zspage *zp;
+
+		ZS_ASSERT(ZS_ENT_SIZE(e) != 0); /* freed or never allocated */
+		zp = zs_zspage_get(pool, ZS_ENT_ZID(e));
+		atomic_fetch_add(&zp->pin, 1);
+		if (!atomic_load(&zp->migrating) &&
+		    atomic_load_explicit(ent, memory_order_acquire) == e) {
+			*slotp = ZS_ENT_SLOT(e);
+			*sizep = ZS_ENT_SIZE(e);
+			return zp;
+		}
+		atomic_fetch_sub(&zp->pin, 1);
+		if (++spins > 16)
+			sched_yield();
+	}
+}
+
+static void obj_unpin(struct zs_zspage *zp)
+{
+	atomic_fetch_sub_explicit(&zp->pin, 1, memory_order_release);
+}
+
+size_t zs_obj_size(zs_pool *pool, zs_handle h)
+{
+	uint64_t e = atomic_load_explicit(zs_handle_entry(pool, (uint32_t)h),
+					  memory_order_acquire);
+
+	return ZS_ENT_SIZE(e);
+}
+
+void *zs_map(zs_pool *pool, zs_handle h, enum zs_mapmode mode,
+	     struct zs_mapping *m)
+{
+	struct zs_class *c;
+	struct zs_zspage *zp;
+	unsigned slot;
+	size_t size;
+	bool spans;
+	unsigned char *p;
+
+	zp = obj_pin(pool, h, &slot, &size);
+	c = zs_class_for(pool, size);
+	p = zs_obj_addr(c, zp, slot, size, &spans);
+	m->priv[MP_ZSPAGE] = zp;
+	m->priv[MP_BUF] = NULL;
+	m->priv[MP_SLOT] = (void *)(uintptr_t)slot;
+	m->priv[MP_CLASS] = c;
+	m->priv_len = size;
+	m->priv_mode = (int)mode;
+	if (!spans)
+		return p;
+	p = tbuf_get(pool);
+	m->priv[MP_BUF] = p;
+	if (mode != ZS_MM_WO)
+		zs_obj_copy_out(c, zp, slot, p, size);
+	return p;
+}
+
+void zs_unmap(zs_pool *pool, struct zs_mapping *m)
+{
+	struct zs_zspage *zp = m->priv[MP_ZSPAGE];
+
+	if (m->priv[MP_BUF] && m->priv_mode != ZS_MM_RO)
+		zs_obj_copy_in(m->priv[MP_CLASS], zp,
+			       (unsigned)(uintptr_t)m->priv[MP_SLOT],
+			       m->priv[MP_BUF], m->priv_len);
+	obj_unpin(zp);
+	m->priv[MP_ZSPAGE] = NULL;
+}
+
+void zs_write(zs_pool *pool, zs_handle h, const void *src, size_t len)
+{
+	struct zs_zspage *zp;
+	unsigned slot;
+	size_t size;
+
+	zp = obj_pin(pool, h, &slot, &size);
+	ZS_ASSERT(len <= size);
+	zs_obj_copy_in(zs_class_for(pool, size), zp, slot, src, len);
+	obj_unpin(zp);
+}
+
+void zs_read(zs_pool *pool, zs_handle h, void *dst, size_t len)
+{
+	struct zs_zspage *zp;
+	unsigned slot;
+	size_t size;
+
+	zp = obj_pin(pool, h, &slot, &size);
+	ZS_ASSERT(len <= size);
+	zs_obj_copy_out(zs_class_for(pool, size), zp, slot, dst, len);
+	obj_unpin(zp);
+}

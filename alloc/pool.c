@@ -1,0 +1,229 @@
+/*
+ * pool.c - the pool: create/destroy, zs_malloc/zs_free.  And the design.
+ *
+ * DESIGN
+ *
+ * zsfs stores compressed 4 KiB pages, i.e. objects of 1..4096 bytes whose
+ * sizes are spread all over that range.  A general-purpose malloc rounds
+ * them up to a few size bins and keeps freed holes it cannot reuse; this
+ * pool follows the kernel's zsmalloc instead, so that memory held tracks
+ * bytes stored closely, and adds compaction that can hand whole pages and
+ * arenas back to the OS.
+ *
+ * Size classes (class.c).  Requests are rounded up to a multiple of 16
+ * (at least 32), giving 255 sizes from 32 to 4096.  Each size gets a
+ * zspage chain length of 1..max_pages_per_zspage pages chosen for the
+ * least tail waste, which fixes its objects per zspage.  Adjacent sizes
+ * with the same (pages, objects) pair are merged into one class.
+ *
+ * zspages (zspage.c).  A zspage is a chain of ordinary 4 KiB pages, not
+ * contiguous, holding objects back to back: object s starts at byte
+ * s * size of the chain, and may straddle two pages.  There is no header
+ * in the pages: a zspage's descriptor (id, in-use count, fullness, list
+ * links, the page addresses and a slot table) lives outside, so the pages
+ * hold only object bytes.  The slot table has one 32-bit word per slot:
+ * the id of the owning handle (the back-reference compaction needs), or
+ * for a free slot the index of the next free slot.
+ *
+ * Handles (handle.c).  A handle is a 32-bit id of an entry in a two-level
+ * table; the entry (one atomic 64-bit word) holds the zspage id, the slot
+ * and the requested size.  Moving an object rewrites that word only.
+ * Metadata per live object: 8 bytes of entry + 4 of slot table, plus a
+ * zspage descriptor and page array per zspage.
+ *
+ * Fullness groups (class.c).  A class keeps its zspages in lists by the
+ * fraction of slots in use: [0,1/4), [1/4,1/2), [1/2,3/4), [3/4,1), full.
+ * zs_malloc takes a slot from the fullest non-full zspage, so sparse
+ * zspages are left to empty out; an empty zspage is freed at once.
+ *
+ * Access (map.c).  zs_map returns a direct pointer for an object within
+ * one page and a per-thread copy for one that spans two; zs_read/zs_write
+ * copy straight from/to the pages.  Readers do not lock: they pin the
+ * zspage with an atomic count that compaction respects.
+ *
+ * Compaction (compact.c).  Per class, while whole zspages' worth of slots
+ * are free: take the emptiest zspage that nobody has pinned, move each of
+ * its objects into the fullest zspage, update the handle entries, free
+ * it.  The class lock is held for one source zspage at a time and dropped
+ * in between, so other threads wait at most one zspage's copy.  Then page
+ * migration: pages of a sparsely used arena are copied into free pages of
+ * denser arenas (each move under the owner's class lock, with the zspage
+ * marked migrating) until the arena is empty and can be unmapped.
+ *
+ * Memory from the OS (os.c).  All pages are ordinary private anonymous
+ * memory in 4 MiB arenas, without transparent huge pages; a page freed by
+ * the pool is returned with MADV_DONTNEED at once, so process RSS follows
+ * the pool down as well as up, and mem_bytes (pages * 4096 + metadata)
+ * is what the process really pays.
+ *
+ * Why zram's "non-LRU page migration" problem does not arise here: in the
+ * kernel, zsmalloc's pages are kernel pages that the memory-compaction
+ * code cannot move unless zsmalloc registers movable_operations to
+ * migrate them itself (isolate, copy, fix up zspage links, putback).  Our
+ * pages are user anonymous pages: the kernel may migrate or compact their
+ * physical frames at any time (NUMA balancing, khugepaged, compaction)
+ * by rewriting our page-table entries, invisibly to us, because virtual
+ * addresses do not change.  So we never migrate physical memory; "page
+ * migration" here only moves zspage pages between our own arenas, to free
+ * address space and arena metadata, not to help the kernel.
+ *
+ * Limit.  limit_bytes caps mem_bytes: building a zspage that would exceed
+ * it fails and zs_malloc returns -ENOSPC.  Slots in existing zspages can
+ * still be used.
+ *
+ * lock ordering: see internal.h.  zs_malloc/zs_free take one class lock
+ * and, inside it, the handle, descriptor and OS locks.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+void zs_assert_fail(const char *expr, const char *file, int line)
+{
+	fprintf(stderr, "zsmalloc: assertion failed: %s (%s:%d)\n", expr, file,
+		line);
+	abort();
+}
+
+int zs_pool_create(const struct zs_pool_params *params, zs_pool **poolp)
+{
+	unsigned maxp = ZS_DEFAULT_PAGES_PER_ZSPAGE;
+	size_t limit = 0;
+	zs_pool *pool;
+	int err;
+
+	if (params) {
+		if (params->max_pages_per_zspage)
+			maxp = params->max_pages_per_zspage;
+		limit = params->limit_bytes;
+	}
+	if (maxp < ZS_MIN_PAGES_PER_ZSPAGE || maxp > ZS_MAX_PAGES_PER_ZSPAGE)
+		return -EINVAL;
+	pool = calloc(1, sizeof(*pool));
+	if (!pool)
+		return -ENOMEM;
+	pool->max_pages_per_zspage = maxp;
+	atomic_store(&pool->limit_bytes, limit);
+	err = zs_os_init(&pool->os);
+	if (err)
+		goto fail_pool;
+	err = zs_classes_init(pool);
+	if (err)
+		goto fail_os;
+	err = zs_handles_init(pool);
+	if (err)
+		goto fail_classes;
+	err = zs_zspages_init(pool);
+	if (err)
+		goto fail_handles;
+	err = zs_tbufs_init(pool);
+	if (err)
+		goto fail_zspages;
+	*poolp = pool;
+	return 0;
+
+fail_zspages:
+	zs_zspages_fini(pool);
+fail_handles:
+	zs_handles_fini(pool);
+fail_classes:
+	zs_classes_fini(pool);
+fail_os:
+	zs_os_fini(&pool->os);
+fail_pool:
+	free(pool);
+	return err;
+}
+
+void zs_pool_destroy(zs_pool *pool)
+{
+	if (!pool)
+		return;
+	zs_tbufs_fini(pool);
+	zs_zspages_fini(pool);
+	zs_handles_fini(pool);
+	zs_classes_fini(pool);
+	zs_os_fini(&pool->os);
+	free(pool);
+}
+
+int zs_malloc(zs_pool *pool, size_t size, zs_handle *hp)
+{
+	struct zs_class *c;
+	struct zs_zspage *zp;
+	uint32_t hid;
+	unsigned slot;
+	int err;
+
+	if (size == 0 || size > ZS_MAX_ALLOC_SIZE)
+		return -EINVAL;
+	c = zs_class_for(pool, size);
+	pthread_mutex_lock(&c->lock);
+	err = zs_handle_get(pool, c, &hid);
+	if (err)
+		goto out_unlock;
+	zp = zs_class_fullest(c);
+	if (!zp) {
+		err = zs_zspage_create(pool, c, &zp);
+		if (err)
+			goto out_handle;
+	}
+	slot = zs_zspage_slot_alloc(c, zp, hid);
+	zs_class_refile(c, zp);
+	c->objs_used++;
+	c->bytes_stored += size;
+	atomic_store_explicit(zs_handle_entry(pool, hid),
+			      ZS_ENT(zp->id, slot, size), memory_order_release);
+	pthread_mutex_unlock(&c->lock);
+	*hp = hid;
+	return 0;
+
+out_handle:
+	zs_handle_put(pool, c, hid);
+out_unlock:
+	pthread_mutex_unlock(&c->lock);
+	return err;
+}
+
+void zs_free(zs_pool *pool, zs_handle h)
+{
+	_Atomic uint64_t *ent;
+	struct zs_class *c;
+	struct zs_zspage *zp;
+	uint64_t e;
+
+	if (!h)
+		return;
+	ent = zs_handle_entry(pool, (uint32_t)h);
+	/* The size never changes while the object lives; its location may,
+	 * but only under the class lock, so read it again under that lock. */
+	e = atomic_load_explicit(ent, memory_order_acquire);
+	ZS_ASSERT(ZS_ENT_SIZE(e) != 0);
+	c = zs_class_for(pool, ZS_ENT_SIZE(e));
+	pthread_mutex_lock(&c->lock);
+	e = atomic_load_explicit(ent, memory_order_relaxed);
+	zp = zs_zspage_get(pool, ZS_ENT_ZID(e));
+	ZS_DASSERT(zp->slots[ZS_ENT_SLOT(e)] == (uint32_t)h);
+	zs_zspage_slot_free(c, zp, ZS_ENT_SLOT(e));
+	c->objs_used--;
+	c->bytes_stored -= ZS_ENT_SIZE(e);
+	zs_handle_put(pool, c, (uint32_t)h);
+	/* Compaction isolates zspages only while it holds the class lock,
+	 * so every zspage seen here is on its fullness list. */
+	if (zp->inuse == 0) {
+		zs_class_unlink(c, zp);
+		zs_zspage_destroy(pool, c, zp);
+	} else {
+		zs_class_refile(c, zp);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+void zs_set_limit(zs_pool *pool, size_t limit_bytes)
+{
+	atomic_store(&pool->limit_bytes, limit_bytes);
+}

@@ -1,0 +1,297 @@
+/*
+ * stats.c - counters, the per-class table, and the invariant walker.
+ *
+ * Hot counters live where their lock already is: objects, bytes and slots
+ * per class under the class lock; pages and the compaction counters are
+ * pool-wide atomics.  zs_pool_stats() sums them; the sum is a snapshot,
+ * exact only when the pool is quiet.  One X-macro (ZS_POOL_STATS) lists
+ * the pool counters and generates their text form.
+ *
+ * lock ordering: see internal.h.  Stats take each class lock in turn, one
+ * at a time; the walker additionally takes handles.lock and os.lock inside
+ * a class lock.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* X(name, help) for each field of struct zs_pool_stats. */
+#define ZS_POOL_STATS(X)                                               \
+	X(pages, "4 KiB pages in zspages")                             \
+	X(pages_max, "high-water mark of pages")                       \
+	X(objs, "live objects")                                        \
+	X(bytes_stored, "sum of live objects' sizes")                  \
+	X(meta_bytes, "metadata bytes")                                \
+	X(mem_bytes, "pages * 4096 + meta_bytes")                      \
+	X(limit_bytes, "cap on mem_bytes, 0 = none")                   \
+	X(pages_compacted, "pages freed by compaction")                \
+	X(compactions, "zs_compact calls")                             \
+	X(os_bytes_mapped, "address space mapped")
+
+void zs_pages_add(zs_pool *pool, size_t n)
+{
+	size_t now = atomic_fetch_add(&pool->pages, n) + n;
+	size_t max = atomic_load_explicit(&pool->pages_max,
+					  memory_order_relaxed);
+
+	while (now > max &&
+	       !atomic_compare_exchange_weak(&pool->pages_max, &max, now))
+		;
+}
+
+void zs_pages_sub(zs_pool *pool, size_t n)
+{
+	atomic_fetch_sub(&pool->pages, n);
+}
+
+/* Lock free: every term is an atomic. */
+size_t zs_meta_bytes(zs_pool *pool)
+{
+	return sizeof(*pool) - sizeof(pool->handles.chunks) -
+	       sizeof(pool->zspages.chunks) +
+	       pool->nr_classes * sizeof(struct zs_class) +
+	       zs_os_meta_struct_bytes(&pool->os) +
+	       atomic_load_explicit(&pool->zspages.meta_bytes,
+				    memory_order_relaxed);
+}
+
+size_t zs_mem_bytes(zs_pool *pool)
+{
+	return atomic_load_explicit(&pool->pages, memory_order_relaxed) *
+		       ZS_PAGE_SIZE +
+	       zs_meta_bytes(pool);
+}
+
+void zs_pool_stats(zs_pool *pool, struct zs_pool_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (unsigned i = 0; i < pool->nr_classes; i++) {
+		struct zs_class *c = &pool->classes[i];
+
+		pthread_mutex_lock(&c->lock);
+		st->objs += c->objs_used;
+		st->bytes_stored += c->bytes_stored;
+		pthread_mutex_unlock(&c->lock);
+	}
+	st->pages = atomic_load(&pool->pages);
+	st->pages_max = atomic_load(&pool->pages_max);
+	st->meta_bytes = zs_meta_bytes(pool);
+	st->mem_bytes = st->pages * ZS_PAGE_SIZE + st->meta_bytes;
+	st->limit_bytes = atomic_load(&pool->limit_bytes);
+	st->pages_compacted = atomic_load(&pool->pages_compacted);
+	st->compactions = atomic_load(&pool->compactions);
+	st->os_bytes_mapped = atomic_load(&pool->os.mapped);
+}
+
+int zs_pool_stats_format(const struct zs_pool_stats *st, char *buf,
+			 size_t cap)
+{
+	size_t len = 0;
+	int n;
+
+#define X(name, help)                                                     \
+	n = snprintf(buf + len, cap > len ? cap - len : 0, "%-16s %zu\n",  \
+		     #name, st->name);                                     \
+	if (n < 0)                                                        \
+		return -EINVAL;                                           \
+	len += (size_t)n;
+	ZS_POOL_STATS(X)
+#undef X
+	return (int)len;
+}
+
+unsigned zs_class_count(zs_pool *pool)
+{
+	return pool->nr_classes;
+}
+
+int zs_class_stats(zs_pool *pool, unsigned idx, struct zs_class_stats *st)
+{
+	struct zs_class *c;
+
+	if (idx >= pool->nr_classes)
+		return -ENOENT;
+	c = &pool->classes[idx];
+	memset(st, 0, sizeof(*st));
+	st->size = c->size;
+	st->objs_per_zspage = c->objs_per_zspage;
+	st->pages_per_zspage = c->pages_per_zspage;
+	pthread_mutex_lock(&c->lock);
+	for (unsigned g = 0; g <= ZS_NR_FULLNESS; g++) {
+		st->zspages[g] = c->nr_zspages[g];
+		st->pages_used += c->nr_zspages[g] * c->pages_per_zspage;
+	}
+	st->objs_allocated = c->objs_allocated;
+	st->objs_used = c->objs_used;
+	st->pages_freeable = zs_class_freeable(c);
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+/* ---- invariant walker ----------------------------------------------- */
+
+static int fail(char *msg, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(char *msg, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (msg && cap) {
+		va_start(ap, fmt);
+		vsnprintf(msg, cap, fmt, ap);
+		va_end(ap);
+	}
+	return -EUCLEAN;
+}
+
+/* Caller must hold os->lock. */
+static bool page_owned(struct zs_os *os, const unsigned char *page,
+		       uint32_t zid, unsigned idx)
+{
+	for (size_t i = 0; i < os->narenas; i++) {
+		struct zs_arena *a = os->arenas[i];
+		size_t pno;
+
+		if (page < a->base || page >= a->base + ZS_ARENA_BYTES)
+			continue;
+		if ((size_t)(page - a->base) % ZS_PAGE_SIZE)
+			return false;
+		pno = (size_t)(page - a->base) / ZS_PAGE_SIZE;
+		return !(a->bitmap[pno / 64] & (1ull << (pno % 64))) &&
+		       a->owner[pno] == zid && a->owner_idx[pno] == idx;
+	}
+	return false;
+}
+
+/* Caller must hold c->lock. */
+static int check_zspage(zs_pool *pool, struct zs_class *c,
+			struct zs_zspage *zp, unsigned g, size_t *objs,
+			size_t *bytes, char *msg, size_t cap)
+{
+	unsigned used = 0, nfree = 0;
+	int err = 0;
+
+	if (!zp->live || atomic_load(&zp->class) != c)
+		return fail(msg, cap, "class %zu: zspage %u not live in it",
+			    c->size, zp->id);
+	if (zp->fullness != g || zs_fullness_of(c, zp->inuse) != g ||
+	    zp->inuse == 0)
+		return fail(msg, cap,
+			    "class %zu: zspage %u inuse %u in group %u",
+			    c->size, zp->id, zp->inuse, g);
+	if (zp->npages != c->pages_per_zspage)
+		return fail(msg, cap, "zspage %u: %u pages", zp->id,
+			    zp->npages);
+	for (unsigned s = 0; s < c->objs_per_zspage; s++) {
+		uint32_t v = zp->slots[s];
+		uint64_t e;
+
+		if (v & ZS_SLOT_FREE)
+			continue;
+		used++;
+		if (v == 0 || (v >> ZS_HCHUNK_SHIFT) >= ZS_HCHUNK_MAX ||
+		    !atomic_load(&pool->handles.chunks[v >> ZS_HCHUNK_SHIFT]))
+			return fail(msg, cap, "zspage %u slot %u: bad handle %u",
+				    zp->id, s, v);
+		e = atomic_load(zs_handle_entry(pool, v));
+		if (ZS_ENT_ZID(e) != zp->id || ZS_ENT_SLOT(e) != s ||
+		    ZS_ENT_SIZE(e) == 0 || ZS_ENT_SIZE(e) > c->size ||
+		    zs_class_for(pool, ZS_ENT_SIZE(e)) != c)
+			return fail(msg, cap,
+				    "handle %u: entry %#llx, back-reference "
+				    "from zspage %u slot %u",
+				    v, (unsigned long long)e, zp->id, s);
+		(*objs)++;
+		*bytes += ZS_ENT_SIZE(e);
+	}
+	if (used != zp->inuse)
+		return fail(msg, cap, "zspage %u: inuse %u, %u slots used",
+			    zp->id, zp->inuse, used);
+	for (unsigned s = zp->freelist; s != ZS_SLOT_END;) {
+		if (s >= c->objs_per_zspage || !(zp->slots[s] & ZS_SLOT_FREE) ||
+		    ++nfree > c->objs_per_zspage)
+			return fail(msg, cap, "zspage %u: broken free list",
+				    zp->id);
+		s = zp->slots[s] & ~ZS_SLOT_FREE;
+	}
+	if (nfree != c->objs_per_zspage - used)
+		return fail(msg, cap, "zspage %u: %u on free list, %u free",
+			    zp->id, nfree, c->objs_per_zspage - used);
+	pthread_mutex_lock(&pool->os.lock);
+	for (unsigned i = 0; i < zp->npages && !err; i++)
+		if (!page_owned(&pool->os, zp->pages[i], zp->id, i))
+			err = fail(msg, cap, "zspage %u: page %u not owned",
+				   zp->id, i);
+	pthread_mutex_unlock(&pool->os.lock);
+	return err;
+}
+
+int zs_pool_check(zs_pool *pool, char *msg, size_t msg_cap)
+{
+	size_t total_objs = 0, total_pages = 0, live = 0;
+	unsigned nchunks;
+	int err = 0;
+
+	for (unsigned i = 0; i < pool->nr_classes && !err; i++) {
+		struct zs_class *c = &pool->classes[i];
+		size_t objs = 0, bytes = 0, nzs = 0;
+
+		pthread_mutex_lock(&c->lock);
+		for (unsigned g = 0; g <= ZS_NR_FULLNESS && !err; g++) {
+			size_t n = 0;
+
+			for (struct zs_zspage *zp = c->lists[g]; zp && !err;
+			     zp = zp->next) {
+				if (zp->next && zp->next->prev != zp)
+					err = fail(msg, msg_cap,
+						   "class %zu: broken list",
+						   c->size);
+				else
+					err = check_zspage(pool, c, zp, g,
+							   &objs, &bytes, msg,
+							   msg_cap);
+				n++;
+			}
+			if (!err && n != c->nr_zspages[g])
+				err = fail(msg, msg_cap,
+					   "class %zu group %u: %zu zspages, "
+					   "counted %zu",
+					   c->size, g, n, c->nr_zspages[g]);
+			nzs += n;
+		}
+		if (!err && (objs != c->objs_used || bytes != c->bytes_stored ||
+			     nzs * c->objs_per_zspage != c->objs_allocated))
+			err = fail(msg, msg_cap,
+				   "class %zu: objs %zu/%zu bytes %zu/%zu "
+				   "allocated %zu/%zu",
+				   c->size, objs, c->objs_used, bytes,
+				   c->bytes_stored,
+				   nzs * c->objs_per_zspage, c->objs_allocated);
+		total_objs += objs;
+		total_pages += nzs * c->pages_per_zspage;
+		pthread_mutex_unlock(&c->lock);
+	}
+	if (err)
+		return err;
+	if (total_pages != atomic_load(&pool->pages))
+		return fail(msg, msg_cap, "pages %zu, zspages hold %zu",
+			    atomic_load(&pool->pages), total_pages);
+
+	/* Every live handle entry was reached from exactly one slot above
+	 * (the back-reference matched), so counting them closes the loop. */
+	pthread_mutex_lock(&pool->handles.lock);
+	nchunks = pool->handles.nchunks;
+	pthread_mutex_unlock(&pool->handles.lock);
+	for (uint32_t id = 1; id < (uint64_t)nchunks * ZS_HCHUNK_ENTRIES; id++)
+		if (ZS_ENT_SIZE(atomic_load(zs_handle_entry(pool, id))))
+			live++;
+	if (live != total_objs)
+		return fail(msg, msg_cap, "%zu live handles, %zu objects",
+			    live, total_objs);
+	return 0;
+}

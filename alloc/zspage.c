@@ -1,0 +1,283 @@
+/*
+ * zspage.c - zspages: building and tearing down a chain of pages, slot
+ * allocation inside it, and copying object bytes in and out.
+ *
+ * A zspage's descriptor lives in a two-level table indexed by a 32-bit id
+ * (the id is what handle entries store).  Descriptors are never freed
+ * while the pool lives, only recycled, because a lock-free reader holding
+ * a stale handle-entry value may still touch the descriptor's pin counter
+ * (map.c); its page and slot arrays are freed with the zspage.
+ *
+ * Objects are laid out back to back: slot s starts at byte s * class->size
+ * of the chain, so an object may cross from one page into the next.  The
+ * slot table (outside the pages, so building a zspage writes nothing into
+ * it but one byte per page) holds the owning handle id of a used slot or
+ * the next free slot of a free one.
+ *
+ * lock ordering: see internal.h.  Functions that take a class require the
+ * caller to hold c->lock; they take pool->zspages.lock and pool->os.lock
+ * inside it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+int zs_zspages_init(zs_pool *pool)
+{
+	pthread_mutex_init(&pool->zspages.lock, NULL);
+	return 0;
+}
+
+void zs_zspages_fini(zs_pool *pool)
+{
+	struct zs_zspages *t = &pool->zspages;
+
+	for (unsigned i = 0; i < t->nchunks; i++) {
+		struct zs_zspage *chunk = atomic_load(&t->chunks[i]);
+
+		for (unsigned j = 0; j < ZS_ZCHUNK_ENTRIES; j++)
+			free(chunk[j].pages);
+		zs_os_meta_unmap(&pool->os, chunk,
+				 ZS_ZCHUNK_ENTRIES * sizeof(*chunk));
+	}
+	pthread_mutex_destroy(&t->lock);
+}
+
+struct zs_zspage *zs_zspage_get(zs_pool *pool, uint32_t id)
+{
+	struct zs_zspage *chunk;
+
+	chunk = atomic_load_explicit(&pool->zspages.chunks[id >> ZS_ZCHUNK_SHIFT],
+				     memory_order_acquire);
+	return &chunk[id & (ZS_ZCHUNK_ENTRIES - 1)];
+}
+
+/* Caller must hold t->lock. */
+static int descriptors_grow(zs_pool *pool)
+{
+	struct zs_zspages *t = &pool->zspages;
+	struct zs_zspage *chunk;
+	void *p;
+	int err;
+
+	if (t->nchunks >= ZS_ZCHUNK_MAX)
+		return -ENOMEM;
+	err = zs_os_meta_map(&pool->os, ZS_ZCHUNK_ENTRIES * sizeof(*chunk), &p);
+	if (err)
+		return err;
+	chunk = p;
+	/* Push in reverse so ids come out ascending; id 0 is never used. */
+	for (unsigned j = ZS_ZCHUNK_ENTRIES; j-- > 0;) {
+		uint32_t id = (t->nchunks << ZS_ZCHUNK_SHIFT) | j;
+
+		chunk[j].id = id;
+		if (id == 0)
+			continue;
+		chunk[j].next = t->free;
+		t->free = &chunk[j];
+	}
+	atomic_store_explicit(&t->chunks[t->nchunks], chunk,
+			      memory_order_release);
+	t->nchunks++;
+	return 0;
+}
+
+static int descriptor_get(zs_pool *pool, struct zs_zspage **zpp)
+{
+	struct zs_zspages *t = &pool->zspages;
+	int err = 0;
+
+	pthread_mutex_lock(&t->lock);
+	if (!t->free)
+		err = descriptors_grow(pool);
+	if (!err) {
+		*zpp = t->free;
+		t->free = t->free->next;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return err;
+}
+
+static void descriptor_put(zs_pool *pool, struct zs_zspage *zp)
+{
+	struct zs_zspages *t = &pool->zspages;
+
+	pthread_mutex_lock(&t->lock);
+	zp->next = t->free;
+	t->free = zp;
+	pthread_mutex_unlock(&t->lock);
+}
+
+static size_t block_bytes(const struct zs_class *c)
+{
+	return c->pages_per_zspage * sizeof(unsigned char *) +
+	       c->objs_per_zspage * sizeof(uint32_t);
+}
+
+/* What glibc really holds for a malloc(n): n plus an 8-byte header,
+ * rounded to 16, at least 32. */
+static size_t malloc_cost(size_t n)
+{
+	size_t m = (n + 8 + 15) & ~(size_t)15;
+
+	return m < 32 ? 32 : m;
+}
+
+/*
+ * zs_zspage_create() - build an empty zspage for @c and link it into the
+ * class's lists.  Caller must hold c->lock.
+ * Return: 0, -ENOSPC past the pool's limit, -ENOMEM.
+ */
+int zs_zspage_create(zs_pool *pool, struct zs_class *c,
+		     struct zs_zspage **zpp)
+{
+	unsigned n = c->pages_per_zspage;
+	size_t limit = atomic_load_explicit(&pool->limit_bytes,
+					    memory_order_relaxed);
+	struct zs_zspage *zp = NULL;
+	void *block = NULL;
+	int err;
+
+	if (limit && zs_mem_bytes(pool) + (size_t)n * ZS_PAGE_SIZE > limit)
+		return -ENOSPC;
+	err = descriptor_get(pool, &zp);
+	if (err)
+		goto fail;
+	block = malloc(block_bytes(c));
+	if (!block) {
+		err = -ENOMEM;
+		goto fail_descriptor;
+	}
+	zp->pages = block;
+	zp->slots = (uint32_t *)((unsigned char **)block + n);
+	err = zs_os_pages_alloc(&pool->os, n, zp->pages, NULL);
+	if (err)
+		goto fail_block;
+	for (unsigned i = 0; i < n; i++) {
+		/* Touch each page now so RSS matches the pages we count. */
+		zp->pages[i][0] = 0;
+		zs_os_set_owner(&pool->os, zp->pages[i], zp->id, i);
+	}
+	for (unsigned s = 0; s < c->objs_per_zspage; s++)
+		zp->slots[s] = ZS_SLOT_FREE |
+			       (s + 1 < c->objs_per_zspage ? s + 1 : ZS_SLOT_END);
+	zp->freelist = 0;
+	zp->inuse = 0;
+	zp->npages = (uint8_t)n;
+	zp->live = true;
+	/* Last: page migration trusts a descriptor whose class it has
+	 * locked only once this is set (compact.c, move_page). */
+	atomic_store_explicit(&zp->class, c, memory_order_release);
+	atomic_fetch_add(&pool->zspages.meta_bytes,
+			 malloc_cost(block_bytes(c)));
+	c->objs_allocated += c->objs_per_zspage;
+	zs_pages_add(pool, n);
+	zs_class_link(c, zp);
+	*zpp = zp;
+	return 0;
+
+fail_block:
+	free(block);
+	zp->pages = NULL;
+	zp->slots = NULL;
+fail_descriptor:
+	descriptor_put(pool, zp);
+fail:
+	return err;
+}
+
+/*
+ * zs_zspage_destroy() - free an empty zspage: give its pages back to the
+ * OS and recycle the descriptor.  The zspage must be unlinked from the
+ * class lists already.  Caller must hold c->lock.
+ */
+void zs_zspage_destroy(zs_pool *pool, struct zs_class *c,
+		       struct zs_zspage *zp)
+{
+	unsigned n = zp->npages;
+
+	ZS_ASSERT(zp->inuse == 0);
+	zs_os_pages_free(&pool->os, zp->pages, n);
+	atomic_fetch_sub(&pool->zspages.meta_bytes,
+			 malloc_cost(block_bytes(c)));
+	free(zp->pages);
+	zp->pages = NULL;
+	zp->slots = NULL;
+	zp->npages = 0;
+	zp->live = false;
+	atomic_store_explicit(&zp->class, NULL, memory_order_relaxed);
+	c->objs_allocated -= c->objs_per_zspage;
+	zs_pages_sub(pool, n);
+	descriptor_put(pool, zp);
+}
+
+/* Caller must hold c->lock; @zp has a free slot.  Does not refile. */
+unsigned zs_zspage_slot_alloc(struct zs_class *c, struct zs_zspage *zp,
+			      uint32_t hid)
+{
+	unsigned slot = zp->freelist;
+
+	ZS_ASSERT(slot != ZS_SLOT_END && (zp->slots[slot] & ZS_SLOT_FREE));
+	zp->freelist = (uint16_t)(zp->slots[slot] & ~ZS_SLOT_FREE);
+	zp->slots[slot] = hid;
+	zp->inuse++;
+	return slot;
+}
+
+/* Caller must hold c->lock.  Does not refile. */
+void zs_zspage_slot_free(struct zs_class *c, struct zs_zspage *zp,
+			 unsigned slot)
+{
+	ZS_ASSERT(slot < c->objs_per_zspage && !(zp->slots[slot] & ZS_SLOT_FREE));
+	zp->slots[slot] = ZS_SLOT_FREE | zp->freelist;
+	zp->freelist = (uint16_t)slot;
+	zp->inuse--;
+}
+
+/*
+ * Address of slot @slot; *@spansp tells whether @len bytes from there
+ * cross into the next page of the chain (then the address is only good
+ * for the first part).
+ */
+unsigned char *zs_obj_addr(const struct zs_class *c,
+			   const struct zs_zspage *zp, unsigned slot,
+			   size_t len, bool *spansp)
+{
+	size_t off = (size_t)slot * c->size;
+	size_t in = off % ZS_PAGE_SIZE;
+
+	*spansp = in + len > ZS_PAGE_SIZE;
+	return zp->pages[off / ZS_PAGE_SIZE] + in;
+}
+
+/* The object's bytes may be read by the caller: it pinned the zspage or
+ * holds c->lock with the zspage isolated. */
+void zs_obj_copy_out(const struct zs_class *c, struct zs_zspage *zp,
+		     unsigned slot, void *dst, size_t len)
+{
+	size_t off = (size_t)slot * c->size;
+	size_t pg = off / ZS_PAGE_SIZE, in = off % ZS_PAGE_SIZE;
+	size_t first = len < ZS_PAGE_SIZE - in ? len : ZS_PAGE_SIZE - in;
+
+	memcpy(dst, zp->pages[pg] + in, first);
+	if (first < len)
+		memcpy((unsigned char *)dst + first, zp->pages[pg + 1],
+		       len - first);
+}
+
+void zs_obj_copy_in(const struct zs_class *c, struct zs_zspage *zp,
+		    unsigned slot, const void *src, size_t len)
+{
+	size_t off = (size_t)slot * c->size;
+	size_t pg = off / ZS_PAGE_SIZE, in = off % ZS_PAGE_SIZE;
+	size_t first = len < ZS_PAGE_SIZE - in ? len : ZS_PAGE_SIZE - in;
+
+	memcpy(zp->pages[pg] + in, src, first);
+	if (first < len)
+		memcpy(zp->pages[pg + 1], (const unsigned char *)src + first,
+		       len - first);
+}
