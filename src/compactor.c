@@ -1,0 +1,174 @@
+/*
+ * compactor.c - the background compactor: a thread that wakes every
+ * ac_interval_ms and compacts the pool when enough is freeable, or when
+ * the machine is short of memory (Linux PSI).
+ *
+ * Policy, checked at each poll while auto_compact is on:
+ *   - zs_can_compact() (a cheap estimate) says F pages are freeable;
+ *   - compact when F >= ac_min_share * pool pages AND F * 4096 >=
+ *     ac_min_bytes: a share alone would compact a tiny pool for a few
+ *     pages, bytes alone would churn a huge pool for a sliver;
+ *   - or, with use_psi and /proc/pressure/memory present, when its
+ *     "some avg10" is at least ZSFS_AC_PSI_THRESHOLD and F > 0: under
+ *     memory pressure every page given back helps;
+ *   - when a compaction freed nothing, wait until the estimate changes
+ *     before trying again, so a wrong estimate cannot spin the thread.
+ * The thread also samples the pool's memory for mem_used_max.  A manual
+ * compaction in progress makes the thread skip its turn (trylock), so the
+ * thread never queues behind one and destroy never waits for two.
+ *
+ * lock ordering: see ctl_internal.h.  The thread takes ctl->lock only to
+ * read its state and to wait; it compacts with ctl->lock released.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl_internal.h"
+
+int psi_parse_some_avg10(const char *text, double *avg10)
+{
+	const char *p;
+	char *end;
+	double v;
+
+	if (!text || strncmp(text, "some ", 5))
+		return -EINVAL;
+	p = strstr(text, "avg10=");
+	if (!p)
+		return -EINVAL;
+	p += 6;
+	v = strtod(p, &end);
+	if (end == p || v < 0)
+		return -EINVAL;
+	*avg10 = v;
+	return 0;
+}
+
+/* Read the memory "some avg10".  Return 0 and *@avg10, or a negative errno. */
+static int psi_read(double *avg10)
+{
+	char buf[256];
+	ssize_t n;
+	int fd, rc;
+
+	fd = open(ZSFS_PSI_MEMORY, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -ENOENT;
+	n = read(fd, buf, sizeof(buf) - 1);
+	rc = n < 0 ? -EIO : 0;
+	close(fd);
+	if (rc)
+		return rc;
+	buf[n] = '\0';
+	return psi_parse_some_avg10(buf, avg10);
+}
+
+int compactor_should_run(const struct zsfs_ctl *ctl, size_t freeable_pages,
+			 size_t pool_pages, int have_psi, double psi_avg10)
+{
+	if (!freeable_pages)
+		return 0;
+	if ((double)freeable_pages >= ctl->ac_min_share * (double)pool_pages &&
+	    freeable_pages * (size_t)ZS_PAGE_SIZE >= ctl->ac_min_bytes)
+		return 1;
+	return have_psi && psi_avg10 >= ZSFS_AC_PSI_THRESHOLD;
+}
+
+static void deadline_after_ms(struct timespec *ts, unsigned ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static void *compactor_main(void *arg)
+{
+	struct zsfs_ctl *ctl = arg;
+	int have_psi = ctl->use_psi && access(ZSFS_PSI_MEMORY, R_OK) == 0;
+	size_t stuck_estimate = 0; /* estimate when a compaction freed 0 */
+	struct timespec ts;
+	int on;
+
+	pthread_mutex_lock(&ctl->lock);
+	while (!ctl->stopping) {
+		deadline_after_ms(&ts, ctl->ac_interval_ms);
+		pthread_cond_timedwait(&ctl->cond, &ctl->lock, &ts);
+		if (ctl->stopping)
+			break;
+		on = ctl->auto_compact;
+		pthread_mutex_unlock(&ctl->lock);
+
+		ctl_sample_mem(ctl);
+		if (on) {
+			size_t can = zs_can_compact(ctl->pool);
+			struct zs_pool_stats ps;
+			double avg10 = 0;
+			int psi = 0;
+
+			if (can && can != stuck_estimate) {
+				zs_pool_stats(ctl->pool, &ps);
+				if (have_psi && !compactor_should_run(ctl, can,
+								   ps.pages, 0, 0))
+					psi = psi_read(&avg10) == 0;
+				if (compactor_should_run(ctl, can, ps.pages, psi,
+							 avg10)) {
+					size_t freed = 0;
+
+					if (ctl_try_compact_auto(ctl, &freed))
+						stuck_estimate = freed ? 0 : can;
+				}
+			}
+		}
+		pthread_mutex_lock(&ctl->lock);
+	}
+	pthread_mutex_unlock(&ctl->lock);
+	return NULL;
+}
+
+int compactor_start(struct zsfs_ctl *ctl)
+{
+	int rc = 0;
+
+	if (!ctl)
+		return -EINVAL;
+	pthread_mutex_lock(&ctl->lock);
+	if (!ctl->thread_started && !ctl->stopping) {
+		rc = -pthread_create(&ctl->thread, NULL, compactor_main, ctl);
+		if (!rc)
+			ctl->thread_started = 1;
+	}
+	pthread_mutex_unlock(&ctl->lock);
+	return rc;
+}
+
+void compactor_stop(struct zsfs_ctl *ctl)
+{
+	int started;
+
+	pthread_mutex_lock(&ctl->lock);
+	ctl->stopping = 1;
+	started = ctl->thread_started;
+	ctl->thread_started = 0;
+	pthread_cond_broadcast(&ctl->cond);
+	pthread_mutex_unlock(&ctl->lock);
+	if (started)
+		pthread_join(ctl->thread, NULL);
+}
+
+void compactor_kick(struct zsfs_ctl *ctl)
+{
+	pthread_mutex_lock(&ctl->lock);
+	pthread_cond_broadcast(&ctl->cond);
+	pthread_mutex_unlock(&ctl->lock);
+}

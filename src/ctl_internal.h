@@ -1,0 +1,112 @@
+/*
+ * ctl_internal.h - the control plane's private struct and the declarations
+ * shared by ctl.c (text, commands, writer, xattrs) and compactor.c (the
+ * background compactor and PSI).  Nothing here is part of ctl.h.
+ *
+ * lock ordering:
+ *	ctl->compact_lock           (one compaction at a time; held across
+ *	                             zs_compact, which takes the pool's locks)
+ *	  ctl->lock                 (counters, high-water mark, compactor
+ *	                             state; a leaf: never held while calling
+ *	                             the pool, the store or the filesystem)
+ *
+ * The filesystem's callbacks (fs_counts, fs_check) are called with no ctl
+ * lock held, so the filesystem may call into the ctl while holding its own
+ * locks without deadlock.  Reading .zsctl never waits for a compaction.
+ */
+#ifndef ZSFS_CTL_INTERNAL_H
+#define ZSFS_CTL_INTERNAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ctl.h"
+
+/* Defaults for the automatic compaction thresholds (see ctl.h). */
+#define ZSFS_AC_INTERVAL_MS 200u          /* 5 polls a second: cheap */
+#define ZSFS_AC_MIN_SHARE 0.05            /* 5% of the pool's pages */
+#define ZSFS_AC_MIN_BYTES (1u << 20)      /* and at least 1 MiB */
+/* PSI "some avg10" (percent of time stalled on memory in the last 10 s)
+ * above which any freeable page is worth compacting. */
+#define ZSFS_AC_PSI_THRESHOLD 10.0
+#define ZSFS_PSI_MEMORY "/proc/pressure/memory"
+
+/* Longest command line; longer ones fail with -E2BIG. */
+#define ZSFS_CTL_LINE_MAX 4096u
+
+/*
+ * The control plane's own counters: one list generates the struct, the
+ * updates (ctl_stat_add / ctl_stat_set) and the text form (ctl.c).
+ */
+#define ZSFS_CTL_STATS(X)                                                    \
+	X(compactions_manual, "compactions asked for (command, xattr)")     \
+	X(compactions_auto, "compactions run by the background thread")     \
+	X(last_compact_usec, "duration of the last compaction, microseconds") \
+	X(last_compact_pages, "pages the last compaction freed")
+
+struct zsfs_ctl_stats {
+#define ZSFS_CTL_STATS_FIELD(name, desc) size_t name;
+	ZSFS_CTL_STATS(ZSFS_CTL_STATS_FIELD)
+#undef ZSFS_CTL_STATS_FIELD
+};
+
+struct zsfs_ctl {
+	/* constant after create */
+	struct zsfs_store *store;
+	zs_pool *pool;
+	uid_t owner;
+	double ac_min_share;
+	size_t ac_min_bytes;
+	unsigned ac_interval_ms;
+	int use_psi;
+	void (*fs_counts)(void *arg, struct zsfs_fs_counts *out);
+	int (*fs_check)(void *arg, char *msg, size_t msg_cap);
+	void *fs_arg;
+
+	pthread_mutex_t compact_lock; /* serialises compactions */
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;          /* wakes the compactor; with lock */
+	struct zsfs_ctl_stats st;     /* protected by lock */
+	int auto_compact;             /* protected by lock */
+	int stopping;                 /* protected by lock */
+	int thread_started;           /* protected by lock */
+	pthread_t thread;             /* set once by start, joined by destroy */
+	/*
+	 * High-water mark of the pool's mem_bytes since mount or reset_max.
+	 * It is sampled (every poll of the compactor, every compaction, every
+	 * read of the text); a peak between samples is still caught through
+	 * the pool's monotonic pages_max: when it grew since the last reset,
+	 * pages_max * 4096 + meta_bytes is a peak reached after the reset.
+	 */
+	size_t mem_used_max;          /* protected by lock */
+	size_t pages_max_at_reset;    /* protected by lock */
+};
+
+/* ---- ctl.c ---- */
+
+/* Take a sample of mem_bytes into the high-water mark; returns it. */
+size_t ctl_sample_mem(struct zsfs_ctl *ctl);
+/* For the compactor: compact (counted as automatic) unless another
+ * compaction is running.  Return 1 and *@freed when it ran, else 0. */
+int ctl_try_compact_auto(struct zsfs_ctl *ctl, size_t *freed);
+
+/* ---- compactor.c ---- */
+
+/* Start / stop the background thread.  Stop is idempotent. */
+int compactor_start(struct zsfs_ctl *ctl);
+void compactor_stop(struct zsfs_ctl *ctl);
+/* Wake the thread (after a change of auto_compact). */
+void compactor_kick(struct zsfs_ctl *ctl);
+/*
+ * Parse the "some avg10=" figure of a /proc/pressure/memory text.
+ * Return 0 and *@avg10, or -EINVAL.  Exposed for the unit tests.
+ */
+int psi_parse_some_avg10(const char *text, double *avg10);
+/* Whether the compactor should run now, given these figures (pure). */
+int compactor_should_run(const struct zsfs_ctl *ctl, size_t freeable_pages,
+			 size_t pool_pages, int have_psi, double psi_avg10);
+
+#endif
