@@ -12,3 +12,9 @@ dist_check_SCRIPTS += tests/fsx.sh
 TESTS += tests/fsx.sh
 
 EXTRA_DIST += tests/lib.sh tests/tap.h
+
+check_PROGRAMS += tests/mt_stress
+tests_mt_stress_SOURCES = tests/mt_stress.c
+dist_check_SCRIPTS += tests/mt_stress.sh
+TESTS += tests/mt_stress.sh
+THREADED_TESTS += tests/mt_stress.sh

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# fsx.sh - the model exerciser (tests/fsx) on a live zsfs mount: a
+# time-bounded run with lz4 and compaction forced every 300 operations,
+# then shorter runs with zstd and with no compression; after each run the
+# daemon's consistency check must pass.  Seeds are random and printed;
+# FSX_SEED=N reproduces a run, FSX_SECONDS scales the lz4 run (default 15).
+. "$TOP_SRCDIR/tests/lib.sh"
+: "${TOP_BUILDDIR:=$(pwd)}"
+FSX="$TOP_BUILDDIR/tests/fsx"
+[ -x "$FSX" ] || { echo "Bail out! $FSX not built"; exit 99; }
+need_fuse
+
+secs=${FSX_SECONDS:-15}
+short=$(( secs / 3 > 2 ? secs / 3 : 2 ))
+
+# run_fsx CODEC SECONDS FILES: one mount, one fsx run, one check.
+run_fsx() {
+	local codec=$1 t=$2 nf=$3 seed
+	seed=${FSX_SEED:-$(( (RANDOM << 15 | RANDOM) ))}
+	diag "compress=$codec: fsx seed $seed for ${t}s on $nf files (FSX_SEED=$seed to reproduce)"
+	zs_mount -o "size=256m,compress=$codec"
+	check "fsx compress=$codec seed $seed" \
+		"$FSX" -S "$seed" -N 0 -T "$t" -f "$nf" -C "$MNT/.zsctl" -c 300 -U "$MNT"
+	check "consistency check after fsx (compress=$codec)" \
+		sh -c 'echo check > "$1/.zsctl"' sh "$MNT"
+	diag "$(grep -E '^(orig_data_size|compr_data_size|mem_used_total|pages_compacted|same_pages|huge_pages) ' "$MNT/.zsctl" | tr '\n' ' ')"
+	check "daemon exits cleanly (compress=$codec)" zs_umount
+}
+
+run_fsx lz4 "$secs" 3
+run_fsx zstd "$short" 2
+run_fsx none "$short" 2
+done_testing
