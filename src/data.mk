@@ -1,1 +1,70 @@
-# src/ data path library (codecs, page store): part of the one Makefile.
+# src/ data path library (codecs, page table, page store): part of the one
+# Makefile (included from Makefile.am).
+noinst_LIBRARIES += src/libzsfsdata.a
+src_libzsfsdata_a_SOURCES = \
+	src/pagestore.h \
+	src/codec.h \
+	src/codec.c \
+	src/codec_lz4.c \
+	src/codec_zstd.c \
+	src/codec_none.c \
+	src/pagemap.h \
+	src/pagemap.c \
+	src/pagestore.c
+src_libzsfsdata_a_CFLAGS = $(AM_CFLAGS) $(LZ4_CFLAGS) $(ZSTD_CFLAGS)
+
+ZSFSDATA_TEST_LIBS = src/libzsfsdata.a alloc/libzsalloc.a $(LZ4_LIBS) $(ZSTD_LIBS)
+
+# TAP unit tests of the data path: no FUSE needed.
+ZSFSDATA_TESTS = \
+	tests/codec_basic \
+	tests/pagemap_basic \
+	tests/pagestore_basic \
+	tests/pagestore_random \
+	tests/pagestore_enospc \
+	tests/pagestore_smallwrite
+check_PROGRAMS += $(ZSFSDATA_TESTS)
+TESTS += $(ZSFSDATA_TESTS)
+
+tests_codec_basic_SOURCES = tests/codec_basic.c tests/tap.h
+tests_codec_basic_CFLAGS = $(AM_CFLAGS) $(LZ4_CFLAGS) $(ZSTD_CFLAGS)
+tests_codec_basic_LDADD = $(ZSFSDATA_TEST_LIBS)
+tests_pagemap_basic_SOURCES = tests/pagemap_basic.c tests/tap.h
+tests_pagemap_basic_LDADD = $(ZSFSDATA_TEST_LIBS)
+tests_pagestore_basic_SOURCES = tests/pagestore_basic.c tests/tap.h
+tests_pagestore_basic_LDADD = $(ZSFSDATA_TEST_LIBS)
+tests_pagestore_random_SOURCES = tests/pagestore_random.c tests/tap.h
+tests_pagestore_random_LDADD = $(ZSFSDATA_TEST_LIBS)
+tests_pagestore_enospc_SOURCES = tests/pagestore_enospc.c tests/tap.h
+tests_pagestore_enospc_LDADD = $(ZSFSDATA_TEST_LIBS)
+tests_pagestore_smallwrite_SOURCES = tests/pagestore_smallwrite.c tests/tap.h
+tests_pagestore_smallwrite_LDADD = $(ZSFSDATA_TEST_LIBS)
+
+# In-process codec throughput: bench/codeclimit FILE (used by bench/compare).
+noinst_PROGRAMS += bench/codeclimit
+bench_codeclimit_SOURCES = bench/codeclimit.c
+bench_codeclimit_CFLAGS = $(AM_CFLAGS) $(LZ4_CFLAGS) $(ZSTD_CFLAGS)
+bench_codeclimit_LDADD = src/libzsfsdata.a $(LZ4_LIBS) $(ZSTD_LIBS)
+
+# libFuzzer target for the page store: `make fuzz-pagestore`, then
+# ./fuzz/fuzz_pagestore [corpus dir].  Not built by default, not a test.
+EXTRA_DIST += fuzz/fuzz_pagestore.c
+if HAVE_CLANG
+FUZZ_PAGESTORE_SRCS = \
+	$(srcdir)/fuzz/fuzz_pagestore.c \
+	$(srcdir)/src/codec.c \
+	$(srcdir)/src/codec_lz4.c \
+	$(srcdir)/src/codec_zstd.c \
+	$(srcdir)/src/codec_none.c \
+	$(srcdir)/src/pagemap.c \
+	$(srcdir)/src/pagestore.c
+fuzz/fuzz_pagestore: $(FUZZ_PAGESTORE_SRCS) alloc/libzsalloc.a
+	@$(MKDIR_P) fuzz
+	$(AM_V_CCLD)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined \
+		$(AM_CPPFLAGS) $(WARN_CFLAGS) $(LZ4_CFLAGS) $(ZSTD_CFLAGS) \
+		-o $@ $(FUZZ_PAGESTORE_SRCS) alloc/libzsalloc.a \
+		$(LZ4_LIBS) $(ZSTD_LIBS) -pthread
+fuzz-pagestore: fuzz/fuzz_pagestore
+.PHONY: fuzz-pagestore
+CLEANFILES += fuzz/fuzz_pagestore
+endif

@@ -29,6 +29,30 @@
 #define ZSFS_PAGE_SIZE 4096u
 #define ZSFS_PAGE_SHIFT 12
 
+/*
+ * Largest file: 2^60 bytes (page indices below 2^48, an eight-level table
+ * of 64-way nodes, see pagemap.h).  Writes and truncates past it fail with
+ * -EFBIG.
+ */
+#define ZSFS_MAX_FILE_SIZE (UINT64_C(1) << 60)
+
+/*
+ * A page that does not compress to at most this many bytes is stored raw
+ * (4096 bytes, a "huge" page).  Keeping a 3.1 KiB object saves under a
+ * quarter page; in zsmalloc such sizes fall in classes with one or two
+ * objects per zspage chain, so the saving is eaten by the slack, and the
+ * page would still cost a decompress on every read.  Same idea as zram's
+ * huge_class_size, which is about 3/4 of a page too.
+ */
+#define ZSFS_HUGE_THRESHOLD 3072u
+
+/* Dirty pages a file keeps uncompressed at most; then the oldest is
+ * stored.  16 pages = 64 KiB: enough to absorb record-sized appends and
+ * small rewrites of a hot region, small enough to flush quickly. */
+#define ZSFS_DIRTY_PER_FILE 16u
+/* Default cap on dirty pages over all files (dirty_max_bytes = 0). */
+#define ZSFS_DIRTY_MAX_DEFAULT ((size_t)32 << 20)
+
 struct zsfs_store;
 struct zsfs_file;
 
@@ -39,7 +63,9 @@ struct zsfs_store_params {
 	size_t limit_bytes;
 	/* zspage chain length, 0 = the allocator's default. */
 	unsigned max_pages_per_zspage;
-	/* Cap on uncompressed dirty pages over all files; 0 = default. */
+	/* Cap on uncompressed dirty pages over all files; 0 = the default,
+	 * ZSFS_DIRTY_MAX_DEFAULT.  Below one page, small writes skip the
+	 * dirty set and read-modify-write the stored page every time. */
 	size_t dirty_max_bytes;
 };
 
@@ -77,13 +103,17 @@ size_t zsfs_store_limit(struct zsfs_store *store);
 	X(pages_stored, "pages with data: compressed, raw or same-filled")  \
 	X(dirty_pages, "uncompressed dirty pages waiting to be stored")     \
 	X(enospc_compactions, "compactions run because the pool was full")  \
-	X(enospc_errors, "writes refused with ENOSPC")
+	X(enospc_errors, "writes refused with ENOSPC")                       \
+	X(dirty_evictions, "dirty pages stored to make room in a dirty set") \
+	X(decompress_errors, "pages that failed to decompress (EIO)")
 
 struct zsfs_store_stats {
 #define ZSFS_STORE_STATS_FIELD(name, desc) size_t name;
 	ZSFS_STORE_STATS(ZSFS_STORE_STATS_FIELD)
 #undef ZSFS_STORE_STATS_FIELD
 };
+/* A snapshot of the counters.  They are atomics updated without a lock,
+ * so the fields need not be mutually consistent while writes run. */
 void zsfs_store_stats(struct zsfs_store *store, struct zsfs_store_stats *st);
 
 /* --- files --- */

@@ -1,0 +1,1094 @@
+/*
+ * pagestore.c - file data on compressed 4 KiB pages.
+ *
+ * Each file is a pagemap (pagemap.h) from page index to a 16-byte entry:
+ *
+ *	SAME   the page is one 8-byte word repeated (zero pages included):
+ *	       only the word is kept, no pool memory (zram's same_pages).
+ *	COMP   a pool object of len bytes holding the codec's output.
+ *	RAW    a pool object of 4096 bytes: the page did not compress to
+ *	       ZSFS_HUGE_THRESHOLD bytes or less (zram's huge pages).
+ *	DIRTY  an uncompressed copy in the file's dirty set (malloc'ed);
+ *	       no pool object: the stored one is freed when the page is
+ *	       loaded, since the copy holds all of its data.
+ *
+ * Write path.  A whole-page write goes straight to the codec, unless the
+ * page is dirty (then it is copied into the dirty copy).  A partial write
+ * loads the page into the file's dirty set once (one decompress) and then
+ * only memcpys; when the set holds ZSFS_DIRTY_PER_FILE pages, the least
+ * recently written one is compressed and stored.  Dirty bytes over all
+ * files are capped by dirty_max_bytes: past it the writing file flushes
+ * its own set, and if that is not enough the write falls back to a
+ * read-modify-write of the stored page.  Storing a page always allocates
+ * the new object before it frees the old one, so a failure (ENOSPC) leaves
+ * the old data - or the dirty copy - in place.
+ *
+ * ENOSPC.  When zs_malloc() hits the pool's limit we run zs_compact() once
+ * and retry; if that fails too the write returns -ENOSPC.
+ *
+ * Read path.  A whole aligned page decompresses straight from the pool
+ * mapping into the caller's buffer; a partial one goes through the
+ * calling thread's scratch page.  Reading never changes the file, so
+ * several threads may read one file at once.
+ *
+ * Per-thread state (codec context, scratch and compression buffers) hangs
+ * off a pthread key of the store and is freed when the thread exits or
+ * the store is destroyed.
+ *
+ * Counters: the store's are atomics (relaxed; each one is exact, a
+ * snapshot of several is not a consistent cut).  A file's counters are
+ * plain fields, changed only under the caller's exclusive inode lock.
+ *
+ * lock ordering:
+ *	store->tctx_lock    (leaf: the list of per-thread states)
+ * No lock is held while calling into the pool.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "pagemap.h"
+#include "pagestore.h"
+
+_Static_assert(ZSFS_MAX_FILE_SIZE ==
+	       (ZSFS_PAGEMAP_MAX_INDEX + 1) << ZSFS_PAGE_SHIFT,
+	       "file size limit and page table height disagree");
+_Static_assert(ZSFS_PAGE_SIZE == ZSFS_CODEC_PAGE, "one page size");
+_Static_assert(ZSFS_HUGE_THRESHOLD < ZSFS_PAGE_SIZE, "threshold");
+
+#define PAGE_WORDS (ZSFS_PAGE_SIZE / sizeof(uint64_t))
+
+static const unsigned char zero_page[ZSFS_PAGE_SIZE];
+
+/* Per-thread state of one store. */
+struct store_tctx {
+	struct zsfs_store *store;         /* constant */
+	struct store_tctx *prev, *next;   /* protected by store->tctx_lock */
+	void *cctx;                       /* codec context */
+	unsigned char scratch[ZSFS_PAGE_SIZE]; /* a decompressed page */
+	unsigned char cbuf[ZSFS_PAGE_SIZE];    /* codec output, object copies */
+};
+
+/* The counters, one atomic per entry of the X-macro list. */
+struct store_counters {
+#define STORE_COUNTER(name, desc) atomic_size_t name;
+	ZSFS_STORE_STATS(STORE_COUNTER)
+#undef STORE_COUNTER
+};
+
+#define CNT_ADD(s, name, v) \
+	atomic_fetch_add_explicit(&(s)->cnt.name, (v), memory_order_relaxed)
+#define CNT_SUB(s, name, v) \
+	atomic_fetch_sub_explicit(&(s)->cnt.name, (v), memory_order_relaxed)
+
+struct zsfs_store {
+	zs_pool *pool;                       /* constant; thread safe */
+	const struct zsfs_codec *codec;      /* constant */
+	int level;                           /* constant */
+	char codec_name[16];                 /* constant */
+	size_t dirty_max_bytes;              /* constant */
+	atomic_size_t limit_bytes;
+	atomic_size_t dirty_bytes;           /* all files' dirty pages */
+	struct store_counters cnt;
+	pthread_key_t tkey;                  /* -> struct store_tctx */
+	pthread_mutex_t tctx_lock;
+	struct store_tctx *tctxs;            /* protected by tctx_lock */
+};
+
+/* An uncompressed page of a file's dirty set. */
+struct store_dirty {
+	uint64_t idx;
+	uint64_t stamp;                      /* file->stamp at its last write */
+	unsigned char data[ZSFS_PAGE_SIZE];
+};
+
+/* Every field is protected by the caller's inode lock (exclusive to
+ * change, shared to read). */
+struct zsfs_file {
+	struct zsfs_pagemap map;
+	struct store_dirty *dirty[ZSFS_DIRTY_PER_FILE];
+	unsigned ndirty;
+	uint64_t stamp;
+	size_t stored_bytes;
+	size_t pages_compressed;
+	size_t pages_raw;
+	size_t pages_same;
+};
+
+/* ---- per-thread state ----------------------------------------------- */
+
+static void tctx_free(const struct zsfs_codec *codec, struct store_tctx *t)
+{
+	codec->ctx_destroy(t->cctx);
+	free(t);
+}
+
+/* pthread key destructor: the thread exits while the store lives. */
+static void tctx_exit(void *arg)
+{
+	struct store_tctx *t = arg;
+	struct zsfs_store *store = t->store;
+
+	pthread_mutex_lock(&store->tctx_lock);
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		store->tctxs = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	pthread_mutex_unlock(&store->tctx_lock);
+	tctx_free(store->codec, t);
+}
+
+static int tctx_get(struct zsfs_store *store, struct store_tctx **tp)
+{
+	struct store_tctx *t = pthread_getspecific(store->tkey);
+	int rc;
+
+	if (t) {
+		*tp = t;
+		return 0;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->store = store;
+	rc = store->codec->ctx_create(store->level, &t->cctx);
+	if (rc)
+		goto err_free;
+	rc = -pthread_setspecific(store->tkey, t);
+	if (rc)
+		goto err_ctx;
+	pthread_mutex_lock(&store->tctx_lock);
+	t->next = store->tctxs;
+	if (t->next)
+		t->next->prev = t;
+	store->tctxs = t;
+	pthread_mutex_unlock(&store->tctx_lock);
+	*tp = t;
+	return 0;
+
+err_ctx:
+	store->codec->ctx_destroy(t->cctx);
+err_free:
+	free(t);
+	return rc;
+}
+
+/* ---- store ---------------------------------------------------------- */
+
+int zsfs_codec_check(const char *spec, char *err, size_t err_cap)
+{
+	const struct zsfs_codec *codec;
+	int level;
+
+	return zsfs_codec_parse(spec, &codec, &level, err, err_cap);
+}
+
+int zsfs_store_create(const struct zsfs_store_params *params,
+		      struct zsfs_store **storep, char *err, size_t err_cap)
+{
+	struct zs_pool_params pp = { 0, 0 };
+	struct zsfs_store *store;
+	int rc;
+
+	store = calloc(1, sizeof(*store));
+	if (!store)
+		return -ENOMEM;
+	rc = zsfs_codec_parse(params ? params->compress : NULL, &store->codec,
+			      &store->level, err, err_cap);
+	if (rc)
+		goto err_free;
+	zsfs_codec_format(store->codec, store->level, store->codec_name,
+			  sizeof(store->codec_name));
+	store->dirty_max_bytes = params && params->dirty_max_bytes ?
+		params->dirty_max_bytes : ZSFS_DIRTY_MAX_DEFAULT;
+	if (params) {
+		pp.max_pages_per_zspage = params->max_pages_per_zspage;
+		pp.limit_bytes = params->limit_bytes;
+	}
+	atomic_init(&store->limit_bytes, pp.limit_bytes);
+	rc = zs_pool_create(&pp, &store->pool);
+	if (rc) {
+		if (rc == -EINVAL && err && err_cap)
+			snprintf(err, err_cap,
+				 "max_pages_per_zspage=%u: out of range",
+				 pp.max_pages_per_zspage);
+		goto err_free;
+	}
+	rc = -pthread_key_create(&store->tkey, tctx_exit);
+	if (rc)
+		goto err_pool;
+	rc = -pthread_mutex_init(&store->tctx_lock, NULL);
+	if (rc)
+		goto err_key;
+	*storep = store;
+	return 0;
+
+err_key:
+	pthread_key_delete(store->tkey);
+err_pool:
+	zs_pool_destroy(store->pool);
+err_free:
+	free(store);
+	return rc;
+}
+
+void zsfs_store_destroy(struct zsfs_store *store)
+{
+	struct store_tctx *t, *next;
+
+	if (!store)
+		return;
+	/* After the key is gone no destructor runs; we free them all. */
+	pthread_key_delete(store->tkey);
+	for (t = store->tctxs; t; t = next) {
+		next = t->next;
+		tctx_free(store->codec, t);
+	}
+	pthread_mutex_destroy(&store->tctx_lock);
+	zs_pool_destroy(store->pool);
+	free(store);
+}
+
+zs_pool *zsfs_store_pool(struct zsfs_store *store)
+{
+	return store->pool;
+}
+
+const char *zsfs_store_codec(const struct zsfs_store *store)
+{
+	return store->codec_name;
+}
+
+void zsfs_store_set_limit(struct zsfs_store *store, size_t limit_bytes)
+{
+	atomic_store(&store->limit_bytes, limit_bytes);
+	zs_set_limit(store->pool, limit_bytes);
+}
+
+size_t zsfs_store_limit(struct zsfs_store *store)
+{
+	return atomic_load(&store->limit_bytes);
+}
+
+void zsfs_store_stats(struct zsfs_store *store, struct zsfs_store_stats *st)
+{
+#define STORE_COUNTER_READ(name, desc) \
+	st->name = atomic_load_explicit(&store->cnt.name, memory_order_relaxed);
+	ZSFS_STORE_STATS(STORE_COUNTER_READ)
+#undef STORE_COUNTER_READ
+}
+
+/* zs_malloc, with one compaction and retry when the pool is full. */
+static int store_alloc(struct zsfs_store *store, size_t size, zs_handle *hp)
+{
+	int rc = zs_malloc(store->pool, size, hp);
+
+	if (rc != -ENOSPC)
+		return rc;
+	CNT_ADD(store, enospc_compactions, 1);
+	zs_compact(store->pool);
+	rc = zs_malloc(store->pool, size, hp);
+	if (rc == -ENOSPC)
+		CNT_ADD(store, enospc_errors, 1);
+	return rc;
+}
+
+/* ---- entries -------------------------------------------------------- */
+
+static bool page_same(const void *data, uint64_t *wordp)
+{
+	const unsigned char *p = data;
+	uint64_t w, x;
+	size_t i;
+
+	memcpy(&w, p, sizeof(w));
+	for (i = 1; i < PAGE_WORDS; i++) {
+		memcpy(&x, p + i * sizeof(x), sizeof(x));
+		if (x != w)
+			return false;
+	}
+	*wordp = w;
+	return true;
+}
+
+static void fill_word(void *dst, uint64_t w, size_t pgoff, size_t n)
+{
+	unsigned char *d = dst;
+	const unsigned char *wb = (const unsigned char *)&w;
+	size_t i;
+
+	if (w == 0) {
+		memset(d, 0, n);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		d[i] = wb[(pgoff + i) % sizeof(w)];
+}
+
+/* Add (@sign = 1) or remove (-1) @e from the file's and store's counts. */
+static void entry_account(struct zsfs_store *store, struct zsfs_file *file,
+			  const struct zsfs_pentry *e, int sign)
+{
+	size_t bytes = 0;
+
+	switch (e->kind) {
+	case ZSFS_PK_SAME:
+		if (sign > 0) {
+			file->pages_same++;
+			CNT_ADD(store, same_pages, 1);
+		} else {
+			file->pages_same--;
+			CNT_SUB(store, same_pages, 1);
+		}
+		break;
+	case ZSFS_PK_COMP:
+		bytes = e->len;
+		if (sign > 0)
+			file->pages_compressed++;
+		else
+			file->pages_compressed--;
+		break;
+	case ZSFS_PK_RAW:
+		bytes = ZSFS_PAGE_SIZE;
+		if (sign > 0) {
+			file->pages_raw++;
+			CNT_ADD(store, huge_pages, 1);
+			CNT_ADD(store, huge_pages_since, 1);
+		} else {
+			file->pages_raw--;
+			CNT_SUB(store, huge_pages, 1);
+		}
+		break;
+	case ZSFS_PK_DIRTY:
+		if (sign > 0) {
+			CNT_ADD(store, dirty_pages, 1);
+			atomic_fetch_add(&store->dirty_bytes, ZSFS_PAGE_SIZE);
+		} else {
+			CNT_SUB(store, dirty_pages, 1);
+			atomic_fetch_sub(&store->dirty_bytes, ZSFS_PAGE_SIZE);
+		}
+		return;
+	default:
+		return;
+	}
+	if (sign > 0) {
+		file->stored_bytes += bytes;
+		CNT_ADD(store, compr_data_size, bytes);
+		CNT_ADD(store, pages_stored, 1);
+		CNT_ADD(store, orig_data_size, ZSFS_PAGE_SIZE);
+	} else {
+		file->stored_bytes -= bytes;
+		CNT_SUB(store, compr_data_size, bytes);
+		CNT_SUB(store, pages_stored, 1);
+		CNT_SUB(store, orig_data_size, ZSFS_PAGE_SIZE);
+	}
+}
+
+static void dirty_unlink(struct zsfs_file *file, struct store_dirty *d)
+{
+	unsigned i;
+
+	for (i = 0; i < file->ndirty; i++) {
+		if (file->dirty[i] == d) {
+			file->dirty[i] = file->dirty[--file->ndirty];
+			file->dirty[file->ndirty] = NULL;
+			return;
+		}
+	}
+}
+
+/* Free what @e refers to and take it out of the counts. */
+static void entry_release(struct zsfs_store *store, struct zsfs_file *file,
+			  const struct zsfs_pentry *e)
+{
+	switch (e->kind) {
+	case ZSFS_PK_COMP:
+	case ZSFS_PK_RAW:
+		zs_free(store->pool, e->val);
+		break;
+	case ZSFS_PK_DIRTY: {
+		struct store_dirty *d = (struct store_dirty *)(uintptr_t)e->val;
+
+		dirty_unlink(file, d);
+		free(d);
+		break;
+	}
+	default:
+		break;
+	}
+	entry_account(store, file, e, -1);
+}
+
+/* Put @ne into @slot: the new entry first, then the old one is freed. */
+static void slot_replace(struct zsfs_store *store, struct zsfs_file *file,
+			 struct zsfs_pentry *slot, const struct zsfs_pentry *ne)
+{
+	struct zsfs_pentry old = *slot;
+
+	*slot = *ne;
+	entry_account(store, file, ne, 1);
+	if (old.kind == ZSFS_PK_EMPTY)
+		zsfs_pagemap_filled(&file->map);
+	else
+		entry_release(store, file, &old);
+}
+
+/* Make the hole at @idx: free its page at once. */
+static void page_drop(struct zsfs_store *store, struct zsfs_file *file,
+		      uint64_t idx)
+{
+	const struct zsfs_pentry *e = zsfs_pagemap_lookup(&file->map, idx);
+
+	if (!e)
+		return;
+	entry_release(store, file, e);
+	zsfs_pagemap_clear(&file->map, idx);
+}
+
+/*
+ * Turn 4096 bytes at @data into a new entry: same-filled, compressed or
+ * raw.  @data must not be @t->cbuf.  Return 0, -ENOSPC, -ENOMEM, -EIO.
+ */
+static int page_encode(struct zsfs_store *store, struct store_tctx *t,
+		       const void *data, struct zsfs_pentry *ne)
+{
+	size_t len;
+	zs_handle h;
+	uint64_t w;
+	int rc;
+
+	memset(ne, 0, sizeof(*ne));
+	if (page_same(data, &w)) {
+		ne->kind = ZSFS_PK_SAME;
+		ne->val = w;
+		return 0;
+	}
+	rc = store->codec->compress(t->cctx, store->level, data, t->cbuf,
+				    ZSFS_HUGE_THRESHOLD, &len);
+	if (rc == 0) {
+		rc = store_alloc(store, len, &h);
+		if (rc)
+			return rc;
+		zs_write(store->pool, h, t->cbuf, len);
+		ne->kind = ZSFS_PK_COMP;
+		ne->len = (uint32_t)len;
+		ne->val = h;
+		return 0;
+	}
+	if (rc != -E2BIG)
+		return rc;
+	rc = store_alloc(store, ZSFS_PAGE_SIZE, &h);
+	if (rc)
+		return rc;
+	zs_write(store->pool, h, data, ZSFS_PAGE_SIZE);
+	ne->kind = ZSFS_PK_RAW;
+	ne->len = ZSFS_PAGE_SIZE;
+	ne->val = h;
+	return 0;
+}
+
+/* Store the 4096 bytes at @data as page @idx, replacing what was there
+ * (a dirty copy included).  On failure the old entry is untouched. */
+static int page_store(struct zsfs_store *store, struct zsfs_file *file,
+		      uint64_t idx, const void *data)
+{
+	struct zsfs_pentry *slot, ne;
+	struct store_tctx *t;
+	int rc;
+
+	rc = tctx_get(store, &t);
+	if (rc)
+		return rc;
+	rc = zsfs_pagemap_slot(&file->map, idx, &slot);
+	if (rc)
+		return rc;
+	rc = page_encode(store, t, data, &ne);
+	if (rc) {
+		if (slot->kind == ZSFS_PK_EMPTY)
+			zsfs_pagemap_clear(&file->map, idx);
+		return rc;
+	}
+	slot_replace(store, file, slot, &ne);
+	return 0;
+}
+
+/* Fill @dst with the whole page of entry @e (NULL: a hole). */
+static int page_load(struct zsfs_store *store, const struct zsfs_pentry *e,
+		     void *dst)
+{
+	struct zs_mapping m;
+	struct store_tctx *t;
+	const void *src;
+	int rc;
+
+	if (!e) {
+		memset(dst, 0, ZSFS_PAGE_SIZE);
+		return 0;
+	}
+	switch (e->kind) {
+	case ZSFS_PK_SAME:
+		fill_word(dst, e->val, 0, ZSFS_PAGE_SIZE);
+		return 0;
+	case ZSFS_PK_RAW:
+		zs_read(store->pool, e->val, dst, ZSFS_PAGE_SIZE);
+		return 0;
+	case ZSFS_PK_DIRTY:
+		memcpy(dst, ((const struct store_dirty *)(uintptr_t)e->val)->data,
+		       ZSFS_PAGE_SIZE);
+		return 0;
+	case ZSFS_PK_COMP:
+		rc = tctx_get(store, &t);
+		if (rc)
+			return rc;
+		src = zs_map(store->pool, e->val, ZS_MM_RO, &m);
+		rc = store->codec->decompress(t->cctx, src, e->len, dst);
+		zs_unmap(store->pool, &m);
+		if (rc) {
+			CNT_ADD(store, decompress_errors, 1);
+			return -EIO;
+		}
+		return 0;
+	default:
+		return -EIO;
+	}
+}
+
+/* ---- dirty set ------------------------------------------------------ */
+
+/* Store dirty page @d; it leaves the set.  On failure it stays dirty. */
+static int dirty_store(struct zsfs_store *store, struct zsfs_file *file,
+		       struct store_dirty *d)
+{
+	return page_store(store, file, d->idx, d->data);
+}
+
+int zsfs_file_flush(struct zsfs_store *store, struct zsfs_file *file)
+{
+	int rc;
+
+	while (file->ndirty) {
+		rc = dirty_store(store, file, file->dirty[file->ndirty - 1]);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static struct store_dirty *dirty_oldest(const struct zsfs_file *file)
+{
+	struct store_dirty *old = file->dirty[0];
+	unsigned i;
+
+	for (i = 1; i < file->ndirty; i++)
+		if (file->dirty[i]->stamp < old->stamp)
+			old = file->dirty[i];
+	return old;
+}
+
+/*
+ * Load page @idx (entry @e, NULL for a hole) into the dirty set.
+ * Return: 0 and *@dp; -EAGAIN when the store-wide cap leaves no room even
+ * after this file flushed its own set (the caller writes through);
+ * -ENOSPC when making room failed; -ENOMEM; -EIO.
+ */
+static int dirty_load(struct zsfs_store *store, struct zsfs_file *file,
+		      uint64_t idx, const struct zsfs_pentry *e,
+		      struct store_dirty **dp)
+{
+	struct zsfs_pentry *slot, ne;
+	struct store_dirty *d;
+	int rc;
+
+	if (store->dirty_max_bytes < ZSFS_PAGE_SIZE)
+		return -EAGAIN;
+	if (file->ndirty == ZSFS_DIRTY_PER_FILE) {
+		rc = dirty_store(store, file, dirty_oldest(file));
+		if (rc)
+			return rc;
+		CNT_ADD(store, dirty_evictions, 1);
+	}
+	if (atomic_load(&store->dirty_bytes) + ZSFS_PAGE_SIZE >
+	    store->dirty_max_bytes) {
+		rc = zsfs_file_flush(store, file);
+		if (rc)
+			return rc;
+		if (atomic_load(&store->dirty_bytes) + ZSFS_PAGE_SIZE >
+		    store->dirty_max_bytes)
+			return -EAGAIN;
+	}
+	d = malloc(sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	/* The flushes above may have changed the table. */
+	e = zsfs_pagemap_lookup(&file->map, idx);
+	rc = page_load(store, e, d->data);
+	if (rc)
+		goto err_free;
+	rc = zsfs_pagemap_slot(&file->map, idx, &slot);
+	if (rc)
+		goto err_free;
+	d->idx = idx;
+	d->stamp = ++file->stamp;
+	memset(&ne, 0, sizeof(ne));
+	ne.kind = ZSFS_PK_DIRTY;
+	ne.val = (uintptr_t)d;
+	file->dirty[file->ndirty++] = d;
+	slot_replace(store, file, slot, &ne);
+	*dp = d;
+	return 0;
+
+err_free:
+	free(d);
+	return rc;
+}
+
+/* ---- files ---------------------------------------------------------- */
+
+int zsfs_file_create(struct zsfs_file **filep)
+{
+	struct zsfs_file *file = calloc(1, sizeof(*file));
+
+	if (!file)
+		return -ENOMEM;
+	zsfs_pagemap_init(&file->map);
+	*filep = file;
+	return 0;
+}
+
+/* Free every page at index >= @from and < @to. */
+static void range_drop(struct zsfs_store *store, struct zsfs_file *file,
+		       uint64_t from, uint64_t to)
+{
+	const struct zsfs_pentry *e;
+	uint64_t idx;
+
+	while (from < to && !zsfs_pagemap_next(&file->map, from, &idx, &e) &&
+	       idx < to) {
+		entry_release(store, file, e);
+		zsfs_pagemap_clear(&file->map, idx);
+		from = idx + 1;
+	}
+}
+
+void zsfs_file_destroy(struct zsfs_store *store, struct zsfs_file *file)
+{
+	if (!file)
+		return;
+	range_drop(store, file, 0, ZSFS_PAGEMAP_MAX_INDEX + 1);
+	zsfs_pagemap_fini(&file->map);
+	free(file);
+}
+
+int zsfs_file_read(struct zsfs_store *store, const struct zsfs_file *file,
+		   uint64_t off, size_t len, void *buf)
+{
+	unsigned char *dst = buf;
+	struct store_tctx *t;
+	size_t done = 0;
+	int rc;
+
+	while (done < len) {
+		uint64_t pos = off + done;
+		uint64_t idx = pos >> ZSFS_PAGE_SHIFT;
+		size_t pgoff = pos & (ZSFS_PAGE_SIZE - 1);
+		size_t n = ZSFS_PAGE_SIZE - pgoff;
+		const struct zsfs_pentry *e;
+
+		if (n > len - done)
+			n = len - done;
+		e = zsfs_pagemap_lookup(&file->map, idx);
+		if (!e) {
+			memset(dst + done, 0, n);
+		} else if (n == ZSFS_PAGE_SIZE) {
+			rc = page_load(store, e, dst + done);
+			if (rc)
+				return rc;
+		} else if (e->kind == ZSFS_PK_SAME) {
+			fill_word(dst + done, e->val, pgoff, n);
+		} else if (e->kind == ZSFS_PK_DIRTY) {
+			memcpy(dst + done,
+			       ((const struct store_dirty *)(uintptr_t)e->val)->data +
+			       pgoff, n);
+		} else if (e->kind == ZSFS_PK_RAW) {
+			struct zs_mapping m;
+			const unsigned char *p;
+
+			p = zs_map(store->pool, e->val, ZS_MM_RO, &m);
+			memcpy(dst + done, p + pgoff, n);
+			zs_unmap(store->pool, &m);
+		} else {
+			rc = tctx_get(store, &t);
+			if (rc)
+				return rc;
+			rc = page_load(store, e, t->scratch);
+			if (rc)
+				return rc;
+			memcpy(dst + done, t->scratch + pgoff, n);
+		}
+		done += n;
+	}
+	return 0;
+}
+
+/* Write @n bytes at @pgoff of page @idx, less than a whole page. */
+static int write_partial(struct zsfs_store *store, struct zsfs_file *file,
+			 uint64_t idx, size_t pgoff, size_t n,
+			 const void *src)
+{
+	const struct zsfs_pentry *e = zsfs_pagemap_lookup(&file->map, idx);
+	struct store_dirty *d;
+	struct store_tctx *t;
+	int rc;
+
+	rc = dirty_load(store, file, idx, e, &d);
+	if (rc == 0) {
+		memcpy(d->data + pgoff, src, n);
+		return 0;
+	}
+	if (rc != -EAGAIN)
+		return rc;
+	/* No room for dirty pages: read-modify-write through scratch. */
+	rc = tctx_get(store, &t);
+	if (rc)
+		return rc;
+	e = zsfs_pagemap_lookup(&file->map, idx);
+	rc = page_load(store, e, t->scratch);
+	if (rc)
+		return rc;
+	memcpy(t->scratch + pgoff, src, n);
+	return page_store(store, file, idx, t->scratch);
+}
+
+/* Write into one page: @n bytes at @pgoff. */
+static int write_page(struct zsfs_store *store, struct zsfs_file *file,
+		      uint64_t idx, size_t pgoff, size_t n, const void *src)
+{
+	const struct zsfs_pentry *e = zsfs_pagemap_lookup(&file->map, idx);
+
+	if (e && e->kind == ZSFS_PK_DIRTY) {
+		struct store_dirty *d = (struct store_dirty *)(uintptr_t)e->val;
+
+		memcpy(d->data + pgoff, src, n);
+		d->stamp = ++file->stamp;
+		return 0;
+	}
+	if (n == ZSFS_PAGE_SIZE)
+		return page_store(store, file, idx, src);
+	return write_partial(store, file, idx, pgoff, n, src);
+}
+
+int zsfs_file_write(struct zsfs_store *store, struct zsfs_file *file,
+		    uint64_t off, size_t len, const void *buf, size_t *written)
+{
+	const unsigned char *src = buf;
+	size_t done = 0, todo = len;
+	int rc = 0;
+
+	if (len && off >= ZSFS_MAX_FILE_SIZE) {
+		rc = -EFBIG;
+		goto out;
+	}
+	if (todo > ZSFS_MAX_FILE_SIZE - off)
+		todo = (size_t)(ZSFS_MAX_FILE_SIZE - off);
+	while (done < todo) {
+		uint64_t pos = off + done;
+		size_t pgoff = pos & (ZSFS_PAGE_SIZE - 1);
+		size_t n = ZSFS_PAGE_SIZE - pgoff;
+
+		if (n > todo - done)
+			n = todo - done;
+		rc = write_page(store, file, pos >> ZSFS_PAGE_SHIFT, pgoff, n,
+				src + done);
+		if (rc)
+			goto out;
+		done += n;
+	}
+	if (todo < len)
+		rc = -EFBIG;
+out:
+	if (written)
+		*written = done;
+	return rc;
+}
+
+/* Zero @n bytes at @pgoff of page @idx; holes and zero pages stay. */
+static int zero_partial(struct zsfs_store *store, struct zsfs_file *file,
+			uint64_t idx, size_t pgoff, size_t n)
+{
+	const struct zsfs_pentry *e = zsfs_pagemap_lookup(&file->map, idx);
+
+	if (!e || (e->kind == ZSFS_PK_SAME && e->val == 0))
+		return 0;
+	return write_page(store, file, idx, pgoff, n, zero_page);
+}
+
+int zsfs_file_punch(struct zsfs_store *store, struct zsfs_file *file,
+		    uint64_t off, uint64_t len)
+{
+	uint64_t end, first, last;
+	size_t pgoff;
+	int rc;
+
+	if (len == 0 || off >= ZSFS_MAX_FILE_SIZE)
+		return 0;
+	end = len > ZSFS_MAX_FILE_SIZE - off ? ZSFS_MAX_FILE_SIZE : off + len;
+	first = (off + ZSFS_PAGE_SIZE - 1) >> ZSFS_PAGE_SHIFT;
+	last = end >> ZSFS_PAGE_SHIFT; /* whole pages are [first, last) */
+	/* Free whole pages first: that makes room for the partial ones. */
+	range_drop(store, file, first, last);
+	pgoff = off & (ZSFS_PAGE_SIZE - 1);
+	if (pgoff) {
+		uint64_t n = ZSFS_PAGE_SIZE - pgoff;
+
+		if (n > end - off)
+			n = end - off;
+		rc = zero_partial(store, file, off >> ZSFS_PAGE_SHIFT, pgoff,
+				  (size_t)n);
+		if (rc)
+			return rc;
+	}
+	/* The partial last page, unless it was the first one too. */
+	if ((end & (ZSFS_PAGE_SIZE - 1)) &&
+	    !(pgoff && (end >> ZSFS_PAGE_SHIFT) == (off >> ZSFS_PAGE_SHIFT))) {
+		rc = zero_partial(store, file, end >> ZSFS_PAGE_SHIFT, 0,
+				  end & (ZSFS_PAGE_SIZE - 1));
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int zsfs_file_truncate(struct zsfs_store *store, struct zsfs_file *file,
+		       uint64_t old_size, uint64_t new_size)
+{
+	size_t pgoff;
+
+	if (new_size > ZSFS_MAX_FILE_SIZE)
+		return -EFBIG;
+	if (new_size >= old_size)
+		return 0; /* bytes past the old end are zeros already */
+	range_drop(store, file,
+		   (new_size + ZSFS_PAGE_SIZE - 1) >> ZSFS_PAGE_SHIFT,
+		   ZSFS_PAGEMAP_MAX_INDEX + 1);
+	pgoff = new_size & (ZSFS_PAGE_SIZE - 1);
+	if (!pgoff)
+		return 0;
+	return zero_partial(store, file, new_size >> ZSFS_PAGE_SHIFT, pgoff,
+			    ZSFS_PAGE_SIZE - pgoff);
+}
+
+int zsfs_file_seek(const struct zsfs_file *file, uint64_t off, uint64_t size,
+		   int whence, uint64_t *res)
+{
+	const struct zsfs_pentry *e;
+	uint64_t idx, pos;
+
+	if (whence != SEEK_DATA && whence != SEEK_HOLE)
+		return -EINVAL;
+	if (off >= size)
+		return -ENXIO;
+	if (whence == SEEK_DATA) {
+		if (zsfs_pagemap_next(&file->map, off >> ZSFS_PAGE_SHIFT, &idx,
+				      &e))
+			return -ENXIO;
+		pos = idx << ZSFS_PAGE_SHIFT;
+		if (pos < off)
+			pos = off;
+		if (pos >= size)
+			return -ENXIO;
+	} else {
+		idx = zsfs_pagemap_next_hole(&file->map, off >> ZSFS_PAGE_SHIFT);
+		pos = idx > ZSFS_PAGEMAP_MAX_INDEX ? size :
+						     idx << ZSFS_PAGE_SHIFT;
+		if (pos < off)
+			pos = off;
+		if (pos > size)
+			pos = size; /* the implicit hole at the end */
+	}
+	*res = pos;
+	return 0;
+}
+
+/* Copy whole page @sidx of @src to page @didx of @dst as an object. */
+static int copy_page(struct zsfs_store *store, struct zsfs_file *dst,
+		     uint64_t didx, const struct zsfs_file *src, uint64_t sidx)
+{
+	const struct zsfs_pentry *se = zsfs_pagemap_lookup(&src->map, sidx);
+	struct zsfs_pentry *slot, ne;
+	struct store_tctx *t;
+	size_t size;
+	int rc;
+
+	if (!se) {
+		page_drop(store, dst, didx);
+		return 0;
+	}
+	if (se->kind == ZSFS_PK_DIRTY)
+		return page_store(store, dst, didx,
+				  ((const struct store_dirty *)(uintptr_t)se->val)->data);
+	ne = *se;
+	rc = tctx_get(store, &t);
+	if (rc)
+		return rc;
+	rc = zsfs_pagemap_slot(&dst->map, didx, &slot);
+	if (rc)
+		return rc;
+	if (ne.kind == ZSFS_PK_COMP || ne.kind == ZSFS_PK_RAW) {
+		size = ne.kind == ZSFS_PK_COMP ? ne.len : ZSFS_PAGE_SIZE;
+		rc = store_alloc(store, size, &ne.val);
+		if (rc) {
+			if (slot->kind == ZSFS_PK_EMPTY)
+				zsfs_pagemap_clear(&dst->map, didx);
+			return rc;
+		}
+		/* One mapping per thread at a time: go through cbuf. */
+		zs_read(store->pool, se->val, t->cbuf, size);
+		zs_write(store->pool, ne.val, t->cbuf, size);
+	}
+	slot_replace(store, dst, slot, &ne);
+	return 0;
+}
+
+int zsfs_file_copy(struct zsfs_store *store, struct zsfs_file *dst,
+		   uint64_t doff, const struct zsfs_file *src, uint64_t soff,
+		   uint64_t len, size_t *copied)
+{
+	unsigned char tmp[ZSFS_PAGE_SIZE];
+	uint64_t done = 0;
+	int rc = 0;
+
+	if (len && (doff >= ZSFS_MAX_FILE_SIZE ||
+		    len > ZSFS_MAX_FILE_SIZE - doff)) {
+		rc = -EFBIG;
+		goto out;
+	}
+	while (done < len) {
+		uint64_t dpos = doff + done, spos = soff + done;
+		size_t pgoff = dpos & (ZSFS_PAGE_SIZE - 1);
+		size_t n = ZSFS_PAGE_SIZE - pgoff;
+
+		if (n > len - done)
+			n = (size_t)(len - done);
+		if (n == ZSFS_PAGE_SIZE && !(spos & (ZSFS_PAGE_SIZE - 1))) {
+			rc = copy_page(store, dst, dpos >> ZSFS_PAGE_SHIFT, src,
+				       spos >> ZSFS_PAGE_SHIFT);
+		} else {
+			rc = zsfs_file_read(store, src, spos, n, tmp);
+			if (!rc)
+				rc = write_page(store, dst,
+						dpos >> ZSFS_PAGE_SHIFT, pgoff,
+						n, tmp);
+		}
+		if (rc)
+			goto out;
+		done += n;
+	}
+out:
+	if (copied)
+		*copied = (size_t)done;
+	return rc;
+}
+
+void zsfs_file_stats(const struct zsfs_file *file, struct zsfs_file_stats *st)
+{
+	uint64_t last;
+
+	st->stored_bytes = file->stored_bytes;
+	st->pages_compressed = file->pages_compressed;
+	st->pages_raw = file->pages_raw;
+	st->pages_same = file->pages_same;
+	st->pages_dirty = file->ndirty;
+	st->last_page_plus1 = zsfs_pagemap_last(&file->map, &last) ? 0 :
+								     last + 1;
+}
+
+static int check_fail(char *msg, size_t msg_cap, uint64_t idx,
+		      const char *what)
+{
+	snprintf(msg, msg_cap, "page %llu: %s", (unsigned long long)idx, what);
+	return -EUCLEAN;
+}
+
+int zsfs_file_check(struct zsfs_store *store, const struct zsfs_file *file,
+		    char *msg, size_t msg_cap)
+{
+	size_t comp = 0, raw = 0, same = 0, dirty = 0, bytes = 0;
+	const struct zsfs_pentry *e;
+	struct store_tctx *t;
+	uint64_t idx, from = 0;
+	unsigned i;
+	int rc;
+
+	rc = zsfs_pagemap_check(&file->map, msg, msg_cap);
+	if (rc)
+		return rc;
+	rc = tctx_get(store, &t);
+	if (rc)
+		return rc;
+	while (!zsfs_pagemap_next(&file->map, from, &idx, &e)) {
+		from = idx + 1;
+		switch (e->kind) {
+		case ZSFS_PK_SAME:
+			if (e->len)
+				return check_fail(msg, msg_cap, idx,
+						  "same-filled entry with a length");
+			same++;
+			break;
+		case ZSFS_PK_COMP:
+			if (!e->val || !e->len || e->len > ZSFS_HUGE_THRESHOLD)
+				return check_fail(msg, msg_cap, idx,
+						  "compressed entry: bad handle or length");
+			if (zs_obj_size(store->pool, e->val) != e->len)
+				return check_fail(msg, msg_cap, idx,
+						  "object size differs from the entry's length");
+			if (page_load(store, e, t->scratch))
+				return check_fail(msg, msg_cap, idx,
+						  "does not decompress");
+			comp++;
+			bytes += e->len;
+			break;
+		case ZSFS_PK_RAW:
+			if (!e->val ||
+			    zs_obj_size(store->pool, e->val) != ZSFS_PAGE_SIZE)
+				return check_fail(msg, msg_cap, idx,
+						  "raw entry: object is not a page");
+			raw++;
+			bytes += ZSFS_PAGE_SIZE;
+			break;
+		case ZSFS_PK_DIRTY: {
+			const struct store_dirty *d =
+				(const struct store_dirty *)(uintptr_t)e->val;
+
+			for (i = 0; i < file->ndirty; i++)
+				if (file->dirty[i] == d)
+					break;
+			if (i == file->ndirty || d->idx != idx)
+				return check_fail(msg, msg_cap, idx,
+						  "dirty entry not in the dirty set");
+			dirty++;
+			break;
+		}
+		default:
+			return check_fail(msg, msg_cap, idx, "bad kind");
+		}
+	}
+	if (file->ndirty > ZSFS_DIRTY_PER_FILE || dirty != file->ndirty ||
+	    comp != file->pages_compressed || raw != file->pages_raw ||
+	    same != file->pages_same || bytes != file->stored_bytes) {
+		snprintf(msg, msg_cap,
+			 "file counters: found %zu comp %zu raw %zu same %zu dirty %zu bytes, recorded %zu %zu %zu %u %zu",
+			 comp, raw, same, dirty, bytes, file->pages_compressed,
+			 file->pages_raw, file->pages_same, file->ndirty,
+			 file->stored_bytes);
+		return -EUCLEAN;
+	}
+	return 0;
+}
