@@ -1,1 +1,20 @@
 # bench/ part of the one Makefile (included from Makefile.am).
+#
+# bench/compare is the one benchmark command: it mounts zsfs (lz4, zstd),
+# tmpfs and ext4 on a fresh zram device, runs the same workloads on each and
+# prints one markdown table.  `make bench` runs it against this build tree;
+# pass options through BENCH_FLAGS, e.g. `make bench BENCH_FLAGS=--quick`.
+# It needs root (mount, zram, drop_caches); see bench/README.md.
+
+noinst_PROGRAMS += bench/smallfiles
+bench_smallfiles_SOURCES = bench/smallfiles.c
+
+EXTRA_DIST += bench/compare bench/README.md bench/RESULTS.md
+
+BENCH_FLAGS =
+
+bench: all
+	$(srcdir)/bench/compare --zsfs $(abs_top_builddir)/src/zsfs \
+		--builddir $(abs_top_builddir) --srcdir $(abs_top_srcdir) $(BENCH_FLAGS)
+
+.PHONY: bench
