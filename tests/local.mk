@@ -18,3 +18,8 @@ tests_mt_stress_SOURCES = tests/mt_stress.c
 dist_check_SCRIPTS += tests/mt_stress.sh
 TESTS += tests/mt_stress.sh
 THREADED_TESTS += tests/mt_stress.sh
+
+check_PROGRAMS += tests/errno_probe
+tests_errno_probe_SOURCES = tests/errno_probe.c
+dist_check_SCRIPTS += tests/badinput.sh
+TESTS += tests/badinput.sh

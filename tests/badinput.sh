@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# badinput.sh - bad input must be refused cleanly:
+#  - every mount option with an invalid value: non-zero exit, a message
+#    naming the option, nothing mounted;
+#  - garbage written to .zsctl (binary bytes, a 1 MiB line, commands split
+#    across write calls, concurrent writers, empty lines): EINVAL (E2BIG for
+#    an over-long line, as ctl.h says) where malformed, nothing changes,
+#    the daemon lives;
+#  - xattr names/values, file names and symlink targets past the limits:
+#    the same errno as tmpfs gives for the same call.
+. "$TOP_SRCDIR/tests/lib.sh"
+: "${TOP_BUILDDIR:=$(pwd)}"
+PROBE="$TOP_BUILDDIR/tests/errno_probe"
+[ -x "$PROBE" ] || { echo "Bail out! $PROBE not built"; exit 99; }
+need_fuse
+need_tool timeout setfattr
+
+# --- mount options -------------------------------------------------------
+# bad_option OPTION NAME: zsfs -o OPTION must fail, name NAME, not mount.
+bad_option() {
+	local opt=$1 name=$2 rc out
+	out=$(timeout 10 "$ZSFS" -f "$MNT" -o "$opt" 2>&1 </dev/null)
+	rc=$?
+	if mountpoint -q "$MNT"; then
+		fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT"
+		check "-o $opt: not mounted" false
+	else
+		check "-o $opt: not mounted" true
+	fi
+	check "-o $opt: exit status non-zero and not a timeout (got $rc)" \
+		[ "$rc" -ne 0 ] -a "$rc" -ne 124 -a "$rc" -lt 128
+	check "-o $opt: message names '$name' (${out%%$'\n'*})" \
+		grep -qF -- "$name" <<<"$out"
+}
+
+bad_option size=abc size
+bad_option size=-1 size
+bad_option size=10x size
+bad_option size= size
+bad_option size=99999999999999999999999 size
+bad_option nr_inodes=abc nr_inodes
+bad_option nr_inodes=-5 nr_inodes
+bad_option nr_inodes=1q nr_inodes
+bad_option mode=999 mode
+bad_option mode=abc mode
+bad_option uid=notanumber uid
+bad_option uid=-1 uid
+bad_option gid=notanumber gid
+bad_option compress=gzip compress
+bad_option compress=zstd:99 compress
+bad_option compress=zstd:abc compress
+bad_option compress= compress
+bad_option auto_compact=maybe auto_compact
+bad_option no_such_option no_such_option
+bad_option size=64m,bogus=1 bogus
+
+# --- .zsctl garbage ------------------------------------------------------
+zs_mount -o size=64m
+CTL="$MNT/.zsctl"
+limit0=$(ctl_get mem_limit)
+diag "mem_limit at start: $limit0"
+
+probe_ctl() { "$PROBE" write "$CTL" "$@"; }
+
+r=$(head -c 2000 /dev/urandom | tr -d '\n' | "$PROBE" write "$CTL")
+check_eq "2000 random bytes (one line) -> EINVAL" EINVAL "$r"
+r=$(head -c 3000 /dev/urandom | "$PROBE" write "$CTL")
+check_eq "3000 random bytes with newlines -> EINVAL" EINVAL "$r"
+r=$(printf 'mem_limit 1m\x00garbage\n' | "$PROBE" write "$CTL")
+check_eq "NUL byte inside a command -> EINVAL" EINVAL "$r"
+r=$(head -c 1048576 /dev/zero | tr '\0' a | "$PROBE" write "$CTL")
+check_eq "a 1 MiB line -> E2BIG" E2BIG "$r"
+r=$( (head -c 1048576 /dev/zero | tr '\0' a; echo) | "$PROBE" write "$CTL")
+check_eq "a 1 MiB line with its newline -> E2BIG" E2BIG "$r"
+r=$(probe_ctl 'mem_limit 12345zz\n')
+check_eq "mem_limit with a bad value -> EINVAL" EINVAL "$r"
+r=$(probe_ctl 'mem_limit\n')
+check_eq "mem_limit without a value -> EINVAL" EINVAL "$r"
+r=$(probe_ctl 'mem_limit 1m 2m\n')
+check_eq "mem_limit with two values -> EINVAL" EINVAL "$r"
+r=$(probe_ctl 'mem_limit 99999999999999999999999\n')
+check_eq "mem_limit overflowing -> EINVAL" EINVAL "$r"
+r=$(probe_ctl 'compactt\n')
+check_eq "unknown command -> EINVAL" EINVAL "$r"
+r=$(probe_ctl 'mem_li' 'mit 12' '3zz\n')
+check_eq "malformed command split over 3 writes -> EINVAL" EINVAL "$r"
+check_eq "mem_limit unchanged after the garbage" "$limit0" "$(ctl_get mem_limit)"
+r=$(probe_ctl '\n')
+check_eq "empty line is accepted and ignored" OK "$r"
+r=$(probe_ctl '   \t \n\n')
+check_eq "blank lines are accepted and ignored" OK "$r"
+check_eq "mem_limit unchanged after empty lines" "$limit0" "$(ctl_get mem_limit)"
+
+# A valid command split across write calls runs once complete.
+r=$(probe_ctl 'mem_li' 'mit 3' '2m' '\n')
+check_eq "mem_limit 32m split over 4 writes -> OK" OK "$r"
+check_eq "mem_limit is now 32 MiB" 33554432 "$(ctl_get mem_limit)"
+# A last line without a newline runs at close.
+r=$(probe_ctl 'mem_limit 64m')
+check_eq "mem_limit 64m without newline -> OK at close" OK "$r"
+check_eq "mem_limit back to its start value" "$limit0" "$(ctl_get mem_limit)"
+# Good line then bad line in one write: error, and the bad one changed nothing.
+r=$(probe_ctl 'compact\nmem_limit bogus\n')
+check_eq "good line then bad line -> EINVAL" EINVAL "$r"
+check_eq "mem_limit unchanged" "$limit0" "$(ctl_get mem_limit)"
+
+# Concurrent writers: 6 processes of garbage and compactions at once.
+for p in 1 2 3 4 5 6; do
+	(
+		for i in $(seq 24); do
+			case $((i % 3)) in
+			0) "$PROBE" write "$CTL" 'compact\n' ;;
+			1) head -c 700 /dev/urandom | "$PROBE" write "$CTL" ;;
+			2) "$PROBE" write "$CTL" "mem_limit ${p}x$i\\n" ;;
+			esac
+		done >"$WORK/conc.$p"
+	) &
+done
+wait
+check_eq "concurrent writers: every compact OK" 0 \
+	"$(cat "$WORK"/conc.* | awk 'NR % 3 == 0 && $0 != "OK"' | wc -l)"
+check_eq "concurrent writers: every garbage write EINVAL" 0 \
+	"$(cat "$WORK"/conc.* | awk 'NR % 3 != 0 && $0 != "EINVAL"' | wc -l)"
+check_eq "mem_limit unchanged after concurrent garbage" "$limit0" "$(ctl_get mem_limit)"
+check "daemon alive after the garbage" kill -0 "$ZS_PID"
+check "consistency check passes" sh -c 'echo check > "$1"' sh "$CTL"
+
+# --- limits, compared with tmpfs ----------------------------------------
+tmpfs_mount
+touch "$MNT/f" "$TMPFS_MNT/f"
+# same_errno DESC OP ARGS...: ARGS use %D for the directory under test.
+same_errno() {
+	local desc=$1 op=$2 zs tm a
+	shift 2
+	local za=() ta=()
+	for a in "$@"; do
+		za+=("${a//%D/$MNT}")
+		ta+=("${a//%D/$TMPFS_MNT}")
+	done
+	zs=$("$PROBE" "$op" "${za[@]}")
+	tm=$("$PROBE" "$op" "${ta[@]}")
+	check_eq "$desc: as tmpfs ($tm)" "$tm" "$zs"
+}
+# want_errno DESC EXPECTED OP ARGS...: zsfs gives EXPECTED, and so does tmpfs.
+want_errno() {
+	local desc=$1 want=$2 op=$3 zs tm a
+	shift 3
+	local za=() ta=()
+	for a in "$@"; do
+		za+=("${a//%D/$MNT}")
+		ta+=("${a//%D/$TMPFS_MNT}")
+	done
+	zs=$("$PROBE" "$op" "${za[@]}")
+	tm=$("$PROBE" "$op" "${ta[@]}")
+	check_eq "$desc -> $want" "$want" "$zs"
+	[ "$tm" = "$want" ] || diag "note: tmpfs gives $tm for: $desc"
+}
+
+want_errno "xattr name of 255 bytes" OK setxattr %D/f "user.@250" 10
+want_errno "xattr name of 256 bytes" ERANGE setxattr %D/f "user.@251" 10
+want_errno "get xattr name of 256 bytes" ERANGE getxattr %D/f "user.@251" 100
+want_errno "remove xattr name of 256 bytes" ERANGE removexattr %D/f "user.@251"
+want_errno "xattr value of 64 KiB + 1" E2BIG setxattr %D/f user.big 65537
+want_errno "xattr value of 1 MiB" E2BIG setxattr %D/f user.big 1048576
+want_errno "xattr value of 64 KiB" OK setxattr %D/f user.max 65536
+same_errno "get xattr into a too small buffer" getxattr %D/f "user.@250" 5
+same_errno "get xattr size query" getxattr %D/f "user.@250" 0
+same_errno "get a missing xattr" getxattr %D/f user.missing 100
+same_errno "empty xattr name" setxattr %D/f "" 1
+same_errno "xattr in an unknown namespace" setxattr %D/f "bogus.x" 1
+same_errno "xattr name 'user.' alone" setxattr %D/f "user." 1
+
+want_errno "create a 255-byte name" OK create "%D/@255"
+want_errno "create a 256-byte name" ENAMETOOLONG create "%D/@256"
+want_errno "stat a 256-byte name" ENAMETOOLONG stat "%D/@256"
+want_errno "mkdir a 256-byte name" ENAMETOOLONG mkdir "%D/d@255"
+want_errno "mknod a 256-byte name" ENAMETOOLONG mknod "%D/p@255"
+want_errno "symlink at a 256-byte name" ENAMETOOLONG symlink 10 "%D/s@255"
+want_errno "rename to a 256-byte name" ENAMETOOLONG rename %D/f "%D/r@255"
+want_errno "link to a 256-byte name" ENAMETOOLONG link %D/f "%D/l@255"
+want_errno "create a 4000-byte name" ENAMETOOLONG create "%D/@4000"
+want_errno "symlink target of 4095 bytes" OK symlink 4095 %D/sl1
+same_errno "read back the 4095-byte target" readlink_len %D/sl1
+want_errno "symlink target of 4096 bytes" ENAMETOOLONG symlink 4096 %D/sl2
+want_errno "symlink target of 8000 bytes" ENAMETOOLONG symlink 8000 %D/sl3
+same_errno "empty symlink target" symlink 0 %D/sl4
+
+check "daemon alive at the end" kill -0 "$ZS_PID"
+check "consistency check passes at the end" sh -c 'echo check > "$1"' sh "$CTL"
+check "daemon exits cleanly" zs_umount
+done_testing
