@@ -24,6 +24,7 @@
  *                               one write when no CHUNK; then close.  The
  *                               first failing call's errno is printed.
  *   truncate PATH LEN
+ *   fiemap PATH                 the FS_IOC_FIEMAP ioctl (extent count query)
  * A NAME or PATH argument may end in "@N": the "@N" is replaced by N 'n's
  * (long names without giant command lines).
  * Exit status: 0 when the probe ran (whatever the errno), 2 on usage error.
@@ -36,6 +37,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/xattr.h>
@@ -234,6 +238,19 @@ int main(int argc, char **argv)
 		rc = removexattr(a, b);
 	} else if (!strcmp(op, "write")) {
 		return do_write(a, argc - 3, argv + 3);
+	} else if (!strcmp(op, "fiemap")) {
+		struct fiemap fm;
+
+		memset(&fm, 0, sizeof(fm));
+		fm.fm_length = FIEMAP_MAX_OFFSET;
+		fd = open(a, O_RDONLY);
+		if (fd < 0)
+			return report(-1);
+		rc = ioctl(fd, FS_IOC_FIEMAP, &fm);
+		if (rc == 0) {
+			printf("OK %u\n", fm.fm_mapped_extents);
+			return 0;
+		}
 	} else if (!strcmp(op, "truncate") && b) {
 		rc = truncate(a, (off_t)strtoll(b, NULL, 0));
 	} else {

@@ -23,3 +23,5 @@ check_PROGRAMS += tests/errno_probe
 tests_errno_probe_SOURCES = tests/errno_probe.c
 dist_check_SCRIPTS += tests/badinput.sh
 TESTS += tests/badinput.sh
+dist_check_SCRIPTS += tests/enospc.sh tests/leak.sh tests/daemon_death.sh tests/stressng.sh
+TESTS += tests/enospc.sh tests/leak.sh tests/daemon_death.sh tests/stressng.sh

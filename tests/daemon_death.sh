@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# daemon_death.sh - what a user sees when the daemon is killed (kill -9):
+# all the data is gone (it lived in the daemon), and
+#  - with noauto_unmount, the mount stays behind and every access fails
+#    with ENOTCONN ("Transport endpoint is not connected") until someone
+#    runs fusermount3 -u (or umount) on it, which works;
+#  - with auto_unmount (zsfs's default, and explicit -o auto_unmount), the
+#    mount point is unmounted at once and shows the directory beneath.
+. "$TOP_SRCDIR/tests/lib.sh"
+: "${TOP_BUILDDIR:=$(pwd)}"
+PROBE="$TOP_BUILDDIR/tests/errno_probe"
+[ -x "$PROBE" ] || { echo "Bail out! $PROBE not built"; exit 99; }
+need_fuse
+
+# kill9: kill the daemon hard and reap it; its exit status in $KILL_RC.
+kill9() {
+	kill -9 "$ZS_PID"
+	wait "$ZS_PID" 2>/dev/null
+	KILL_RC=$?
+	ZS_PID=""
+}
+
+# wait_unmounted: up to 5 s for $MNT to stop being a mount point.
+wait_unmounted() {
+	for _ in $(seq 50); do
+		mountpoint -q "$MNT" 2>/dev/null || grep -q " $MNT " /proc/mounts || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# --- noauto_unmount: a dead mount is left behind --------------------------
+zs_mount -o noauto_unmount
+echo hello >"$MNT/file"
+check_eq "file readable while the daemon lives" hello "$(cat "$MNT/file")"
+kill9
+check_eq "daemon killed by SIGKILL" 137 "$KILL_RC"
+sleep 0.2
+check "noauto_unmount: the mount is still listed in /proc/mounts" grep -q " $MNT fuse" /proc/mounts
+check_eq "noauto_unmount: stat of a file -> ENOTCONN" ENOTCONN "$("$PROBE" stat "$MNT/file")"
+check_eq "noauto_unmount: open of a file -> ENOTCONN" ENOTCONN "$("$PROBE" open "$MNT/file")"
+check_eq "noauto_unmount: creating a file -> ENOTCONN" ENOTCONN "$("$PROBE" create "$MNT/new")"
+msg=$(ls "$MNT" 2>&1)
+diag "what ls shows: $msg"
+check "noauto_unmount: ls says 'Transport endpoint is not connected'" \
+	grep -q "Transport endpoint is not connected" <<<"$msg"
+check "noauto_unmount: fusermount3 -u cleans it up" fusermount3 -u "$MNT"
+check "noauto_unmount: no longer mounted" wait_unmounted
+check_eq "noauto_unmount: the directory beneath is back (data gone)" ENOENT \
+	"$("$PROBE" stat "$MNT/file")"
+
+# --- auto_unmount by default ------------------------------------------
+zs_mount
+echo hello >"$MNT/file"
+kill9
+check_eq "default: daemon killed by SIGKILL" 137 "$KILL_RC"
+check "default (auto_unmount): unmounted within 5 s" wait_unmounted
+check_eq "default: the directory beneath shows (data gone)" ENOENT \
+	"$("$PROBE" stat "$MNT/file")"
+check "default: mount point usable: ls works" ls "$MNT"
+
+# --- explicit -o auto_unmount -----------------------------------------
+zs_mount -o auto_unmount,size=16m
+echo hello >"$MNT/file"
+kill9
+check_eq "auto_unmount: daemon killed by SIGKILL" 137 "$KILL_RC"
+check "auto_unmount: unmounted within 5 s" wait_unmounted
+check_eq "auto_unmount: access gives ENOENT, not ENOTCONN" ENOENT \
+	"$("$PROBE" stat "$MNT/file")"
+
+# --- and SIGTERM is a clean exit --------------------------------------
+zs_mount
+echo hello >"$MNT/file"
+kill -TERM "$ZS_PID"
+wait "$ZS_PID"
+rc=$?
+ZS_PID=""
+check_eq "SIGTERM: daemon exits with status 0" 0 "$rc"
+check "SIGTERM: unmounted" wait_unmounted
+done_testing
