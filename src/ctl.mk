@@ -11,3 +11,47 @@ src_libzsfsctl_a_SOURCES = \
 	src/ctl_internal.h \
 	src/ctl.c \
 	src/compactor.c
+
+CTL_TEST_LIBS = src/libzsfsctl.a src/libzsfsdata.a alloc/libzsalloc.a \
+	$(LZ4_LIBS) $(ZSTD_LIBS)
+
+# TAP unit tests of the control plane (no FUSE): the parser, commands and
+# writer; the text, the xattrs and the compactor.
+CTL_TESTS = tests/ctl_parse tests/ctl_text
+check_PROGRAMS += $(CTL_TESTS)
+TESTS += $(CTL_TESTS)
+tests_ctl_parse_SOURCES = tests/ctl_parse.c tests/tap.h
+tests_ctl_parse_LDADD = $(CTL_TEST_LIBS)
+tests_ctl_text_SOURCES = tests/ctl_text.c tests/tap.h
+tests_ctl_text_LDADD = $(CTL_TEST_LIBS)
+
+# Mounted test of .zsctl, the commands, the xattrs and auto compaction.
+dist_check_SCRIPTS += tests/ctl_mount.sh
+TESTS += tests/ctl_mount.sh
+
+# Read latency while the pool compacts: bench/compact_latency [MiB].
+noinst_PROGRAMS += bench/compact_latency
+bench_compact_latency_SOURCES = bench/compact_latency.c
+bench_compact_latency_LDADD = $(CTL_TEST_LIBS)
+
+# Fragmentation and auto-compaction experiment on a real mount (root):
+# ZSFS=src/zsfs bench/churn.sh
+EXTRA_DIST += bench/churn.sh
+
+# libFuzzer target for the command parser and the writer: `make fuzz-ctl`,
+# then ./fuzz/fuzz_ctl [corpus dir].  Not built by default, not a test.
+EXTRA_DIST += fuzz/fuzz_ctl.c
+if HAVE_CLANG
+FUZZ_CTL_SRCS = \
+	$(srcdir)/fuzz/fuzz_ctl.c \
+	$(srcdir)/src/ctl.c \
+	$(srcdir)/src/compactor.c
+fuzz/fuzz_ctl: $(FUZZ_CTL_SRCS) src/libzsfsdata.a alloc/libzsalloc.a
+	@$(MKDIR_P) fuzz
+	$(AM_V_CCLD)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined \
+		$(AM_CPPFLAGS) $(WARN_CFLAGS) \
+		-o $@ $(FUZZ_CTL_SRCS) src/libzsfsdata.a alloc/libzsalloc.a \
+		$(LZ4_LIBS) $(ZSTD_LIBS) -pthread
+fuzz-ctl: fuzz/fuzz_ctl
+CLEANFILES += fuzz/fuzz_ctl
+endif

@@ -1,0 +1,148 @@
+#!/bin/bash
+# bench/churn.sh - fragmentation, compaction and memory accounting on a
+# real mount (run as root).  Mounts zsfs itself ($ZSFS, else ./src/zsfs) on
+# a temporary directory and always unmounts it.
+#
+#  1. auto_compact=off: copy /usr/include and /usr/lib/gcc in, delete every
+#     other file, print compr_data_size / mem_used_total, `echo compact >
+#     .zsctl`, print it again (target >= 0.97).
+#  2. auto_compact=on, same churn, no command: print the ratio every second
+#     until >= 0.95 or 30 s (target: within 10 s).
+#  3. both times, compare mem_used_total with the daemon's real memory:
+#     Rss and Anonymous of /proc/PID/smaps_rollup minus those of a fresh
+#     mount (target: within 2%).
+#
+#	sudo ZSFS=src/zsfs bench/churn.sh [SOURCE_DIR...]
+set -u
+ZSFS=${ZSFS:-./src/zsfs}
+[ $# -gt 0 ] || set -- /usr/include /usr/lib/gcc
+W=$(mktemp -d "${TMPDIR:-/tmp}/zsfs-churn.XXXXXX")
+MNT="$W/mnt"
+mkdir "$MNT"
+PID=""
+
+cleanup() {
+	if mountpoint -q "$MNT" 2>/dev/null; then
+		fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT"
+	fi
+	if [ -n "$PID" ]; then
+		for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+		kill "$PID" 2>/dev/null
+	fi
+	rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+die() { echo "churn.sh: $*" >&2; exit 1; }
+[ -x "$ZSFS" ] || die "no zsfs binary at $ZSFS (set ZSFS)"
+
+mount_zs() {
+	"$ZSFS" -f "$MNT" -o "$1" >"$W/log" 2>&1 &
+	PID=$!
+	for _ in $(seq 100); do
+		mountpoint -q "$MNT" && return 0
+		kill -0 "$PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	die "mount failed: $(cat "$W/log")"
+}
+
+umount_zs() {
+	fusermount3 -u "$MNT" || die "unmount failed"
+	wait "$PID"
+	PID=""
+}
+
+get() { awk -v k="$1" '$1 == k { print $2; exit }' "$MNT/.zsctl"; }
+ratio() {
+	awk '$1 == "compr_data_size" { c = $2 } $1 == "mem_used_total" { m = $2 }
+	     END { printf "%.4f", m ? c / m : 0 }' "$MNT/.zsctl"
+}
+smaps() { awk -v k="$1:" '$1 == k { print $2 * 1024 }' "/proc/$PID/smaps_rollup"; }
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
+
+show() {
+	printf '%-26s ratio %s  compr_data_size %s  mem_used_total %s  freeable %s pages\n' \
+		"$1" "$(ratio)" "$(mib "$(get compr_data_size)")" \
+		"$(mib "$(get mem_used_total)")" \
+		"$(awk 'f { s += $NF } /^class / { f = 1 } END { print s + 0 }' "$MNT/.zsctl")"
+}
+
+# Daemon memory against the pool's figure.
+memcheck() {
+	local used meta dirty rss anon drss danon
+	used=$(get mem_used_total)
+	meta=$(get meta_bytes)
+	dirty=$(($(get dirty_pages) * 4096))
+	rss=$(smaps Rss)
+	anon=$(smaps Anonymous)
+	drss=$((rss - BASE_RSS))
+	danon=$((anon - BASE_ANON))
+	printf '%-26s mem_used_total %s; daemon Rss-baseline %s (%+.2f%%), Anonymous-baseline %s (%+.2f%%)\n' \
+		"$1" "$(mib "$used")" "$(mib "$drss")" \
+		"$(awk -v a="$drss" -v b="$used" 'BEGIN { print b ? (a - b) * 100 / b : 0 }')" \
+		"$(mib "$danon")" \
+		"$(awk -v a="$danon" -v b="$used" 'BEGIN { print b ? (a - b) * 100 / b : 0 }')"
+	printf '%-26s   + meta_bytes %s + dirty %s = %s (%+.2f%% vs Rss-baseline)\n' "" \
+		"$(mib "$meta")" "$(mib "$dirty")" "$(mib $((used + meta + dirty)))" \
+		"$(awk -v a="$drss" -v b=$((used + meta + dirty)) 'BEGIN { print b ? (a - b) * 100 / b : 0 }')"
+}
+
+load() {
+	local t0 t1
+	t0=$(date +%s.%N)
+	mkdir "$MNT/data"
+	for src in "$@"; do
+		cp -a "$src" "$MNT/data/$(echo "$src" | tr / _)"
+	done
+	sync
+	find "$MNT/data" -type f -print0 | sort -z |
+		awk 'BEGIN { RS = ORS = "\0" } NR % 2' | xargs -0 rm -f
+	sync
+	t1=$(date +%s.%N)
+	echo "loaded $* and deleted every other file in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f s", b - a }');" \
+		"$(get files) files, orig_data_size $(mib "$(get orig_data_size)")"
+}
+
+echo "== 1: auto_compact=off, then echo compact > .zsctl"
+mount_zs auto_compact=off
+sleep 0.3
+BASE_RSS=$(smaps Rss)
+BASE_ANON=$(smaps Anonymous)
+echo "fresh mount: Rss $(mib "$BASE_RSS"), Anonymous $(mib "$BASE_ANON")"
+load "$@"
+show "after churn:"
+memcheck "after churn:"
+t0=$(date +%s.%N)
+echo compact >"$MNT/.zsctl" || die "compact failed"
+t1=$(date +%s.%N)
+show "after compact:"
+echo "compact took $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f s", b - a }')" \
+	"(last_compact_usec $(get last_compact_usec), last_compact_pages $(get last_compact_pages))"
+R=$(ratio)
+echo "ratio after compact: $R (target >= 0.97): $(awk -v r="$R" 'BEGIN { print r >= 0.97 ? "met" : "MISSED" }')"
+memcheck "after compact:"
+umount_zs
+
+echo "== 2: auto_compact=on, no command"
+mount_zs auto_compact=on
+sleep 0.3
+BASE_RSS=$(smaps Rss)
+BASE_ANON=$(smaps Anonymous)
+load "$@"
+show "after churn (t=0):"
+t=0
+while :; do
+	R=$(ratio)
+	[ "$(awk -v r="$R" 'BEGIN { print r >= 0.95 }')" = 1 ] && break
+	[ "$t" -ge 30 ] && break
+	sleep 1
+	t=$((t + 1))
+	echo "t=${t}s ratio $R compactions_auto $(get compactions_auto)"
+done
+show "t=${t}s:"
+echo "ratio >= 0.95 $( [ "$(awk -v r="$R" 'BEGIN { print r >= 0.95 }')" = 1 ] && echo "after ${t} s (target <= 10 s)" || echo "NOT reached in 30 s")"
+echo "compactions_auto $(get compactions_auto), last_compact_usec $(get last_compact_usec)"
+memcheck "auto compacted:"
+umount_zs

@@ -1,0 +1,151 @@
+#!/bin/bash
+# tests/ctl_mount.sh - the control plane on a live mount: the .zsctl text,
+# its commands, the user.zsfs.* xattrs, permissions, and the background
+# compactor doing its job without a command.
+. "$TOP_SRCDIR/tests/lib.sh"
+
+need_fuse
+need_tool getfattr setfattr setpriv
+# uid 65534 must reach the mount point below our private temp dir
+chmod 755 "$WORK"
+zs_mount -o auto_compact=off
+
+C="$MNT/.zsctl"
+
+# ---- the text ----
+cat "$C" >"$WORK/text" 2>"$WORK/err"
+check "cat .zsctl" test -s "$WORK/text"
+check_eq "zram's mm_stat names come first, in order" \
+	"orig_data_size compr_data_size mem_used_total mem_limit mem_used_max same_pages pages_compacted huge_pages huge_pages_since" \
+	"$(head -9 "$WORK/text" | awk '{ printf "%s%s", sep, $1; sep = " " }')"
+check_eq "every value before the blank line is an integer (codec aside)" "" \
+	"$(awk 'NF == 0 { exit } $1 == "codec" { next } NF != 2 || $2 !~ /^[0-9]+$/' "$WORK/text")"
+check "a codec line" grep -Eq '^codec (lz4|zstd|none)' "$WORK/text"
+check "the class table follows a blank line" \
+	awk 'b && /^class size objs_per_zspage pages_per_zspage / { f = 1 } NF == 0 { b = 1 } END { exit !f }' "$WORK/text"
+for n in inodes inodes_max files dirs symlinks meta_bytes pool_pages \
+	pool_objects dirty_pages compactions_manual compactions_auto \
+	compactions_enospc last_compact_usec last_compact_pages auto_compact; do
+	check "has $n" grep -q "^$n [0-9]*\$" "$WORK/text"
+done
+check_eq "auto_compact=off shows" 0 "$(ctl_get auto_compact)"
+
+# ---- data and the per-file xattrs ----
+yes "zsfs keeps this line compressed, page after page" | head -c 4M >"$MNT/comp"
+head -c 4M /dev/zero >"$MNT/zero"
+head -c 4096 /etc/services >"$WORK/page"
+truncate -s 1M "$MNT/sparse"
+dd if="$WORK/page" of="$MNT/sparse" bs=4096 seek=3 conv=notrunc status=none
+sync
+
+stored=$(getfattr --only-values -n user.zsfs.stored "$MNT/comp" 2>/dev/null)
+check "user.zsfs.stored of a compressible file ($stored) < its size" \
+	test -n "$stored" -a "${stored:-0}" -lt 4194304
+check_eq "user.zsfs.stored of a zero-filled file" 0 \
+	"$(getfattr --only-values -n user.zsfs.stored "$MNT/zero" 2>/dev/null)"
+pages=$(getfattr --only-values -n user.zsfs.pages "$MNT/comp" 2>/dev/null)
+check "user.zsfs.pages format: $pages" \
+	grep -Eq '^compressed [0-9]+ raw [0-9]+ same [0-9]+ holes [0-9]+ dirty [0-9]+$' <<<"$pages"
+check_eq "comp: its 1024 pages all hold data" "1024 0" \
+	"$(awk '{ print $2 + $4 + $6 + $10, $8 }' <<<"$pages")"
+zpages=$(getfattr --only-values -n user.zsfs.pages "$MNT/zero" 2>/dev/null)
+check_eq "zero: 1024 pages, none compressed nor raw" "0 0 1024" \
+	"$(awk '{ print $2, $4, $6 + $8 + $10 }' <<<"$zpages")"
+spages=$(getfattr --only-values -n user.zsfs.pages "$MNT/sparse" 2>/dev/null)
+check_eq "sparse 1 MiB file with one page: 255 holes" "1 255" \
+	"$(awk '{ print $2 + $4 + $6 + $10, $8 }' <<<"$spages")"
+
+# ---- stats xattr = the text, modulo values that change ----
+getfattr --only-values -n user.zsfs.stats "$MNT" >"$WORK/xstats" 2>/dev/null
+cat "$C" >"$WORK/text2"
+check_eq "user.zsfs.stats has the lines of .zsctl" \
+	"$(awk 'NF == 0 { exit } { print $1 }' "$WORK/text2" | tr '\n' ' ')" \
+	"$(awk 'NF == 0 { exit } { print $1 }' "$WORK/xstats" | tr '\n' ' ')"
+check_eq "... and the same table header" \
+	"$(grep '^class ' "$WORK/text2")" "$(grep '^class ' "$WORK/xstats")"
+
+# ---- listxattr hides user.zsfs.* ----
+setfattr -n user.mine -v 1 "$MNT/comp"
+getfattr -d -m - "$MNT/comp" >"$WORK/list" 2>/dev/null
+check "listxattr shows ordinary names" grep -q '^user.mine=' "$WORK/list"
+check "listxattr does not show user.zsfs.*" sh -c "! grep -q 'user\.zsfs\.' '$WORK/list'"
+check "user.zsfs.stored cannot be set" sh -c "! setfattr -n user.zsfs.stored -v 1 '$MNT/comp' 2>/dev/null"
+check "user.zsfs.* cannot be removed" sh -c "! setfattr -x user.zsfs.stats '$MNT/comp' 2>/dev/null"
+
+# ---- commands ----
+m0=$(ctl_get compactions_manual)
+check "echo compact > .zsctl" sh -c "echo compact > '$C'"
+check_eq "counted as a manual compaction" $((m0 + 1)) "$(ctl_get compactions_manual)"
+check "setfattr -n user.zsfs.compact -v 1" setfattr -n user.zsfs.compact -v 1 "$MNT"
+check_eq "counted too" $((m0 + 2)) "$(ctl_get compactions_manual)"
+check "user.zsfs.compact with another value fails" \
+	sh -c "! setfattr -n user.zsfs.compact -v 2 '$MNT' 2>/dev/null"
+check_eq "and does not compact" $((m0 + 2)) "$(ctl_get compactions_manual)"
+
+check "mem_limit 1g" sh -c "echo 'mem_limit 1g' > '$C'"
+check_eq "mem_limit shows it" 1073741824 "$(ctl_get mem_limit)"
+check "several lines in one write" sh -c "printf 'reset_max\n\n  \ncheck\n' > '$C'"
+check "check passes" sh -c "echo check > '$C'"
+
+# bad commands: EINVAL, nothing changes
+i=0
+while IFS= read -r bad; do
+	i=$((i + 1))
+	printf "$bad" >"$WORK/bad$i"
+	err=$( { cat "$WORK/bad$i" >"$C"; } 2>&1 )
+	check "bad command $i fails with EINVAL ($err)" grep -q "Invalid argument" <<<"$err"
+done <<'EOF'
+bogus\n
+mem_limit 12x\n
+mem_limit\n
+compact now\n
+mem_limit 99999999999999999999999\n
+mem_limit 16777216t\n
+comp\0act\n
+\001\002\n
+auto_compact maybe\n
+mem_limit 5m garbage\n
+EOF
+check_eq "mem_limit unchanged after bad commands" 1073741824 "$(ctl_get mem_limit)"
+check_eq "auto_compact unchanged" 0 "$(ctl_get auto_compact)"
+check "the daemon logged why" grep -q 'zsfs: .zsctl: ' "$WORK/zsfs.log"
+check "mem_limit 0" sh -c "echo 'mem_limit 0' > '$C'"
+check_eq "no cap" 0 "$(ctl_get mem_limit)"
+
+# ---- another user ----
+NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"
+check "uid 65534 can read .zsctl" $NOBODY cat "$C" >/dev/null
+err=$( { $NOBODY sh -c "echo compact > '$C'"; } 2>&1 )
+check "uid 65534 cannot write commands ($err)" \
+	grep -Eq "Operation not permitted|Permission denied" <<<"$err"
+err=$( { $NOBODY sh -c "echo 'mem_limit 1m' > '$C'"; } 2>&1 )
+check_eq "uid 65534 changed nothing" 0 "$(ctl_get mem_limit)"
+check "uid 65534 cannot compact through the xattr" \
+	sh -c "! $NOBODY setfattr -n user.zsfs.compact -v 1 '$MNT' 2>/dev/null"
+
+# ---- background compaction ----
+mkdir "$MNT/churn"
+cp -r /usr/include/linux /usr/include/x86_64-linux-gnu /usr/include/c++ "$MNT/churn/"
+find "$MNT/churn" -type f | awk 'NR % 2' | xargs rm -f
+freeable() { awk 'f { s += $NF } /^class / { f = 1 } END { print s + 0 }' "$C"; }
+f0=$(freeable)
+a0=$(ctl_get compactions_auto)
+diag "after churn: $f0 freeable pages, pool_pages $(ctl_get pool_pages)"
+check "churn left freeable pages" test "$f0" -gt 0
+check "auto_compact on" sh -c "echo 'auto_compact on' > '$C'"
+for _ in $(seq 50); do
+	[ "$(ctl_get compactions_auto)" -gt "$a0" ] && break
+	sleep 0.1
+done
+check "the background thread compacted within 5 s" \
+	test "$(ctl_get compactions_auto)" -gt "$a0"
+f1=$(freeable)
+diag "after auto compaction: $f1 freeable pages"
+check "freeable pages went down ($f0 -> $f1)" test "$f1" -lt "$f0"
+check "files still read back" cmp -s "$MNT/churn/linux/$(ls "$MNT/churn/linux" | grep '\.h$' | head -1)" \
+	"/usr/include/linux/$(ls "$MNT/churn/linux" | grep '\.h$' | head -1)"
+check "check after everything" sh -c "echo check > '$C'"
+
+zs_umount
+check "clean unmount" test $? -eq 0
+done_testing

@@ -1,0 +1,382 @@
+/*
+ * ctl_text.c - unit tests of the .zsctl text (zram's nine mm_stat names
+ * first and in order, integers, the class table), the user.zsfs.* xattrs
+ * and the background compactor (its policy, PSI parsing, a real run and a
+ * prompt stop).  No FUSE.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl_internal.h"
+#include "tap.h"
+
+#define OWNER 1000
+#define OTHER 65534
+
+static void fake_counts(void *arg, struct zsfs_fs_counts *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->inodes = 7;
+	out->inodes_max = 1000;
+	out->files = 4;
+	out->dirs = 2;
+	out->symlinks = 1;
+	out->meta_bytes = 12345;
+}
+
+static size_t stat_of(struct zsfs_ctl *ctl, const char *name)
+{
+	char *text, *line, *save = NULL;
+	size_t len, v = (size_t)-1, nlen = strlen(name);
+
+	if (zsfs_ctl_stats_text(ctl, &text, &len))
+		return v;
+	for (line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (!strncmp(line, name, nlen) && line[nlen] == ' ') {
+			v = strtoull(line + nlen + 1, NULL, 10);
+			break;
+		}
+	free(text);
+	return v;
+}
+
+static double now_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Fill the pool with @n objects of sizes that spread over many classes,
+ * then free every other one: plenty to compact. */
+static void churn(zs_pool *pool, zs_handle *h, size_t n)
+{
+	char buf[4096];
+
+	memset(buf, 0x5a, sizeof(buf));
+	for (size_t i = 0; i < n; i++) {
+		size_t sz = 200 + (i * 37) % 3000;
+
+		if (zs_malloc(pool, sz, &h[i])) {
+			h[i] = 0;
+			continue;
+		}
+		zs_write(pool, h[i], buf, sz);
+	}
+	for (size_t i = 0; i < n; i += 2) {
+		zs_free(pool, h[i]);
+		h[i] = 0;
+	}
+}
+
+static void unchurn(zs_pool *pool, zs_handle *h, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		zs_free(pool, h[i]);
+		h[i] = 0;
+	}
+}
+
+static void test_text(struct zsfs_ctl *ctl, zs_pool *pool)
+{
+	static const char *const mm_stat[] = {
+		"orig_data_size", "compr_data_size", "mem_used_total",
+		"mem_limit", "mem_used_max", "same_pages", "pages_compacted",
+		"huge_pages", "huge_pages_since",
+	};
+	static const char *const required[] = {
+		"inodes", "inodes_max", "files", "dirs", "symlinks",
+		"meta_bytes", "pool_pages", "pool_objects", "dirty_pages",
+		"compactions_manual", "compactions_auto", "compactions_enospc",
+		"last_compact_usec", "last_compact_pages", "auto_compact",
+	};
+	char *text, *p;
+	size_t len, n = 0, rows = 0;
+	int ints_ok = 1, order_ok = 1, codec = 0, blank = 0, header = 0;
+	int rows_ok = 1, cols = 0;
+	struct zs_pool_stats ps;
+
+	TAP_OK(zsfs_ctl_stats_text(ctl, &text, &len) == 0 && text,
+	       "stats text");
+	TAP_OK(strlen(text) == len, "length matches");
+	/* walk the lines by hand: strtok would skip the blank one */
+	for (p = text; *p; ) {
+		char *nl = strchr(p, '\n');
+		char name[64];
+		char val[64];
+
+		if (!nl)
+			break;
+		*nl = '\0';
+		if (blank) {
+			if (!header) {
+				static const char h[] = "class size "
+					"objs_per_zspage pages_per_zspage ";
+
+				header = !strncmp(p, h, sizeof(h) - 1) &&
+					 strstr(p, " pages_freeable");
+				for (char *q = p; *q; q++)
+					cols += *q == ' ';
+				cols++;
+			} else {
+				int c = 0;
+				char *end;
+
+				rows++;
+				for (char *q = p; *q; ) {
+					strtoull(q, &end, 10);
+					if (end == q)
+						rows_ok = 0;
+					c++;
+					q = end;
+					while (*q == ' ')
+						q++;
+				}
+				if (c != cols)
+					rows_ok = 0;
+			}
+		} else if (!*p) {
+			blank = 1;
+		} else if (sscanf(p, "%63s %63s", name, val) == 2) {
+			if (n < 9 && strcmp(name, mm_stat[n]))
+				order_ok = 0;
+			if (!strcmp(name, "codec"))
+				codec = !strcmp(val, "lz4");
+			else if (val[strspn(val, "0123456789")] || codec)
+				ints_ok = 0; /* non-integer, or after codec */
+			n++;
+		} else {
+			ints_ok = 0;
+		}
+		p = nl + 1;
+	}
+	TAP_OK(order_ok && n > 9, "the nine mm_stat names come first, in order");
+	TAP_OK(ints_ok, "every value is a plain integer, codec last");
+	TAP_OK(codec, "codec lz4 line");
+	TAP_OK(blank && header, "blank line, then the class table header");
+	TAP_OK(rows > 0 && rows_ok, "%zu class rows of %d integers", rows, cols);
+	free(text);
+
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+		TAP_OK(stat_of(ctl, required[i]) != (size_t)-1, "has %s",
+		       required[i]);
+	TAP_OK(stat_of(ctl, "inodes") == 7 && stat_of(ctl, "files") == 4 &&
+	       stat_of(ctl, "meta_bytes") == 12345, "fs counts come through");
+	zs_pool_stats(pool, &ps);
+	TAP_OK(stat_of(ctl, "mem_used_total") == ps.mem_bytes,
+	       "mem_used_total = the pool's mem_bytes");
+	TAP_OK(stat_of(ctl, "pool_pages") == ps.pages, "pool_pages");
+	TAP_OK(stat_of(ctl, "mem_used_max") >= ps.mem_bytes,
+	       "mem_used_max >= mem_used_total");
+}
+
+static void test_xattr(struct zsfs_ctl *ctl)
+{
+	struct zsfs_file_stats fst = {
+		.stored_bytes = 5000,
+		.pages_compressed = 3,
+		.pages_raw = 1,
+		.pages_same = 2,
+		.pages_dirty = 1,
+		.last_page_plus1 = 9,
+	};
+	char *v, *text;
+	size_t len, tlen, n0;
+
+	TAP_OK(zsfs_ctl_xattr_is_reserved("user.zsfs.stats") &&
+	       zsfs_ctl_xattr_is_reserved("user.zsfs.whatever") &&
+	       !zsfs_ctl_xattr_is_reserved("user.zsfs") &&
+	       !zsfs_ctl_xattr_is_reserved("user.other") &&
+	       !zsfs_ctl_xattr_is_reserved("trusted.zsfs.stats"),
+	       "is_reserved");
+
+	TAP_OK(zsfs_ctl_xattr_get(ctl, "user.zsfs.stored", &fst, 40000, &v,
+				  &len) == 0 && len == 4 && !memcmp(v, "5000", 4),
+	       "stored");
+	free(v);
+	/* 40000 bytes = 10 pages, 7 with data: 3 holes */
+	TAP_OK(zsfs_ctl_xattr_get(ctl, "user.zsfs.pages", &fst, 40000, &v,
+				  &len) == 0 &&
+	       !strcmp(v, "compressed 3 raw 1 same 2 holes 3 dirty 1") &&
+	       len == strlen(v), "pages: %s", v);
+	free(v);
+	TAP_OK(zsfs_ctl_xattr_get(ctl, "user.zsfs.pages", NULL, 0, &v, &len) == 0 &&
+	       !strcmp(v, "compressed 0 raw 0 same 0 holes 0 dirty 0"),
+	       "pages of a non-regular inode: zeros");
+	free(v);
+	TAP_OK(zsfs_ctl_xattr_get(ctl, "user.zsfs.stored", NULL, 0, &v, &len) == 0 &&
+	       !strcmp(v, "0"), "stored of a non-regular inode: 0");
+	free(v);
+
+	TAP_OK(zsfs_ctl_xattr_get(ctl, "user.zsfs.stats", NULL, 0, &v, &len) == 0 &&
+	       zsfs_ctl_stats_text(ctl, &text, &tlen) == 0,
+	       "stats xattr and text");
+	/* nothing runs in between, so they are equal */
+	TAP_OK(len == tlen && !memcmp(v, text, len),
+	       "user.zsfs.stats is the .zsctl text");
+	free(v);
+	free(text);
+
+	TAP_OK(zsfs_ctl_xattr_get(ctl, "user.zsfs.nope", &fst, 0, &v, &len) ==
+	       -ENODATA, "unknown name: ENODATA");
+	TAP_OK(zsfs_ctl_xattr_get(ctl, "user.zsfs.compact", &fst, 0, &v, &len) ==
+	       -ENODATA, "compact is write-only: ENODATA");
+
+	n0 = stat_of(ctl, "compactions_manual");
+	TAP_OK(zsfs_ctl_xattr_set(ctl, OWNER, "user.zsfs.compact", "1", 1) == 0,
+	       "set compact 1");
+	TAP_OK(zsfs_ctl_xattr_set(ctl, 0, "user.zsfs.compact", "1\n", 2) == 0,
+	       "set compact 1\\n (root)");
+	TAP_OK(stat_of(ctl, "compactions_manual") == n0 + 2,
+	       "both counted as manual compactions");
+	TAP_OK(zsfs_ctl_xattr_set(ctl, OWNER, "user.zsfs.compact", "2", 1) == -EINVAL &&
+	       zsfs_ctl_xattr_set(ctl, OWNER, "user.zsfs.compact", "", 0) == -EINVAL &&
+	       zsfs_ctl_xattr_set(ctl, OWNER, "user.zsfs.compact", "1\0", 2) == -EINVAL &&
+	       zsfs_ctl_xattr_set(ctl, OWNER, "user.zsfs.compact", "11", 2) == -EINVAL &&
+	       zsfs_ctl_xattr_set(ctl, OWNER, "user.zsfs.compact", "1\n\n", 3) == -EINVAL,
+	       "other values: EINVAL");
+	TAP_OK(stat_of(ctl, "compactions_manual") == n0 + 2,
+	       "bad values ran nothing");
+	TAP_OK(zsfs_ctl_xattr_set(ctl, OTHER, "user.zsfs.compact", "1", 1) == -EPERM,
+	       "another uid: EPERM");
+	TAP_OK(zsfs_ctl_xattr_set(ctl, OWNER, "user.zsfs.stats", "1", 1) == -EPERM &&
+	       zsfs_ctl_xattr_set(ctl, OWNER, "user.zsfs.stored", "1", 1) == -EPERM &&
+	       zsfs_ctl_xattr_set(ctl, 0, "user.zsfs.pages", "1", 1) == -EPERM,
+	       "read-only names: EPERM");
+	TAP_OK(zsfs_ctl_xattr_set(ctl, OWNER, "user.zsfs.nope", "1", 1) == -ENOTSUP,
+	       "unknown name: ENOTSUP");
+}
+
+static void test_policy(void)
+{
+	struct zsfs_ctl c = {
+		.ac_min_share = 0.05,
+		.ac_min_bytes = 1 << 20,
+	};
+	double a = -1;
+
+	TAP_OK(!compactor_should_run(&c, 0, 1000, 1, 99.0),
+	       "nothing freeable: never, even under pressure");
+	TAP_OK(compactor_should_run(&c, 256, 1000, 0, 0),
+	       "25%% and 1 MiB: run");
+	TAP_OK(!compactor_should_run(&c, 255, 1000, 0, 0),
+	       "under 1 MiB: not yet");
+	TAP_OK(!compactor_should_run(&c, 300, 100000, 0, 0),
+	       "under 5%%: not yet");
+	TAP_OK(compactor_should_run(&c, 1, 100000, 1, 12.5),
+	       "memory pressure: run for one page");
+	TAP_OK(!compactor_should_run(&c, 1, 100000, 1, 9.99),
+	       "pressure below the threshold: not yet");
+	TAP_OK(!compactor_should_run(&c, 1, 100000, 0, 50),
+	       "no PSI: its figure is ignored");
+
+	TAP_OK(psi_parse_some_avg10("some avg10=12.34 avg60=1.00 avg300=0.00 "
+				    "total=1234\nfull avg10=0.00 avg60=0.00 "
+				    "avg300=0.00 total=0\n", &a) == 0 &&
+	       a > 12.33 && a < 12.35, "PSI some avg10 parsed");
+	TAP_OK(psi_parse_some_avg10("full avg10=1.00", &a) == -EINVAL &&
+	       psi_parse_some_avg10("some avg60=1.00", &a) == -EINVAL &&
+	       psi_parse_some_avg10("some avg10=x", &a) == -EINVAL &&
+	       psi_parse_some_avg10("", &a) == -EINVAL,
+	       "malformed PSI text refused");
+}
+
+static void test_auto(struct zsfs_store *store)
+{
+	struct zsfs_ctl_params cp = {
+		.store = store,
+		.owner = OWNER,
+		.auto_compact = 0,
+		.ac_interval_ms = 20,
+		.ac_min_bytes = 4096,
+	};
+	zs_pool *pool = zsfs_store_pool(store);
+	size_t n = 20000, can;
+	zs_handle *h = calloc(n, sizeof(*h));
+	struct zsfs_ctl *ctl;
+	double t0;
+
+	TAP_OK(zsfs_ctl_create(&cp, &ctl) == 0 && zsfs_ctl_start(ctl) == 0,
+	       "ctl with auto compaction off, 20 ms polls");
+	churn(pool, h, n);
+	can = zs_can_compact(pool);
+	TAP_OK(can > 0, "churn left %zu freeable pages", can);
+	usleep(200 * 1000);
+	TAP_OK(stat_of(ctl, "compactions_auto") == 0 && zs_can_compact(pool) == can,
+	       "off: nothing compacted");
+	TAP_OK(zsfs_ctl_command(ctl, OWNER, "auto_compact on", 15, NULL, 0) == 0,
+	       "auto_compact on");
+	t0 = now_sec();
+	while (stat_of(ctl, "compactions_auto") == 0 && now_sec() - t0 < 5)
+		usleep(10 * 1000);
+	TAP_OK(stat_of(ctl, "compactions_auto") > 0,
+	       "compacted without a command in %.0f ms",
+	       (now_sec() - t0) * 1000);
+	TAP_OK(stat_of(ctl, "last_compact_pages") > 0 &&
+	       stat_of(ctl, "pages_compacted") > 0,
+	       "last_compact_pages %zu, pages_compacted %zu",
+	       stat_of(ctl, "last_compact_pages"),
+	       stat_of(ctl, "pages_compacted"));
+	TAP_OK(stat_of(ctl, "compactions_manual") == 0, "none counted as manual");
+	TAP_OK(stat_of(ctl, "mem_used_max") > stat_of(ctl, "mem_used_total"),
+	       "mem_used_max kept the peak before compaction");
+	zsfs_ctl_command(ctl, OWNER, "reset_max", 9, NULL, 0);
+	TAP_OK(stat_of(ctl, "mem_used_max") == stat_of(ctl, "mem_used_total"),
+	       "reset_max brings it down");
+	unchurn(pool, h, n);
+	zsfs_ctl_destroy(ctl);
+
+	/* a long interval must not delay destroy */
+	cp.ac_interval_ms = 10000;
+	cp.auto_compact = 1;
+	zsfs_ctl_create(&cp, &ctl);
+	zsfs_ctl_start(ctl);
+	usleep(50 * 1000);
+	t0 = now_sec();
+	zsfs_ctl_destroy(ctl);
+	TAP_OK(now_sec() - t0 < 0.5, "destroy wakes the thread at once (%.3f s)",
+	       now_sec() - t0);
+	free(h);
+}
+
+int main(void)
+{
+	struct zsfs_store_params sp = { .compress = "lz4" };
+	struct zsfs_ctl_params cp = {
+		.owner = OWNER,
+		.auto_compact = 0,
+		.fs_counts = fake_counts,
+	};
+	struct zsfs_store *store;
+	struct zsfs_ctl *ctl;
+	zs_handle *h;
+	size_t n = 5000;
+	char err[256];
+
+	if (zsfs_store_create(&sp, &store, err, sizeof(err))) {
+		printf("Bail out! store: %s\n", err);
+		return 99;
+	}
+	cp.store = store;
+	TAP_OK(zsfs_ctl_create(&cp, &ctl) == 0, "ctl create");
+	h = calloc(n, sizeof(*h));
+	churn(zsfs_store_pool(store), h, n);
+	test_text(ctl, zsfs_store_pool(store));
+	test_xattr(ctl);
+	unchurn(zsfs_store_pool(store), h, n);
+	free(h);
+	zsfs_ctl_destroy(ctl);
+
+	test_policy();
+	test_auto(store);
+	zsfs_store_destroy(store);
+	return tap_done();
+}
