@@ -65,6 +65,8 @@ fuzz/fuzz_pagestore: $(FUZZ_PAGESTORE_SRCS) alloc/libzsalloc.a
 		-o $@ $(FUZZ_PAGESTORE_SRCS) alloc/libzsalloc.a \
 		$(LZ4_LIBS) $(ZSTD_LIBS) -pthread
 fuzz-pagestore: fuzz/fuzz_pagestore
-.PHONY: fuzz-pagestore
 CLEANFILES += fuzz/fuzz_pagestore
+else
+fuzz-pagestore:
+	@echo "fuzz-pagestore needs clang (libFuzzer); configure found none" >&2; exit 1
 endif
