@@ -1,2 +1,31 @@
+# src/ the daemon (src/zsfs) and its tests: part of the one Makefile.
+#
+# The daemon is built from the FUSE handlers (ops_*.c), the namespace
+# (inode.c, dir.c, xattr.c) and the option parser (options.c), linked with
+# the control plane, the page store and the allocator.
+
 bin_PROGRAMS += src/zsfs
-src_zsfs_SOURCES = src/main.c
+src_zsfs_SOURCES = \
+	src/fs.h \
+	src/main.c \
+	src/options.h \
+	src/options.c \
+	src/inode.c \
+	src/dir.c \
+	src/xattr.c \
+	src/ops_entry.c \
+	src/ops_file.c \
+	src/ops_dir.c \
+	src/ops_xattr.c \
+	src/ops_fs.c
+src_zsfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
+src_zsfs_LDADD = src/libzsfsctl.a src/libzsfsdata.a alloc/libzsalloc.a \
+	$(FUSE_LIBS) $(LZ4_LIBS) $(ZSTD_LIBS)
+
+# Unit test of the option parser (no FUSE, no mount).
+check_PROGRAMS += tests/options_parse
+TESTS += tests/options_parse
+tests_options_parse_SOURCES = tests/options_parse.c tests/tap.h \
+	src/options.h src/options.c
+tests_options_parse_LDADD = src/libzsfsdata.a alloc/libzsalloc.a \
+	$(LZ4_LIBS) $(ZSTD_LIBS)

@@ -1,2 +1,232 @@
-/* main.c - placeholder until the daemon lands. */
-int main(void) { return 1; }
+/*
+ * main.c - the zsfs daemon: command line, session setup, signals,
+ * daemonizing, and teardown.
+ *
+ *   zsfs [SOURCE] MOUNTPOINT [-f] [-d] [-s] [-o opt[,opt...]]...
+ *
+ * mount(8) runs "zsfs SOURCE MOUNTPOINT -o rw,..." through mount.fuse3;
+ * SOURCE is only shown as the fsname.  Every option is checked
+ * (options.c) before anything is mounted: a bad one prints a message
+ * naming it and exits with status 1.  The daemon runs on the low-level
+ * API, multithreaded unless -s.  SIGTERM, SIGINT and SIGHUP end the loop;
+ * the mount is then removed and everything freed.  With auto_unmount (the
+ * default) a killed daemon's mount is removed by fusermount3; without it,
+ * access to the dead mount fails with ENOTCONN until it is unmounted.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs.h"
+
+struct cmdline {
+	const char *source;
+	const char *mountpoint;
+	int foreground;
+	int debug;
+	int single;
+	int help;
+	int version;
+};
+
+static void usage(FILE *f, const char *prog)
+{
+	fprintf(f,
+		"usage: %s [SOURCE] MOUNTPOINT [-f] [-d] [-s] [-o opt[,opt...]]\n"
+		"\n"
+		"zsfs: a compressed in-memory filesystem (a tmpfs that keeps its\n"
+		"pages compressed with lz4 or zstd).\n"
+		"\n"
+		"    -h, --help             this text\n"
+		"    -V, --version          print the version\n"
+		"    -f                     stay in the foreground\n"
+		"    -d, -o debug           debug output (implies -f)\n"
+		"    -s                     single-threaded\n"
+		"\n%s", prog, zsfs_options_help);
+}
+
+/* Parse argv; -o values are applied to @o at once.  Return 0 or 1. */
+static int parse_cmdline(int argc, char **argv, struct cmdline *cl,
+			 struct zsfs_options *o, uint64_t ram)
+{
+	char err[512];
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *ostr = NULL;
+
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			cl->help = 1;
+		} else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+			cl->version = 1;
+		} else if (strcmp(a, "-f") == 0) {
+			cl->foreground = 1;
+		} else if (strcmp(a, "-d") == 0) {
+			cl->debug = cl->foreground = 1;
+		} else if (strcmp(a, "-s") == 0) {
+			cl->single = 1;
+		} else if (strcmp(a, "-o") == 0) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "zsfs: -o needs an argument\n");
+				return 1;
+			}
+			ostr = argv[++i];
+		} else if (strncmp(a, "-o", 2) == 0) {
+			ostr = a + 2;
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "zsfs: unknown argument: '%s'\n", a);
+			return 1;
+		} else if (!cl->mountpoint) {
+			cl->mountpoint = a;
+		} else if (!cl->source) {
+			cl->source = cl->mountpoint;
+			cl->mountpoint = a;
+		} else {
+			fprintf(stderr, "zsfs: too many arguments: '%s'\n", a);
+			return 1;
+		}
+		if (ostr) {
+			/* "debug" is FUSE's spelling of -d. */
+			if (strcmp(ostr, "debug") == 0) {
+				cl->debug = cl->foreground = 1;
+				continue;
+			}
+			if (zsfs_options_parse(o, ostr, ram, err, sizeof(err)) < 0) {
+				fprintf(stderr, "zsfs: %s\n", err);
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* The option string for fuse_session_new(). */
+static int fuse_optstring(const struct zsfs_options *o, const char *source,
+			  char *buf, size_t cap)
+{
+	char fsname[512];
+	size_t n = 0, i;
+	int w;
+
+	fsname[0] = '\0';
+	if (!o->has_fsname) {
+		const char *s = source ? source : "zsfs";
+
+		n = (size_t)snprintf(fsname, sizeof(fsname), ",fsname=");
+		for (i = 0; s[i] && n + 3 < sizeof(fsname); i++) {
+			if (s[i] == ',' || s[i] == '\\')
+				fsname[n++] = '\\';
+			fsname[n++] = s[i];
+		}
+		fsname[n] = '\0';
+	}
+	w = snprintf(buf, cap, "default_permissions%s%s%s%s%s%s",
+		     o->allow_other ? ",allow_other" : "",
+		     o->auto_unmount ? ",auto_unmount" : "",
+		     fsname, o->has_subtype ? "" : ",subtype=zsfs",
+		     o->fuse_opts[0] ? "," : "", o->fuse_opts);
+	return w < 0 || (size_t)w >= cap ? -E2BIG : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cmdline cl;
+	struct zsfs_options o;
+	struct zsfs fs;
+	struct zsfs_ctl_params cp;
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_loop_config *lcfg = NULL;
+	char fopts[ZSFS_FUSE_OPTS_CAP + 1024];
+	uint64_t ram = (uint64_t)sysconf(_SC_PHYS_PAGES) *
+		       (uint64_t)sysconf(_SC_PAGESIZE);
+	int rc = 1;
+
+	memset(&cl, 0, sizeof(cl));
+	zsfs_options_init(&o, ram, getuid(), getgid());
+	if (parse_cmdline(argc, argv, &cl, &o, ram))
+		return 1;
+	if (cl.help) {
+		usage(stdout, argv[0]);
+		return 0;
+	}
+	if (cl.version) {
+		printf("zsfs %s (libfuse %s)\n", PACKAGE_VERSION, fuse_pkgversion());
+		return 0;
+	}
+	if (!cl.mountpoint) {
+		usage(stderr, argv[0]);
+		return 1;
+	}
+	if (fuse_optstring(&o, cl.source, fopts, sizeof(fopts)) < 0) {
+		fprintf(stderr, "zsfs: options too long\n");
+		return 1;
+	}
+	if (fuse_opt_add_arg(&args, argv[0]) || fuse_opt_add_arg(&args, "-o") ||
+	    fuse_opt_add_arg(&args, fopts) ||
+	    (cl.debug && fuse_opt_add_arg(&args, "-d"))) {
+		fprintf(stderr, "zsfs: out of memory\n");
+		goto out_args;
+	}
+
+	if (zsfs_fs_init(&fs, &o, getuid()) < 0)
+		goto out_args;
+	fs.debug = cl.debug;
+
+	memset(&cp, 0, sizeof(cp));
+	cp.store = fs.store;
+	cp.owner = getuid();
+	cp.auto_compact = o.auto_compact;
+	cp.use_psi = 1;
+	cp.fs_counts = zsfs_fs_counts;
+	cp.fs_check = zsfs_fs_check;
+	cp.fs_arg = &fs;
+	if (zsfs_ctl_create(&cp, &fs.ctl) < 0) {
+		fprintf(stderr, "zsfs: cannot create the control plane\n");
+		goto out_fs;
+	}
+
+	fs.se = fuse_session_new(&args, &zsfs_ops, sizeof(zsfs_ops), &fs);
+	if (!fs.se)
+		goto out_ctl;
+	if (fuse_set_signal_handlers(fs.se) != 0)
+		goto out_session;
+	if (fuse_session_mount(fs.se, cl.mountpoint) != 0)
+		goto out_signals;
+	if (fuse_daemonize(cl.foreground) != 0)
+		goto out_unmount;
+
+	if (cl.single) {
+		rc = fuse_session_loop(fs.se);
+	} else {
+		lcfg = fuse_loop_cfg_create();
+		if (!lcfg) {
+			rc = 1;
+			goto out_unmount;
+		}
+		fuse_loop_cfg_set_clone_fd(lcfg, 0);
+		fuse_loop_cfg_set_idle_threads(lcfg, 10);
+		rc = fuse_session_loop_mt(fs.se, lcfg);
+		fuse_loop_cfg_destroy(lcfg);
+	}
+	rc = rc ? 1 : 0;
+
+out_unmount:
+	fuse_session_unmount(fs.se);
+out_signals:
+	fuse_remove_signal_handlers(fs.se);
+out_session:
+	fuse_session_destroy(fs.se);
+out_ctl:
+	zsfs_ctl_destroy(fs.ctl);
+out_fs:
+	zsfs_fs_fini(&fs);
+out_args:
+	fuse_opt_free_args(&args);
+	return rc;
+}

@@ -1,0 +1,298 @@
+/*
+ * fs.h - the filesystem struct, the inode, and the daemon's internal
+ * cross-file declarations, grouped by the file that defines them.
+ *
+ * Design.  Every inode is a struct zsfs_inode whose address is its FUSE
+ * node id (the root answers to FUSE_ROOT_ID); st_ino is a separate counter
+ * so stat(2) shows small stable numbers.  An inode lives while any of these
+ * is non-zero: nlink (directory entries), nlookup (the kernel's references)
+ * and nopen (open handles); the last one to drop frees it, and freeing a
+ * regular file gives its pages back to the pool at once.  Directories keep
+ * their entries in a hash table (O(1) lookup) and in a vector in cookie
+ * order (stable readdir offsets), see dir.c.  The control file .zsctl is an
+ * inode of its own that no directory holds; lookup in the root finds it by
+ * name.
+ *
+ * lock ordering:
+ *   fs->ns_lock        (rwlock) the namespace: directory contents, nlink,
+ *                      parents.  Shared for lookup, readdir, forget and the
+ *                      last close; exclusive for anything that adds,
+ *                      removes or moves a name.
+ *     -> inode->lock   (rwlock) one inode's attributes, xattrs and data.
+ *                      Shared for getattr, read, seek, getxattr; exclusive
+ *                      for setattr, write, truncate, punch, flush, setxattr.
+ *                      Two inodes at once (copy_file_range, rename's
+ *                      parents) are taken in address order.
+ *       -> fs->life_lock (mutex, leaf) nlookup, nopen, the inode list and
+ *                      the counters; nlink is written under both ns_lock
+ *                      (exclusive) and life_lock, so either one is enough
+ *                      to read it.
+ *   No function sleeps on ns_lock while holding an inode lock.
+ *   The store (pagestore.h) and the control plane (ctl.h) have their own
+ *   internal locks and are called with any of the above held; they never
+ *   call back into the filesystem except ctl's fs_counts/fs_check, which
+ *   run from the ctl's threads with no zsfs lock held.
+ */
+#ifndef ZSFS_FS_H
+#define ZSFS_FS_H
+
+#define FUSE_USE_VERSION 312
+
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "ctl.h"
+#include "options.h"
+#include "pagestore.h"
+
+#define ZSFS_NAME_MAX 255
+/* Like tmpfs: values up to XATTR_SIZE_MAX; the name list must fit
+ * XATTR_LIST_MAX so listxattr(2) can always return it. */
+#define ZSFS_XATTR_SIZE_MAX 65536
+#define ZSFS_XATTR_LIST_MAX 65536
+/* Attribute and entry cache lifetimes given to the kernel, in seconds.
+ * Only this daemon changes the tree and every change goes through the
+ * kernel, which updates or invalidates what it cached, so they can be long;
+ * a second keeps a stale view (e.g. another name's ctime after link)
+ * short-lived. */
+#define ZSFS_ATTR_TIMEOUT 1.0
+#define ZSFS_ENTRY_TIMEOUT 1.0
+
+struct zsfs_xattr {
+	struct zsfs_xattr *next;
+	size_t name_len;          /* without NUL */
+	size_t size;              /* value bytes */
+	char *value;              /* points into data[] after the name */
+	char name[];              /* NUL-terminated, then the value */
+};
+
+struct zsfs_dirent {
+	struct zsfs_dirent *hnext;    /* hash chain */
+	struct zsfs_inode *inode;
+	uint64_t cookie;              /* readdir offset; never reused */
+	uint64_t hash;
+	size_t len;
+	char name[];                  /* NUL-terminated */
+};
+
+/* One readdir position: the cookie stays when the entry is removed, so
+ * the vector stays sorted and binary-searchable with tombstones in it. */
+struct zsfs_slot {
+	uint64_t cookie;
+	struct zsfs_dirent *e;         /* NULL = removed (tombstone) */
+};
+
+struct zsfs_dir {
+	struct zsfs_dirent **buckets;  /* power-of-two table */
+	size_t nbuckets;
+	struct zsfs_slot *vec;         /* ascending cookies */
+	size_t vlen, vcap;
+	size_t count;                  /* live entries */
+	size_t tombs;                  /* NULL slots in vec */
+	uint64_t next_cookie;
+	struct zsfs_inode *parent;     /* ".." (the root: itself) */
+	size_t meta;                   /* bytes charged for buckets + vec */
+};
+
+struct zsfs_inode {
+	fuse_ino_t nodeid;             /* immutable */
+	uint64_t number;               /* st_ino; immutable */
+	mode_t type;                   /* S_IFMT bits; immutable */
+	pthread_rwlock_t lock;
+
+	/* protected by lock */
+	mode_t mode;                   /* type and permission bits */
+	uid_t uid;
+	gid_t gid;
+	dev_t rdev;
+	uint64_t size;
+	struct timespec atime, mtime, ctime;
+	struct zsfs_xattr *xattrs;
+	size_t xattr_list_bytes;       /* listxattr size of all names */
+	struct zsfs_file *file;        /* regular files; set at creation */
+	char *target;                  /* symlinks; immutable */
+
+	/* protected by fs->ns_lock (writes: also fs->life_lock) */
+	uint64_t nlink;
+	struct zsfs_dir *dir;          /* directories */
+	unsigned check_refs;           /* scratch for zsfs_fs_check */
+
+	/* protected by fs->life_lock */
+	uint64_t nlookup;
+	uint64_t nopen;
+	struct zsfs_inode *prev, *next; /* all inodes (also under ns_lock) */
+	size_t meta;                   /* bytes charged for the inode itself */
+};
+
+struct zsfs {
+	struct zsfs_options opts;      /* immutable after start */
+	struct zsfs_store *store;      /* thread safe */
+	struct zsfs_ctl *ctl;          /* thread safe */
+	struct fuse_session *se;
+	uid_t owner;                   /* the mounting user */
+	uint64_t size_limit;           /* opts.size; 0 = none */
+
+	pthread_rwlock_t ns_lock;
+	pthread_mutex_t life_lock;
+
+	struct zsfs_inode *root;       /* immutable */
+	struct zsfs_inode *ctl_inode;  /* .zsctl; immutable */
+
+	/* protected by life_lock */
+	struct zsfs_inode inode_list;  /* list head (only prev/next used) */
+	uint64_t next_number;
+	size_t nr_inodes;              /* in use, root and .zsctl included */
+	size_t nr_files, nr_dirs, nr_symlinks, nr_others;
+
+	_Atomic size_t meta_bytes;     /* inodes, names, xattrs, dir tables */
+	int debug;
+};
+
+/* A handle on an open .zsctl (fi->fh). */
+struct zsfs_ctl_handle {
+	char *text;                    /* snapshot for reads */
+	size_t len;
+	uid_t uid;                     /* who opened it */
+	int writable;                  /* opened for writing */
+	pthread_mutex_t lock;
+	struct zsfs_ctl_writer *writer; /* protected by lock; NULL after flush */
+};
+
+/* --- inode.c --- */
+int zsfs_fs_init(struct zsfs *fs, const struct zsfs_options *o, uid_t owner);
+void zsfs_fs_fini(struct zsfs *fs);
+struct zsfs_inode *zsfs_inode_get(struct zsfs *fs, fuse_ino_t ino);
+/* New inode with nlink 0, nlookup 0; charged and counted.  -ENOSPC when
+ * nr_inodes or size= would be passed.  Caller holds ns_lock exclusive. */
+int zsfs_inode_new(struct zsfs *fs, mode_t mode, uid_t uid, gid_t gid,
+		   dev_t rdev, const char *target, struct zsfs_inode **out);
+/* Free the inode if nlink, nlookup and nopen are all zero.  Caller holds
+ * ns_lock (any mode) and no lock of this inode. */
+void zsfs_inode_maybe_free(struct zsfs *fs, struct zsfs_inode *in);
+void zsfs_inode_set_nlink(struct zsfs *fs, struct zsfs_inode *in, uint64_t n);
+void zsfs_inode_ref(struct zsfs *fs, struct zsfs_inode *in);   /* nlookup++ */
+void zsfs_inode_forget(struct zsfs *fs, struct zsfs_inode *in, uint64_t n);
+void zsfs_inode_open(struct zsfs *fs, struct zsfs_inode *in);
+void zsfs_inode_close(struct zsfs *fs, struct zsfs_inode *in);
+/* Fill @st; caller holds in->lock (any mode), not life_lock. */
+void zsfs_inode_stat(struct zsfs *fs, const struct zsfs_inode *in,
+		     struct stat *st);
+void zsfs_now(struct timespec *ts);
+/* Metadata accounting against size=: -ENOSPC when it would not fit. */
+int zsfs_meta_charge(struct zsfs *fs, size_t bytes);
+void zsfs_meta_uncharge(struct zsfs *fs, size_t bytes);
+void zsfs_fs_counts(void *arg, struct zsfs_fs_counts *out);
+int zsfs_fs_check(void *arg, char *msg, size_t msg_cap);
+
+/* --- dir.c --- (callers hold ns_lock: shared to read, exclusive to change) */
+int zsfs_dir_create(struct zsfs *fs, struct zsfs_inode *parent,
+		    struct zsfs_dir **out);
+void zsfs_dir_destroy(struct zsfs *fs, struct zsfs_dir *d);
+struct zsfs_dirent *zsfs_dir_lookup(const struct zsfs_dir *d, const char *name);
+int zsfs_dir_add(struct zsfs *fs, struct zsfs_dir *d, const char *name,
+		 struct zsfs_inode *in);
+void zsfs_dir_remove(struct zsfs *fs, struct zsfs_dir *d, struct zsfs_dirent *e);
+/* First entry with cookie > @after, or NULL. */
+struct zsfs_dirent *zsfs_dir_next(const struct zsfs_dir *d, uint64_t after);
+
+/* --- xattr.c --- (caller holds in->lock: shared for get/list) */
+int zsfs_xattr_get(const struct zsfs_inode *in, const char *name,
+		   const struct zsfs_xattr **out);
+int zsfs_xattr_set(struct zsfs *fs, struct zsfs_inode *in, const char *name,
+		   const void *value, size_t size, int flags);
+int zsfs_xattr_remove(struct zsfs *fs, struct zsfs_inode *in, const char *name);
+/* Names, NUL-separated, user.zsfs.* excluded; *@len bytes. */
+size_t zsfs_xattr_list(const struct zsfs_inode *in, char *buf, size_t cap);
+void zsfs_xattr_free_all(struct zsfs *fs, struct zsfs_inode *in);
+/* POSIX ACL glue.  chmod: rewrite the access ACL's owner/mask/other. */
+int zsfs_acl_chmod(struct zsfs *fs, struct zsfs_inode *in);
+/* setxattr of system.posix_acl_access: update the mode from the ACL;
+ * *@drop = 1 when the ACL is equivalent to the mode and need not be kept. */
+int zsfs_acl_access_to_mode(const void *value, size_t size, mode_t *mode,
+			    int *drop);
+/* A new inode in @parent: apply the default ACL or the umask to *@mode
+ * and give the child its ACL xattrs.  Caller holds both inodes' locks
+ * exclusive (child) and shared (parent). */
+int zsfs_acl_inherit(struct zsfs *fs, struct zsfs_inode *parent,
+		     struct zsfs_inode *child, mode_t umask);
+
+/* --- ops_*.c handlers, wired in ops_fs.c --- */
+extern const struct fuse_lowlevel_ops zsfs_ops;
+
+void zsfs_op_init(void *userdata, struct fuse_conn_info *conn);
+void zsfs_op_destroy(void *userdata);
+void zsfs_op_statfs(fuse_req_t req, fuse_ino_t ino);
+
+void zsfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void zsfs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void zsfs_op_forget_multi(fuse_req_t req, size_t count,
+			  struct fuse_forget_data *forgets);
+void zsfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void zsfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		     int to_set, struct fuse_file_info *fi);
+void zsfs_op_readlink(fuse_req_t req, fuse_ino_t ino);
+void zsfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		   mode_t mode, dev_t rdev);
+void zsfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		   mode_t mode);
+void zsfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void zsfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void zsfs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		     const char *name);
+void zsfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		    fuse_ino_t newparent, const char *newname,
+		    unsigned int flags);
+void zsfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		  const char *newname);
+void zsfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		    mode_t mode, struct fuse_file_info *fi);
+
+void zsfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void zsfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		  struct fuse_file_info *fi);
+void zsfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		   size_t size, off_t off, struct fuse_file_info *fi);
+void zsfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void zsfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void zsfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		   struct fuse_file_info *fi);
+void zsfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+		       off_t length, struct fuse_file_info *fi);
+void zsfs_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		   struct fuse_file_info *fi);
+void zsfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+			     struct fuse_file_info *fi_in, fuse_ino_t ino_out,
+			     off_t off_out, struct fuse_file_info *fi_out,
+			     size_t len, int flags);
+
+void zsfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void zsfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		     struct fuse_file_info *fi);
+void zsfs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			 off_t off, struct fuse_file_info *fi);
+void zsfs_op_releasedir(fuse_req_t req, fuse_ino_t ino,
+			struct fuse_file_info *fi);
+void zsfs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+		      struct fuse_file_info *fi);
+
+void zsfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		      const char *value, size_t size, int flags);
+void zsfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		      size_t size);
+void zsfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void zsfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+
+/* ops_entry.c helper shared with ops_file.c (create). */
+int zsfs_entry_make(struct zsfs *fs, fuse_req_t req, fuse_ino_t parent,
+		    const char *name, mode_t mode, dev_t rdev,
+		    const char *target, struct fuse_entry_param *e,
+		    struct zsfs_inode **out);
+void zsfs_entry_fill(struct zsfs *fs, struct zsfs_inode *in,
+		     struct fuse_entry_param *e);
+
+#endif

@@ -1,0 +1,416 @@
+/*
+ * inode.c - the inode table: creation, reference counts (nlink, nlookup,
+ * nopen), freeing, metadata accounting against size=, and the
+ * filesystem-wide callbacks the control plane uses (counts and check).
+ *
+ * Node ids are inode addresses, so finding an inode is O(1) and needs no
+ * table lock; the kernel only sends ids it holds a lookup reference on.
+ * All inodes are also on one list (fs->inode_list) for the check walk and
+ * for teardown.
+ *
+ * lock ordering: fs->ns_lock -> inode->lock -> fs->life_lock (see fs.h).
+ * An inode is freed only with ns_lock held (shared or exclusive) and
+ * life_lock saying nlink == nlookup == nopen == 0, so a walker holding
+ * ns_lock exclusive sees a stable list.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs.h"
+
+void zsfs_now(struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+}
+
+/* Keep the store's cap at size - meta_bytes so data and metadata share
+ * size=.  Called after every change of meta_bytes. */
+static void store_limit_update(struct zsfs *fs, size_t meta)
+{
+	if (!fs->size_limit || !fs->store)
+		return;
+	zsfs_store_set_limit(fs->store, meta < fs->size_limit ?
+			     fs->size_limit - meta : ZSFS_PAGE_SIZE);
+}
+
+int zsfs_meta_charge(struct zsfs *fs, size_t bytes)
+{
+	size_t cur = atomic_load(&fs->meta_bytes);
+	struct zs_pool_stats ps;
+
+	if (fs->size_limit) {
+		zs_pool_stats(zsfs_store_pool(fs->store), &ps);
+		do {
+			if (ps.mem_bytes + cur + bytes > fs->size_limit)
+				return -ENOSPC;
+		} while (!atomic_compare_exchange_weak(&fs->meta_bytes, &cur,
+						       cur + bytes));
+		store_limit_update(fs, cur + bytes);
+	} else {
+		atomic_fetch_add(&fs->meta_bytes, bytes);
+	}
+	return 0;
+}
+
+void zsfs_meta_uncharge(struct zsfs *fs, size_t bytes)
+{
+	size_t now = atomic_fetch_sub(&fs->meta_bytes, bytes) - bytes;
+
+	store_limit_update(fs, now);
+}
+
+struct zsfs_inode *zsfs_inode_get(struct zsfs *fs, fuse_ino_t ino)
+{
+	if (ino == FUSE_ROOT_ID)
+		return fs->root;
+	return (struct zsfs_inode *)(uintptr_t)ino;
+}
+
+static void count_type(struct zsfs *fs, mode_t type, int delta)
+{
+	size_t *c;
+
+	switch (type) {
+	case S_IFREG: c = &fs->nr_files; break;
+	case S_IFDIR: c = &fs->nr_dirs; break;
+	case S_IFLNK: c = &fs->nr_symlinks; break;
+	default: c = &fs->nr_others; break;
+	}
+	*c += (size_t)(ssize_t)delta;
+	fs->nr_inodes += (size_t)(ssize_t)delta;
+}
+
+int zsfs_inode_new(struct zsfs *fs, mode_t mode, uid_t uid, gid_t gid,
+		   dev_t rdev, const char *target, struct zsfs_inode **out)
+{
+	struct zsfs_inode *in = NULL;
+	size_t tlen = target ? strlen(target) + 1 : 0;
+	size_t meta = sizeof(*in) + tlen;
+	int rc;
+
+	pthread_mutex_lock(&fs->life_lock);
+	if (fs->opts.nr_inodes && fs->nr_inodes >= fs->opts.nr_inodes) {
+		pthread_mutex_unlock(&fs->life_lock);
+		return -ENOSPC;
+	}
+	pthread_mutex_unlock(&fs->life_lock);
+
+	rc = zsfs_meta_charge(fs, meta);
+	if (rc < 0)
+		return rc;
+	rc = -ENOMEM;
+	in = calloc(1, sizeof(*in));
+	if (!in)
+		goto fail;
+	in->meta = meta;
+	in->type = mode & S_IFMT;
+	in->mode = mode;
+	in->uid = uid;
+	in->gid = gid;
+	in->rdev = rdev;
+	zsfs_now(&in->atime);
+	in->mtime = in->ctime = in->atime;
+	if (pthread_rwlock_init(&in->lock, NULL) != 0)
+		goto fail_free;
+	if (target) {
+		in->target = strdup(target);
+		if (!in->target)
+			goto fail_lock;
+		in->size = tlen - 1;
+	}
+	if (S_ISREG(mode)) {
+		rc = zsfs_file_create(&in->file);
+		if (rc < 0)
+			goto fail_target;
+	}
+	in->nodeid = (fuse_ino_t)(uintptr_t)in;
+
+	pthread_mutex_lock(&fs->life_lock);
+	in->number = fs->next_number++;
+	in->next = &fs->inode_list;
+	in->prev = fs->inode_list.prev;
+	in->prev->next = in;
+	fs->inode_list.prev = in;
+	count_type(fs, in->type, 1);
+	pthread_mutex_unlock(&fs->life_lock);
+	*out = in;
+	return 0;
+
+fail_target:
+	free(in->target);
+fail_lock:
+	pthread_rwlock_destroy(&in->lock);
+fail_free:
+	free(in);
+fail:
+	zsfs_meta_uncharge(fs, meta);
+	return rc;
+}
+
+/* Free an inode nobody can reach.  No lock of its own is held. */
+static void inode_free(struct zsfs *fs, struct zsfs_inode *in)
+{
+	zsfs_file_destroy(fs->store, in->file);
+	zsfs_xattr_free_all(fs, in);
+	if (in->dir)
+		zsfs_dir_destroy(fs, in->dir);
+	free(in->target);
+	pthread_rwlock_destroy(&in->lock);
+	zsfs_meta_uncharge(fs, in->meta);
+	free(in);
+}
+
+void zsfs_inode_maybe_free(struct zsfs *fs, struct zsfs_inode *in)
+{
+	int dead;
+
+	if (in == fs->root || in == fs->ctl_inode)
+		return;
+	pthread_mutex_lock(&fs->life_lock);
+	dead = in->nlink == 0 && in->nlookup == 0 && in->nopen == 0;
+	if (dead) {
+		in->prev->next = in->next;
+		in->next->prev = in->prev;
+		count_type(fs, in->type, -1);
+	}
+	pthread_mutex_unlock(&fs->life_lock);
+	if (dead)
+		inode_free(fs, in);
+}
+
+void zsfs_inode_set_nlink(struct zsfs *fs, struct zsfs_inode *in, uint64_t n)
+{
+	pthread_mutex_lock(&fs->life_lock);
+	in->nlink = n;
+	pthread_mutex_unlock(&fs->life_lock);
+}
+
+void zsfs_inode_ref(struct zsfs *fs, struct zsfs_inode *in)
+{
+	pthread_mutex_lock(&fs->life_lock);
+	in->nlookup++;
+	pthread_mutex_unlock(&fs->life_lock);
+}
+
+void zsfs_inode_forget(struct zsfs *fs, struct zsfs_inode *in, uint64_t n)
+{
+	pthread_mutex_lock(&fs->life_lock);
+	in->nlookup = n > in->nlookup ? 0 : in->nlookup - n;
+	pthread_mutex_unlock(&fs->life_lock);
+	zsfs_inode_maybe_free(fs, in);
+}
+
+void zsfs_inode_open(struct zsfs *fs, struct zsfs_inode *in)
+{
+	pthread_mutex_lock(&fs->life_lock);
+	in->nopen++;
+	pthread_mutex_unlock(&fs->life_lock);
+}
+
+void zsfs_inode_close(struct zsfs *fs, struct zsfs_inode *in)
+{
+	pthread_mutex_lock(&fs->life_lock);
+	if (in->nopen)
+		in->nopen--;
+	pthread_mutex_unlock(&fs->life_lock);
+	zsfs_inode_maybe_free(fs, in);
+}
+
+void zsfs_inode_stat(struct zsfs *fs, const struct zsfs_inode *in,
+		     struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = in->number;
+	st->st_mode = in->mode;
+	pthread_mutex_lock(&fs->life_lock);
+	st->st_nlink = in->nlink;
+	pthread_mutex_unlock(&fs->life_lock);
+	st->st_uid = in->uid;
+	st->st_gid = in->gid;
+	st->st_rdev = in->rdev;
+	st->st_size = (off_t)in->size;
+	st->st_blksize = ZSFS_PAGE_SIZE;
+	if (in->file) {
+		struct zsfs_file_stats fst;
+
+		/* Blocks the data would take uncompressed: what du expects. */
+		zsfs_file_stats(in->file, &fst);
+		st->st_blocks = (blkcnt_t)((fst.pages_compressed + fst.pages_raw +
+					    fst.pages_same + fst.pages_dirty) * 8);
+	}
+	st->st_atim = in->atime;
+	st->st_mtim = in->mtime;
+	st->st_ctim = in->ctime;
+}
+
+int zsfs_fs_init(struct zsfs *fs, const struct zsfs_options *o, uid_t owner)
+{
+	struct zsfs_store_params sp;
+	char err[256];
+	int rc;
+
+	memset(fs, 0, sizeof(*fs));
+	fs->opts = *o;
+	fs->owner = owner;
+	fs->size_limit = o->size;
+	fs->inode_list.next = fs->inode_list.prev = &fs->inode_list;
+	fs->next_number = 1;
+	atomic_init(&fs->meta_bytes, 0);
+	pthread_rwlock_init(&fs->ns_lock, NULL);
+	pthread_mutex_init(&fs->life_lock, NULL);
+
+	memset(&sp, 0, sizeof(sp));
+	sp.compress = o->compress;
+	sp.limit_bytes = o->size;
+	err[0] = '\0';
+	rc = zsfs_store_create(&sp, &fs->store, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "zsfs: cannot create the store: %s\n",
+			err[0] ? err : strerror(-rc));
+		goto fail;
+	}
+	rc = zsfs_inode_new(fs, S_IFDIR | (o->mode & 07777), o->uid, o->gid, 0,
+			    NULL, &fs->root);
+	if (rc < 0)
+		goto fail_store;
+	rc = zsfs_dir_create(fs, fs->root, &fs->root->dir);
+	if (rc < 0)
+		goto fail_store;
+	fs->root->nodeid = FUSE_ROOT_ID;
+	zsfs_inode_set_nlink(fs, fs->root, 2);
+	rc = zsfs_inode_new(fs, S_IFREG | 0644, owner, getgid(), 0, NULL,
+			    &fs->ctl_inode);
+	if (rc < 0)
+		goto fail_store;
+	zsfs_inode_set_nlink(fs, fs->ctl_inode, 1);
+	return 0;
+
+fail_store:
+	zsfs_fs_fini(fs);
+	return rc;
+fail:
+	pthread_rwlock_destroy(&fs->ns_lock);
+	pthread_mutex_destroy(&fs->life_lock);
+	return rc;
+}
+
+void zsfs_fs_fini(struct zsfs *fs)
+{
+	struct zsfs_inode *in, *next;
+
+	/* The session is gone: no other thread runs.  Free every inode. */
+	for (in = fs->inode_list.next; in != &fs->inode_list; in = next) {
+		next = in->next;
+		inode_free(fs, in);
+	}
+	fs->inode_list.next = fs->inode_list.prev = &fs->inode_list;
+	fs->root = fs->ctl_inode = NULL;
+	zsfs_store_destroy(fs->store);
+	fs->store = NULL;
+	pthread_rwlock_destroy(&fs->ns_lock);
+	pthread_mutex_destroy(&fs->life_lock);
+}
+
+void zsfs_fs_counts(void *arg, struct zsfs_fs_counts *out)
+{
+	struct zsfs *fs = arg;
+
+	if (!out)
+		return;
+	pthread_mutex_lock(&fs->life_lock);
+	out->inodes = fs->nr_inodes;
+	out->inodes_max = fs->opts.nr_inodes;
+	out->files = fs->nr_files;
+	out->dirs = fs->nr_dirs;
+	out->symlinks = fs->nr_symlinks;
+	out->others = fs->nr_others;
+	pthread_mutex_unlock(&fs->life_lock);
+	out->meta_bytes = atomic_load(&fs->meta_bytes);
+}
+
+/*
+ * zsfs_fs_check() - the consistency walk: every directory entry points at
+ * a live inode, link counts match the entries (a directory: 2 + its
+ * subdirectories; others: the names that refer to them), every file's page
+ * table is sound, and the pool's own invariants hold.  Takes ns_lock
+ * exclusive for the whole walk, so it stops the world briefly.
+ */
+int zsfs_fs_check(void *arg, char *msg, size_t msg_cap)
+{
+	struct zsfs *fs = arg;
+	struct zsfs_inode *in;
+	size_t counted = 0;
+	int rc = 0;
+
+	pthread_rwlock_wrlock(&fs->ns_lock);
+	for (in = fs->inode_list.next; in != &fs->inode_list; in = in->next)
+		in->check_refs = 0;
+	for (in = fs->inode_list.next; in != &fs->inode_list; in = in->next) {
+		size_t i, subdirs = 0, live = 0;
+
+		counted++;
+		if (!in->dir)
+			continue;
+		for (i = 0; i < in->dir->vlen; i++) {
+			struct zsfs_dirent *e = in->dir->vec[i].e;
+
+			if (!e)
+				continue;
+			live++;
+			e->inode->check_refs++;
+			if (e->inode->type == S_IFDIR) {
+				subdirs++;
+				if (e->inode->dir->parent != in) {
+					snprintf(msg, msg_cap, "dir %llu: entry %s has wrong parent",
+						 (unsigned long long)in->number, e->name);
+					rc = -EUCLEAN;
+					goto out;
+				}
+			}
+		}
+		if (live != in->dir->count || in->nlink != 2 + subdirs) {
+			snprintf(msg, msg_cap, "dir %llu: nlink %llu, %zu subdirs, count %zu/%zu",
+				 (unsigned long long)in->number,
+				 (unsigned long long)in->nlink, subdirs,
+				 in->dir->count, live);
+			rc = -EUCLEAN;
+			goto out;
+		}
+	}
+	for (in = fs->inode_list.next; in != &fs->inode_list; in = in->next) {
+		if (in == fs->root || in == fs->ctl_inode)
+			continue;
+		if (in->type == S_IFDIR ? in->check_refs != (in->nlink ? 1u : 0u)
+		    : in->check_refs != in->nlink) {
+			snprintf(msg, msg_cap, "inode %llu: nlink %llu but %u names",
+				 (unsigned long long)in->number,
+				 (unsigned long long)in->nlink, in->check_refs);
+			rc = -EUCLEAN;
+			goto out;
+		}
+		if (in->file) {
+			pthread_rwlock_rdlock(&in->lock);
+			rc = zsfs_file_check(fs->store, in->file, msg, msg_cap);
+			pthread_rwlock_unlock(&in->lock);
+			if (rc < 0)
+				goto out;
+		}
+	}
+	pthread_mutex_lock(&fs->life_lock);
+	if (counted != fs->nr_inodes) {
+		snprintf(msg, msg_cap, "%zu inodes on the list, %zu counted",
+			 counted, fs->nr_inodes);
+		rc = -EUCLEAN;
+	}
+	pthread_mutex_unlock(&fs->life_lock);
+	if (rc == 0)
+		rc = zs_pool_check(zsfs_store_pool(fs->store), msg, msg_cap);
+out:
+	pthread_rwlock_unlock(&fs->ns_lock);
+	return rc;
+}

@@ -1,0 +1,627 @@
+/*
+ * ops_entry.c - FUSE handlers for names and inode attributes: lookup,
+ * forget, getattr, setattr, readlink, mknod, mkdir, symlink, create, link,
+ * unlink, rmdir, rename.
+ *
+ * Permission checks are the kernel's (default_permissions is always on):
+ * these handlers only keep the tree consistent and the attributes right.
+ * New inodes take their group from a setgid parent, and directories
+ * inherit the setgid bit; the umask or the parent's default ACL shape the
+ * mode (FUSE_CAP_DONT_MASK, see xattr.c).
+ *
+ * lock ordering: fs->ns_lock -> inode->lock (parents before children; two
+ * parents in address order) -> fs->life_lock.  Every handler that changes
+ * the namespace holds ns_lock exclusive for its whole length.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs.h"
+
+static struct zsfs *req_fs(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static int is_ctl_name(struct zsfs *fs, struct zsfs_inode *parent,
+		       const char *name)
+{
+	return parent == fs->root && strcmp(name, ZSFS_CTL_NAME) == 0;
+}
+
+static int check_name(const char *name)
+{
+	return strlen(name) > ZSFS_NAME_MAX ? -ENAMETOOLONG : 0;
+}
+
+/* Caller holds in->lock exclusive. */
+static void touch_ctime(struct zsfs_inode *in)
+{
+	zsfs_now(&in->ctime);
+}
+
+static void dir_touch(struct zsfs_inode *dir)
+{
+	pthread_rwlock_wrlock(&dir->lock);
+	zsfs_now(&dir->mtime);
+	dir->ctime = dir->mtime;
+	pthread_rwlock_unlock(&dir->lock);
+}
+
+static void inode_touch_ctime(struct zsfs_inode *in)
+{
+	pthread_rwlock_wrlock(&in->lock);
+	touch_ctime(in);
+	pthread_rwlock_unlock(&in->lock);
+}
+
+void zsfs_entry_fill(struct zsfs *fs, struct zsfs_inode *in,
+		     struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = in->nodeid;
+	e->generation = 1;
+	e->attr_timeout = ZSFS_ATTR_TIMEOUT;
+	e->entry_timeout = ZSFS_ENTRY_TIMEOUT;
+	pthread_rwlock_rdlock(&in->lock);
+	zsfs_inode_stat(fs, in, &e->attr);
+	pthread_rwlock_unlock(&in->lock);
+	if (in == fs->ctl_inode)
+		e->attr.st_size = 0;
+}
+
+/* A directory inode from a node id that is still linked: 0 or -errno. */
+static int get_dir(struct zsfs *fs, fuse_ino_t ino, struct zsfs_inode **out)
+{
+	struct zsfs_inode *d = zsfs_inode_get(fs, ino);
+
+	if (d->type != S_IFDIR)
+		return -ENOTDIR;
+	*out = d;
+	return 0;
+}
+
+void zsfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct zsfs *fs = req_fs(req);
+	struct fuse_entry_param e;
+	struct zsfs_inode *p, *in = NULL;
+	struct zsfs_dirent *de;
+	int rc;
+
+	rc = check_name(name);
+	if (rc < 0)
+		goto out;
+	pthread_rwlock_rdlock(&fs->ns_lock);
+	rc = get_dir(fs, parent, &p);
+	if (rc < 0)
+		goto unlock;
+	if (is_ctl_name(fs, p, name)) {
+		in = fs->ctl_inode;
+	} else {
+		de = zsfs_dir_lookup(p->dir, name);
+		if (de)
+			in = de->inode;
+	}
+	if (in) {
+		zsfs_inode_ref(fs, in);
+		zsfs_entry_fill(fs, in, &e);
+	} else {
+		/* A negative entry the kernel may cache. */
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = ZSFS_ENTRY_TIMEOUT;
+	}
+unlock:
+	pthread_rwlock_unlock(&fs->ns_lock);
+out:
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+void zsfs_op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct zsfs *fs = req_fs(req);
+
+	pthread_rwlock_rdlock(&fs->ns_lock);
+	zsfs_inode_forget(fs, zsfs_inode_get(fs, ino), nlookup);
+	pthread_rwlock_unlock(&fs->ns_lock);
+	fuse_reply_none(req);
+}
+
+void zsfs_op_forget_multi(fuse_req_t req, size_t count,
+			  struct fuse_forget_data *forgets)
+{
+	struct zsfs *fs = req_fs(req);
+	size_t i;
+
+	pthread_rwlock_rdlock(&fs->ns_lock);
+	for (i = 0; i < count; i++)
+		zsfs_inode_forget(fs, zsfs_inode_get(fs, forgets[i].ino),
+				  forgets[i].nlookup);
+	pthread_rwlock_unlock(&fs->ns_lock);
+	fuse_reply_none(req);
+}
+
+void zsfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct zsfs *fs = req_fs(req);
+	struct zsfs_inode *in = zsfs_inode_get(fs, ino);
+	struct stat st;
+
+	pthread_rwlock_rdlock(&in->lock);
+	zsfs_inode_stat(fs, in, &st);
+	pthread_rwlock_unlock(&in->lock);
+	if (in == fs->ctl_inode)
+		st.st_size = 0;
+	fuse_reply_attr(req, &st, ZSFS_ATTR_TIMEOUT);
+}
+
+void zsfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		     int to_set, struct fuse_file_info *fi)
+{
+	struct zsfs *fs = req_fs(req);
+	struct zsfs_inode *in = zsfs_inode_get(fs, ino);
+	struct timespec now;
+	struct stat st;
+	int rc = 0;
+
+	if (in == fs->ctl_inode) {
+		/* O_TRUNC on open sends a size change: nothing to do. */
+		if (to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MTIME |
+			       FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME |
+			       FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW))
+			rc = -EPERM;
+		goto reply;
+	}
+	zsfs_now(&now);
+	pthread_rwlock_wrlock(&in->lock);
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		uint64_t nsize = (uint64_t)attr->st_size;
+
+		if (in->type != S_IFREG) {
+			rc = in->type == S_IFDIR ? -EISDIR : -EINVAL;
+			goto unlock;
+		}
+		rc = zsfs_file_truncate(fs->store, in->file, in->size, nsize);
+		if (rc < 0)
+			goto unlock;
+		in->size = nsize;
+		in->mtime = now;
+	}
+	if (to_set & FUSE_SET_ATTR_MODE) {
+		in->mode = in->type | (attr->st_mode & 07777);
+		rc = zsfs_acl_chmod(fs, in);
+		if (rc < 0)
+			goto unlock;
+	}
+	if (to_set & FUSE_SET_ATTR_UID)
+		in->uid = attr->st_uid;
+	if (to_set & FUSE_SET_ATTR_GID)
+		in->gid = attr->st_gid;
+	if (to_set & FUSE_SET_ATTR_KILL_SUID)
+		in->mode &= ~(mode_t)S_ISUID;
+	if ((to_set & FUSE_SET_ATTR_KILL_SGID) && (in->mode & S_IXGRP))
+		in->mode &= ~(mode_t)S_ISGID;
+	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+		in->atime = now;
+	else if (to_set & FUSE_SET_ATTR_ATIME)
+		in->atime = attr->st_atim;
+	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+		in->mtime = now;
+	else if (to_set & FUSE_SET_ATTR_MTIME)
+		in->mtime = attr->st_mtim;
+	if (to_set & FUSE_SET_ATTR_CTIME)
+		in->ctime = attr->st_ctim;
+	else
+		in->ctime = now;
+unlock:
+	pthread_rwlock_unlock(&in->lock);
+reply:
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	pthread_rwlock_rdlock(&in->lock);
+	zsfs_inode_stat(fs, in, &st);
+	pthread_rwlock_unlock(&in->lock);
+	if (in == fs->ctl_inode)
+		st.st_size = 0;
+	fuse_reply_attr(req, &st, ZSFS_ATTR_TIMEOUT);
+}
+
+void zsfs_op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct zsfs *fs = req_fs(req);
+	struct zsfs_inode *in = zsfs_inode_get(fs, ino);
+
+	if (in->type != S_IFLNK)
+		fuse_reply_err(req, EINVAL);
+	else
+		fuse_reply_readlink(req, in->target); /* immutable */
+}
+
+int zsfs_entry_make(struct zsfs *fs, fuse_req_t req, fuse_ino_t parent,
+		    const char *name, mode_t mode, dev_t rdev,
+		    const char *target, struct fuse_entry_param *e,
+		    struct zsfs_inode **out)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct zsfs_inode *p, *in = NULL;
+	gid_t gid = ctx->gid;
+	int rc;
+
+	rc = check_name(name);
+	if (rc < 0)
+		return rc;
+	if (target && strlen(target) > PATH_MAX - 1)
+		return -ENAMETOOLONG;
+	pthread_rwlock_wrlock(&fs->ns_lock);
+	rc = get_dir(fs, parent, &p);
+	if (rc < 0)
+		goto unlock;
+	if (p->nlink == 0) {
+		rc = -ENOENT;
+		goto unlock;
+	}
+	if (is_ctl_name(fs, p, name) || zsfs_dir_lookup(p->dir, name)) {
+		rc = -EEXIST;
+		goto unlock;
+	}
+	pthread_rwlock_wrlock(&p->lock);
+	if (p->mode & S_ISGID) {
+		gid = p->gid;
+		if (S_ISDIR(mode))
+			mode |= S_ISGID;
+	}
+	rc = zsfs_inode_new(fs, mode, ctx->uid, gid, rdev, target, &in);
+	if (rc < 0)
+		goto unlock_parent;
+	if (S_ISDIR(mode)) {
+		rc = zsfs_dir_create(fs, in, &in->dir);
+		if (rc < 0)
+			goto free_inode;
+		in->dir->parent = p;
+	}
+	/* The new inode is not reachable yet: its lock is not needed. */
+	rc = zsfs_acl_inherit(fs, p, in, ctx->umask);
+	if (rc < 0)
+		goto free_inode;
+	rc = zsfs_dir_add(fs, p->dir, name, in);
+	if (rc < 0)
+		goto free_inode;
+	zsfs_inode_set_nlink(fs, in, S_ISDIR(mode) ? 2 : 1);
+	if (S_ISDIR(mode))
+		zsfs_inode_set_nlink(fs, p, p->nlink + 1);
+	p->mtime = p->ctime = in->ctime;
+	pthread_rwlock_unlock(&p->lock);
+	zsfs_inode_ref(fs, in);
+	if (S_ISREG(mode) && out)
+		zsfs_inode_open(fs, in);
+	zsfs_entry_fill(fs, in, e);
+	if (out)
+		*out = in;
+	pthread_rwlock_unlock(&fs->ns_lock);
+	return 0;
+
+free_inode:
+	pthread_rwlock_unlock(&p->lock);
+	zsfs_inode_maybe_free(fs, in);
+	goto unlock;
+unlock_parent:
+	pthread_rwlock_unlock(&p->lock);
+unlock:
+	pthread_rwlock_unlock(&fs->ns_lock);
+	return rc;
+}
+
+static void reply_entry_or_err(fuse_req_t req, int rc,
+			       const struct fuse_entry_param *e)
+{
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_entry(req, e);
+}
+
+void zsfs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		   mode_t mode, dev_t rdev)
+{
+	struct fuse_entry_param e;
+	int rc = zsfs_entry_make(req_fs(req), req, parent, name, mode, rdev,
+				 NULL, &e, NULL);
+
+	reply_entry_or_err(req, rc, &e);
+}
+
+void zsfs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		   mode_t mode)
+{
+	struct fuse_entry_param e;
+	int rc = zsfs_entry_make(req_fs(req), req, parent, name,
+				 S_IFDIR | (mode & 07777), 0, NULL, &e, NULL);
+
+	reply_entry_or_err(req, rc, &e);
+}
+
+void zsfs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		     const char *name)
+{
+	struct fuse_entry_param e;
+	int rc = zsfs_entry_make(req_fs(req), req, parent, name,
+				 S_IFLNK | 0777, 0, link, &e, NULL);
+
+	reply_entry_or_err(req, rc, &e);
+}
+
+void zsfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		    mode_t mode, struct fuse_file_info *fi)
+{
+	struct fuse_entry_param e;
+	struct zsfs_inode *in;
+	int rc = zsfs_entry_make(req_fs(req), req, parent, name,
+				 S_IFREG | (mode & 07777), 0, NULL, &e, &in);
+
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->fh = 0;
+	fi->keep_cache = 1;
+	fi->direct_io = 0;
+	fuse_reply_create(req, &e, fi);
+}
+
+void zsfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		  const char *newname)
+{
+	struct zsfs *fs = req_fs(req);
+	struct zsfs_inode *in = zsfs_inode_get(fs, ino), *np;
+	struct fuse_entry_param e;
+	int rc = check_name(newname);
+
+	if (rc < 0)
+		goto out;
+	pthread_rwlock_wrlock(&fs->ns_lock);
+	rc = get_dir(fs, newparent, &np);
+	if (rc < 0)
+		goto unlock;
+	if (in->type == S_IFDIR || in == fs->ctl_inode) {
+		rc = -EPERM;
+		goto unlock;
+	}
+	if (np->nlink == 0 || in->nlink == 0) {
+		rc = -ENOENT;
+		goto unlock;
+	}
+	if (is_ctl_name(fs, np, newname) || zsfs_dir_lookup(np->dir, newname)) {
+		rc = -EEXIST;
+		goto unlock;
+	}
+	rc = zsfs_dir_add(fs, np->dir, newname, in);
+	if (rc < 0)
+		goto unlock;
+	zsfs_inode_set_nlink(fs, in, in->nlink + 1);
+	inode_touch_ctime(in);
+	dir_touch(np);
+	zsfs_inode_ref(fs, in);
+	zsfs_entry_fill(fs, in, &e);
+unlock:
+	pthread_rwlock_unlock(&fs->ns_lock);
+out:
+	reply_entry_or_err(req, rc, &e);
+}
+
+/* Drop one name of @in (already removed from its directory).  Caller holds
+ * ns_lock exclusive. */
+static void drop_link(struct zsfs *fs, struct zsfs_inode *in)
+{
+	if (in->type == S_IFDIR)
+		zsfs_inode_set_nlink(fs, in, 0);
+	else if (in->nlink)
+		zsfs_inode_set_nlink(fs, in, in->nlink - 1);
+	inode_touch_ctime(in);
+}
+
+static int remove_name(struct zsfs *fs, fuse_ino_t parent, const char *name,
+		       int want_dir)
+{
+	struct zsfs_inode *p, *in;
+	struct zsfs_dirent *de;
+	int rc = check_name(name);
+
+	if (rc < 0)
+		return rc;
+	pthread_rwlock_wrlock(&fs->ns_lock);
+	rc = get_dir(fs, parent, &p);
+	if (rc < 0)
+		goto unlock;
+	if (is_ctl_name(fs, p, name)) {
+		rc = want_dir ? -ENOTDIR : -EPERM;
+		goto unlock;
+	}
+	de = zsfs_dir_lookup(p->dir, name);
+	if (!de) {
+		rc = -ENOENT;
+		goto unlock;
+	}
+	in = de->inode;
+	if (want_dir && in->type != S_IFDIR) {
+		rc = -ENOTDIR;
+		goto unlock;
+	}
+	if (!want_dir && in->type == S_IFDIR) {
+		rc = -EISDIR;
+		goto unlock;
+	}
+	if (want_dir && in->dir->count) {
+		rc = -ENOTEMPTY;
+		goto unlock;
+	}
+	zsfs_dir_remove(fs, p->dir, de);
+	if (want_dir)
+		zsfs_inode_set_nlink(fs, p, p->nlink - 1);
+	drop_link(fs, in);
+	dir_touch(p);
+	zsfs_inode_maybe_free(fs, in);
+unlock:
+	pthread_rwlock_unlock(&fs->ns_lock);
+	return rc;
+}
+
+void zsfs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, -remove_name(req_fs(req), parent, name, 0));
+}
+
+void zsfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, -remove_name(req_fs(req), parent, name, 1));
+}
+
+/* Is @d @anc or inside it?  Caller holds ns_lock. */
+static int is_within(struct zsfs *fs, struct zsfs_inode *d,
+		     struct zsfs_inode *anc)
+{
+	for (;;) {
+		if (d == anc)
+			return 1;
+		if (d == fs->root || !d->dir)
+			return 0;
+		d = d->dir->parent;
+	}
+}
+
+/* A directory @in moves from @from to @to: fix ".." and the link counts. */
+static void move_dir(struct zsfs *fs, struct zsfs_inode *in,
+		     struct zsfs_inode *from, struct zsfs_inode *to)
+{
+	if (in->type != S_IFDIR || from == to)
+		return;
+	in->dir->parent = to;
+	zsfs_inode_set_nlink(fs, from, from->nlink - 1);
+	zsfs_inode_set_nlink(fs, to, to->nlink + 1);
+}
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+void zsfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		    fuse_ino_t newparent, const char *newname,
+		    unsigned int flags)
+{
+	struct zsfs *fs = req_fs(req);
+	struct zsfs_inode *op, *np, *src, *victim = NULL;
+	struct zsfs_dirent *se, *te;
+	int rc;
+
+	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE) ||
+	    (flags & RENAME_NOREPLACE && flags & RENAME_EXCHANGE)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = check_name(name);
+	if (rc == 0)
+		rc = check_name(newname);
+	if (rc < 0)
+		goto out;
+	pthread_rwlock_wrlock(&fs->ns_lock);
+	rc = get_dir(fs, parent, &op);
+	if (rc == 0)
+		rc = get_dir(fs, newparent, &np);
+	if (rc < 0)
+		goto unlock;
+	if (is_ctl_name(fs, op, name) || is_ctl_name(fs, np, newname)) {
+		rc = -EPERM;
+		goto unlock;
+	}
+	se = zsfs_dir_lookup(op->dir, name);
+	if (!se) {
+		rc = -ENOENT;
+		goto unlock;
+	}
+	src = se->inode;
+	te = zsfs_dir_lookup(np->dir, newname);
+	if (te == se)
+		goto unlock; /* same name: nothing to do */
+	if (flags & RENAME_EXCHANGE) {
+		struct zsfs_inode *dst;
+
+		if (!te) {
+			rc = -ENOENT;
+			goto unlock;
+		}
+		dst = te->inode;
+		if ((src->type == S_IFDIR && op != np && is_within(fs, np, src)) ||
+		    (dst->type == S_IFDIR && op != np && is_within(fs, op, dst))) {
+			rc = -EINVAL;
+			goto unlock;
+		}
+		se->inode = dst;
+		te->inode = src;
+		move_dir(fs, src, op, np);
+		move_dir(fs, dst, np, op);
+		inode_touch_ctime(src);
+		inode_touch_ctime(dst);
+		dir_touch(op);
+		if (np != op)
+			dir_touch(np);
+		goto unlock;
+	}
+	if (te && (flags & RENAME_NOREPLACE)) {
+		rc = -EEXIST;
+		goto unlock;
+	}
+	if (src->type == S_IFDIR && is_within(fs, np, src)) {
+		rc = -EINVAL;
+		goto unlock;
+	}
+	if (te) {
+		victim = te->inode;
+		if (victim == src)
+			goto unlock; /* two links of one inode: POSIX says no-op */
+		if (src->type == S_IFDIR && victim->type != S_IFDIR) {
+			rc = -ENOTDIR;
+			goto unlock;
+		}
+		if (src->type != S_IFDIR && victim->type == S_IFDIR) {
+			rc = -EISDIR;
+			goto unlock;
+		}
+		if (victim->type == S_IFDIR && victim->dir->count) {
+			rc = -ENOTEMPTY;
+			goto unlock;
+		}
+		/* Keep the target's entry (and readdir cookie). */
+		te->inode = src;
+		zsfs_dir_remove(fs, op->dir, se);
+		if (victim->type == S_IFDIR)
+			zsfs_inode_set_nlink(fs, np, np->nlink - 1);
+		drop_link(fs, victim);
+	} else {
+		rc = zsfs_dir_add(fs, np->dir, newname, src);
+		if (rc < 0)
+			goto unlock;
+		zsfs_dir_remove(fs, op->dir, se);
+	}
+	move_dir(fs, src, op, np);
+	inode_touch_ctime(src);
+	dir_touch(op);
+	if (np != op)
+		dir_touch(np);
+	if (victim)
+		zsfs_inode_maybe_free(fs, victim);
+unlock:
+	pthread_rwlock_unlock(&fs->ns_lock);
+out:
+	fuse_reply_err(req, -rc);
+}

@@ -1,0 +1,415 @@
+/*
+ * ops_file.c - FUSE handlers for open files: open, read, write, flush,
+ * release, fsync, fallocate, lseek, copy_file_range; regular files go to
+ * the page store, the control file .zsctl to the control plane.
+ *
+ * Regular files are opened with keep_cache: only this daemon changes them
+ * and every change passes through the kernel, so its page cache stays
+ * valid (mmap needs cached, not direct, I/O).  .zsctl is opened direct_io so
+ * every read sees the snapshot taken at open, not stale cached text.
+ * Writes that run out of space reply ENOSPC (a short count when part was
+ * stored), never EIO.  The last close flushes the file's dirty pages so a
+ * late ENOSPC reaches close(2); unreferenced, unlinked files are freed.
+ *
+ * lock ordering: fs->ns_lock (release only, for freeing) -> inode->lock
+ * (two inodes in address order, copy_file_range) -> fs->life_lock.
+ * handle->lock (.zsctl writer) is taken with no other lock held.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs.h"
+
+
+
+
+static struct zsfs *req_fs(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static struct zsfs_ctl_handle *ctl_handle(struct fuse_file_info *fi)
+{
+	return (struct zsfs_ctl_handle *)(uintptr_t)fi->fh;
+}
+
+static void ctl_handle_free(struct zsfs_ctl_handle *h)
+{
+	if (!h)
+		return;
+	zsfs_ctl_writer_close(h->writer);
+	free(h->text);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
+
+static int ctl_open(struct zsfs *fs, fuse_req_t req, struct fuse_file_info *fi)
+{
+	struct zsfs_ctl_handle *h = calloc(1, sizeof(*h));
+	int acc = fi->flags & O_ACCMODE;
+	int rc = 0;
+
+	if (!h)
+		return -ENOMEM;
+	pthread_mutex_init(&h->lock, NULL);
+	h->uid = fuse_req_ctx(req)->uid;
+	if (acc != O_WRONLY) {
+		rc = zsfs_ctl_stats_text(fs->ctl, &h->text, &h->len);
+		if (rc < 0)
+			goto fail;
+	}
+	if (acc != O_RDONLY) {
+		rc = zsfs_ctl_writer_open(fs->ctl, h->uid, &h->writer);
+		if (rc < 0)
+			goto fail;
+		h->writable = 1;
+	}
+	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->direct_io = 1;
+	fi->nonseekable = 0;
+	return 0;
+fail:
+	ctl_handle_free(h);
+	return rc;
+}
+
+void zsfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct zsfs *fs = req_fs(req);
+	struct zsfs_inode *in = zsfs_inode_get(fs, ino);
+	int rc = 0;
+
+	if (in == fs->ctl_inode) {
+		rc = ctl_open(fs, req, fi);
+		goto out;
+	}
+	if (in->type == S_IFDIR) {
+		rc = -EISDIR;
+		goto out;
+	}
+	zsfs_inode_open(fs, in);
+	fi->fh = 0;
+	fi->keep_cache = 1;
+	fi->direct_io = 0;
+out:
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_open(req, fi);
+}
+
+void zsfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		  struct fuse_file_info *fi)
+{
+	struct zsfs *fs = req_fs(req);
+	struct zsfs_inode *in = zsfs_inode_get(fs, ino);
+	char *buf = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	if (in == fs->ctl_inode) {
+		struct zsfs_ctl_handle *h = ctl_handle(fi);
+
+		if (!h->text || (uint64_t)off >= h->len) {
+			fuse_reply_buf(req, NULL, 0);
+			return;
+		}
+		n = h->len - (size_t)off < size ? h->len - (size_t)off : size;
+		fuse_reply_buf(req, h->text + off, n);
+		return;
+	}
+	pthread_rwlock_rdlock(&in->lock);
+	if ((uint64_t)off < in->size) {
+		n = in->size - (uint64_t)off < size ? in->size - (uint64_t)off : size;
+		buf = malloc(n);
+		if (!buf) {
+			rc = -ENOMEM;
+			goto unlock;
+		}
+		rc = zsfs_file_read(fs->store, in->file, (uint64_t)off, n, buf);
+	}
+unlock:
+	pthread_rwlock_unlock(&in->lock);
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_buf(req, buf, n);
+	free(buf);
+}
+
+void zsfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		   size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct zsfs *fs = req_fs(req);
+	struct zsfs_inode *in = zsfs_inode_get(fs, ino);
+	size_t written = 0;
+	int rc;
+
+	if (in == fs->ctl_inode) {
+		struct zsfs_ctl_handle *h = ctl_handle(fi);
+
+		pthread_mutex_lock(&h->lock);
+		rc = 0;
+		if (!h->writer)
+			rc = h->writable ? zsfs_ctl_writer_open(fs->ctl, h->uid,
+								&h->writer)
+					 : -EBADF;
+		if (rc == 0)
+			rc = zsfs_ctl_writer_write(h->writer, buf, size);
+		pthread_mutex_unlock(&h->lock);
+		written = size;
+		goto out;
+	}
+	if ((uint64_t)off > ZSFS_MAX_FILE_SIZE - size) {
+		rc = -EFBIG;
+		goto out;
+	}
+	pthread_rwlock_wrlock(&in->lock);
+	rc = zsfs_file_write(fs->store, in->file, (uint64_t)off, size, buf,
+			     &written);
+	if (rc == 0)
+		written = size;
+	if (written && (uint64_t)off + written > in->size)
+		in->size = (uint64_t)off + written;
+	if (written) {
+		zsfs_now(&in->mtime);
+		in->ctime = in->mtime;
+	}
+	pthread_rwlock_unlock(&in->lock);
+	if (written)
+		rc = 0; /* a short write; the next one gets the error */
+out:
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_write(req, written);
+}
+
+static int file_flush(struct zsfs *fs, struct zsfs_inode *in)
+{
+	int rc;
+
+	pthread_rwlock_wrlock(&in->lock);
+	rc = zsfs_file_flush(fs->store, in->file);
+	pthread_rwlock_unlock(&in->lock);
+	return rc;
+}
+
+void zsfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct zsfs *fs = req_fs(req);
+	struct zsfs_inode *in = zsfs_inode_get(fs, ino);
+	int rc = 0;
+
+	if (in == fs->ctl_inode) {
+		struct zsfs_ctl_handle *h = ctl_handle(fi);
+
+		/* Run a last unterminated command now so close(2) sees it. */
+		pthread_mutex_lock(&h->lock);
+		rc = zsfs_ctl_writer_close(h->writer);
+		h->writer = NULL;
+		pthread_mutex_unlock(&h->lock);
+	} else if (in->file) {
+		rc = file_flush(fs, in);
+	}
+	fuse_reply_err(req, -rc);
+}
+
+void zsfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct zsfs *fs = req_fs(req);
+	struct zsfs_inode *in = zsfs_inode_get(fs, ino);
+
+	if (in == fs->ctl_inode) {
+		ctl_handle_free(ctl_handle(fi));
+		goto out;
+	}
+	/* Errors were reported by flush; release cannot report any. */
+	if (in->file)
+		(void)file_flush(fs, in);
+	pthread_rwlock_rdlock(&fs->ns_lock);
+	zsfs_inode_close(fs, in);
+	pthread_rwlock_unlock(&fs->ns_lock);
+out:
+	fuse_reply_err(req, 0);
+}
+
+void zsfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		   struct fuse_file_info *fi)
+{
+	struct zsfs *fs = req_fs(req);
+	struct zsfs_inode *in = zsfs_inode_get(fs, ino);
+	int rc = 0;
+
+	if (in->file && in != fs->ctl_inode)
+		rc = file_flush(fs, in);
+	fuse_reply_err(req, -rc);
+}
+
+/* Is there room for @len more bytes of data?  A plausibility check for
+ * fallocate: pages are compressed later, so nothing is reserved. */
+static int space_plausible(struct zsfs *fs, uint64_t len)
+{
+	struct zs_pool_stats ps;
+	size_t used;
+
+	if (!fs->size_limit)
+		return 0;
+	zs_pool_stats(zsfs_store_pool(fs->store), &ps);
+	used = ps.mem_bytes + atomic_load(&fs->meta_bytes);
+	return used + len > fs->size_limit || used + len < used ? -ENOSPC : 0;
+}
+
+void zsfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+		       off_t length, struct fuse_file_info *fi)
+{
+	struct zsfs *fs = req_fs(req);
+	struct zsfs_inode *in = zsfs_inode_get(fs, ino);
+	uint64_t off = (uint64_t)offset, len = (uint64_t)length, end;
+	int keep = mode & FALLOC_FL_KEEP_SIZE;
+	int rc = 0;
+
+	if (!in->file || in == fs->ctl_inode) {
+		rc = in->type == S_IFDIR ? -EISDIR : -ENODEV;
+		goto out;
+	}
+	if (offset < 0 || length <= 0) {
+		rc = -EINVAL;
+		goto out;
+	}
+	if (off > ZSFS_MAX_FILE_SIZE - len) {
+		rc = -EFBIG;
+		goto out;
+	}
+	end = off + len;
+	pthread_rwlock_wrlock(&in->lock);
+	switch (mode & ~FALLOC_FL_KEEP_SIZE) {
+	case 0: {
+		/* Space past what the file already covers. */
+		uint64_t need = end > in->size ? end - (off > in->size ? off : in->size) : 0;
+
+		rc = space_plausible(fs, need);
+		break;
+	}
+	case FALLOC_FL_PUNCH_HOLE:
+		if (!keep) {
+			rc = -EOPNOTSUPP;
+			break;
+		}
+		if (off < in->size)
+			rc = zsfs_file_punch(fs->store, in->file, off,
+					     (end < in->size ? end : in->size) - off);
+		keep = 1;
+		break;
+	case FALLOC_FL_ZERO_RANGE:
+		if (off < in->size)
+			rc = zsfs_file_punch(fs->store, in->file, off,
+					     (end < in->size ? end : in->size) - off);
+		break;
+	default:
+		rc = -EOPNOTSUPP;
+	}
+	if (rc == 0 && !keep && end > in->size) {
+		rc = zsfs_file_truncate(fs->store, in->file, in->size, end);
+		if (rc == 0)
+			in->size = end;
+	}
+	if (rc == 0) {
+		zsfs_now(&in->ctime);
+		if (mode != 0 && mode != FALLOC_FL_KEEP_SIZE)
+			in->mtime = in->ctime;
+	}
+	pthread_rwlock_unlock(&in->lock);
+out:
+	fuse_reply_err(req, -rc);
+}
+
+void zsfs_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		   struct fuse_file_info *fi)
+{
+	struct zsfs *fs = req_fs(req);
+	struct zsfs_inode *in = zsfs_inode_get(fs, ino);
+	uint64_t res = 0;
+	int rc;
+
+	if (!in->file || in == fs->ctl_inode || off < 0) {
+		rc = off < 0 ? -ENXIO : -EINVAL;
+		goto out;
+	}
+	pthread_rwlock_rdlock(&in->lock);
+	rc = zsfs_file_seek(in->file, (uint64_t)off, in->size, whence, &res);
+	pthread_rwlock_unlock(&in->lock);
+out:
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_lseek(req, (off_t)res);
+}
+
+void zsfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+			     struct fuse_file_info *fi_in, fuse_ino_t ino_out,
+			     off_t off_out, struct fuse_file_info *fi_out,
+			     size_t len, int flags)
+{
+	struct zsfs *fs = req_fs(req);
+	struct zsfs_inode *src = zsfs_inode_get(fs, ino_in);
+	struct zsfs_inode *dst = zsfs_inode_get(fs, ino_out);
+	size_t copied = 0;
+	uint64_t dend;
+	int rc = 0;
+
+	if (!src->file || !dst->file || src == fs->ctl_inode ||
+	    dst == fs->ctl_inode) {
+		rc = -EINVAL;
+		goto out;
+	}
+	if (off_in < 0 || off_out < 0 || flags) {
+		rc = -EINVAL;
+		goto out;
+	}
+	if ((uint64_t)off_out > ZSFS_MAX_FILE_SIZE - len) {
+		rc = -EFBIG;
+		goto out;
+	}
+	/* Address order; the destination exclusive, the source shared. */
+	if (src == dst) {
+		pthread_rwlock_wrlock(&dst->lock);
+	} else if ((uintptr_t)src < (uintptr_t)dst) {
+		pthread_rwlock_rdlock(&src->lock);
+		pthread_rwlock_wrlock(&dst->lock);
+	} else {
+		pthread_rwlock_wrlock(&dst->lock);
+		pthread_rwlock_rdlock(&src->lock);
+	}
+	if ((uint64_t)off_in >= src->size)
+		len = 0;
+	else if (src->size - (uint64_t)off_in < len)
+		len = (size_t)(src->size - (uint64_t)off_in);
+	if (len)
+		rc = zsfs_file_copy(fs->store, dst->file, (uint64_t)off_out,
+				    src->file, (uint64_t)off_in, len, &copied);
+	if (rc == 0)
+		copied = len;
+	dend = (uint64_t)off_out + copied;
+	if (copied) {
+		if (dend > dst->size)
+			dst->size = dend;
+		zsfs_now(&dst->mtime);
+		dst->ctime = dst->mtime;
+		rc = 0;
+	}
+	pthread_rwlock_unlock(&dst->lock);
+	if (src != dst)
+		pthread_rwlock_unlock(&src->lock);
+out:
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_write(req, copied);
+}

@@ -1,0 +1,217 @@
+/*
+ * ops_xattr.c - FUSE handlers for extended attributes: setxattr,
+ * getxattr, listxattr, removexattr.
+ *
+ * Namespaces: user., trusted., security. and the two POSIX ACL names
+ * (system.posix_acl_access/default); other names are refused with
+ * EOPNOTSUPP as tmpfs does.  Who may use which namespace is the kernel's
+ * check.  Names under user.zsfs. belong to the control plane (ctl.h): they
+ * are answered by zsfs_ctl_xattr_get/set with the file's page statistics,
+ * never listed, never stored, and cannot be removed (EPERM).
+ *
+ * lock ordering: inode->lock only (shared for get/list, exclusive for
+ * set/remove) -> fs->life_lock (meta accounting does not lock).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/xattr.h>
+
+#include "fs.h"
+
+#define ACL_ACCESS "system.posix_acl_access"
+#define ACL_DEFAULT "system.posix_acl_default"
+
+static struct zsfs *req_fs(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static int name_supported(const char *name)
+{
+	return strncmp(name, "user.", 5) == 0 ||
+	       strncmp(name, "trusted.", 8) == 0 ||
+	       strncmp(name, "security.", 9) == 0 ||
+	       strcmp(name, ACL_ACCESS) == 0 || strcmp(name, ACL_DEFAULT) == 0;
+}
+
+static int check_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0)
+		return -EINVAL;
+	if (len > ZSFS_NAME_MAX)
+		return -ERANGE;
+	if (!name_supported(name))
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+void zsfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		      const char *value, size_t size, int flags)
+{
+	struct zsfs *fs = req_fs(req);
+	struct zsfs_inode *in = zsfs_inode_get(fs, ino);
+	int rc = check_name(name);
+
+	if (rc < 0)
+		goto out;
+	if (zsfs_ctl_xattr_is_reserved(name)) {
+		rc = zsfs_ctl_xattr_set(fs->ctl, fuse_req_ctx(req)->uid, name,
+					value, size);
+		goto out;
+	}
+	if (size > ZSFS_XATTR_SIZE_MAX) {
+		rc = -E2BIG;
+		goto out;
+	}
+	pthread_rwlock_wrlock(&in->lock);
+	if (strcmp(name, ACL_ACCESS) == 0) {
+		const struct zsfs_xattr *old;
+		mode_t mode = in->mode;
+		int drop = 0;
+
+		rc = zsfs_acl_access_to_mode(value, size, &mode, &drop);
+		if (rc < 0)
+			goto unlock;
+		if ((flags & XATTR_CREATE) && zsfs_xattr_get(in, name, &old) == 0) {
+			rc = -EEXIST;
+			goto unlock;
+		}
+		if (drop) {
+			rc = zsfs_xattr_remove(fs, in, name);
+			if (rc == -ENODATA)
+				rc = 0;
+		} else {
+			rc = zsfs_xattr_set(fs, in, name, value, size, flags);
+		}
+		if (rc < 0)
+			goto unlock;
+		in->mode = mode;
+	} else {
+		if (strcmp(name, ACL_DEFAULT) == 0) {
+			mode_t m = in->mode;
+			int drop;
+
+			if (in->type != S_IFDIR) {
+				rc = -EACCES;
+				goto unlock;
+			}
+			rc = zsfs_acl_access_to_mode(value, size, &m, &drop);
+			if (rc < 0)
+				goto unlock;
+		}
+		rc = zsfs_xattr_set(fs, in, name, value, size, flags);
+		if (rc < 0)
+			goto unlock;
+	}
+	zsfs_now(&in->ctime);
+unlock:
+	pthread_rwlock_unlock(&in->lock);
+out:
+	fuse_reply_err(req, -rc);
+}
+
+/* Reply with @val (@len bytes) as getxattr/listxattr want it. */
+static void reply_value(fuse_req_t req, int rc, const void *val, size_t len,
+			size_t size)
+{
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (len > size)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, val, len);
+}
+
+void zsfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		      size_t size)
+{
+	struct zsfs *fs = req_fs(req);
+	struct zsfs_inode *in = zsfs_inode_get(fs, ino);
+	const struct zsfs_xattr *x;
+	char *val = NULL;
+	size_t len = 0;
+	int rc = check_name(name);
+
+	if (rc < 0)
+		goto out;
+	if (zsfs_ctl_xattr_is_reserved(name)) {
+		struct zsfs_file_stats fst;
+		uint64_t fsize;
+
+		pthread_rwlock_rdlock(&in->lock);
+		if (in->file && in != fs->ctl_inode)
+			zsfs_file_stats(in->file, &fst);
+		fsize = in->size;
+		pthread_rwlock_unlock(&in->lock);
+		rc = zsfs_ctl_xattr_get(fs->ctl, name,
+					in->file && in != fs->ctl_inode ? &fst : NULL,
+					fsize, &val, &len);
+		goto out;
+	}
+	pthread_rwlock_rdlock(&in->lock);
+	rc = zsfs_xattr_get(in, name, &x);
+	if (rc == 0) {
+		len = x->size;
+		if (size && len <= size) {
+			val = malloc(len ? len : 1);
+			if (!val)
+				rc = -ENOMEM;
+			else
+				memcpy(val, x->value, len);
+		}
+	}
+	pthread_rwlock_unlock(&in->lock);
+out:
+	reply_value(req, rc, val, len, size);
+	free(val);
+}
+
+void zsfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct zsfs *fs = req_fs(req);
+	struct zsfs_inode *in = zsfs_inode_get(fs, ino);
+	char *buf = NULL;
+	size_t len;
+	int rc = 0;
+
+	pthread_rwlock_rdlock(&in->lock);
+	len = zsfs_xattr_list(in, NULL, 0);
+	if (size && len <= size) {
+		buf = malloc(len ? len : 1);
+		if (!buf)
+			rc = -ENOMEM;
+		else
+			zsfs_xattr_list(in, buf, len);
+	}
+	pthread_rwlock_unlock(&in->lock);
+	reply_value(req, rc, buf, len, size);
+	free(buf);
+}
+
+void zsfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct zsfs *fs = req_fs(req);
+	struct zsfs_inode *in = zsfs_inode_get(fs, ino);
+	int rc = check_name(name);
+
+	if (rc < 0)
+		goto out;
+	if (zsfs_ctl_xattr_is_reserved(name)) {
+		rc = -EPERM;
+		goto out;
+	}
+	pthread_rwlock_wrlock(&in->lock);
+	rc = zsfs_xattr_remove(fs, in, name);
+	if (rc == 0)
+		zsfs_now(&in->ctime);
+	pthread_rwlock_unlock(&in->lock);
+out:
+	fuse_reply_err(req, -rc);
+}

@@ -1,0 +1,335 @@
+/*
+ * options.c - mount option parsing: tmpfs's names and size syntax, zsfs's
+ * own options, and the generic options of mount(8), the kernel and FUSE.
+ *
+ * The parser is a pure function (see options.h): it never mounts, prints
+ * or exits, so a bad option is refused before anything is mounted.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "options.h"
+#include "pagestore.h"
+
+const char zsfs_options_help[] =
+"zsfs options (-o opt[,opt...]):\n"
+"    size=SIZE              cap on the memory the compressed data may use:\n"
+"                           bytes with k/m/g/t suffix, or N% of RAM;\n"
+"                           0 = no cap (default: 50%)\n"
+"    nr_inodes=N            most inodes, k/m/g suffix; 0 = no limit\n"
+"                           (default: half the RAM pages)\n"
+"    mode=OCTAL             permissions of the root directory (default 1777)\n"
+"    uid=N                  owner of the root directory (default: mounter)\n"
+"    gid=N                  group of the root directory (default: mounter)\n"
+"    compress=ALGO          lz4 (default), zstd, zstd:LEVEL (1..19) or none\n"
+"    auto_compact=on|off    background compaction of the pool (default on)\n"
+"    allow_other            let every user access the mount (default when\n"
+"                           mounted by root)\n"
+"    noallow_other          only the mounting user may access the mount\n"
+"    allow_root             let the mounting user and root access it\n"
+"    auto_unmount           unmount when the daemon dies (default)\n"
+"    noauto_unmount         leave a dead mount behind when the daemon dies\n"
+"    default_permissions    kernel permission checks (always on)\n"
+"    fsname=NAME            source shown in /proc/mounts (default: the\n"
+"                           SOURCE argument, else \"zsfs\")\n"
+"    subtype=NAME           type shown as fuse.NAME (default: zsfs)\n"
+"    max_read=N             largest read request\n"
+"    ro, rw, suid, nosuid, dev, nodev, exec, noexec, sync, async, dirsync,\n"
+"    atime, noatime, diratime, nodiratime, relatime, norelatime,\n"
+"    strictatime, nostrictatime, lazytime, nolazytime\n"
+"                           generic mount flags, passed to the kernel\n"
+"    defaults, auto, noauto, user, nouser, users, owner, group, _netdev,\n"
+"    nofail, comment=..., x-...\n"
+"                           used by mount(8) and fstab; ignored\n";
+
+/* Options handed to FUSE unchanged: kernel mount flags and FUSE's own. */
+static const char *const pass_flags[] = {
+	"rw", "suid", "nosuid", "dev", "nodev", "exec", "noexec",
+	"async", "sync", "dirsync", "atime", "noatime", "diratime",
+	"nodiratime", "relatime", "norelatime", "strictatime",
+	"nostrictatime", "lazytime", "nolazytime", NULL,
+};
+
+/* Options for mount(8) and fstab only. */
+static const char *const ignored_flags[] = {
+	"defaults", "auto", "noauto", "user", "nouser", "users", "owner",
+	"group", "_netdev", "nofail", "default_permissions", "loop", "silent",
+	"loud", NULL,
+};
+
+static int in_list(const char *const *list, const char *s)
+{
+	for (; *list; list++)
+		if (strcmp(*list, s) == 0)
+			return 1;
+	return 0;
+}
+
+int zsfs_parse_size(const char *s, int allow_pct, uint64_t ram_bytes,
+		    uint64_t *out)
+{
+	const char *p = s;
+	uint64_t v = 0;
+	unsigned shift = 0;
+
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	while (*p >= '0' && *p <= '9') {
+		if (v > (UINT64_MAX - 9) / 10)
+			return -ERANGE;
+		v = v * 10 + (uint64_t)(*p - '0');
+		p++;
+	}
+	if (*p == '%') {
+		if (!allow_pct || p[1] != '\0')
+			return -EINVAL;
+		if (v > 100)
+			return -ERANGE;
+		/* ram_bytes * v / 100 without overflow, rounded to pages. */
+		v = ram_bytes / 100 * v + ram_bytes % 100 * v / 100;
+		*out = v / ZSFS_PAGE_SIZE * ZSFS_PAGE_SIZE;
+		return 0;
+	}
+	switch (*p) {
+	case '\0': break;
+	case 'k': case 'K': shift = 10; break;
+	case 'm': case 'M': shift = 20; break;
+	case 'g': case 'G': shift = 30; break;
+	case 't': case 'T': shift = 40; break;
+	case 'p': case 'P': shift = 50; break;
+	case 'e': case 'E': shift = 60; break;
+	default: return -EINVAL;
+	}
+	if (*p && p[1] != '\0')
+		return -EINVAL;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*out = v << shift;
+	return 0;
+}
+
+/* A decimal id that fits uid_t/gid_t and is not (uid_t)-1. */
+static int parse_id(const char *s, unsigned *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v >= 0xffffffffULL)
+		return -EINVAL;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int parse_mode(const char *s, mode_t *out)
+{
+	unsigned long v = 0;
+
+	if (!*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '7')
+			return -EINVAL;
+		v = v * 8 + (unsigned long)(*s - '0');
+		if (v > 07777)
+			return -EINVAL;
+	}
+	*out = (mode_t)v;
+	return 0;
+}
+
+/* Append one option (already escaped as needed) to fuse_opts. */
+static int pass_opt(struct zsfs_options *o, const char *opt, char *err,
+		    size_t err_cap)
+{
+	size_t have = strlen(o->fuse_opts), len = strlen(opt);
+
+	if (have + (have ? 1 : 0) + len + 1 > sizeof(o->fuse_opts)) {
+		snprintf(err, err_cap, "options too long at '%s'", opt);
+		return -E2BIG;
+	}
+	if (have)
+		o->fuse_opts[have++] = ',';
+	memcpy(o->fuse_opts + have, opt, len + 1);
+	return 0;
+}
+
+/* Append "key=value" with commas and backslashes in value escaped. */
+static int pass_kv(struct zsfs_options *o, const char *key, const char *val,
+		   char *err, size_t err_cap)
+{
+	char buf[1024];
+	size_t n = 0, i;
+	int w = snprintf(buf, sizeof(buf), "%s=", key);
+
+	if (w < 0 || (size_t)w >= sizeof(buf))
+		goto toolong;
+	n = (size_t)w;
+	for (i = 0; val[i]; i++) {
+		if (n + 3 > sizeof(buf))
+			goto toolong;
+		if (val[i] == ',' || val[i] == '\\')
+			buf[n++] = '\\';
+		buf[n++] = val[i];
+	}
+	buf[n] = '\0';
+	return pass_opt(o, buf, err, err_cap);
+toolong:
+	snprintf(err, err_cap, "option %s= value too long", key);
+	return -E2BIG;
+}
+
+void zsfs_options_init(struct zsfs_options *o, uint64_t ram_bytes,
+		       uid_t uid, gid_t gid)
+{
+	memset(o, 0, sizeof(*o));
+	o->size = ram_bytes / 2 / ZSFS_PAGE_SIZE * ZSFS_PAGE_SIZE;
+	o->nr_inodes = ram_bytes / ZSFS_PAGE_SIZE / 2;
+	o->mode = 01777;
+	o->uid = uid;
+	o->gid = gid;
+	strcpy(o->compress, "lz4");
+	o->auto_compact = 1;
+	o->allow_other = uid == 0;
+	o->auto_unmount = 1;
+}
+
+#define BAD(...) do { snprintf(err, err_cap, __VA_ARGS__); return -EINVAL; } while (0)
+
+/* Apply one option: @key, and @val (NULL when there was no '='). */
+static int apply_opt(struct zsfs_options *o, const char *key, const char *val,
+		     uint64_t ram_bytes, char *err, size_t err_cap)
+{
+	uint64_t n;
+	unsigned id;
+	int rc;
+
+	if (strcmp(key, "size") == 0) {
+		if (!val || zsfs_parse_size(val, 1, ram_bytes, &n) < 0)
+			BAD("bad value for size: '%s'", val ? val : "");
+		if (n && n < 64 * ZSFS_PAGE_SIZE)
+			BAD("bad value for size: '%s' (at least 256k, or 0 for no cap)", val);
+		o->size = n;
+	} else if (strcmp(key, "nr_inodes") == 0) {
+		if (!val || zsfs_parse_size(val, 0, ram_bytes, &n) < 0)
+			BAD("bad value for nr_inodes: '%s'", val ? val : "");
+		if (n && n < 2)
+			BAD("bad value for nr_inodes: '%s' (at least 2)", val);
+		o->nr_inodes = n;
+	} else if (strcmp(key, "mode") == 0) {
+		if (!val || parse_mode(val, &o->mode) < 0)
+			BAD("bad value for mode: '%s' (octal, at most 7777)", val ? val : "");
+	} else if (strcmp(key, "uid") == 0) {
+		if (!val || parse_id(val, &id) < 0)
+			BAD("bad value for uid: '%s'", val ? val : "");
+		o->uid = id;
+	} else if (strcmp(key, "gid") == 0) {
+		if (!val || parse_id(val, &id) < 0)
+			BAD("bad value for gid: '%s'", val ? val : "");
+		o->gid = id;
+	} else if (strcmp(key, "compress") == 0) {
+		char why[256];
+
+		if (!val || !*val || strlen(val) >= sizeof(o->compress))
+			BAD("bad value for compress: '%s'", val ? val : "");
+		why[0] = '\0';
+		if (zsfs_codec_check(val, why, sizeof(why)) < 0)
+			BAD("bad value for compress: '%s'%s%s", val,
+			    why[0] ? ": " : "", why);
+		strcpy(o->compress, val);
+	} else if (strcmp(key, "auto_compact") == 0) {
+		if (val && (strcmp(val, "on") == 0 || strcmp(val, "1") == 0 ||
+			    strcmp(val, "yes") == 0))
+			o->auto_compact = 1;
+		else if (val && (strcmp(val, "off") == 0 || strcmp(val, "0") == 0 ||
+				 strcmp(val, "no") == 0))
+			o->auto_compact = 0;
+		else
+			BAD("bad value for auto_compact: '%s' (on or off)", val ? val : "");
+	} else if (strcmp(key, "fsname") == 0 || strcmp(key, "subtype") == 0) {
+		if (!val || !*val)
+			BAD("bad value for %s: '%s'", key, val ? val : "");
+		if (key[0] == 'f')
+			o->has_fsname = 1;
+		else
+			o->has_subtype = 1;
+		return pass_kv(o, key, val, err, err_cap);
+	} else if (strcmp(key, "max_read") == 0) {
+		if (!val || parse_id(val, &id) < 0)
+			BAD("bad value for max_read: '%s'", val ? val : "");
+		return pass_kv(o, key, val, err, err_cap);
+	} else if (strcmp(key, "comment") == 0 || strncmp(key, "x-", 2) == 0) {
+		/* fstab annotations */
+	} else if (val) {
+		BAD("unknown option: '%s=%s'", key, val);
+	} else if (strcmp(key, "allow_other") == 0) {
+		o->allow_other = 1;
+	} else if (strcmp(key, "noallow_other") == 0) {
+		o->allow_other = 0;
+	} else if (strcmp(key, "allow_root") == 0) {
+		o->allow_other = 0;
+		return pass_opt(o, key, err, err_cap);
+	} else if (strcmp(key, "auto_unmount") == 0) {
+		o->auto_unmount = 1;
+	} else if (strcmp(key, "noauto_unmount") == 0) {
+		o->auto_unmount = 0;
+	} else if (strcmp(key, "ro") == 0 || strcmp(key, "rw") == 0) {
+		o->read_only = key[1] == 'o';
+		return pass_opt(o, key, err, err_cap);
+	} else if (in_list(pass_flags, key)) {
+		rc = pass_opt(o, key, err, err_cap);
+		if (rc < 0)
+			return rc;
+	} else if (in_list(ignored_flags, key)) {
+		/* mount(8)'s business */
+	} else {
+		BAD("unknown option: '%s'", key);
+	}
+	return 0;
+}
+
+int zsfs_options_parse(struct zsfs_options *o, const char *optstring,
+		       uint64_t ram_bytes, char *err, size_t err_cap)
+{
+	char item[1024];
+	const char *p = optstring;
+	int rc;
+
+	if (err_cap)
+		err[0] = '\0';
+	while (*p) {
+		size_t n = 0;
+		char *eq;
+
+		/* Split at unescaped commas; keep escapes out of the item. */
+		while (*p && *p != ',') {
+			if (*p == '\\' && p[1])
+				p++;
+			if (n + 1 >= sizeof(item)) {
+				snprintf(err, err_cap, "option too long: '%.40s...'", item);
+				return -EINVAL;
+			}
+			item[n++] = *p++;
+			item[n] = '\0';
+		}
+		if (*p == ',')
+			p++;
+		if (n == 0)
+			continue;
+		item[n] = '\0';
+		eq = strchr(item, '=');
+		if (eq)
+			*eq = '\0';
+		rc = apply_opt(o, item, eq ? eq + 1 : NULL, ram_bytes, err, err_cap);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}

@@ -1,0 +1,84 @@
+/*
+ * options.h - the daemon's mount options, parsed by a pure function.
+ *
+ * zsfs_options_parse() takes the text of one or more "-o" arguments
+ * ("size=64m,mode=755,compress=zstd:3,rw,nosuid") and fills a struct
+ * zsfs_options.  It does no I/O and touches no global state, so unit tests
+ * and the fuzzer call it directly.  Options zsfs does not own but the FUSE
+ * library or the kernel understand are collected, in order, into
+ * o->fuse_opts, which the daemon hands to fuse_session_new(); options mount(8)
+ * passes for its own use (defaults, auto, user, _netdev, x-*, ...) are
+ * accepted and dropped.  Anything else is refused with a message naming the
+ * option and its value.
+ *
+ * Thread safety: the functions keep no state; one struct per caller.
+ */
+#ifndef ZSFS_OPTIONS_H
+#define ZSFS_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Room for the options passed through to FUSE (fsname= etc. included). */
+#define ZSFS_FUSE_OPTS_CAP 4096
+#define ZSFS_COMPRESS_CAP 32
+
+struct zsfs_options {
+	/* Cap on the pool's memory in bytes; 0 = no cap (size=0). */
+	uint64_t size;
+	/* Most inodes; 0 = no limit (nr_inodes=0). */
+	uint64_t nr_inodes;
+	mode_t mode;         /* root directory permission bits (07777) */
+	uid_t uid;           /* root directory owner */
+	gid_t gid;
+	char compress[ZSFS_COMPRESS_CAP]; /* "lz4", "zstd:3", "none" */
+	int auto_compact;    /* 1 = background compaction on */
+	int allow_other;     /* 1 = pass allow_other */
+	int auto_unmount;    /* 1 = pass auto_unmount */
+	int has_fsname;      /* fsname= given (else the daemon adds one) */
+	int has_subtype;     /* subtype= given */
+	int read_only;       /* ro given (last of ro/rw wins) */
+	/* Comma-separated options for fuse_session_new(), NUL-terminated. */
+	char fuse_opts[ZSFS_FUSE_OPTS_CAP];
+};
+
+/*
+ * zsfs_options_init() - the defaults, tmpfs's where tmpfs has one.
+ * @ram_bytes: physical memory; size defaults to half of it and nr_inodes
+ *             to half of its 4 KiB pages.
+ * @uid, @gid: the mounting user (owner of the root directory).
+ * allow_other defaults to on when @uid is 0 (a tmpfs is usable by every
+ * user), auto_unmount to on, compress to "lz4", auto_compact to on.
+ */
+void zsfs_options_init(struct zsfs_options *o, uint64_t ram_bytes,
+		       uid_t uid, gid_t gid);
+
+/*
+ * zsfs_options_parse() - apply one comma-separated option string to @o.
+ * May be called several times (one per -o); later options win.
+ * @optstring: NUL-terminated; empty items are ignored.  A backslash
+ *             escapes a comma as libfuse does ("fsname=a\,b").
+ * @ram_bytes: for size=N% (percent of physical memory).
+ * @err, @err_cap: on failure a one-line message naming the option and
+ *             its value, NUL-terminated within @err_cap bytes.
+ * Return: 0; -EINVAL for an unknown option or a bad value; -E2BIG when the
+ *         pass-through options do not fit in fuse_opts.  On failure @o may
+ *         be partly updated; the caller must not mount.
+ */
+int zsfs_options_parse(struct zsfs_options *o, const char *optstring,
+		       uint64_t ram_bytes, char *err, size_t err_cap);
+
+/*
+ * zsfs_parse_size() - tmpfs's size syntax: a number with an optional
+ * k/m/g/t/p/e suffix (powers of 1024, either case).  @allow_pct accepts
+ * "N%" of @ram_bytes rounded to 4 KiB pages.  Return: 0 and *@out, or
+ * -EINVAL (syntax) / -ERANGE (overflow).
+ */
+int zsfs_parse_size(const char *s, int allow_pct, uint64_t ram_bytes,
+		    uint64_t *out);
+
+/* The -o help text, one option a line; the man page is written from it. */
+extern const char zsfs_options_help[];
+
+#endif
