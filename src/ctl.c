@@ -550,6 +550,14 @@ int zsfs_ctl_command(struct zsfs_ctl *ctl, uid_t uid, const char *line,
 		why[0] = '\0';
 	if (!ctl || (!line && len))
 		return -EINVAL;
+	while (i < len && is_blank((unsigned char)line[i]))
+		i++;
+	if (i == len)
+		return 0; /* empty or blank line: ignored, whoever writes it */
+	if (!may_command(ctl, uid))
+		return fail(why, why_cap, -EPERM,
+			    "uid %u may not run commands (root or uid %u only)",
+			    (unsigned)uid, (unsigned)ctl->owner);
 	if (len > ZSFS_CTL_LINE_MAX)
 		return fail(why, why_cap, -E2BIG,
 			    "line of %zu bytes, longer than %u", len,
@@ -579,12 +587,6 @@ int zsfs_ctl_command(struct zsfs_ctl *ctl, uid_t uid, const char *line,
 		toks[ntok].len = i - start;
 		ntok++;
 	}
-	if (ntok == 0)
-		return 0; /* empty or blank line */
-	if (!may_command(ctl, uid))
-		return fail(why, why_cap, -EPERM,
-			    "uid %u may not run commands (root or uid %u only)",
-			    (unsigned)uid, (unsigned)ctl->owner);
 	for (size_t c = 0; c < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); c++) {
 		const struct ctl_cmd *cmd = &ctl_cmds[c];
 
