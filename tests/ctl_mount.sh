@@ -114,7 +114,7 @@ check_eq "no cap" 0 "$(ctl_get mem_limit)"
 
 # ---- another user ----
 NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"
-check "uid 65534 can read .zsctl" $NOBODY cat "$C" >/dev/null
+check "uid 65534 can read .zsctl" sh -c "$NOBODY cat '$C' >/dev/null"
 err=$( { $NOBODY sh -c "echo compact > '$C'"; } 2>&1 )
 check "uid 65534 cannot write commands ($err)" \
 	grep -Eq "Operation not permitted|Permission denied" <<<"$err"
