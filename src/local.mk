@@ -29,3 +29,9 @@ tests_options_parse_SOURCES = tests/options_parse.c tests/tap.h \
 	src/options.h src/options.c
 tests_options_parse_LDADD = src/libzsfsdata.a alloc/libzsalloc.a \
 	$(LZ4_LIBS) $(ZSTD_LIBS)
+
+# Mounted tests: zsfs against tmpfs, run as root.
+check_PROGRAMS += tests/fs_script
+tests_fs_script_SOURCES = tests/fs_script.c
+dist_check_SCRIPTS += tests/fs_compare.sh
+TESTS += tests/fs_compare.sh

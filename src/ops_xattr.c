@@ -47,6 +47,9 @@ static int check_name(const char *name)
 		return -ERANGE;
 	if (!name_supported(name))
 		return -EOPNOTSUPP;
+	/* A namespace prefix alone names nothing. */
+	if (name[len - 1] == '.' && strchr(name, '.') == name + len - 1)
+		return -EINVAL;
 	return 0;
 }
 

@@ -199,6 +199,11 @@ void zsfs_options_init(struct zsfs_options *o, uint64_t ram_bytes,
 	o->auto_compact = 1;
 	o->allow_other = uid == 0;
 	o->auto_unmount = 1;
+	/* libfuse mounts nosuid,nodev unless told otherwise; tmpfs mounted by
+	 * root has device nodes and setuid files working.  Later nosuid/nodev
+	 * options override these. */
+	if (uid == 0)
+		strcpy(o->fuse_opts, "suid,dev");
 }
 
 #define BAD(...) do { snprintf(err, err_cap, __VA_ARGS__); return -EINVAL; } while (0)

@@ -48,8 +48,8 @@ struct zsfs_options {
  * @ram_bytes: physical memory; size defaults to half of it and nr_inodes
  *             to half of its 4 KiB pages.
  * @uid, @gid: the mounting user (owner of the root directory).
- * allow_other defaults to on when @uid is 0 (a tmpfs is usable by every
- * user), auto_unmount to on, compress to "lz4", auto_compact to on.
+ * allow_other, suid and dev default to on when @uid is 0 (like a tmpfs
+ * root mounts), auto_unmount to on, compress to "lz4", auto_compact to on.
  */
 void zsfs_options_init(struct zsfs_options *o, uint64_t ram_bytes,
 		       uid_t uid, gid_t gid);
