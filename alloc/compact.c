@@ -17,8 +17,8 @@
  * the emptied arena is unmapped.  A page whose zspage is pinned ends the
  * step (it will be retried by the next zs_compact).
  *
- * Isolation is the migrating flag of the zspage, set under the class lock
- * and checked against the pin count as map.c explains.  It is set and
+ * Isolation is the ZS_ISOLATED bit of the zspage's state word, set under
+ * the class lock only when the pin count is zero, as map.c explains.  It is set and
  * cleared within one hold of the class lock, so zs_malloc/zs_free never
  * see an isolated zspage.
  *
@@ -35,20 +35,23 @@
 
 #include "internal.h"
 
-/* Caller must hold the zspage's class lock.  Return: false if pinned. */
+/* Caller must hold the zspage's class lock.  Return: false if pinned.
+ * The compare-and-swap from 0 orders against readers' increments of the
+ * same word: either a reader's pin came first and this fails, or the
+ * reader sees ZS_ISOLATED and backs off (map.c). */
 bool zs_zspage_try_isolate(struct zs_zspage *zp)
 {
-	atomic_store(&zp->migrating, 1);
-	if (atomic_load(&zp->pin) == 0)
-		return true;
-	atomic_store(&zp->migrating, 0);
-	return false;
+	unsigned expect = 0;
+
+	return atomic_compare_exchange_strong(&zp->state, &expect,
+					      ZS_ISOLATED);
 }
 
-/* Caller must hold the zspage's class lock. */
+/* Caller must hold the zspage's class lock.  Stale readers may have
+ * bumped the count meanwhile; only the flag goes. */
 void zs_zspage_release(struct zs_zspage *zp)
 {
-	atomic_store(&zp->migrating, 0);
+	atomic_fetch_sub(&zp->state, ZS_ISOLATED);
 }
 
 /* Caller must hold c->lock.  Emptiest unpinned zspage, isolated. */
@@ -68,7 +71,7 @@ static void move_objects(zs_pool *pool, struct zs_class *c,
 	unsigned char buf[ZS_MAX_ALLOC_SIZE];
 
 	for (unsigned s = 0; s < c->objs_per_zspage && src->inuse; s++) {
-		uint32_t hid = src->slots[s];
+		uint32_t hid = zs_slots(src)[s];
 		_Atomic uint64_t *ent;
 		struct zs_zspage *dst;
 		unsigned ds;
@@ -95,6 +98,9 @@ static size_t compact_class(zs_pool *pool, struct zs_class *c)
 {
 	size_t freed = 0;
 
+	pthread_mutex_lock(&c->lock);
+	freed += zs_reserve_drop(pool, c);
+	pthread_mutex_unlock(&c->lock);
 	for (;;) {
 		struct zs_zspage *src;
 
@@ -111,7 +117,7 @@ static size_t compact_class(zs_pool *pool, struct zs_class *c)
 		zs_zspage_release(src);
 		if (src->inuse == 0) {
 			freed += src->npages;
-			zs_zspage_destroy(pool, c, src);
+			zs_zspage_destroy(pool, c, src, false);
 		} else {
 			zs_class_link(c, src);
 		}
@@ -131,20 +137,21 @@ static int move_page(zs_pool *pool, struct zs_arena *a, unsigned char *page,
 	struct zs_zspage *zp;
 	struct zs_class *c;
 	unsigned char *np;
+	unsigned reused;
 	int err;
 
 	if (zid == 0)
 		return -EAGAIN; /* being built or torn down */
 	zp = zs_zspage_get(pool, zid);
-	c = atomic_load_explicit(&zp->class, memory_order_relaxed);
+	c = zs_zspage_class(pool, zp);
 	if (!c)
 		return -EAGAIN;
 	pthread_mutex_lock(&c->lock);
-	/* A descriptor changes class only through destroy (class = NULL,
-	 * under the old class lock) and create (under the new one), so once
-	 * it reads as @c under c->lock it is a live zspage of @c. */
-	if (atomic_load_explicit(&zp->class, memory_order_acquire) != c ||
-	    !zp->live || idx >= zp->npages || zp->pages[idx] != page) {
+	/* A descriptor changes class only through destroy (cls = 0, under
+	 * the old class lock) and create (under the new one), so once it
+	 * reads as @c under c->lock it is a live zspage of @c. */
+	if (zs_zspage_class(pool, zp) != c || idx >= zp->npages ||
+	    zs_pages(zp)[idx] != page) {
 		err = -EAGAIN;
 		goto out_unlock;
 	}
@@ -152,13 +159,13 @@ static int move_page(zs_pool *pool, struct zs_arena *a, unsigned char *page,
 		err = -EBUSY;
 		goto out_unlock;
 	}
-	err = zs_os_pages_alloc(&pool->os, 1, &np, a);
+	err = zs_os_pages_alloc(&pool->os, 1, &np, a, &reused);
 	if (err)
 		goto out_release;
 	memcpy(np, page, ZS_PAGE_SIZE);
-	zp->pages[idx] = np;
+	zs_pages(zp)[idx] = np;
 	zs_os_set_owner(&pool->os, np, zid, idx);
-	zs_os_pages_free(&pool->os, &page, 1);
+	zs_os_pages_free(&pool->os, &page, 1, false);
 	atomic_fetch_add(&pool->os.pages_moved, 1);
 out_release:
 	zs_zspage_release(zp);
@@ -192,10 +199,14 @@ static void migrate_pages(zs_pool *pool)
 
 size_t zs_compact(zs_pool *pool)
 {
-	size_t freed = 0;
+	size_t freed = 0, n;
 
 	for (unsigned i = 0; i < pool->nr_classes; i++)
 		freed += compact_class(pool, &pool->classes[i]);
+	/* Last, so that pages freed by the classes above are returned too. */
+	n = zs_os_reserve_flush(&pool->os);
+	zs_pages_sub(pool, n);
+	freed += n;
 	migrate_pages(pool);
 	atomic_fetch_add(&pool->pages_compacted, freed);
 	atomic_fetch_add(&pool->compactions, 1);
@@ -213,5 +224,5 @@ size_t zs_can_compact(zs_pool *pool)
 		n += zs_class_freeable(c);
 		pthread_mutex_unlock(&c->lock);
 	}
-	return n;
+	return n + atomic_load(&pool->os.nreserve);
 }

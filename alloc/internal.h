@@ -18,8 +18,7 @@
  * then takes the class lock of the page's owner.
  *
  * Readers (zs_map, zs_read, zs_write) take no lock at all: they pin the
- * zspage with an atomic counter and check the zspage's "migrating" flag,
- * see map.c.
+ * zspage in its atomic state word, which compaction respects, see map.c.
  */
 #ifndef ZSFS_ALLOC_INTERNAL_H
 #define ZSFS_ALLOC_INTERNAL_H
@@ -41,6 +40,13 @@
 /* Size classes before merging: 32, 48, ..., 4096. */
 #define ZS_NR_SIZES \
 	((ZS_MAX_ALLOC_SIZE - ZS_MIN_ALLOC_SIZE) / ZS_SIZE_CLASS_DELTA + 1)
+
+/* Free pages the OS layer keeps for reuse instead of returning them at
+ * once: 2 MiB absorbs the churn of a workload whose mix of sizes drifts
+ * (each zspage built or torn down otherwise costs page faults and an
+ * madvise), and is noise next to the pools zsfs runs.  Counted in pages;
+ * zs_compact returns them. */
+#define ZS_RESERVE_PAGES 512u
 
 #define ZS_DEFAULT_PAGES_PER_ZSPAGE 8u
 #define ZS_MIN_PAGES_PER_ZSPAGE 4u
@@ -103,28 +109,51 @@ void zs_assert_fail(const char *expr, const char *file, int line);
 
 struct zs_class;
 
+/* zspage state word: pins in the low bits, ZS_ISOLATED while compaction
+ * moves objects or pages out of it (see map.c). */
+#define ZS_ISOLATED 0x80000000u
+/* zspage flags */
+#define ZS_ZP_INLINE 0x1u /* one page, one slot: both kept in the descriptor */
+
 struct zs_zspage {
-	/* Owner class; written under the class lock, read unlocked by page
-	 * migration to find which lock to take. */
-	_Atomic(struct zs_class *) class;
-	/* Readers that may touch this zspage's bytes (map.c). */
-	atomic_uint pin;
-	/* Set while compaction moves objects or pages out of it. */
-	atomic_uint migrating;
+	atomic_uint state;        /* pins | ZS_ISOLATED */
 	uint32_t id;              /* constant */
-	uint16_t inuse;           /* protected by class->lock */
-	uint16_t freelist;        /* protected by class->lock */
-	uint8_t fullness;         /* protected by class->lock */
-	uint8_t npages;           /* protected by class->lock */
-	bool live;                /* protected by class->lock */
 	/* fullness list, or the descriptor free list when not live */
 	struct zs_zspage *prev, *next; /* protected by class->lock */
-	/* One block: npages page addresses, then objs_per_zspage slot
-	 * entries.  protected by class->lock; pinned readers may read
-	 * pages[] (migration waits for pin == 0 before changing it). */
-	unsigned char **pages;
-	uint32_t *slots;
+	uint16_t inuse;           /* protected by class->lock */
+	uint16_t freelist;        /* protected by class->lock */
+	/* Owner class index + 1, 0 when not live.  Written under the class
+	 * lock; read unlocked by page migration to find which lock to take. */
+	atomic_uchar cls;
+	uint8_t fullness;         /* protected by class->lock */
+	uint8_t npages;           /* protected by class->lock */
+	uint8_t flags;            /* protected by class->lock */
+	uint32_t slot0;           /* the slot table when ZS_ZP_INLINE */
+	/* ZS_ZP_INLINE: the page; else a malloc'd block of npages page
+	 * addresses followed by the slot table.  protected by class->lock;
+	 * pinned readers may read the page addresses (page migration
+	 * isolates the zspage before changing one). */
+	union {
+		unsigned char *page0;
+		void *block;
+	} u;
 };
+
+/* The zspage's page addresses (npages of them). */
+static inline unsigned char **zs_pages(struct zs_zspage *zp)
+{
+	return (zp->flags & ZS_ZP_INLINE) ? &zp->u.page0
+					  : (unsigned char **)zp->u.block;
+}
+
+/* The slot table: a used slot holds its handle id, a free one
+ * ZS_SLOT_FREE | next free slot. */
+static inline uint32_t *zs_slots(struct zs_zspage *zp)
+{
+	return (zp->flags & ZS_ZP_INLINE)
+		       ? &zp->slot0
+		       : (uint32_t *)((unsigned char **)zp->u.block + zp->npages);
+}
 
 struct zs_class {
 	pthread_mutex_t lock;
@@ -135,6 +164,11 @@ struct zs_class {
 
 	/* protected by lock */
 	struct zs_zspage *lists[ZS_NR_FULLNESS + 1];
+	/* Empty zspages kept against create/destroy churn (linked by next;
+	 * at most one); counted in pages and objs_allocated like any other;
+	 * compaction frees them. */
+	struct zs_zspage *empty;
+	size_t nr_empty;
 	size_t nr_zspages[ZS_NR_FULLNESS + 1];
 	size_t objs_allocated;    /* slots in this class's zspages */
 	size_t objs_used;
@@ -177,6 +211,9 @@ struct zs_os {
 	atomic_size_t meta;       /* of which metadata */
 	atomic_size_t arenas_unmapped;
 	atomic_size_t pages_moved;
+	/* Free pages kept for reuse, not yet given back to the kernel. */
+	unsigned char *reserve[ZS_RESERVE_PAGES]; /* protected by lock */
+	atomic_size_t nreserve;   /* written under lock, read without */
 };
 
 struct zs_tbuf {
@@ -220,6 +257,10 @@ size_t zs_class_freeable(const struct zs_class *c);
 void zs_pick_chain(size_t size, unsigned max_pages, unsigned *pagesp,
 		   unsigned *objsp);
 
+/* ---- pool.c --------------------------------------------------------- */
+
+size_t zs_reserve_drop(zs_pool *pool, struct zs_class *c);
+
 /* ---- zspage.c ------------------------------------------------------- */
 
 int zs_zspages_init(zs_pool *pool);
@@ -228,7 +269,7 @@ struct zs_zspage *zs_zspage_get(zs_pool *pool, uint32_t id);
 int zs_zspage_create(zs_pool *pool, struct zs_class *c,
 		     struct zs_zspage **zpp);
 void zs_zspage_destroy(zs_pool *pool, struct zs_class *c,
-		       struct zs_zspage *zp);
+		       struct zs_zspage *zp, bool keep);
 unsigned zs_zspage_slot_alloc(struct zs_class *c, struct zs_zspage *zp,
 			      uint32_t hid);
 void zs_zspage_slot_free(struct zs_class *c, struct zs_zspage *zp,
@@ -238,7 +279,7 @@ void zs_obj_copy_out(const struct zs_class *c, struct zs_zspage *zp,
 void zs_obj_copy_in(const struct zs_class *c, struct zs_zspage *zp,
 		    unsigned slot, const void *src, size_t len);
 unsigned char *zs_obj_addr(const struct zs_class *c,
-			   const struct zs_zspage *zp, unsigned slot,
+			   struct zs_zspage *zp, unsigned slot,
 			   size_t len, bool *spansp);
 
 /* ---- handle.c ------------------------------------------------------- */
@@ -259,6 +300,7 @@ void zs_tbufs_fini(zs_pool *pool);
 /* ---- compact.c ------------------------------------------------------ */
 
 bool zs_zspage_try_isolate(struct zs_zspage *zp);
+struct zs_class *zs_zspage_class(zs_pool *pool, struct zs_zspage *zp);
 void zs_zspage_release(struct zs_zspage *zp);
 
 /* ---- os.c ----------------------------------------------------------- */
@@ -266,9 +308,10 @@ void zs_zspage_release(struct zs_zspage *zp);
 int zs_os_init(struct zs_os *os);
 void zs_os_fini(struct zs_os *os);
 int zs_os_pages_alloc(struct zs_os *os, unsigned n, unsigned char **pages,
-		      const struct zs_arena *avoid);
-void zs_os_pages_free(struct zs_os *os, unsigned char *const *pages,
-		      unsigned n);
+		      const struct zs_arena *avoid, unsigned *reusedp);
+unsigned zs_os_pages_free(struct zs_os *os, unsigned char *const *pages,
+			  unsigned n, bool keep);
+size_t zs_os_reserve_flush(struct zs_os *os);
 void zs_os_set_owner(struct zs_os *os, unsigned char *page, uint32_t zid,
 		     unsigned idx);
 int zs_os_meta_map(struct zs_os *os, size_t len, void **p);

@@ -3,17 +3,18 @@
  * the per-thread buffers that present spanning objects contiguously.
  *
  * Readers take no lock.  To keep an object from moving under it, a reader
- * pins the object's zspage:
+ * pins the object's zspage in the zspage's state word:
  *
- *	e = load(entry)                 (acquire)
- *	zp = zspage(e); zp->pin++       (seq_cst)
- *	if zp->migrating or load(entry) != e: zp->pin--, retry
+ *	e = load(entry)                          (acquire)
+ *	zp = zspage(e); old = fetch_add(state, 1)
+ *	if old & ZS_ISOLATED or load(entry) != e: fetch_sub(state, 1), retry
  *
- * Compaction sets zp->migrating (seq_cst) and then reads zp->pin; if it is
- * not zero it backs off (compact.c).  With sequentially consistent order
- * on both sides, either the reader sees "migrating" or the migrator sees
- * the pin, never neither.  The migrator updates the handle entries before
- * clearing "migrating", so a reader that retries finds the new place.
+ * Compaction isolates a zspage by a compare-and-swap of the state word
+ * from 0 to ZS_ISOLATED (compact.c).  Both sides modify one atomic word,
+ * so one of them comes first: either the pin is there and the isolation
+ * fails (the zspage is skipped), or the reader sees ZS_ISOLATED and backs
+ * off.  The migrator rewrites the handle entries (release) before it
+ * drops ZS_ISOLATED, so a reader that retries finds the new place.
  * Descriptors are never freed (zspage.c), so pinning a stale one is
  * harmless: the re-check of the entry fails and the pin is dropped.
  *
@@ -120,14 +121,13 @@ static struct zs_zspage *obj_pin(zs_pool *pool, zs_handle h, unsigned *slotp,
 
 		ZS_ASSERT(ZS_ENT_SIZE(e) != 0); /* freed or never allocated */
 		zp = zs_zspage_get(pool, ZS_ENT_ZID(e));
-		atomic_fetch_add(&zp->pin, 1);
-		if (!atomic_load(&zp->migrating) &&
+		if (!(atomic_fetch_add(&zp->state, 1) & ZS_ISOLATED) &&
 		    atomic_load_explicit(ent, memory_order_acquire) == e) {
 			*slotp = ZS_ENT_SLOT(e);
 			*sizep = ZS_ENT_SIZE(e);
 			return zp;
 		}
-		atomic_fetch_sub(&zp->pin, 1);
+		atomic_fetch_sub(&zp->state, 1);
 		if (++spins > 16)
 			sched_yield();
 	}
@@ -135,7 +135,7 @@ static struct zs_zspage *obj_pin(zs_pool *pool, zs_handle h, unsigned *slotp,
 
 static void obj_unpin(struct zs_zspage *zp)
 {
-	atomic_fetch_sub_explicit(&zp->pin, 1, memory_order_release);
+	atomic_fetch_sub_explicit(&zp->state, 1, memory_order_release);
 }
 
 size_t zs_obj_size(zs_pool *pool, zs_handle h)

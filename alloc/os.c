@@ -10,9 +10,12 @@
  *    need not be contiguous), taken from the densest arena that has room,
  *    so sparse arenas drain on their own and page migration has less to do.
  *  - zs_os_pages_free() gives a page's memory back to the kernel at once
- *    with MADV_DONTNEED, before the page can be handed out again.  An
- *    arena that becomes empty is unmapped, except that one empty arena is
- *    kept mapped (it costs no RSS) to avoid mmap churn at the boundary.
+ *    with MADV_DONTNEED, before the page can be handed out again, except
+ *    that up to ZS_RESERVE_PAGES freed pages (2 MiB) are kept as they are
+ *    and handed out first: the caller counts them as held (the pool's
+ *    pages figure includes them), and zs_os_reserve_flush() returns them.
+ *    An arena that becomes empty is unmapped, except that one empty arena
+ *    is kept mapped (it costs no RSS) to avoid mmap churn at the boundary.
  *  - Each arena has a free-page bitmap and, per page, the id of the
  *    zspage that owns it and the page's index in that zspage: page
  *    migration (compact.c) walks an arena with these to empty it.
@@ -190,12 +193,20 @@ static unsigned char *arena_take(struct zs_arena *a)
  * @pages, never from @avoid (may be NULL).  Return: 0 or -ENOMEM.
  */
 int zs_os_pages_alloc(struct zs_os *os, unsigned n, unsigned char **pages,
-		      const struct zs_arena *avoid)
+		      const struct zs_arena *avoid, unsigned *reusedp)
 {
-	unsigned got = 0;
+	unsigned got = 0, reused = 0;
 	int err = 0;
 
 	pthread_mutex_lock(&os->lock);
+	/* Reserve pages first; page migration (avoid set) wants fresh ones
+	 * in dense arenas instead. */
+	while (!avoid && got < n && os->nreserve) {
+		pages[got++] = os->reserve[os->nreserve - 1];
+		atomic_store_explicit(&os->nreserve, os->nreserve - 1,
+				      memory_order_relaxed);
+		reused++;
+	}
 	while (got < n) {
 		struct zs_arena *a = arena_pick(os, avoid, false);
 
@@ -213,7 +224,8 @@ int zs_os_pages_alloc(struct zs_os *os, unsigned n, unsigned char **pages,
 	}
 	pthread_mutex_unlock(&os->lock);
 	if (err && got)
-		zs_os_pages_free(os, pages, got);
+		zs_os_pages_free(os, pages, got, false);
+	*reusedp = reused;
 	return err;
 }
 
@@ -262,16 +274,28 @@ static bool other_empty(struct zs_os *os, const struct zs_arena *a)
 	return false;
 }
 
-/*
- * zs_os_pages_free() - give @n pages back: their memory returns to the
- * kernel (MADV_DONTNEED) before they are marked free.
- */
-void zs_os_pages_free(struct zs_os *os, unsigned char *const *pages,
-		      unsigned n)
+/* Caller must hold os->lock.  Mark a page free (its memory is already
+ * given back); returns the arena if it became empty and should go. */
+static struct zs_arena *page_release(struct zs_os *os, unsigned char *page)
 {
-	struct zs_arena *dead[ZS_MAX_PAGES_PER_ZSPAGE];
-	unsigned ndead = 0;
+	struct zs_arena *a = arena_of(os, page);
+	size_t pno;
 
+	ZS_ASSERT(a);
+	pno = (size_t)(page - a->base) / ZS_PAGE_SIZE;
+	ZS_ASSERT(!(a->bitmap[pno / 64] & (1ull << (pno % 64))));
+	a->bitmap[pno / 64] |= 1ull << (pno % 64);
+	a->owner[pno] = 0;
+	a->nfree++;
+	if (a->nfree == ZS_ARENA_PAGES && !a->draining && other_empty(os, a)) {
+		arena_remove(os, a);
+		return a;
+	}
+	return NULL;
+}
+
+static void madvise_pages(unsigned char *const *pages, unsigned n)
+{
 	/* Coalesce runs of adjacent pages into one madvise each. */
 	for (unsigned i = 0; i < n;) {
 		unsigned j = i + 1;
@@ -282,26 +306,74 @@ void zs_os_pages_free(struct zs_os *os, unsigned char *const *pages,
 			      MADV_DONTNEED);
 		i = j;
 	}
+}
+
+/*
+ * zs_os_pages_free() - give @n pages (n <= ZS_MAX_PAGES_PER_ZSPAGE)
+ * back.  With @keep, pages go to the reserve while it has room (not in a
+ * draining arena); the others' memory returns to the kernel
+ * (MADV_DONTNEED) before they are marked free.
+ * Return: the number of pages given back (not kept).
+ */
+unsigned zs_os_pages_free(struct zs_os *os, unsigned char *const *pages,
+			  unsigned n, bool keep)
+{
+	struct zs_arena *dead[ZS_MAX_PAGES_PER_ZSPAGE];
+	unsigned char *rel[ZS_MAX_PAGES_PER_ZSPAGE];
+	unsigned ndead = 0, nrel = 0;
+
 	pthread_mutex_lock(&os->lock);
 	for (unsigned i = 0; i < n; i++) {
 		struct zs_arena *a = arena_of(os, pages[i]);
-		size_t pno;
 
-		ZS_ASSERT(a);
-		pno = (size_t)(pages[i] - a->base) / ZS_PAGE_SIZE;
-		ZS_ASSERT(!(a->bitmap[pno / 64] & (1ull << (pno % 64))));
-		a->bitmap[pno / 64] |= 1ull << (pno % 64);
-		a->owner[pno] = 0;
-		a->nfree++;
-		if (a->nfree == ZS_ARENA_PAGES && !a->draining &&
-		    other_empty(os, a)) {
-			arena_remove(os, a);
-			dead[ndead++] = a;
+		if (keep && os->nreserve < ZS_RESERVE_PAGES && a &&
+		    !a->draining) {
+			a->owner[(size_t)(pages[i] - a->base) / ZS_PAGE_SIZE] = 0;
+			os->reserve[os->nreserve] = pages[i];
+			atomic_store_explicit(&os->nreserve, os->nreserve + 1,
+					      memory_order_relaxed);
+		} else {
+			rel[nrel++] = pages[i];
 		}
+	}
+	pthread_mutex_unlock(&os->lock);
+	if (!nrel)
+		return 0;
+	madvise_pages(rel, nrel);
+	pthread_mutex_lock(&os->lock);
+	for (unsigned i = 0; i < nrel; i++) {
+		struct zs_arena *a = page_release(os, rel[i]);
+
+		if (a)
+			dead[ndead++] = a;
 	}
 	pthread_mutex_unlock(&os->lock);
 	for (unsigned i = 0; i < ndead; i++)
 		arena_unmap(os, dead[i]);
+	return nrel;
+}
+
+/* zs_os_reserve_flush() - give every reserve page back to the kernel.
+ * Return: the number of pages. */
+size_t zs_os_reserve_flush(struct zs_os *os)
+{
+	unsigned char *batch[ZS_MAX_PAGES_PER_ZSPAGE];
+	size_t total = 0;
+	unsigned n;
+
+	do {
+		n = 0;
+		pthread_mutex_lock(&os->lock);
+		while (n < ZS_MAX_PAGES_PER_ZSPAGE && os->nreserve) {
+			batch[n++] = os->reserve[os->nreserve - 1];
+			atomic_store_explicit(&os->nreserve, os->nreserve - 1,
+					      memory_order_relaxed);
+		}
+		pthread_mutex_unlock(&os->lock);
+		if (n)
+			total += zs_os_pages_free(os, batch, n, false);
+	} while (n);
+	return total;
 }
 
 /*

@@ -34,7 +34,13 @@
  * Fullness groups (class.c).  A class keeps its zspages in lists by the
  * fraction of slots in use: [0,1/4), [1/4,1/2), [1/2,3/4), [3/4,1), full.
  * zs_malloc takes a slot from the fullest non-full zspage, so sparse
- * zspages are left to empty out; an empty zspage is freed at once.
+ * zspages are left to empty out.  An empty zspage is freed at once,
+ * except that each class keeps one empty zspage in reserve, and the OS
+ * layer keeps up to 2 MiB of freed pages for reuse by any class, so that
+ * a workload hovering at a zspage boundary, or whose mix of sizes
+ * drifts, does not pay page faults and madvise on every other call.
+ * Both reserves are counted in pages (so in mem_bytes), and zs_compact
+ * gives them back.
  *
  * Access (map.c).  zs_map returns a direct pointer for an object within
  * one page and a per-thread copy for one that spans two; zs_read/zs_write
@@ -48,7 +54,7 @@
  * in between, so other threads wait at most one zspage's copy.  Then page
  * migration: pages of a sparsely used arena are copied into free pages of
  * denser arenas (each move under the owner's class lock, with the zspage
- * marked migrating) until the arena is empty and can be unmapped.
+ * isolated) until the arena is empty and can be unmapped.
  *
  * Memory from the OS (os.c).  All pages are ordinary private anonymous
  * memory in 4 MiB arenas, without transparent huge pages; a page freed by
@@ -167,6 +173,12 @@ int zs_malloc(zs_pool *pool, size_t size, zs_handle *hp)
 	if (err)
 		goto out_unlock;
 	zp = zs_class_fullest(c);
+	if (!zp && c->empty) {
+		zp = c->empty;
+		c->empty = zp->next;
+		c->nr_empty--;
+		zs_class_link(c, zp);
+	}
 	if (!zp) {
 		err = zs_zspage_create(pool, c, &zp);
 		if (err)
@@ -207,7 +219,7 @@ void zs_free(zs_pool *pool, zs_handle h)
 	pthread_mutex_lock(&c->lock);
 	e = atomic_load_explicit(ent, memory_order_relaxed);
 	zp = zs_zspage_get(pool, ZS_ENT_ZID(e));
-	ZS_DASSERT(zp->slots[ZS_ENT_SLOT(e)] == (uint32_t)h);
+	ZS_DASSERT(zs_slots(zp)[ZS_ENT_SLOT(e)] == (uint32_t)h);
 	zs_zspage_slot_free(c, zp, ZS_ENT_SLOT(e));
 	c->objs_used--;
 	c->bytes_stored -= ZS_ENT_SIZE(e);
@@ -216,11 +228,34 @@ void zs_free(zs_pool *pool, zs_handle h)
 	 * so every zspage seen here is on its fullness list. */
 	if (zp->inuse == 0) {
 		zs_class_unlink(c, zp);
-		zs_zspage_destroy(pool, c, zp);
+		if (!c->nr_empty) {
+			zp->next = c->empty;
+			c->empty = zp;
+			c->nr_empty++;
+		} else {
+			zs_zspage_destroy(pool, c, zp, true);
+		}
 	} else {
 		zs_class_refile(c, zp);
 	}
 	pthread_mutex_unlock(&c->lock);
+}
+
+/* Free @c's reserve of empty zspages.  Caller must hold c->lock.
+ * Return: pages freed. */
+size_t zs_reserve_drop(zs_pool *pool, struct zs_class *c)
+{
+	size_t freed = 0;
+
+	while (c->empty) {
+		struct zs_zspage *zp = c->empty;
+
+		c->empty = zp->next;
+		c->nr_empty--;
+		freed += zp->npages;
+		zs_zspage_destroy(pool, c, zp, false);
+	}
+	return freed;
 }
 
 void zs_set_limit(zs_pool *pool, size_t limit_bytes)

@@ -126,6 +126,8 @@ int zs_class_stats(zs_pool *pool, unsigned idx, struct zs_class_stats *st)
 		st->zspages[g] = c->nr_zspages[g];
 		st->pages_used += c->nr_zspages[g] * c->pages_per_zspage;
 	}
+	st->zspages[0] += c->nr_empty;
+	st->pages_used += c->nr_empty * c->pages_per_zspage;
 	st->objs_allocated = c->objs_allocated;
 	st->objs_used = c->objs_used;
 	st->pages_freeable = zs_class_freeable(c);
@@ -176,11 +178,12 @@ static int check_zspage(zs_pool *pool, struct zs_class *c,
 	unsigned used = 0, nfree = 0;
 	int err = 0;
 
-	if (!zp->live || atomic_load(&zp->class) != c)
+	if (zs_zspage_class(pool, zp) != c)
 		return fail(msg, cap, "class %zu: zspage %u not live in it",
 			    c->size, zp->id);
-	if (zp->fullness != g || zs_fullness_of(c, zp->inuse) != g ||
-	    zp->inuse == 0)
+	if (g == ZS_NR_FULLNESS + 1 ? zp->inuse != 0 :
+	    (zp->fullness != g || zs_fullness_of(c, zp->inuse) != g ||
+	     zp->inuse == 0))
 		return fail(msg, cap,
 			    "class %zu: zspage %u inuse %u in group %u",
 			    c->size, zp->id, zp->inuse, g);
@@ -188,7 +191,7 @@ static int check_zspage(zs_pool *pool, struct zs_class *c,
 		return fail(msg, cap, "zspage %u: %u pages", zp->id,
 			    zp->npages);
 	for (unsigned s = 0; s < c->objs_per_zspage; s++) {
-		uint32_t v = zp->slots[s];
+		uint32_t v = zs_slots(zp)[s];
 		uint64_t e;
 
 		if (v & ZS_SLOT_FREE)
@@ -213,18 +216,18 @@ static int check_zspage(zs_pool *pool, struct zs_class *c,
 		return fail(msg, cap, "zspage %u: inuse %u, %u slots used",
 			    zp->id, zp->inuse, used);
 	for (unsigned s = zp->freelist; s != ZS_SLOT_END;) {
-		if (s >= c->objs_per_zspage || !(zp->slots[s] & ZS_SLOT_FREE) ||
+		if (s >= c->objs_per_zspage || !(zs_slots(zp)[s] & ZS_SLOT_FREE) ||
 		    ++nfree > c->objs_per_zspage)
 			return fail(msg, cap, "zspage %u: broken free list",
 				    zp->id);
-		s = zp->slots[s] & ~ZS_SLOT_FREE;
+		s = zs_slots(zp)[s] & ~ZS_SLOT_FREE;
 	}
 	if (nfree != c->objs_per_zspage - used)
 		return fail(msg, cap, "zspage %u: %u on free list, %u free",
 			    zp->id, nfree, c->objs_per_zspage - used);
 	pthread_mutex_lock(&pool->os.lock);
 	for (unsigned i = 0; i < zp->npages && !err; i++)
-		if (!page_owned(&pool->os, zp->pages[i], zp->id, i))
+		if (!page_owned(&pool->os, zs_pages(zp)[i], zp->id, i))
 			err = fail(msg, cap, "zspage %u: page %u not owned",
 				   zp->id, i);
 	pthread_mutex_unlock(&pool->os.lock);
@@ -264,6 +267,17 @@ int zs_pool_check(zs_pool *pool, char *msg, size_t msg_cap)
 					   c->size, g, n, c->nr_zspages[g]);
 			nzs += n;
 		}
+		/* The reserve: empty zspages, "group" ZS_NR_FULLNESS + 1. */
+		size_t ne = 0;
+
+		for (struct zs_zspage *zp = c->empty; zp && !err;
+		     zp = zp->next, ne++)
+			err = check_zspage(pool, c, zp, ZS_NR_FULLNESS + 1,
+					   &objs, &bytes, msg, msg_cap);
+		if (!err && ne != c->nr_empty)
+			err = fail(msg, msg_cap, "class %zu: %zu in reserve, "
+				   "counted %zu", c->size, ne, c->nr_empty);
+		nzs += ne;
 		if (!err && (objs != c->objs_used || bytes != c->bytes_stored ||
 			     nzs * c->objs_per_zspage != c->objs_allocated))
 			err = fail(msg, msg_cap,
@@ -278,9 +292,10 @@ int zs_pool_check(zs_pool *pool, char *msg, size_t msg_cap)
 	}
 	if (err)
 		return err;
+	total_pages += atomic_load(&pool->os.nreserve);
 	if (total_pages != atomic_load(&pool->pages))
-		return fail(msg, msg_cap, "pages %zu, zspages hold %zu",
-			    atomic_load(&pool->pages), total_pages);
+		return fail(msg, msg_cap, "pages %zu, zspages and reserve "
+			    "hold %zu", atomic_load(&pool->pages), total_pages);
 
 	/* Every live handle entry was reached from exactly one slot above
 	 * (the back-reference matched), so counting them closes the loop. */

@@ -40,7 +40,8 @@ void zs_zspages_fini(zs_pool *pool)
 		struct zs_zspage *chunk = atomic_load(&t->chunks[i]);
 
 		for (unsigned j = 0; j < ZS_ZCHUNK_ENTRIES; j++)
-			free(chunk[j].pages);
+			if (!(chunk[j].flags & ZS_ZP_INLINE))
+				free(chunk[j].u.block);
 		zs_os_meta_unmap(&pool->os, chunk,
 				 ZS_ZCHUNK_ENTRIES * sizeof(*chunk));
 	}
@@ -112,8 +113,16 @@ static void descriptor_put(zs_pool *pool, struct zs_zspage *zp)
 	pthread_mutex_unlock(&t->lock);
 }
 
+/* Whether a zspage of @c keeps its page and slot in the descriptor. */
+static bool class_inline(const struct zs_class *c)
+{
+	return c->pages_per_zspage == 1 && c->objs_per_zspage == 1;
+}
+
 static size_t block_bytes(const struct zs_class *c)
 {
+	if (class_inline(c))
+		return 0;
 	return c->pages_per_zspage * sizeof(unsigned char *) +
 	       c->objs_per_zspage * sizeof(uint32_t);
 }
@@ -124,7 +133,17 @@ static size_t malloc_cost(size_t n)
 {
 	size_t m = (n + 8 + 15) & ~(size_t)15;
 
+	if (n == 0)
+		return 0;
 	return m < 32 ? 32 : m;
+}
+
+/* The class of a live zspage, or NULL. */
+struct zs_class *zs_zspage_class(zs_pool *pool, struct zs_zspage *zp)
+{
+	unsigned idx = atomic_load_explicit(&zp->cls, memory_order_acquire);
+
+	return idx ? &pool->classes[idx - 1] : NULL;
 }
 
 /*
@@ -139,52 +158,62 @@ int zs_zspage_create(zs_pool *pool, struct zs_class *c,
 	size_t limit = atomic_load_explicit(&pool->limit_bytes,
 					    memory_order_relaxed);
 	struct zs_zspage *zp = NULL;
-	void *block = NULL;
+	unsigned char **pages;
+	uint32_t *slots;
+	unsigned reused;
+	size_t avail;
 	int err;
 
-	if (limit && zs_mem_bytes(pool) + (size_t)n * ZS_PAGE_SIZE > limit)
+	/* Pages from the OS reserve are counted already. */
+	avail = atomic_load_explicit(&pool->os.nreserve, memory_order_relaxed);
+	if (limit && avail < n &&
+	    zs_mem_bytes(pool) + (n - avail) * ZS_PAGE_SIZE > limit)
 		return -ENOSPC;
 	err = descriptor_get(pool, &zp);
 	if (err)
 		goto fail;
-	block = malloc(block_bytes(c));
-	if (!block) {
-		err = -ENOMEM;
-		goto fail_descriptor;
+	zp->npages = (uint8_t)n;
+	zp->flags = class_inline(c) ? ZS_ZP_INLINE : 0;
+	if (!class_inline(c)) {
+		zp->u.block = malloc(block_bytes(c));
+		if (!zp->u.block) {
+			err = -ENOMEM;
+			goto fail_descriptor;
+		}
 	}
-	zp->pages = block;
-	zp->slots = (uint32_t *)((unsigned char **)block + n);
-	err = zs_os_pages_alloc(&pool->os, n, zp->pages, NULL);
+	pages = zs_pages(zp);
+	slots = zs_slots(zp);
+	err = zs_os_pages_alloc(&pool->os, n, pages, NULL, &reused);
 	if (err)
 		goto fail_block;
 	for (unsigned i = 0; i < n; i++) {
 		/* Touch each page now so RSS matches the pages we count. */
-		zp->pages[i][0] = 0;
-		zs_os_set_owner(&pool->os, zp->pages[i], zp->id, i);
+		pages[i][0] = 0;
+		zs_os_set_owner(&pool->os, pages[i], zp->id, i);
 	}
 	for (unsigned s = 0; s < c->objs_per_zspage; s++)
-		zp->slots[s] = ZS_SLOT_FREE |
-			       (s + 1 < c->objs_per_zspage ? s + 1 : ZS_SLOT_END);
+		slots[s] = ZS_SLOT_FREE |
+			   (s + 1 < c->objs_per_zspage ? s + 1 : ZS_SLOT_END);
 	zp->freelist = 0;
 	zp->inuse = 0;
-	zp->npages = (uint8_t)n;
-	zp->live = true;
 	/* Last: page migration trusts a descriptor whose class it has
 	 * locked only once this is set (compact.c, move_page). */
-	atomic_store_explicit(&zp->class, c, memory_order_release);
+	atomic_store_explicit(&zp->cls, (unsigned char)(c->index + 1),
+			      memory_order_release);
 	atomic_fetch_add(&pool->zspages.meta_bytes,
 			 malloc_cost(block_bytes(c)));
 	c->objs_allocated += c->objs_per_zspage;
-	zs_pages_add(pool, n);
+	zs_pages_add(pool, n - reused);
 	zs_class_link(c, zp);
 	*zpp = zp;
 	return 0;
 
 fail_block:
-	free(block);
-	zp->pages = NULL;
-	zp->slots = NULL;
+	if (!class_inline(c))
+		free(zp->u.block);
 fail_descriptor:
+	zp->u.block = NULL;
+	zp->flags = 0;
 	descriptor_put(pool, zp);
 fail:
 	return err;
@@ -192,26 +221,27 @@ fail:
 
 /*
  * zs_zspage_destroy() - free an empty zspage: give its pages back to the
- * OS and recycle the descriptor.  The zspage must be unlinked from the
+ * OS (@keep: the OS layer may keep them in its reserve) and recycle the
+ * descriptor.  The zspage must be unlinked from the
  * class lists already.  Caller must hold c->lock.
  */
 void zs_zspage_destroy(zs_pool *pool, struct zs_class *c,
-		       struct zs_zspage *zp)
+		       struct zs_zspage *zp, bool keep)
 {
-	unsigned n = zp->npages;
+	unsigned n = zp->npages, released;
 
 	ZS_ASSERT(zp->inuse == 0);
-	zs_os_pages_free(&pool->os, zp->pages, n);
+	atomic_store_explicit(&zp->cls, 0, memory_order_relaxed);
+	released = zs_os_pages_free(&pool->os, zs_pages(zp), n, keep);
 	atomic_fetch_sub(&pool->zspages.meta_bytes,
 			 malloc_cost(block_bytes(c)));
-	free(zp->pages);
-	zp->pages = NULL;
-	zp->slots = NULL;
+	if (!(zp->flags & ZS_ZP_INLINE))
+		free(zp->u.block);
+	zp->u.block = NULL;
+	zp->flags = 0;
 	zp->npages = 0;
-	zp->live = false;
-	atomic_store_explicit(&zp->class, NULL, memory_order_relaxed);
 	c->objs_allocated -= c->objs_per_zspage;
-	zs_pages_sub(pool, n);
+	zs_pages_sub(pool, released);
 	descriptor_put(pool, zp);
 }
 
@@ -221,9 +251,9 @@ unsigned zs_zspage_slot_alloc(struct zs_class *c, struct zs_zspage *zp,
 {
 	unsigned slot = zp->freelist;
 
-	ZS_ASSERT(slot != ZS_SLOT_END && (zp->slots[slot] & ZS_SLOT_FREE));
-	zp->freelist = (uint16_t)(zp->slots[slot] & ~ZS_SLOT_FREE);
-	zp->slots[slot] = hid;
+	ZS_ASSERT(slot != ZS_SLOT_END && (zs_slots(zp)[slot] & ZS_SLOT_FREE));
+	zp->freelist = (uint16_t)(zs_slots(zp)[slot] & ~ZS_SLOT_FREE);
+	zs_slots(zp)[slot] = hid;
 	zp->inuse++;
 	return slot;
 }
@@ -232,8 +262,8 @@ unsigned zs_zspage_slot_alloc(struct zs_class *c, struct zs_zspage *zp,
 void zs_zspage_slot_free(struct zs_class *c, struct zs_zspage *zp,
 			 unsigned slot)
 {
-	ZS_ASSERT(slot < c->objs_per_zspage && !(zp->slots[slot] & ZS_SLOT_FREE));
-	zp->slots[slot] = ZS_SLOT_FREE | zp->freelist;
+	ZS_ASSERT(slot < c->objs_per_zspage && !(zs_slots(zp)[slot] & ZS_SLOT_FREE));
+	zs_slots(zp)[slot] = ZS_SLOT_FREE | zp->freelist;
 	zp->freelist = (uint16_t)slot;
 	zp->inuse--;
 }
@@ -244,14 +274,14 @@ void zs_zspage_slot_free(struct zs_class *c, struct zs_zspage *zp,
  * for the first part).
  */
 unsigned char *zs_obj_addr(const struct zs_class *c,
-			   const struct zs_zspage *zp, unsigned slot,
+			   struct zs_zspage *zp, unsigned slot,
 			   size_t len, bool *spansp)
 {
 	size_t off = (size_t)slot * c->size;
 	size_t in = off % ZS_PAGE_SIZE;
 
 	*spansp = in + len > ZS_PAGE_SIZE;
-	return zp->pages[off / ZS_PAGE_SIZE] + in;
+	return zs_pages(zp)[off / ZS_PAGE_SIZE] + in;
 }
 
 /* The object's bytes may be read by the caller: it pinned the zspage or
@@ -263,9 +293,9 @@ void zs_obj_copy_out(const struct zs_class *c, struct zs_zspage *zp,
 	size_t pg = off / ZS_PAGE_SIZE, in = off % ZS_PAGE_SIZE;
 	size_t first = len < ZS_PAGE_SIZE - in ? len : ZS_PAGE_SIZE - in;
 
-	memcpy(dst, zp->pages[pg] + in, first);
+	memcpy(dst, zs_pages(zp)[pg] + in, first);
 	if (first < len)
-		memcpy((unsigned char *)dst + first, zp->pages[pg + 1],
+		memcpy((unsigned char *)dst + first, zs_pages(zp)[pg + 1],
 		       len - first);
 }
 
@@ -276,8 +306,8 @@ void zs_obj_copy_in(const struct zs_class *c, struct zs_zspage *zp,
 	size_t pg = off / ZS_PAGE_SIZE, in = off % ZS_PAGE_SIZE;
 	size_t first = len < ZS_PAGE_SIZE - in ? len : ZS_PAGE_SIZE - in;
 
-	memcpy(zp->pages[pg] + in, src, first);
+	memcpy(zs_pages(zp)[pg] + in, src, first);
 	if (first < len)
-		memcpy(zp->pages[pg + 1], (const unsigned char *)src + first,
+		memcpy(zs_pages(zp)[pg + 1], (const unsigned char *)src + first,
 		       len - first);
 }

@@ -16,6 +16,7 @@
  * glibc's malloc in the whole process.
  *
  * Usage: allocbench [-d DIR[:DIR...]] [-n OPS_PER_THREAD] [-s SEED]
+ *                   [-a ALLOCATOR] [-c lz4|zstd]
  *        allocbench --child ALLOC SIZES_FILE OPS SEED   (internal)
  */
 #include "config.h"
@@ -450,13 +451,20 @@ int main(int argc, char **argv)
 	struct stream s = { 0 };
 	size_t ops = 2000000;
 	uint64_t seed = 1;
+	const char *only = NULL, *only_codec = NULL;
 	int opt, fd;
 
 	if (argc == 6 && !strcmp(argv[1], "--child"))
 		return child(argv[2], argv[3], strtoull(argv[4], NULL, 10),
 			     strtoull(argv[5], NULL, 10));
-	while ((opt = getopt(argc, argv, "d:n:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "a:c:d:n:s:")) != -1) {
 		switch (opt) {
+		case 'a':
+			only = optarg;
+			break;
+		case 'c':
+			only_codec = optarg;
+			break;
 		case 'd':
 			snprintf(dirs_buf, sizeof(dirs_buf), "%s", optarg);
 			break;
@@ -468,7 +476,8 @@ int main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr, "usage: %s [-d DIR[:DIR...]] "
-					"[-n OPS_PER_THREAD] [-s SEED]\n",
+					"[-n OPS_PER_THREAD] [-s SEED] [-a ALLOC] "
+					"[-c lz4|zstd]\n",
 				argv[0]);
 			return 2;
 		}
@@ -500,6 +509,8 @@ int main(int argc, char **argv)
 		const uint16_t *v = codec ? s.zstd : s.lz4;
 		size_t total = sum_sizes(v, s.n);
 
+		if (only_codec && strcmp(only_codec, codec ? "zstd" : "lz4"))
+			continue;
 		fd = mkstemp(file);
 		if (fd < 0 || write(fd, v, s.n * sizeof(*v)) !=
 				      (ssize_t)(s.n * sizeof(*v)))
@@ -509,6 +520,8 @@ int main(int argc, char **argv)
 			struct result r;
 			char after[64] = "-", mem[64] = "-", drop[64] = "-";
 
+			if (only && strcmp(only, allocators[i].name))
+				continue;
 			run_child(self, allocators[i].name, file, ops, seed, &r);
 			if (!r.ok) {
 				printf("| %s | %s | (not available) |||||||\n",

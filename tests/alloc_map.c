@@ -95,9 +95,16 @@ int main(void)
 		struct zs_pool_stats st;
 
 		zs_pool_stats(pool, &st);
-		TAP_OK(st.objs == 0 && st.pages == 0 && st.bytes_stored == 0,
-		       "empty after freeing all: objs %zu pages %zu", st.objs,
-		       st.pages);
+		TAP_OK(st.objs == 0 && st.bytes_stored == 0 &&
+		       st.pages <= 8 * zs_class_count(pool),
+		       "after freeing all: objs %zu, pages %zu in reserve",
+		       st.objs, st.pages);
+		TAP_OK(zs_can_compact(pool) == st.pages,
+		       "zs_can_compact counts the reserve");
+		TAP_OK(zs_compact(pool) == st.pages, "compaction frees it");
+		zs_pool_stats(pool, &st);
+		TAP_OK(st.pages == 0 && st.mem_bytes == st.meta_bytes,
+		       "no pages left");
 	}
 	TAP_OK(zs_pool_check(pool, msg, sizeof(msg)) == 0, "pool check empty");
 	zs_pool_destroy(pool);
