@@ -35,3 +35,8 @@ check_PROGRAMS += tests/fs_script
 tests_fs_script_SOURCES = tests/fs_script.c
 dist_check_SCRIPTS += tests/fs_compare.sh
 TESTS += tests/fs_compare.sh
+
+check_PROGRAMS += tests/fs_dirstress
+tests_fs_dirstress_SOURCES = tests/fs_dirstress.c
+dist_check_SCRIPTS += tests/fs_dir.sh
+TESTS += tests/fs_dir.sh
