@@ -830,21 +830,13 @@ static int zero_partial(struct zsfs_store *store, struct zsfs_file *file,
 	return write_page(store, file, idx, pgoff, n, zero_page);
 }
 
-int zsfs_file_punch(struct zsfs_store *store, struct zsfs_file *file,
-		    uint64_t off, uint64_t len)
+/* Zero the partial head and tail pages of [@off, @end). */
+static int punch_partials(struct zsfs_store *store, struct zsfs_file *file,
+			  uint64_t off, uint64_t end)
 {
-	uint64_t end, first, last;
-	size_t pgoff;
+	size_t pgoff = off & (ZSFS_PAGE_SIZE - 1);
 	int rc;
 
-	if (len == 0 || off >= ZSFS_MAX_FILE_SIZE)
-		return 0;
-	end = len > ZSFS_MAX_FILE_SIZE - off ? ZSFS_MAX_FILE_SIZE : off + len;
-	first = (off + ZSFS_PAGE_SIZE - 1) >> ZSFS_PAGE_SHIFT;
-	last = end >> ZSFS_PAGE_SHIFT; /* whole pages are [first, last) */
-	/* Free whole pages first: that makes room for the partial ones. */
-	range_drop(store, file, first, last);
-	pgoff = off & (ZSFS_PAGE_SIZE - 1);
 	if (pgoff) {
 		uint64_t n = ZSFS_PAGE_SIZE - pgoff;
 
@@ -857,32 +849,66 @@ int zsfs_file_punch(struct zsfs_store *store, struct zsfs_file *file,
 	}
 	/* The partial last page, unless it was the first one too. */
 	if ((end & (ZSFS_PAGE_SIZE - 1)) &&
-	    !(pgoff && (end >> ZSFS_PAGE_SHIFT) == (off >> ZSFS_PAGE_SHIFT))) {
-		rc = zero_partial(store, file, end >> ZSFS_PAGE_SHIFT, 0,
-				  end & (ZSFS_PAGE_SIZE - 1));
-		if (rc)
-			return rc;
+	    !(pgoff && (end >> ZSFS_PAGE_SHIFT) == (off >> ZSFS_PAGE_SHIFT)))
+		return zero_partial(store, file, end >> ZSFS_PAGE_SHIFT, 0,
+				    end & (ZSFS_PAGE_SIZE - 1));
+	return 0;
+}
+
+/*
+ * Punch and truncate zero their partial pages first and free whole pages
+ * after, so that a failure changes nothing.  Zeroing part of a stored page
+ * may need pool memory, though, and freeing is what a user does when the
+ * pool is full: on -ENOSPC we free the whole pages first and try once
+ * more.  Only if that fails too the whole pages are gone (they read as
+ * zeros, as asked) while a partial page keeps its old bytes.
+ */
+int zsfs_file_punch(struct zsfs_store *store, struct zsfs_file *file,
+		    uint64_t off, uint64_t len)
+{
+	uint64_t end, first, last;
+	int rc;
+
+	if (len == 0 || off >= ZSFS_MAX_FILE_SIZE)
+		return 0;
+	end = len > ZSFS_MAX_FILE_SIZE - off ? ZSFS_MAX_FILE_SIZE : off + len;
+	first = (off + ZSFS_PAGE_SIZE - 1) >> ZSFS_PAGE_SHIFT;
+	last = end >> ZSFS_PAGE_SHIFT; /* whole pages are [first, last) */
+	rc = punch_partials(store, file, off, end);
+	if (rc == -ENOSPC) {
+		range_drop(store, file, first, last);
+		rc = punch_partials(store, file, off, end);
 	}
+	if (rc)
+		return rc;
+	range_drop(store, file, first, last);
 	return 0;
 }
 
 int zsfs_file_truncate(struct zsfs_store *store, struct zsfs_file *file,
 		       uint64_t old_size, uint64_t new_size)
 {
-	size_t pgoff;
+	uint64_t first = (new_size + ZSFS_PAGE_SIZE - 1) >> ZSFS_PAGE_SHIFT;
+	size_t pgoff = new_size & (ZSFS_PAGE_SIZE - 1);
+	int rc = 0;
 
 	if (new_size > ZSFS_MAX_FILE_SIZE)
 		return -EFBIG;
 	if (new_size >= old_size)
 		return 0; /* bytes past the old end are zeros already */
-	range_drop(store, file,
-		   (new_size + ZSFS_PAGE_SIZE - 1) >> ZSFS_PAGE_SHIFT,
-		   ZSFS_PAGEMAP_MAX_INDEX + 1);
-	pgoff = new_size & (ZSFS_PAGE_SIZE - 1);
-	if (!pgoff)
-		return 0;
-	return zero_partial(store, file, new_size >> ZSFS_PAGE_SHIFT, pgoff,
-			    ZSFS_PAGE_SIZE - pgoff);
+	if (pgoff) {
+		rc = zero_partial(store, file, new_size >> ZSFS_PAGE_SHIFT,
+				  pgoff, ZSFS_PAGE_SIZE - pgoff);
+		if (rc == -ENOSPC) {
+			range_drop(store, file, first,
+				   ZSFS_PAGEMAP_MAX_INDEX + 1);
+			rc = zero_partial(store, file,
+					  new_size >> ZSFS_PAGE_SHIFT, pgoff,
+					  ZSFS_PAGE_SIZE - pgoff);
+		}
+	}
+	range_drop(store, file, first, ZSFS_PAGEMAP_MAX_INDEX + 1);
+	return rc;
 }
 
 int zsfs_file_seek(const struct zsfs_file *file, uint64_t off, uint64_t size,

@@ -142,13 +142,19 @@ int zsfs_file_write(struct zsfs_store *store, struct zsfs_file *file,
 		    uint64_t off, size_t len, const void *buf, size_t *written);
 
 /* Zero [@off, @off + @len): whole pages become holes and their memory is
- * freed at once; partial pages are zeroed in place.  Return: 0, -ENOSPC. */
+ * freed at once; partial pages are zeroed in place.  Return: 0, -ENOSPC
+ * (zeroing a partial page needed pool memory even after the whole pages
+ * were freed to make room: those stay freed, the partial page keeps its
+ * bytes; nothing changes when freeing was not needed). */
 int zsfs_file_punch(struct zsfs_store *store, struct zsfs_file *file,
 		    uint64_t off, uint64_t len);
 
 /* Change the file's size from @old_size to @new_size: pages past the new
  * end are freed at once and the tail of a partial last page is zeroed, so
- * growing again reads zeros.  Return: 0, -ENOSPC. */
+ * growing again reads zeros.  Return: 0; -EFBIG past ZSFS_MAX_FILE_SIZE;
+ * -ENOSPC when zeroing the partial last page needed pool memory even
+ * after the pages past the end were freed (they are; the page's tail
+ * keeps its bytes, so the caller should keep the old size). */
 int zsfs_file_truncate(struct zsfs_store *store, struct zsfs_file *file,
 		       uint64_t old_size, uint64_t new_size);
 
