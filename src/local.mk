@@ -40,3 +40,5 @@ check_PROGRAMS += tests/fs_dirstress
 tests_fs_dirstress_SOURCES = tests/fs_dirstress.c
 dist_check_SCRIPTS += tests/fs_dir.sh
 TESTS += tests/fs_dir.sh
+dist_check_SCRIPTS += tests/fs_acl.sh
+TESTS += tests/fs_acl.sh
