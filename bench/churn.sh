@@ -7,7 +7,8 @@
 #     other file, print compr_data_size / mem_used_total, `echo compact >
 #     .zsctl`, print it again (target >= 0.97).
 #  2. auto_compact=on, same churn, no command: print the ratio every second
-#     until >= 0.95 or 30 s (target: within 10 s).
+#     until >= 0.95 or 30 s (target: within 10 s); also says when nothing
+#     was left to compact and the ratio of the manual compaction was reached.
 #  3. both times, compare mem_used_total with the daemon's real memory:
 #     Rss and Anonymous of /proc/PID/smaps_rollup minus those of a fresh
 #     mount (target: within 2%).
@@ -121,7 +122,8 @@ show "after compact:"
 echo "compact took $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f s", b - a }')" \
 	"(last_compact_usec $(get last_compact_usec), last_compact_pages $(get last_compact_pages))"
 R=$(ratio)
-echo "ratio after compact: $R (target >= 0.97): $(awk -v r="$R" 'BEGIN { print r >= 0.97 ? "met" : "MISSED" }')"
+echo "ratio after compact: $R (target >= 0.97): $(awk -v r="$R" 'BEGIN { print ((r >= 0.97) ? "met" : "MISSED") }')"
+MANUAL=$R
 memcheck "after compact:"
 umount_zs
 
@@ -133,16 +135,28 @@ BASE_ANON=$(smaps Anonymous)
 load "$@"
 show "after churn (t=0):"
 t=0
+best=""
 while :; do
 	R=$(ratio)
-	[ "$(awk -v r="$R" 'BEGIN { print r >= 0.95 }')" = 1 ] && break
+	F=$(awk 'f { s += $NF } /^class / { f = 1 } END { print s + 0 }' "$MNT/.zsctl")
+	# what a manual compaction reached is the best there is
+	[ -z "$best" ] && [ "$F" -eq 0 ] &&
+		[ "$(awk -v r="$R" -v m="$MANUAL" 'BEGIN { print ((r >= m - 0.002) ? 1 : 0) }')" = 1 ] &&
+		best=$t
+	[ "$(awk -v r="$R" 'BEGIN { print ((r >= 0.95) ? 1 : 0) }')" = 1 ] && break
+	[ -n "$best" ] && [ "$t" -ge $((best + 3)) ] && break
 	[ "$t" -ge 30 ] && break
+	echo "t=${t}s ratio $R freeable $F compactions_auto $(get compactions_auto)"
 	sleep 1
 	t=$((t + 1))
-	echo "t=${t}s ratio $R compactions_auto $(get compactions_auto)"
 done
 show "t=${t}s:"
-echo "ratio >= 0.95 $( [ "$(awk -v r="$R" 'BEGIN { print r >= 0.95 }')" = 1 ] && echo "after ${t} s (target <= 10 s)" || echo "NOT reached in 30 s")"
+if [ "$(awk -v r="$R" 'BEGIN { print ((r >= 0.95) ? 1 : 0) }')" = 1 ]; then
+	echo "ratio >= 0.95 after ${t} s (target <= 10 s)"
+else
+	echo "ratio >= 0.95 NOT reached (${t} s)"
+fi
+[ -n "$best" ] && echo "nothing freeable and the manual compaction's ratio ($MANUAL) reached after ${best} s"
 echo "compactions_auto $(get compactions_auto), last_compact_usec $(get last_compact_usec)"
 memcheck "auto compacted:"
 umount_zs

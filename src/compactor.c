@@ -11,6 +11,11 @@
  *   - or, with use_psi and /proc/pressure/memory present, when its
  *     "some avg10" is at least ZSFS_AC_PSI_THRESHOLD and F > 0: under
  *     memory pressure every page given back helps;
+ *   - or when the pool has settled: F unchanged for ZSFS_AC_SETTLE_POLLS
+ *     polls and F * 4096 >= ac_min_bytes.  On a big pool a churn can
+ *     leave a few MiB freeable, under the share, for ever; once writes
+ *     and deletes have stopped one compaction collects it, and while
+ *     they go on the share rule alone decides;
  *   - when a compaction freed nothing, wait until the estimate changes
  *     before trying again, so a wrong estimate cannot spin the thread.
  * The thread also samples the pool's memory for mem_used_max.  A manual
@@ -71,12 +76,18 @@ static int psi_read(double *avg10)
 }
 
 int compactor_should_run(const struct zsfs_ctl *ctl, size_t freeable_pages,
-			 size_t pool_pages, int have_psi, double psi_avg10)
+			 size_t pool_pages, int settled, int have_psi,
+			 double psi_avg10)
 {
+	int enough_bytes = freeable_pages * (size_t)ZS_PAGE_SIZE >=
+			   ctl->ac_min_bytes;
+
 	if (!freeable_pages)
 		return 0;
-	if ((double)freeable_pages >= ctl->ac_min_share * (double)pool_pages &&
-	    freeable_pages * (size_t)ZS_PAGE_SIZE >= ctl->ac_min_bytes)
+	if (enough_bytes &&
+	    (double)freeable_pages >= ctl->ac_min_share * (double)pool_pages)
+		return 1;
+	if (enough_bytes && settled)
 		return 1;
 	return have_psi && psi_avg10 >= ZSFS_AC_PSI_THRESHOLD;
 }
@@ -97,6 +108,8 @@ static void *compactor_main(void *arg)
 	struct zsfs_ctl *ctl = arg;
 	int have_psi = ctl->use_psi && access(ZSFS_PSI_MEMORY, R_OK) == 0;
 	size_t stuck_estimate = 0; /* estimate when a compaction freed 0 */
+	size_t last_can = 0;
+	unsigned same_polls = 0;   /* polls with the estimate unchanged */
 	struct timespec ts;
 	int on;
 
@@ -116,13 +129,18 @@ static void *compactor_main(void *arg)
 			double avg10 = 0;
 			int psi = 0;
 
+			int settled;
+
+			same_polls = can == last_can ? same_polls + 1 : 0;
+			last_can = can;
+			settled = same_polls >= ZSFS_AC_SETTLE_POLLS;
 			if (can && can != stuck_estimate) {
 				zs_pool_stats(ctl->pool, &ps);
 				if (have_psi && !compactor_should_run(ctl, can,
-								   ps.pages, 0, 0))
+						ps.pages, settled, 0, 0))
 					psi = psi_read(&avg10) == 0;
-				if (compactor_should_run(ctl, can, ps.pages, psi,
-							 avg10)) {
+				if (compactor_should_run(ctl, can, ps.pages,
+							 settled, psi, avg10)) {
 					size_t freed = 0;
 
 					if (ctl_try_compact_auto(ctl, &freed))

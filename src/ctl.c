@@ -52,6 +52,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,6 +186,16 @@ static size_t ctl_compact_locked(struct zsfs_ctl *ctl, int manual)
 	t0 = now_usec();
 	freed = zs_compact(ctl->pool);
 	t1 = now_usec();
+#ifdef __GLIBC__
+	/*
+	 * The pool gives its pages back itself; the daemon's malloc heap
+	 * (per-thread arenas holding freed inodes, names, request buffers)
+	 * keeps what it freed until trimmed.  Trim it here, so a compaction
+	 * brings the process's real memory down too (~20 MiB on a churned
+	 * 100 MiB mount).  Not counted in last_compact_usec.
+	 */
+	malloc_trim(0);
+#endif
 	pthread_mutex_lock(&ctl->lock);
 	if (manual)
 		ctl->st.compactions_manual++;

@@ -32,6 +32,10 @@
  * above which any freeable page is worth compacting. */
 #define ZSFS_AC_PSI_THRESHOLD 10.0
 #define ZSFS_PSI_MEMORY "/proc/pressure/memory"
+/* Polls with an unchanged estimate after which the pool counts as
+ * settled (10 polls = 2 s at the default interval): long enough that a
+ * running cp or rm -r is not interrupted, short enough to clean up soon. */
+#define ZSFS_AC_SETTLE_POLLS 10u
 
 /* Longest command line; longer ones fail with -E2BIG. */
 #define ZSFS_CTL_LINE_MAX 4096u
@@ -107,6 +111,7 @@ void compactor_kick(struct zsfs_ctl *ctl);
 int psi_parse_some_avg10(const char *text, double *avg10);
 /* Whether the compactor should run now, given these figures (pure). */
 int compactor_should_run(const struct zsfs_ctl *ctl, size_t freeable_pages,
-			 size_t pool_pages, int have_psi, double psi_avg10);
+			 size_t pool_pages, int settled, int have_psi,
+			 double psi_avg10);
 
 #endif

@@ -263,19 +263,23 @@ static void test_policy(void)
 	};
 	double a = -1;
 
-	TAP_OK(!compactor_should_run(&c, 0, 1000, 1, 99.0),
+	TAP_OK(!compactor_should_run(&c, 0, 1000, 1, 1, 99.0),
 	       "nothing freeable: never, even under pressure");
-	TAP_OK(compactor_should_run(&c, 256, 1000, 0, 0),
+	TAP_OK(compactor_should_run(&c, 256, 1000, 0, 0, 0),
 	       "25%% and 1 MiB: run");
-	TAP_OK(!compactor_should_run(&c, 255, 1000, 0, 0),
+	TAP_OK(!compactor_should_run(&c, 255, 1000, 0, 0, 0),
 	       "under 1 MiB: not yet");
-	TAP_OK(!compactor_should_run(&c, 300, 100000, 0, 0),
+	TAP_OK(!compactor_should_run(&c, 300, 100000, 0, 0, 0),
 	       "under 5%%: not yet");
-	TAP_OK(compactor_should_run(&c, 1, 100000, 1, 12.5),
+	TAP_OK(compactor_should_run(&c, 300, 100000, 1, 0, 0),
+	       "under 5%% but settled and over 1 MiB: run");
+	TAP_OK(!compactor_should_run(&c, 255, 100000, 1, 0, 0),
+	       "settled but under 1 MiB: not yet");
+	TAP_OK(compactor_should_run(&c, 1, 100000, 0, 1, 12.5),
 	       "memory pressure: run for one page");
-	TAP_OK(!compactor_should_run(&c, 1, 100000, 1, 9.99),
+	TAP_OK(!compactor_should_run(&c, 1, 100000, 0, 1, 9.99),
 	       "pressure below the threshold: not yet");
-	TAP_OK(!compactor_should_run(&c, 1, 100000, 0, 50),
+	TAP_OK(!compactor_should_run(&c, 1, 100000, 0, 0, 50),
 	       "no PSI: its figure is ignored");
 
 	TAP_OK(psi_parse_some_avg10("some avg10=12.34 avg60=1.00 avg300=0.00 "
