@@ -42,3 +42,5 @@ dist_check_SCRIPTS += tests/fs_dir.sh
 TESTS += tests/fs_dir.sh
 dist_check_SCRIPTS += tests/fs_acl.sh
 TESTS += tests/fs_acl.sh
+dist_check_SCRIPTS += tests/fs_tree.sh
+TESTS += tests/fs_tree.sh
