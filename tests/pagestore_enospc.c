@@ -163,6 +163,9 @@ int main(void)
 	TAP_OK(rc == 0, "writes succeed after destroying a file");
 	zsfs_file_destroy(s, b);
 	zs_pool_stats(zsfs_store_pool(s), &ps);
+	TAP_OK(ps.objs == 0 && ps.bytes_stored == 0, "destroy frees every object");
+	zs_compact(zsfs_store_pool(s)); /* returns the pool's reserve pages */
+	zs_pool_stats(zsfs_store_pool(s), &ps);
 	zsfs_store_stats(s, &st);
 	TAP_OK(ps.pages == 0 && st.pages_stored == 0 && st.dirty_pages == 0,
 	       "destroy frees every pool page");
