@@ -71,7 +71,7 @@ static void test_bad(struct zsfs_ctl *ctl, struct zsfs_store *store)
 		"mem_limit 99999999999999999999999",
 		"mem_limit 18446744073709551615k", "mem_limit 16777216t",
 		"auto_compact", "auto_compact maybe", "auto_compact on off",
-		"reset_max now", "check all", "\x01" "compact", "compact\xff",
+		"reset_max now", "check all", "\001compact", "compact\xff",
 		"\xc3\xa9", "mem_limit\n1m", "#compact",
 	};
 	/* lines with a NUL inside: their lengths */

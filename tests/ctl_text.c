@@ -188,8 +188,8 @@ static void test_xattr(struct zsfs_ctl *ctl)
 		.pages_dirty = 1,
 		.last_page_plus1 = 9,
 	};
-	char *v, *text;
-	size_t len, tlen, n0;
+	char *v = NULL, *text = NULL;
+	size_t len = 0, tlen = 0, n0;
 
 	TAP_OK(zsfs_ctl_xattr_is_reserved("user.zsfs.stats") &&
 	       zsfs_ctl_xattr_is_reserved("user.zsfs.whatever") &&
