@@ -98,13 +98,13 @@ static size_t compact_class(zs_pool *pool, struct zs_class *c)
 {
 	size_t freed = 0;
 
-	pthread_mutex_lock(&c->lock);
-	freed += zs_reserve_drop(pool, c);
-	pthread_mutex_unlock(&c->lock);
 	for (;;) {
 		struct zs_zspage *src;
 
 		pthread_mutex_lock(&c->lock);
+		/* The reserve counts in freeable but takes no objects: drop
+		 * it (again: zs_free may refill it while the lock is out). */
+		freed += zs_reserve_drop(pool, c);
 		if (zs_class_freeable(c) == 0)
 			goto out_unlock;
 		src = pick_source(c);

@@ -21,7 +21,10 @@ alloc_tests = \
 	tests/alloc_class \
 	tests/alloc_map \
 	tests/alloc_limit \
-	tests/alloc_stats
+	tests/alloc_stats \
+	tests/alloc_compact \
+	tests/alloc_random \
+	tests/alloc_threads
 
 check_PROGRAMS += $(alloc_tests)
 TESTS += $(alloc_tests)
@@ -31,6 +34,10 @@ tests_alloc_class_LDADD = alloc/libzsalloc.a
 tests_alloc_map_LDADD = alloc/libzsalloc.a
 tests_alloc_limit_LDADD = alloc/libzsalloc.a
 tests_alloc_stats_LDADD = alloc/libzsalloc.a
+tests_alloc_compact_LDADD = alloc/libzsalloc.a
+tests_alloc_random_LDADD = alloc/libzsalloc.a
+tests_alloc_threads_LDADD = alloc/libzsalloc.a
+THREADED_TESTS += tests/alloc_threads
 
 # The benchmark (bench/allocbench.md): `make bench/allocbench`.
 noinst_PROGRAMS += bench/allocbench
@@ -42,4 +49,28 @@ bench_allocbench_CFLAGS += -DHAVE_JEMALLOC
 endif
 if HAVE_MIMALLOC
 bench_allocbench_CFLAGS += -DHAVE_MIMALLOC
+endif
+
+# libFuzzer target for the allocator: `make fuzz-alloc`, then
+# ./fuzz/fuzz_alloc [corpus dir].  The allocator is compiled into it with
+# the sanitizers.  Not built by default, not a test.
+EXTRA_DIST += fuzz/fuzz_alloc.c
+FUZZ_ALLOC_SRCS = \
+	$(srcdir)/fuzz/fuzz_alloc.c \
+	$(srcdir)/alloc/pool.c \
+	$(srcdir)/alloc/class.c \
+	$(srcdir)/alloc/zspage.c \
+	$(srcdir)/alloc/handle.c \
+	$(srcdir)/alloc/map.c \
+	$(srcdir)/alloc/compact.c \
+	$(srcdir)/alloc/os.c \
+	$(srcdir)/alloc/stats.c
+if HAVE_CLANG
+fuzz/fuzz_alloc: $(FUZZ_ALLOC_SRCS) $(alloc_libzsalloc_a_SOURCES)
+	@$(MKDIR_P) fuzz
+	$(AM_V_CCLD)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined \
+		-DZS_DEBUG $(AM_CPPFLAGS) $(WARN_CFLAGS) \
+		-o $@ $(FUZZ_ALLOC_SRCS) -pthread
+fuzz-alloc: fuzz/fuzz_alloc
+CLEANFILES += fuzz/fuzz_alloc
 endif
