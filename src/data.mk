@@ -22,7 +22,8 @@ ZSFSDATA_TESTS = \
 	tests/pagestore_basic \
 	tests/pagestore_random \
 	tests/pagestore_enospc \
-	tests/pagestore_smallwrite
+	tests/pagestore_smallwrite \
+	tests/pagestore_threads
 check_PROGRAMS += $(ZSFSDATA_TESTS)
 TESTS += $(ZSFSDATA_TESTS)
 
@@ -39,6 +40,8 @@ tests_pagestore_enospc_SOURCES = tests/pagestore_enospc.c tests/tap.h
 tests_pagestore_enospc_LDADD = $(ZSFSDATA_TEST_LIBS)
 tests_pagestore_smallwrite_SOURCES = tests/pagestore_smallwrite.c tests/tap.h
 tests_pagestore_smallwrite_LDADD = $(ZSFSDATA_TEST_LIBS)
+tests_pagestore_threads_SOURCES = tests/pagestore_threads.c tests/tap.h
+tests_pagestore_threads_LDADD = $(ZSFSDATA_TEST_LIBS)
 
 # In-process codec throughput: bench/codeclimit FILE (used by bench/compare).
 noinst_PROGRAMS += bench/codeclimit
