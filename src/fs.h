@@ -27,6 +27,7 @@
  *                      the counters; nlink is written under both ns_lock
  *                      (exclusive) and life_lock, so either one is enough
  *                      to read it.
+ *       -> fs->limit_lock (mutex, leaf) the store's cap (inode.c).
  *   No function sleeps on ns_lock while holding an inode lock.
  *   The store (pagestore.h) and the control plane (ctl.h) have their own
  *   internal locks and are called with any of the above held; they never
@@ -150,6 +151,11 @@ struct zsfs {
 	size_t nr_files, nr_dirs, nr_symlinks, nr_others;
 
 	_Atomic size_t meta_bytes;     /* inodes, names, xattrs, dir tables */
+	/* The store's cap is size - meta_bytes, or lower when the control
+	 * plane's "mem_limit" command set one (seen as a cap we did not set). */
+	pthread_mutex_t limit_lock;    /* leaf; orders the two below */
+	size_t limit_set;              /* protected by limit_lock: last set */
+	size_t limit_user;             /* protected by limit_lock: 0 = none */
 	int debug;
 };
 

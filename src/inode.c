@@ -8,7 +8,8 @@
  * All inodes are also on one list (fs->inode_list) for the check walk and
  * for teardown.
  *
- * lock ordering: fs->ns_lock -> inode->lock -> fs->life_lock (see fs.h).
+ * lock ordering: fs->ns_lock -> inode->lock -> fs->life_lock, and
+ * fs->limit_lock (a leaf, taken alone) (see fs.h).
  * An inode is freed only with ns_lock held (shared or exclusive) and
  * life_lock saying nlink == nlookup == nopen == 0, so a walker holding
  * ns_lock exclusive sees a stable list.
@@ -28,14 +29,31 @@ void zsfs_now(struct timespec *ts)
 	clock_gettime(CLOCK_REALTIME, ts);
 }
 
-/* Keep the store's cap at size - meta_bytes so data and metadata share
- * size=.  Called after every change of meta_bytes. */
+/*
+ * Keep the store's cap at size - meta_bytes so data and metadata share
+ * size=.  Called after every change of meta_bytes.  The control plane's
+ * "mem_limit" command sets the store's cap directly; a cap that is not the
+ * one we set last is taken as that user limit and kept as a lower bound
+ * from then on (a change racing with this update can be missed until the
+ * next one).
+ */
 static void store_limit_update(struct zsfs *fs, size_t meta)
 {
+	size_t want, cur;
+
 	if (!fs->size_limit || !fs->store)
 		return;
-	zsfs_store_set_limit(fs->store, meta < fs->size_limit ?
-			     fs->size_limit - meta : ZSFS_PAGE_SIZE);
+	want = meta < fs->size_limit ? fs->size_limit - meta : ZSFS_PAGE_SIZE;
+	pthread_mutex_lock(&fs->limit_lock);
+	cur = zsfs_store_limit(fs->store);
+	if (cur != fs->limit_set)
+		fs->limit_user = cur;
+	if (fs->limit_user && fs->limit_user < want)
+		want = fs->limit_user;
+	if (want != cur)
+		zsfs_store_set_limit(fs->store, want);
+	fs->limit_set = want;
+	pthread_mutex_unlock(&fs->limit_lock);
 }
 
 int zsfs_meta_charge(struct zsfs *fs, size_t bytes)
@@ -263,6 +281,8 @@ int zsfs_fs_init(struct zsfs *fs, const struct zsfs_options *o, uid_t owner)
 	atomic_init(&fs->meta_bytes, 0);
 	pthread_rwlock_init(&fs->ns_lock, NULL);
 	pthread_mutex_init(&fs->life_lock, NULL);
+	pthread_mutex_init(&fs->limit_lock, NULL);
+	fs->limit_set = o->size;
 
 	memset(&sp, 0, sizeof(sp));
 	sp.compress = o->compress;
@@ -296,6 +316,7 @@ fail_store:
 fail:
 	pthread_rwlock_destroy(&fs->ns_lock);
 	pthread_mutex_destroy(&fs->life_lock);
+	pthread_mutex_destroy(&fs->limit_lock);
 	return rc;
 }
 
@@ -314,6 +335,7 @@ void zsfs_fs_fini(struct zsfs *fs)
 	fs->store = NULL;
 	pthread_rwlock_destroy(&fs->ns_lock);
 	pthread_mutex_destroy(&fs->life_lock);
+	pthread_mutex_destroy(&fs->limit_lock);
 }
 
 void zsfs_fs_counts(void *arg, struct zsfs_fs_counts *out)

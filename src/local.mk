@@ -44,3 +44,5 @@ dist_check_SCRIPTS += tests/fs_acl.sh
 TESTS += tests/fs_acl.sh
 dist_check_SCRIPTS += tests/fs_tree.sh
 TESTS += tests/fs_tree.sh
+dist_check_SCRIPTS += tests/fs_mount.sh
+TESTS += tests/fs_mount.sh

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,7 +215,8 @@ int main(int argc, char **argv)
 		rc = fuse_session_loop_mt(fs.se, lcfg);
 		fuse_loop_cfg_destroy(lcfg);
 	}
-	rc = rc ? 1 : 0;
+	/* The loop returns the signal that ended it: a clean exit. */
+	rc = rc == 0 || rc == SIGTERM || rc == SIGINT || rc == SIGHUP ? 0 : 1;
 
 out_unmount:
 	fuse_session_unmount(fs.se);
