@@ -72,8 +72,9 @@ show() {
 
 # Daemon memory against the pool's figure.
 memcheck() {
-	local used meta dirty rss anon drss danon
+	local used meta dirty rss anon drss danon heap
 	used=$(get mem_used_total)
+	heap=$(get heap_bytes)
 	meta=$(get meta_bytes)
 	dirty=$(($(get dirty_pages) * 4096))
 	rss=$(smaps Rss)
@@ -88,6 +89,9 @@ memcheck() {
 	printf '%-26s   + meta_bytes %s + dirty %s = %s (%+.2f%% vs Rss-baseline)\n' "" \
 		"$(mib "$meta")" "$(mib "$dirty")" "$(mib $((used + meta + dirty)))" \
 		"$(awk -v a="$drss" -v b=$((used + meta + dirty)) 'BEGIN { print b ? (a - b) * 100 / b : 0 }')"
+	printf '%-26s   + heap_bytes %s (malloc) = %s (%+.2f%% vs Anonymous-baseline)\n' "" \
+		"$(mib $((heap - BASE_HEAP)))" "$(mib $((used + heap - BASE_HEAP)))" \
+		"$(awk -v a="$danon" -v b=$((used + heap - BASE_HEAP)) 'BEGIN { print b ? (a - b) * 100 / b : 0 }')"
 }
 
 load() {
@@ -111,6 +115,7 @@ mount_zs auto_compact=off
 sleep 0.3
 BASE_RSS=$(smaps Rss)
 BASE_ANON=$(smaps Anonymous)
+BASE_HEAP=$(get heap_bytes)
 echo "fresh mount: Rss $(mib "$BASE_RSS"), Anonymous $(mib "$BASE_ANON")"
 load "$@"
 show "after churn:"
@@ -132,6 +137,7 @@ mount_zs auto_compact=on
 sleep 0.3
 BASE_RSS=$(smaps Rss)
 BASE_ANON=$(smaps Anonymous)
+BASE_HEAP=$(get heap_bytes)
 load "$@"
 show "after churn (t=0):"
 t=0

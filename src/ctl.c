@@ -17,6 +17,7 @@
  *	huge_pages_since N     /
  *	inodes ... meta_bytes     the filesystem's counts (fs_counts)
  *	pool_* N                  the pool's own figures
+ *	heap_bytes N              the daemon's malloc heap (not the pool)
  *	pages_stored ...          the rest of the store's ZSFS_STORE_STATS
  *	compactions_* ...         the ctl's ZSFS_CTL_STATS, compactions_enospc
  *	auto_compact 0|1
@@ -237,6 +238,7 @@ struct ctl_snap {
 	size_t mem_limit;
 	size_t mem_used_max;
 	size_t auto_compact;
+	size_t heap_bytes;
 };
 
 /* zram's mm_stat, in its order: name, value in a struct ctl_snap *s. */
@@ -266,7 +268,8 @@ struct ctl_snap {
 	X(pool_bytes_stored, s->pool.bytes_stored)                           \
 	X(pool_meta_bytes, s->pool.meta_bytes)                               \
 	X(pool_os_bytes_mapped, s->pool.os_bytes_mapped)                     \
-	X(pool_compactions, s->pool.compactions)
+	X(pool_compactions, s->pool.compactions)                             \
+	X(heap_bytes, s->heap_bytes)
 
 /* Store counters shown elsewhere under another name. */
 static const char *const store_renamed[] = {
@@ -288,6 +291,25 @@ static int store_stat_shown(const char *name)
 	return 0;
 }
 
+/*
+ * What the process's malloc heap holds from the OS (every arena, mmapped
+ * chunks included): inodes, names, page tables, dirty pages, buffers and
+ * the free space among them that cannot go back.  The pool is not in it
+ * (it maps its own memory), so mem_used_total + heap_bytes is about the
+ * daemon's anonymous memory.  0 where glibc's mallinfo2 is missing.
+ */
+static size_t heap_bytes(void)
+{
+#if defined(__GLIBC__) && defined(__GLIBC_PREREQ)
+#if __GLIBC_PREREQ(2, 33)
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.arena + mi.hblkhd;
+#endif
+#endif
+	return 0;
+}
+
 static void ctl_snapshot(struct zsfs_ctl *ctl, struct ctl_snap *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -301,6 +323,7 @@ static void ctl_snapshot(struct zsfs_ctl *ctl, struct ctl_snap *s)
 	s->cs = ctl->st;
 	s->auto_compact = (size_t)ctl->auto_compact;
 	pthread_mutex_unlock(&ctl->lock);
+	s->heap_bytes = heap_bytes();
 	/* mem_bytes may have grown since the sample */
 	if (s->pool.mem_bytes > s->mem_used_max)
 		s->mem_used_max = s->pool.mem_bytes;

@@ -97,6 +97,7 @@ static void test_text(struct zsfs_ctl *ctl, zs_pool *pool)
 		"meta_bytes", "pool_pages", "pool_objects", "dirty_pages",
 		"compactions_manual", "compactions_auto", "compactions_enospc",
 		"last_compact_usec", "last_compact_pages", "auto_compact",
+		"heap_bytes",
 	};
 	char *text, *p;
 	size_t len, n = 0, rows = 0;
