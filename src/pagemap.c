@@ -332,6 +332,14 @@ int zsfs_pagemap_last(const struct zsfs_pagemap *pm, uint64_t *idxp)
 	return last_rec(pm->root, pm->height, 0, idxp);
 }
 
+size_t zsfs_pagemap_bytes(const struct zsfs_pagemap *pm)
+{
+	/* Leaves (1 KiB) are at least 63/64 of the nodes in a dense table
+	 * and one per leaf in a sparse one; count every node as a leaf, the
+	 * larger kind, rather than walking the tree. */
+	return pm->nodes * sizeof(struct pm_leaf);
+}
+
 struct pm_walk {
 	size_t nodes, entries;
 	char *msg;

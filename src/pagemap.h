@@ -85,6 +85,9 @@ uint64_t zsfs_pagemap_next_hole(const struct zsfs_pagemap *pm,
 /* The highest index with an entry.  Return 0 or -ENOENT when empty. */
 int zsfs_pagemap_last(const struct zsfs_pagemap *pm, uint64_t *idxp);
 
+/* Heap bytes of the table's nodes. */
+size_t zsfs_pagemap_bytes(const struct zsfs_pagemap *pm);
+
 /* Walk the tree: no empty node, counts match.  0 or -EUCLEAN + @msg. */
 int zsfs_pagemap_check(const struct zsfs_pagemap *pm, char *msg,
 		       size_t msg_cap);

@@ -1036,6 +1036,11 @@ void zsfs_file_stats(const struct zsfs_file *file, struct zsfs_file_stats *st)
 								     last + 1;
 }
 
+size_t zsfs_file_meta_bytes(const struct zsfs_file *file)
+{
+	return sizeof(*file) + zsfs_pagemap_bytes(&file->map);
+}
+
 static int check_fail(char *msg, size_t msg_cap, uint64_t idx,
 		      const char *what)
 {

@@ -188,6 +188,11 @@ struct zsfs_file_stats {
 };
 void zsfs_file_stats(const struct zsfs_file *file, struct zsfs_file_stats *st);
 
+/* Heap bytes of the file's bookkeeping: the struct and its page table
+ * nodes (not the data: pool objects and dirty pages are counted in the
+ * store's stats).  For the filesystem's meta_bytes. */
+size_t zsfs_file_meta_bytes(const struct zsfs_file *file);
+
 /* Check the file's table against the pool.  Return 0 or -EUCLEAN + @msg. */
 int zsfs_file_check(struct zsfs_store *store, const struct zsfs_file *file,
 		    char *msg, size_t msg_cap);

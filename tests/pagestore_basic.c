@@ -200,6 +200,8 @@ static void test_sparse_seek_copy(void)
 	zsfs_file_stats(f, &fs);
 	TAP_OK(rc == 0 && fs.pages_compressed == 3 &&
 	       fs.last_page_plus1 == TiB / PG, "1 TiB sparse file with 3 pages");
+	TAP_OK(zsfs_file_meta_bytes(f) < 16 * 1024,
+	       "its page table takes %zu bytes", zsfs_file_meta_bytes(f));
 	rc = zsfs_file_read(s, f, TiB / 2, PG, out);
 	TAP_OK(rc == 0 && out[0] == 0 && out[PG - 1] == 0,
 	       "middle of it reads zeros");
