@@ -65,14 +65,22 @@ void zsfs_ctl_destroy(struct zsfs_ctl *ctl);
  * zsfs_ctl_stats_text() - the text .zsctl shows: "name value" lines, the
  * first nine zram's mm_stat fields, then the rest, then after a blank line
  * the per-class table.  *@textp is malloc'ed; the caller frees it.
+ * Every value is a decimal integer (bytes or counts) except the last line
+ * before the blank one, "codec NAME" (e.g. "codec zstd:3").  The full list
+ * is in ctl.c's file comment.  Never waits for a running compaction.
+ * Return: 0, -ENOMEM.
  */
 int zsfs_ctl_stats_text(struct zsfs_ctl *ctl, char **textp, size_t *lenp);
 
 /*
  * zsfs_ctl_command() - run one command line (without its newline) written
- * to .zsctl by user @uid.  Return: 0; -EPERM when @uid may not; -EINVAL for
- * an unknown or malformed command (nothing changed; @why says what is
- * wrong, and the daemon logs it).
+ * to .zsctl by user @uid: compact, mem_limit SIZE, reset_max,
+ * auto_compact on|off, check.  Empty and all-blank lines do nothing.
+ * Return: 0; -EPERM when @uid is neither root nor the owner (checked
+ * first, for any non-blank line); -E2BIG for a line over 4096 bytes;
+ * -EINVAL for an unknown or malformed command (nothing changed); -EIO when
+ * check finds a broken invariant.  On failure @why (may be NULL) says what
+ * is wrong; this function does not log, the writer does.
  */
 int zsfs_ctl_command(struct zsfs_ctl *ctl, uid_t uid, const char *line,
 		     size_t len, char *why, size_t why_cap);
@@ -84,8 +92,12 @@ int zsfs_ctl_command(struct zsfs_ctl *ctl, uid_t uid, const char *line,
 struct zsfs_ctl_writer;
 int zsfs_ctl_writer_open(struct zsfs_ctl *ctl, uid_t uid,
 			 struct zsfs_ctl_writer **wp);
-/* Return: 0, or the first failing command's error (-EINVAL, -EPERM, -E2BIG
- * for a line longer than 4096 bytes). */
+/* Return: 0, or the first failing command's error (-EINVAL, -EPERM, -EIO,
+ * -E2BIG for a line longer than 4096 bytes, reported as soon as the line
+ * passes 4096 bytes; the rest of that line is dropped).  A failing line
+ * stops the write: later lines in @buf do not run.  The reason is logged
+ * to stderr as "zsfs: .zsctl: ...".  One writer per open file; calls on
+ * one writer are serialised, different writers run at once. */
 int zsfs_ctl_writer_write(struct zsfs_ctl_writer *w, const char *buf,
 			  size_t len);
 int zsfs_ctl_writer_close(struct zsfs_ctl_writer *w); /* NULL ok */
@@ -97,10 +109,14 @@ size_t zsfs_ctl_compact(struct zsfs_ctl *ctl, int manual);
  * The reserved xattrs.  zsfs_ctl_xattr_is_reserved() says whether @name is
  * ours (user.zsfs.*).  get fills a malloc'ed value; @fst is the file's
  * stats (NULL for non-regular inodes: they report zeros).
- * Return: 0; -ENODATA for an unknown user.zsfs.* name.
- * set: user.zsfs.compact with value "1" runs compaction; other names or
- * values: -EINVAL (bad value) or -ENOTSUP (unknown name); -EPERM for a user
- * who may not.
+ * Names: stats (the .zsctl text), stored (decimal pool bytes of the
+ * file's pages), pages ("compressed N raw N same N holes N dirty N"; holes
+ * are the pages below @file_size that hold no data).
+ * Return: 0; -ENODATA for an unknown user.zsfs.* name and for the
+ * write-only user.zsfs.compact; -ENOMEM.
+ * set: user.zsfs.compact with value "1" (or "1\n") runs compaction;
+ * -EPERM for stats/stored/pages (read-only) and for a user who may not
+ * compact; -EINVAL for another value; -ENOTSUP for an unknown name.
  */
 int zsfs_ctl_xattr_is_reserved(const char *name);
 int zsfs_ctl_xattr_get(struct zsfs_ctl *ctl, const char *name,
