@@ -104,14 +104,38 @@ out:
 		fuse_reply_open(req, fi);
 }
 
+static int ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	       (a->tv_sec == b->tv_sec && a->tv_nsec <= b->tv_nsec);
+}
+
+/* Does a read now need to move atime?  relatime: when atime is not after
+ * mtime or ctime, or is a day old.  Caller holds in->lock. */
+static int atime_due(struct zsfs *fs, const struct zsfs_inode *in,
+		     const struct timespec *now)
+{
+	switch (fs->opts.atime) {
+	case ZSFS_ATIME_NONE:
+		return 0;
+	case ZSFS_ATIME_STRICT:
+		return 1;
+	default:
+		return ts_before(&in->atime, &in->mtime) ||
+		       ts_before(&in->atime, &in->ctime) ||
+		       now->tv_sec - in->atime.tv_sec >= 24 * 3600;
+	}
+}
+
 void zsfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		  struct fuse_file_info *fi)
 {
 	struct zsfs *fs = req_fs(req);
 	struct zsfs_inode *in = zsfs_inode_get(fs, ino);
+	struct timespec now;
 	char *buf = NULL;
 	size_t n = 0;
-	int rc = 0;
+	int rc = 0, touch = 0;
 
 	if (in == fs->ctl_inode) {
 		struct zsfs_ctl_handle *h = ctl_handle(fi);
@@ -134,8 +158,16 @@ void zsfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		}
 		rc = zsfs_file_read(fs->store, in->file, (uint64_t)off, n, buf);
 	}
+	zsfs_now(&now);
+	touch = rc == 0 && atime_due(fs, in, &now);
 unlock:
 	pthread_rwlock_unlock(&in->lock);
+	if (touch) {
+		/* Rare (relatime): the first read after a change. */
+		pthread_rwlock_wrlock(&in->lock);
+		in->atime = now;
+		pthread_rwlock_unlock(&in->lock);
+	}
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
 	else

@@ -289,6 +289,14 @@ static int apply_opt(struct zsfs_options *o, const char *key, const char *val,
 		o->read_only = key[1] == 'o';
 		return pass_opt(o, key, err, err_cap);
 	} else if (in_list(pass_flags, key)) {
+		if (strcmp(key, "noatime") == 0)
+			o->atime = ZSFS_ATIME_NONE;
+		else if (strcmp(key, "strictatime") == 0)
+			o->atime = ZSFS_ATIME_STRICT;
+		else if (strcmp(key, "relatime") == 0 || strcmp(key, "atime") == 0 ||
+			 strcmp(key, "norelatime") == 0)
+			o->atime = strcmp(key, "norelatime") == 0 ?
+				   ZSFS_ATIME_STRICT : ZSFS_ATIME_RELATIME;
 		rc = pass_opt(o, key, err, err_cap);
 		if (rc < 0)
 			return rc;

@@ -24,6 +24,10 @@
 #define ZSFS_FUSE_OPTS_CAP 4096
 #define ZSFS_COMPRESS_CAP 32
 
+/* Read access times, as the mount flags say (the kernel leaves atime to a
+ * FUSE filesystem): relatime (default), strictatime, noatime. */
+enum { ZSFS_ATIME_RELATIME, ZSFS_ATIME_STRICT, ZSFS_ATIME_NONE };
+
 struct zsfs_options {
 	/* Cap on the pool's memory in bytes; 0 = no cap (size=0). */
 	uint64_t size;
@@ -39,6 +43,7 @@ struct zsfs_options {
 	int has_fsname;      /* fsname= given (else the daemon adds one) */
 	int has_subtype;     /* subtype= given */
 	int read_only;       /* ro given (last of ro/rw wins) */
+	int atime;           /* ZSFS_ATIME_*: when reads update atime */
 	/* Comma-separated options for fuse_session_new(), NUL-terminated. */
 	char fuse_opts[ZSFS_FUSE_OPTS_CAP];
 };

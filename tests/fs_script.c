@@ -507,6 +507,18 @@ static void sec_times(void)
 	S("unlink d/g", unlink("d/g"));
 	stat("d", &dst2);
 	show("unlink: dir mtime moved", "%d", ts_cmp(dst2.st_mtim, dst.st_mtim) > 0);
+	/* relatime: a read moves an atime older than mtime, once. */
+	ts[0].tv_sec = 100; ts[0].tv_nsec = 0;
+	ts[1].tv_sec = 200; ts[1].tv_nsec = 0;
+	S("utimensat old atime", utimensat(AT_FDCWD, "f", ts, 0));
+	usleep(20000); /* past the ctime's coarse clock tick on tmpfs */
+	show_file("f");
+	stat("f", &st);
+	show("read: atime moved", "%d", st.st_atim.tv_sec > 200);
+	st2 = st;
+	show_file("f");
+	stat("f", &st);
+	show("second read: atime kept", "%d", ts_cmp(st.st_atim, st2.st_atim) == 0);
 	S("setxattr", setxattr("f", "user.t", "v", 1, 0));
 	stat("f", &st);
 	show("setxattr: ctime moved", "%d", ts_cmp(st.st_ctim, st2.st_ctim) > 0);
