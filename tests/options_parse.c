@@ -1,4 +1,8 @@
-/* options_parse.c - unit test of the mount option parser (options.h). */
+/*
+ * options_parse.c - unit test of the mount option parser (options.h):
+ * defaults, tmpfs's size syntax, every zsfs option, pass-through and
+ * ignored generic options, and refusals naming the option.
+ */
 #include "config.h"
 
 #include <errno.h>
@@ -7,7 +11,130 @@
 #include "options.h"
 #include "tap.h"
 
+#define GiB (1024ull * 1024 * 1024)
+#define RAM (8 * GiB)
+
+static int parse(struct zsfs_options *o, const char *s, char *err, size_t cap)
+{
+	zsfs_options_init(o, RAM, 1000, 1000);
+	return zsfs_options_parse(o, s, RAM, err, cap);
+}
+
+/* The option string is refused and the message contains @word. */
+static void refused(const char *s, const char *word)
+{
+	struct zsfs_options o;
+	char err[256];
+	int rc = parse(&o, s, err, sizeof(err));
+
+	TAP_OK(rc < 0 && strstr(err, word), "refused: %s (%s)", s, err);
+}
+
 int main(void)
 {
+	struct zsfs_options o;
+	char err[256];
+	uint64_t v;
+
+	/* defaults */
+	zsfs_options_init(&o, RAM, 1000, 1001);
+	TAP_OK(o.size == RAM / 2, "default size is half of RAM");
+	TAP_OK(o.nr_inodes == RAM / 4096 / 2, "default nr_inodes is half the RAM pages");
+	TAP_OK(o.mode == 01777, "default mode 1777");
+	TAP_OK(o.uid == 1000 && o.gid == 1001, "default owner is the mounter");
+	TAP_OK(strcmp(o.compress, "lz4") == 0, "default codec lz4");
+	TAP_OK(o.auto_compact == 1 && o.auto_unmount == 1, "auto_compact, auto_unmount on");
+	TAP_OK(o.allow_other == 0 && o.fuse_opts[0] == '\0', "user mount: no allow_other, nothing passed");
+	zsfs_options_init(&o, RAM, 0, 0);
+	TAP_OK(o.allow_other == 1 && strcmp(o.fuse_opts, "suid,dev") == 0,
+	       "root mount: allow_other, suid, dev");
+
+	/* sizes */
+	TAP_OK(zsfs_parse_size("4096", 0, RAM, &v) == 0 && v == 4096, "plain bytes");
+	TAP_OK(zsfs_parse_size("64k", 0, RAM, &v) == 0 && v == 65536, "k suffix");
+	TAP_OK(zsfs_parse_size("3M", 0, RAM, &v) == 0 && v == 3 << 20, "M suffix");
+	TAP_OK(zsfs_parse_size("2g", 0, RAM, &v) == 0 && v == 2 * GiB, "g suffix");
+	TAP_OK(zsfs_parse_size("1t", 0, RAM, &v) == 0 && v == 1024 * GiB, "t suffix");
+	TAP_OK(zsfs_parse_size("25%", 1, RAM, &v) == 0 && v == 2 * GiB, "percent of RAM");
+	TAP_OK(zsfs_parse_size("25%", 0, RAM, &v) == -EINVAL, "percent refused where not allowed");
+	TAP_OK(zsfs_parse_size("101%", 1, RAM, &v) == -ERANGE, "more than 100%%");
+	TAP_OK(zsfs_parse_size("16e", 0, RAM, &v) == -ERANGE, "16e overflows");
+	TAP_OK(zsfs_parse_size("99999999999999999999", 0, RAM, &v) == -ERANGE, "overflow");
+	TAP_OK(zsfs_parse_size("", 0, RAM, &v) == -EINVAL, "empty");
+	TAP_OK(zsfs_parse_size("-1", 0, RAM, &v) == -EINVAL, "negative");
+	TAP_OK(zsfs_parse_size("1kb", 0, RAM, &v) == -EINVAL, "two-letter suffix");
+	TAP_OK(zsfs_parse_size(" 1", 0, RAM, &v) == -EINVAL, "leading space");
+
+	/* zsfs options */
+	TAP_OK(parse(&o, "size=64m,nr_inodes=10k,mode=0755,uid=5,gid=6", err, sizeof(err)) == 0 &&
+	       o.size == 64 << 20 && o.nr_inodes == 10240 && o.mode == 0755 &&
+	       o.uid == 5 && o.gid == 6, "size nr_inodes mode uid gid");
+	TAP_OK(parse(&o, "size=50%", err, sizeof(err)) == 0 && o.size == 4 * GiB, "size=50%%");
+	TAP_OK(parse(&o, "size=0,nr_inodes=0", err, sizeof(err)) == 0 && o.size == 0 &&
+	       o.nr_inodes == 0, "0 means no limit");
+	TAP_OK(parse(&o, "compress=zstd:5", err, sizeof(err)) == 0 &&
+	       strcmp(o.compress, "zstd:5") == 0, "compress=zstd:5");
+	TAP_OK(parse(&o, "compress=none", err, sizeof(err)) == 0, "compress=none");
+	TAP_OK(parse(&o, "auto_compact=off", err, sizeof(err)) == 0 && o.auto_compact == 0,
+	       "auto_compact=off");
+	TAP_OK(parse(&o, "size=1m,size=2m", err, sizeof(err)) == 0 && o.size == 2 << 20,
+	       "later option wins");
+	TAP_OK(parse(&o, ",,size=1m,", err, sizeof(err)) == 0 && o.size == 1 << 20,
+	       "empty items ignored");
+	TAP_OK(parse(&o, "noauto_unmount,allow_other", err, sizeof(err)) == 0 &&
+	       o.auto_unmount == 0 && o.allow_other == 1, "auto_unmount/allow_other switches");
+
+	/* pass-through and ignored */
+	TAP_OK(parse(&o, "rw,nosuid,nodev,noexec,noatime,sync,dirsync", err, sizeof(err)) == 0 &&
+	       strcmp(o.fuse_opts, "rw,nosuid,nodev,noexec,noatime,sync,dirsync") == 0 &&
+	       o.atime == ZSFS_ATIME_NONE, "kernel flags passed through in order");
+	TAP_OK(parse(&o, "ro", err, sizeof(err)) == 0 && o.read_only == 1 &&
+	       strcmp(o.fuse_opts, "ro") == 0, "ro");
+	TAP_OK(parse(&o, "defaults,auto,noauto,user,nouser,_netdev,nofail,x-systemd.automount,comment=foo",
+		     err, sizeof(err)) == 0 && o.fuse_opts[0] == '\0', "mount(8) options ignored");
+	TAP_OK(parse(&o, "default_permissions", err, sizeof(err)) == 0 && o.fuse_opts[0] == '\0',
+	       "default_permissions accepted (always on)");
+	TAP_OK(parse(&o, "fsname=a\\,b,subtype=x,max_read=131072", err, sizeof(err)) == 0 &&
+	       o.has_fsname && o.has_subtype &&
+	       strcmp(o.fuse_opts, "fsname=a\\,b,subtype=x,max_read=131072") == 0,
+	       "fsname (escaped comma), subtype, max_read passed: %s", o.fuse_opts);
+
+	/* refusals name the option */
+	refused("size=abc", "size");
+	refused("size=", "size");
+	refused("size", "size");
+	refused("size=10x", "size");
+	refused("size=1k", "size");
+	refused("nr_inodes=1q", "nr_inodes");
+	refused("nr_inodes=5%", "nr_inodes");
+	refused("mode=8", "mode");
+	refused("mode=17777", "mode");
+	refused("mode=", "mode");
+	refused("uid=abc", "uid");
+	refused("uid=-1", "uid");
+	refused("gid=4294967295", "gid");
+	refused("compress=lzma", "compress");
+	refused("compress=zstd:99", "compress");
+	refused("compress=", "compress");
+	refused("auto_compact=maybe", "auto_compact");
+	refused("bogus", "bogus");
+	refused("bogus=1", "bogus");
+	refused("rw=1", "rw");
+	refused("fsname=", "fsname");
+	refused("max_read=x", "max_read");
+	refused("size=1m,bogus2", "bogus2");
+
+	/* bounded output */
+	{
+		char big[9000];
+		size_t i;
+
+		for (i = 0; i + 7 < sizeof(big); i += 7)
+			memcpy(big + i, "nosuid,", 7);
+		big[i] = '\0';
+		TAP_OK(parse(&o, big, err, sizeof(err)) == -E2BIG &&
+		       strlen(o.fuse_opts) < sizeof(o.fuse_opts), "too many options: E2BIG");
+		TAP_OK(parse(&o, "size=abc", err, 8) < 0 && strlen(err) == 7, "message truncated to err_cap");
+	}
 	return tap_done();
 }
