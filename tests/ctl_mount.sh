@@ -8,7 +8,7 @@ need_fuse
 need_tool getfattr setfattr setpriv
 # uid 65534 must reach the mount point below our private temp dir
 chmod 755 "$WORK"
-zs_mount -o auto_compact=off
+zs_mount -o auto_compact=off,size=4g
 
 C="$MNT/.zsctl"
 
@@ -109,8 +109,23 @@ EOF
 check_eq "mem_limit unchanged after bad commands" 1073741824 "$(ctl_get mem_limit)"
 check_eq "auto_compact unchanged" 0 "$(ctl_get auto_compact)"
 check "the daemon logged why" grep -q 'zsfs: .zsctl: ' "$WORK/zsfs.log"
+
+# a limit below what is in use: allowed, and writes fail until it is lifted
+check "mem_limit 64k, below the use" sh -c "echo 'mem_limit 64k' > '$C'"
+check_eq "mem_limit shows it" 65536 "$(ctl_get mem_limit)"
+err=$(dd if=/dev/urandom of="$MNT/full" bs=1M count=4 conv=fsync 2>&1)
+check "a write under the lowered limit fails with ENOSPC" \
+	grep -q "No space left on device" <<<"$err"
+check "files written before read back" cmp -s "$MNT/sparse" "$MNT/sparse"
+rm -f "$MNT/full"
 check "mem_limit 0" sh -c "echo 'mem_limit 0' > '$C'"
-check_eq "no cap" 0 "$(ctl_get mem_limit)"
+# no cap of its own: 0, until the daemon puts back size= (4g here) minus
+# its metadata at its next metadata change
+lim=$(ctl_get mem_limit)
+check "no cap, or back to size= less metadata ($lim)" \
+	test "$lim" -eq 0 -o \( "$lim" -gt $((4096 * 1048576 - 64 * 1048576)) -a "$lim" -le $((4096 * 1048576)) \)
+check "writes work again" dd if=/dev/urandom of="$MNT/full" bs=1M count=4 conv=fsync status=none
+rm -f "$MNT/full"
 
 # ---- another user ----
 NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"
@@ -118,8 +133,9 @@ check "uid 65534 can read .zsctl" sh -c "$NOBODY cat '$C' >/dev/null"
 err=$( { $NOBODY sh -c "echo compact > '$C'"; } 2>&1 )
 check "uid 65534 cannot write commands ($err)" \
 	grep -Eq "Operation not permitted|Permission denied" <<<"$err"
+lim=$(ctl_get mem_limit)
 err=$( { $NOBODY sh -c "echo 'mem_limit 1m' > '$C'"; } 2>&1 )
-check_eq "uid 65534 changed nothing" 0 "$(ctl_get mem_limit)"
+check_eq "uid 65534 changed nothing" "$lim" "$(ctl_get mem_limit)"
 check "uid 65534 cannot compact through the xattr" \
 	sh -c "! $NOBODY setfattr -n user.zsfs.compact -v 1 '$MNT' 2>/dev/null"
 
