@@ -22,6 +22,9 @@
  * read-modify-write of the stored page.  Storing a page always allocates
  * the new object before it frees the old one, so a failure (ENOSPC) leaves
  * the old data - or the dirty copy - in place.
+ * tests/pagestore_smallwrite measures it: appending 100-byte records runs
+ * about as fast as 128 KiB writes with the dirty set, and 10-15x slower
+ * when every record read-modifies-writes its page.
  *
  * ENOSPC.  When zs_malloc() hits the pool's limit we run zs_compact() once
  * and retry; if that fails too the write returns -ENOSPC.

@@ -115,8 +115,9 @@ for p in 1 2 3 4 5 6; do
 			esac
 		done >"$WORK/conc.$p"
 	) &
+	pids="${pids:-} $!"
 done
-wait
+wait $pids	# not a bare wait: the daemon is our child too
 check_eq "concurrent writers: every compact OK" 0 \
 	"$(cat "$WORK"/conc.* | awk 'NR % 3 == 0 && $0 != "OK"' | wc -l)"
 check_eq "concurrent writers: every garbage write EINVAL" 0 \

@@ -46,8 +46,12 @@ fill() {
 		touch "$top/d$d/sub/empty"{1..200} || return 1
 	done
 	# Parallel readers so the daemon spins up its worker threads.
-	for d in 0 1 2 3; do cat "$top"/d$d/* >/dev/null 2>&1 & done
-	wait
+	local pids=""
+	for d in 0 1 2 3; do
+		cat "$top"/d$d/* >/dev/null 2>&1 &
+		pids="$pids $!"
+	done
+	wait $pids	# not a bare wait: the daemon is our child too
 	rm -rf "$top"
 }
 
