@@ -12,12 +12,16 @@
  * largest of them (as the kernel does): fewer classes mean fewer
  * half-empty zspages.
  *
+ * Shards (see internal.h) repeat the whole set of classes; shard 0's
+ * classes also serve as the geometry of a size for any shard.
+ *
  * lock ordering: see internal.h.  Every list function here requires the
  * caller to hold c->lock.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 
 #include "internal.h"
@@ -58,9 +62,16 @@ int zs_classes_init(zs_pool *pool)
 		    objs[i] != objs[i + 1])
 			n++;
 	}
-	classes = calloc(n, sizeof(*classes));
+	classes = calloc((size_t)n * pool->nshards, sizeof(*classes));
 	if (!classes)
 		return -ENOMEM;
+
+	/* Critical sections under a class lock are short (a slot, a list
+	 * move), so waiters spin a little before sleeping. */
+	pthread_mutexattr_t attr;
+
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
 
 	/* Classes are numbered by ascending size; fill from the top. */
 	unsigned idx = n;
@@ -71,7 +82,7 @@ int zs_classes_init(zs_pool *pool)
 		    objs[i] != objs[i + 1]) {
 			struct zs_class *c = &classes[--idx];
 
-			pthread_mutex_init(&c->lock, NULL);
+			pthread_mutex_init(&c->lock, &attr);
 			c->index = idx;
 			c->size = size;
 			c->pages_per_zspage = pages[i];
@@ -79,14 +90,28 @@ int zs_classes_init(zs_pool *pool)
 		}
 		pool->size_class[i] = &classes[idx];
 	}
+	/* The other shards are copies of shard 0. */
+	for (unsigned sh = 1; sh < pool->nshards; sh++)
+		for (unsigned i = 0; i < n; i++) {
+			struct zs_class *c = &classes[sh * n + i];
+
+			pthread_mutex_init(&c->lock, &attr);
+			c->index = i;
+			c->shard = sh;
+			c->size = classes[i].size;
+			c->pages_per_zspage = classes[i].pages_per_zspage;
+			c->objs_per_zspage = classes[i].objs_per_zspage;
+		}
+	pthread_mutexattr_destroy(&attr);
 	pool->classes = classes;
 	pool->nr_classes = n;
+	pool->nr_all = n * pool->nshards;
 	return 0;
 }
 
 void zs_classes_fini(zs_pool *pool)
 {
-	for (unsigned i = 0; i < pool->nr_classes; i++)
+	for (unsigned i = 0; i < pool->nr_all; i++)
 		pthread_mutex_destroy(&pool->classes[i].lock);
 	free(pool->classes);
 	pool->classes = NULL;
@@ -98,6 +123,24 @@ struct zs_class *zs_class_for(zs_pool *pool, size_t size)
 		size = ZS_MIN_ALLOC_SIZE;
 	return pool->size_class[(size - ZS_MIN_ALLOC_SIZE +
 				 ZS_SIZE_CLASS_DELTA - 1) / ZS_SIZE_CLASS_DELTA];
+}
+
+/* The class for @size in @shard. */
+struct zs_class *zs_class_in(zs_pool *pool, unsigned shard, size_t size)
+{
+	return &pool->classes[shard * pool->nr_classes +
+			      zs_class_for(pool, size)->index];
+}
+
+/* The shard the calling thread allocates from: its CPU's. */
+unsigned zs_shard_pick(zs_pool *pool)
+{
+	int cpu;
+
+	if (pool->nshards == 1)
+		return 0;
+	cpu = sched_getcpu();
+	return cpu < 0 ? 0 : (unsigned)cpu % pool->nshards;
 }
 
 /* Fullness group of a zspage with @inuse live objects (inuse > 0). */

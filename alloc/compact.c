@@ -88,7 +88,7 @@ static void move_objects(zs_pool *pool, struct zs_class *c,
 		zs_class_refile(c, dst);
 		zs_obj_copy_out(c, src, s, buf, size);
 		zs_obj_copy_in(c, dst, ds, buf, size);
-		atomic_store_explicit(ent, ZS_ENT(dst->id, ds, size),
+		atomic_store_explicit(ent, ZS_ENT(dst->id, ds, size, c->shard),
 				      memory_order_release);
 		zs_zspage_slot_free(c, src, s);
 	}
@@ -201,7 +201,7 @@ size_t zs_compact(zs_pool *pool)
 {
 	size_t freed = 0, n;
 
-	for (unsigned i = 0; i < pool->nr_classes; i++)
+	for (unsigned i = 0; i < pool->nr_all; i++)
 		freed += compact_class(pool, &pool->classes[i]);
 	/* Last, so that pages freed by the classes above are returned too. */
 	n = zs_os_reserve_flush(&pool->os);
@@ -217,7 +217,7 @@ size_t zs_can_compact(zs_pool *pool)
 {
 	size_t n = 0;
 
-	for (unsigned i = 0; i < pool->nr_classes; i++) {
+	for (unsigned i = 0; i < pool->nr_all; i++) {
 		struct zs_class *c = &pool->classes[i];
 
 		pthread_mutex_lock(&c->lock);

@@ -81,18 +81,28 @@
 #define ZS_SLOT_FREE 0x80000000u
 #define ZS_SLOT_END 0xffffu
 
+/* Class shards: each shard is a full set of size classes; a thread
+ * allocates from the shard of the CPU it runs on, so threads on different
+ * CPUs rarely share a class lock, a zspage or their cache lines.  Objects
+ * stay in their shard; free, compaction and stats handle every shard. */
+#define ZS_MAX_SHARDS 8u
+#define ZS_DEFAULT_MAX_SHARDS 4u
+
 /*
  * A handle-table entry of a live object packs its location and size:
  *	bits  0..31 zspage id (never 0)
  *	bits 32..47 slot index in the zspage
- *	bits 48..63 requested size (1..4096)
+ *	bits 48..60 requested size (1..4096)
+ *	bits 61..63 class shard
  * A free entry has size 0 and holds the next free handle id.
  */
-#define ZS_ENT(zid, slot, size) \
-	((uint64_t)(zid) | ((uint64_t)(slot) << 32) | ((uint64_t)(size) << 48))
+#define ZS_ENT(zid, slot, size, shard)                              \
+	((uint64_t)(zid) | ((uint64_t)(slot) << 32) |               \
+	 ((uint64_t)(size) << 48) | ((uint64_t)(shard) << 61))
 #define ZS_ENT_ZID(e) ((uint32_t)(e))
 #define ZS_ENT_SLOT(e) ((unsigned)(((e) >> 32) & 0xffffu))
-#define ZS_ENT_SIZE(e) ((size_t)((e) >> 48))
+#define ZS_ENT_SIZE(e) ((size_t)(((e) >> 48) & 0x1fffu))
+#define ZS_ENT_SHARD(e) ((unsigned)((e) >> 61))
 
 /* ---- assertions ----------------------------------------------------- */
 
@@ -122,9 +132,10 @@ struct zs_zspage {
 	struct zs_zspage *prev, *next; /* protected by class->lock */
 	uint16_t inuse;           /* protected by class->lock */
 	uint16_t freelist;        /* protected by class->lock */
-	/* Owner class index + 1, 0 when not live.  Written under the class
-	 * lock; read unlocked by page migration to find which lock to take. */
-	atomic_uchar cls;
+	/* Owner class (index in pool->classes) + 1, 0 when not live.
+	 * Written under the class lock; read unlocked by page migration to
+	 * find which lock to take. */
+	atomic_ushort cls;
 	uint8_t fullness;         /* protected by class->lock */
 	uint8_t npages;           /* protected by class->lock */
 	uint8_t flags;            /* protected by class->lock */
@@ -157,7 +168,8 @@ static inline uint32_t *zs_slots(struct zs_zspage *zp)
 
 struct zs_class {
 	pthread_mutex_t lock;
-	unsigned index;           /* position in pool->classes */
+	unsigned index;           /* position in its shard, by size */
+	unsigned shard;
 	size_t size;              /* slot size (largest merged size) */
 	unsigned objs_per_zspage;
 	unsigned pages_per_zspage;
@@ -229,9 +241,12 @@ struct zs_pool {
 	atomic_size_t pages_compacted;
 	atomic_size_t compactions;
 
-	unsigned nr_classes;
-	struct zs_class *classes;                 /* nr_classes, constant */
-	struct zs_class *size_class[ZS_NR_SIZES]; /* constant after create */
+	unsigned nr_classes;                      /* per shard */
+	unsigned nshards;
+	unsigned nr_all;                          /* nr_classes * nshards */
+	/* nr_all classes, shard by shard; constant after create */
+	struct zs_class *classes;
+	struct zs_class *size_class[ZS_NR_SIZES]; /* into shard 0 */
 
 	struct zs_handles handles;
 	struct zs_zspages zspages;
@@ -247,6 +262,8 @@ struct zs_pool {
 int zs_classes_init(zs_pool *pool);
 void zs_classes_fini(zs_pool *pool);
 struct zs_class *zs_class_for(zs_pool *pool, size_t size);
+struct zs_class *zs_class_in(zs_pool *pool, unsigned shard, size_t size);
+unsigned zs_shard_pick(zs_pool *pool);
 unsigned zs_fullness_of(const struct zs_class *c, unsigned inuse);
 void zs_class_link(struct zs_class *c, struct zs_zspage *zp);
 void zs_class_unlink(struct zs_class *c, struct zs_zspage *zp);

@@ -157,7 +157,7 @@ void *zs_map(zs_pool *pool, zs_handle h, enum zs_mapmode mode,
 	unsigned char *p;
 
 	zp = obj_pin(pool, h, &slot, &size);
-	c = zs_class_for(pool, size);
+	c = zs_class_for(pool, size); /* geometry: the same in every shard */
 	p = zs_obj_addr(c, zp, slot, size, &spans);
 	m->priv[MP_ZSPAGE] = zp;
 	m->priv[MP_BUF] = NULL;

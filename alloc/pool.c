@@ -85,6 +85,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -102,17 +103,26 @@ int zs_pool_create(const struct zs_pool_params *params, zs_pool **poolp)
 	zs_pool *pool;
 	int err;
 
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned shards = ncpu < 1 ? 1
+			  : ncpu > ZS_DEFAULT_MAX_SHARDS ? ZS_DEFAULT_MAX_SHARDS
+							 : (unsigned)ncpu;
+
 	if (params) {
 		if (params->max_pages_per_zspage)
 			maxp = params->max_pages_per_zspage;
+		if (params->shards)
+			shards = params->shards;
 		limit = params->limit_bytes;
 	}
-	if (maxp < ZS_MIN_PAGES_PER_ZSPAGE || maxp > ZS_MAX_PAGES_PER_ZSPAGE)
+	if (maxp < ZS_MIN_PAGES_PER_ZSPAGE || maxp > ZS_MAX_PAGES_PER_ZSPAGE ||
+	    shards > ZS_MAX_SHARDS)
 		return -EINVAL;
 	pool = calloc(1, sizeof(*pool));
 	if (!pool)
 		return -ENOMEM;
 	pool->max_pages_per_zspage = maxp;
+	pool->nshards = shards;
 	atomic_store(&pool->limit_bytes, limit);
 	err = zs_os_init(&pool->os);
 	if (err)
@@ -167,7 +177,7 @@ int zs_malloc(zs_pool *pool, size_t size, zs_handle *hp)
 
 	if (size == 0 || size > ZS_MAX_ALLOC_SIZE)
 		return -EINVAL;
-	c = zs_class_for(pool, size);
+	c = zs_class_in(pool, zs_shard_pick(pool), size);
 	pthread_mutex_lock(&c->lock);
 	err = zs_handle_get(pool, c, &hid);
 	if (err)
@@ -189,7 +199,8 @@ int zs_malloc(zs_pool *pool, size_t size, zs_handle *hp)
 	c->objs_used++;
 	c->bytes_stored += size;
 	atomic_store_explicit(zs_handle_entry(pool, hid),
-			      ZS_ENT(zp->id, slot, size), memory_order_release);
+			      ZS_ENT(zp->id, slot, size, c->shard),
+			      memory_order_release);
 	pthread_mutex_unlock(&c->lock);
 	*hp = hid;
 	return 0;
@@ -215,7 +226,7 @@ void zs_free(zs_pool *pool, zs_handle h)
 	 * but only under the class lock, so read it again under that lock. */
 	e = atomic_load_explicit(ent, memory_order_acquire);
 	ZS_ASSERT(ZS_ENT_SIZE(e) != 0);
-	c = zs_class_for(pool, ZS_ENT_SIZE(e));
+	c = zs_class_in(pool, ZS_ENT_SHARD(e), ZS_ENT_SIZE(e));
 	pthread_mutex_lock(&c->lock);
 	e = atomic_load_explicit(ent, memory_order_relaxed);
 	zp = zs_zspage_get(pool, ZS_ENT_ZID(e));

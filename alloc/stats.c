@@ -54,7 +54,7 @@ size_t zs_meta_bytes(zs_pool *pool)
 {
 	return sizeof(*pool) - sizeof(pool->handles.chunks) -
 	       sizeof(pool->zspages.chunks) +
-	       pool->nr_classes * sizeof(struct zs_class) +
+	       pool->nr_all * sizeof(struct zs_class) +
 	       zs_os_meta_struct_bytes(&pool->os) +
 	       atomic_load_explicit(&pool->zspages.meta_bytes,
 				    memory_order_relaxed);
@@ -70,7 +70,7 @@ size_t zs_mem_bytes(zs_pool *pool)
 void zs_pool_stats(zs_pool *pool, struct zs_pool_stats *st)
 {
 	memset(st, 0, sizeof(*st));
-	for (unsigned i = 0; i < pool->nr_classes; i++) {
+	for (unsigned i = 0; i < pool->nr_all; i++) {
 		struct zs_class *c = &pool->classes[i];
 
 		pthread_mutex_lock(&c->lock);
@@ -110,6 +110,7 @@ unsigned zs_class_count(zs_pool *pool)
 	return pool->nr_classes;
 }
 
+/* Stats of class @idx summed over the shards. */
 int zs_class_stats(zs_pool *pool, unsigned idx, struct zs_class_stats *st)
 {
 	struct zs_class *c;
@@ -121,17 +122,20 @@ int zs_class_stats(zs_pool *pool, unsigned idx, struct zs_class_stats *st)
 	st->size = c->size;
 	st->objs_per_zspage = c->objs_per_zspage;
 	st->pages_per_zspage = c->pages_per_zspage;
-	pthread_mutex_lock(&c->lock);
-	for (unsigned g = 0; g <= ZS_NR_FULLNESS; g++) {
-		st->zspages[g] = c->nr_zspages[g];
-		st->pages_used += c->nr_zspages[g] * c->pages_per_zspage;
+	for (unsigned sh = 0; sh < pool->nshards; sh++) {
+		c = &pool->classes[sh * pool->nr_classes + idx];
+		pthread_mutex_lock(&c->lock);
+		for (unsigned g = 0; g <= ZS_NR_FULLNESS; g++) {
+			st->zspages[g] += c->nr_zspages[g];
+			st->pages_used += c->nr_zspages[g] * c->pages_per_zspage;
+		}
+		st->zspages[0] += c->nr_empty;
+		st->pages_used += c->nr_empty * c->pages_per_zspage;
+		st->objs_allocated += c->objs_allocated;
+		st->objs_used += c->objs_used;
+		st->pages_freeable += zs_class_freeable(c);
+		pthread_mutex_unlock(&c->lock);
 	}
-	st->zspages[0] += c->nr_empty;
-	st->pages_used += c->nr_empty * c->pages_per_zspage;
-	st->objs_allocated = c->objs_allocated;
-	st->objs_used = c->objs_used;
-	st->pages_freeable = zs_class_freeable(c);
-	pthread_mutex_unlock(&c->lock);
 	return 0;
 }
 
@@ -204,7 +208,7 @@ static int check_zspage(zs_pool *pool, struct zs_class *c,
 		e = atomic_load(zs_handle_entry(pool, v));
 		if (ZS_ENT_ZID(e) != zp->id || ZS_ENT_SLOT(e) != s ||
 		    ZS_ENT_SIZE(e) == 0 || ZS_ENT_SIZE(e) > c->size ||
-		    zs_class_for(pool, ZS_ENT_SIZE(e)) != c)
+		    zs_class_in(pool, ZS_ENT_SHARD(e), ZS_ENT_SIZE(e)) != c)
 			return fail(msg, cap,
 				    "handle %u: entry %#llx, back-reference "
 				    "from zspage %u slot %u",
@@ -240,7 +244,7 @@ int zs_pool_check(zs_pool *pool, char *msg, size_t msg_cap)
 	unsigned nchunks;
 	int err = 0;
 
-	for (unsigned i = 0; i < pool->nr_classes && !err; i++) {
+	for (unsigned i = 0; i < pool->nr_all && !err; i++) {
 		struct zs_class *c = &pool->classes[i];
 		size_t objs = 0, bytes = 0, nzs = 0;
 

@@ -198,7 +198,9 @@ int zs_zspage_create(zs_pool *pool, struct zs_class *c,
 	zp->inuse = 0;
 	/* Last: page migration trusts a descriptor whose class it has
 	 * locked only once this is set (compact.c, move_page). */
-	atomic_store_explicit(&zp->cls, (unsigned char)(c->index + 1),
+	atomic_store_explicit(&zp->cls, (unsigned short)(c->shard *
+							 pool->nr_classes +
+							 c->index + 1),
 			      memory_order_release);
 	atomic_fetch_add(&pool->zspages.meta_bytes,
 			 malloc_cost(block_bytes(c)));
