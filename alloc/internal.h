@@ -6,7 +6,7 @@
  * the top of pool.c.
  *
  * lock ordering:
- *	class->lock                 (one size class; compaction per zspage)
+ *	class->lock                 (one size class of one shard)
  *	  pool->handles.lock        (global handle free list, chunk growth)
  *	  pool->zspages.lock        (zspage descriptor free list, growth)
  *	  pool->os.lock             (arenas, free-page bitmaps)

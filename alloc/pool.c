@@ -26,10 +26,18 @@
  * for a free slot the index of the next free slot.
  *
  * Handles (handle.c).  A handle is a 32-bit id of an entry in a two-level
- * table; the entry (one atomic 64-bit word) holds the zspage id, the slot
- * and the requested size.  Moving an object rewrites that word only.
- * Metadata per live object: 8 bytes of entry + 4 of slot table, plus a
+ * table; the entry (one atomic 64-bit word) holds the zspage id, the
+ * slot, the requested size and the shard.  Moving an object rewrites that
+ * word only.  Metadata per live object: 8 bytes of entry + 4 of slot table, plus a
  * zspage descriptor and page array per zspage.
+ *
+ * Shards (class.c).  The whole set of classes exists once per shard
+ * (default: one per CPU, at most 4).  zs_malloc uses the shard of the CPU
+ * it runs on (sched_getcpu), so threads on different CPUs do not contend
+ * for class locks or bounce zspage cache lines; an object stays in its
+ * shard (the handle entry records it), so zs_free goes to the right lock
+ * from any thread.  The price is up to one partly filled zspage per class
+ * per shard, which compaction treats like any other.
  *
  * Fullness groups (class.c).  A class keeps its zspages in lists by the
  * fraction of slots in use: [0,1/4), [1/4,1/2), [1/2,3/4), [3/4,1), full.
@@ -45,7 +53,9 @@
  * Access (map.c).  zs_map returns a direct pointer for an object within
  * one page and a per-thread copy for one that spans two; zs_read/zs_write
  * copy straight from/to the pages.  Readers do not lock: they pin the
- * zspage with an atomic count that compaction respects.
+ * zspage in its atomic state word; compaction isolates a zspage only by
+ * a compare-and-swap of that word from zero, so a pinned zspage is never
+ * moved (it is skipped), and a reader never sees a half-moved object.
  *
  * Compaction (compact.c).  Per class, while whole zspages' worth of slots
  * are free: take the emptiest zspage that nobody has pinned, move each of
@@ -58,9 +68,11 @@
  *
  * Memory from the OS (os.c).  All pages are ordinary private anonymous
  * memory in 4 MiB arenas, without transparent huge pages; a page freed by
- * the pool is returned with MADV_DONTNEED at once, so process RSS follows
- * the pool down as well as up, and mem_bytes (pages * 4096 + metadata)
- * is what the process really pays.
+ * the pool is returned with MADV_DONTNEED at once (beyond the small
+ * reserve above, which stays counted), so process RSS follows the pool
+ * down as well as up, and mem_bytes (pages * 4096 + metadata) is what
+ * the process really pays.  Pages are touched when a zspage is built, so
+ * a counted page is a resident page.
  *
  * Why zram's "non-LRU page migration" problem does not arise here: in the
  * kernel, zsmalloc's pages are kernel pages that the memory-compaction
