@@ -197,7 +197,7 @@ int zsfs_codec_check(const char *spec, char *err, size_t err_cap)
 int zsfs_store_create(const struct zsfs_store_params *params,
 		      struct zsfs_store **storep, char *err, size_t err_cap)
 {
-	struct zs_pool_params pp = { 0, 0 };
+	struct zs_pool_params pp = { .limit_bytes = 0 };
 	struct zsfs_store *store;
 	int rc;
 
