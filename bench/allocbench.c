@@ -11,9 +11,10 @@
  *
  * Each allocator runs in its own child process (this binary re-executed
  * with --child), so RSS figures do not mix.  jemalloc and mimalloc are
- * loaded with dlopen and used through their explicit APIs (mallocx /
- * dallocx, mi_malloc / mi_free), because linking them would replace
- * glibc's malloc in the whole process.
+ * used through their explicit APIs (mallocx / dallocx, mi_malloc /
+ * mi_free) and not linked, because linking them would replace glibc's
+ * malloc in the whole binary: mimalloc is loaded with dlopen, jemalloc
+ * (whose TLS model cannot be dlopened) with LD_PRELOAD into its child.
  *
  * Usage: allocbench [-d DIR[:DIR...]] [-n OPS_PER_THREAD] [-s SEED]
  *                   [-a ALLOCATOR] [-c lz4|zstd]
@@ -172,10 +173,13 @@ static void mem_write(uintptr_t t, const void *src, size_t len)
 
 static int je_init(void)
 {
-	void *lib = dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_LOCAL);
+	void *lib = RTLD_DEFAULT; /* preloaded by run_child() */
 
-	if (!lib)
-		return -ENOENT;
+	if (!dlsym(lib, "mallocx")) {
+		lib = dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_LOCAL);
+		if (!lib)
+			return -ENOENT;
+	}
 	je_mallocx = (void *(*)(size_t, int))dlsym(lib, "mallocx");
 	je_dallocx = (void (*)(void *, int))dlsym(lib, "dallocx");
 	return je_mallocx && je_dallocx ? 0 : -ENOENT;
@@ -418,6 +422,8 @@ static int run_child(const char *self, const char *name, const char *file,
 		dup2(pfd[1], 1);
 		close(pfd[0]);
 		close(pfd[1]);
+		if (!strcmp(name, "jemalloc"))
+			setenv("LD_PRELOAD", "libjemalloc.so.2", 1);
 		execl(self, self, "--child", name, file, ops_s, seed_s,
 		      (char *)NULL);
 		_exit(127);
