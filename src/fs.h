@@ -182,6 +182,9 @@ int zsfs_inode_new(struct zsfs *fs, mode_t mode, uid_t uid, gid_t gid,
 void zsfs_inode_maybe_free(struct zsfs *fs, struct zsfs_inode *in);
 void zsfs_inode_set_nlink(struct zsfs *fs, struct zsfs_inode *in, uint64_t n);
 void zsfs_inode_ref(struct zsfs *fs, struct zsfs_inode *in);   /* nlookup++ */
+/* nlookup -= n, nopen--: they free the inode when that was the last
+ * reference, so the caller must not touch @in afterwards.  Caller holds
+ * ns_lock (any mode) and no lock of this inode. */
 void zsfs_inode_forget(struct zsfs *fs, struct zsfs_inode *in, uint64_t n);
 void zsfs_inode_open(struct zsfs *fs, struct zsfs_inode *in);
 void zsfs_inode_close(struct zsfs *fs, struct zsfs_inode *in);

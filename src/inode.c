@@ -183,19 +183,30 @@ static void inode_free(struct zsfs *fs, struct zsfs_inode *in)
 	free(in);
 }
 
+/*
+ * If nothing refers to @in any more (no name, no kernel reference, no open
+ * handle), take it off the list and return 1: the caller frees it after
+ * dropping life_lock.  The decision is made in the same critical section
+ * as the decrement that leads to it, so exactly one thread sees it.
+ * Caller holds life_lock.
+ */
+static int inode_unlist_if_dead(struct zsfs *fs, struct zsfs_inode *in)
+{
+	if (in == fs->root || in == fs->ctl_inode ||
+	    in->nlink || in->nlookup || in->nopen)
+		return 0;
+	in->prev->next = in->next;
+	in->next->prev = in->prev;
+	count_type(fs, in->type, -1);
+	return 1;
+}
+
 void zsfs_inode_maybe_free(struct zsfs *fs, struct zsfs_inode *in)
 {
 	int dead;
 
-	if (in == fs->root || in == fs->ctl_inode)
-		return;
 	pthread_mutex_lock(&fs->life_lock);
-	dead = in->nlink == 0 && in->nlookup == 0 && in->nopen == 0;
-	if (dead) {
-		in->prev->next = in->next;
-		in->next->prev = in->prev;
-		count_type(fs, in->type, -1);
-	}
+	dead = inode_unlist_if_dead(fs, in);
 	pthread_mutex_unlock(&fs->life_lock);
 	if (dead)
 		inode_free(fs, in);
@@ -217,10 +228,14 @@ void zsfs_inode_ref(struct zsfs *fs, struct zsfs_inode *in)
 
 void zsfs_inode_forget(struct zsfs *fs, struct zsfs_inode *in, uint64_t n)
 {
+	int dead;
+
 	pthread_mutex_lock(&fs->life_lock);
 	in->nlookup = n > in->nlookup ? 0 : in->nlookup - n;
+	dead = inode_unlist_if_dead(fs, in);
 	pthread_mutex_unlock(&fs->life_lock);
-	zsfs_inode_maybe_free(fs, in);
+	if (dead)
+		inode_free(fs, in);
 }
 
 void zsfs_inode_open(struct zsfs *fs, struct zsfs_inode *in)
@@ -232,11 +247,15 @@ void zsfs_inode_open(struct zsfs *fs, struct zsfs_inode *in)
 
 void zsfs_inode_close(struct zsfs *fs, struct zsfs_inode *in)
 {
+	int dead;
+
 	pthread_mutex_lock(&fs->life_lock);
 	if (in->nopen)
 		in->nopen--;
+	dead = inode_unlist_if_dead(fs, in);
 	pthread_mutex_unlock(&fs->life_lock);
-	zsfs_inode_maybe_free(fs, in);
+	if (dead)
+		inode_free(fs, in);
 }
 
 void zsfs_inode_stat(struct zsfs *fs, const struct zsfs_inode *in,

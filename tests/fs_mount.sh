@@ -92,12 +92,18 @@ check "filling write never says EIO" eval '! grep -q "Input/output" <<<"$err"'
 check "written part kept (short write)" [ "$(stat -c %s "$MNT/fill")" -gt 1000000 ]
 check "df shows it full" [ "$(stat -f -c %a "$MNT")" -lt 1024 ]
 check "earlier files intact" sh -c 'cd "$1" && md5sum -c --quiet "$2"' sh "$MNT" "$WORK/sums"
-n=0
-while setfattr -n "user.x$n" -v "0s$(head -c 3000 /dev/urandom | base64 -w0)" "$MNT/keep1" 2>"$WORK/err"; do
-	n=$((n + 1)); [ $n -gt 10000 ] && break
-done
-check "xattrs run out of space too (ENOSPC after $n)" grep -q "No space left" "$WORK/err"
 rm -f "$MNT/fill"
+# Metadata uses up size= too: 44 KiB xattrs until ENOSPC.
+head -c 45000 /dev/urandom | base64 -w0 >"$WORK/val"
+touch "$MNT/xf"
+n=0
+while setfattr -n "user.x$n" -v "0s$(cat "$WORK/val")" "$MNT/xf" 2>"$WORK/err"; do
+	n=$((n + 1)); [ $n -gt 2000 ] && break
+done
+check "xattrs fill size= too: ENOSPC after $n of 44 KiB" \
+	sh -c '[ "$1" -gt 10 ] && grep -q "No space left" "$2"' sh "$n" "$WORK/err"
+check "file data cannot take the space either" eval '! dd if=/dev/urandom of="$MNT/more" bs=1M count=2 status=none 2>/dev/null'
+rm -f "$MNT/xf" "$MNT/more"
 check "write succeeds after delete" dd if=/dev/urandom of="$MNT/after" bs=1M count=4 status=none
 check "earlier files still intact" sh -c 'cd "$1" && md5sum -c --quiet "$2"' sh "$MNT" "$WORK/sums"
 check "consistency check" sh -c 'echo check > "$1/.zsctl"' sh "$MNT"
