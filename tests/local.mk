@@ -25,3 +25,9 @@ dist_check_SCRIPTS += tests/badinput.sh
 TESTS += tests/badinput.sh
 dist_check_SCRIPTS += tests/enospc.sh tests/leak.sh tests/daemon_death.sh tests/stressng.sh
 TESTS += tests/enospc.sh tests/leak.sh tests/daemon_death.sh tests/stressng.sh
+
+# The long mode, by hand: make soak [SOAK_MINUTES=20 SOAK_MT_MINUTES=5].
+EXTRA_DIST += tests/soak.sh
+soak: tests/fsx tests/mt_stress src/zsfs
+	$(AM_TESTS_ENVIRONMENT) $(SHELL) $(srcdir)/tests/soak.sh
+.PHONY: soak
