@@ -28,14 +28,19 @@ alloc_tests = \
 
 check_PROGRAMS += $(alloc_tests)
 TESTS += $(alloc_tests)
-noinst_HEADERS += tests/alloc_util.h
-
+tests_alloc_class_SOURCES = tests/alloc_class.c tests/tap.h tests/alloc_util.h
 tests_alloc_class_LDADD = alloc/libzsalloc.a
+tests_alloc_map_SOURCES = tests/alloc_map.c tests/tap.h tests/alloc_util.h
 tests_alloc_map_LDADD = alloc/libzsalloc.a
+tests_alloc_limit_SOURCES = tests/alloc_limit.c tests/tap.h tests/alloc_util.h
 tests_alloc_limit_LDADD = alloc/libzsalloc.a
+tests_alloc_stats_SOURCES = tests/alloc_stats.c tests/tap.h tests/alloc_util.h
 tests_alloc_stats_LDADD = alloc/libzsalloc.a
+tests_alloc_compact_SOURCES = tests/alloc_compact.c tests/tap.h tests/alloc_util.h
 tests_alloc_compact_LDADD = alloc/libzsalloc.a
+tests_alloc_random_SOURCES = tests/alloc_random.c tests/tap.h tests/alloc_util.h
 tests_alloc_random_LDADD = alloc/libzsalloc.a
+tests_alloc_threads_SOURCES = tests/alloc_threads.c tests/tap.h tests/alloc_util.h
 tests_alloc_threads_LDADD = alloc/libzsalloc.a
 THREADED_TESTS += tests/alloc_threads
 
