@@ -287,6 +287,7 @@ int zs_zspage_create(zs_pool *pool, struct zs_class *c,
 		     struct zs_zspage **zpp);
 void zs_zspage_destroy(zs_pool *pool, struct zs_class *c,
 		       struct zs_zspage *zp, bool keep);
+void zs_zspage_verify(const struct zs_class *c, struct zs_zspage *zp);
 unsigned zs_zspage_slot_alloc(struct zs_class *c, struct zs_zspage *zp,
 			      uint32_t hid);
 void zs_zspage_slot_free(struct zs_class *c, struct zs_zspage *zp,

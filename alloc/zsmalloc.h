@@ -161,6 +161,9 @@ int zs_class_stats(zs_pool *pool, unsigned idx, struct zs_class_stats *st);
 /*
  * zs_pool_check() - walk every class, zspage, object and handle and check
  * the pool's invariants.  Expensive; for tests and the consistency check.
+ * Per-class invariants are checked under each class lock and hold at any
+ * time; the pool-wide totals (pages, live handles) are exact only while
+ * no other thread changes the pool, so call it on a quiet pool.
  * Return: 0, or -EUCLEAN with a description of the first broken invariant
  * written to @msg (at most @msg_cap bytes, NUL-terminated).
  */

@@ -247,6 +247,27 @@ void zs_zspage_destroy(zs_pool *pool, struct zs_class *c,
 	descriptor_put(pool, zp);
 }
 
+/*
+ * zs_zspage_verify() - expensive check of one zspage (ZS_DEBUG builds call
+ * it after every change): the in-use count matches the slot table, the
+ * free list holds exactly the free slots.  Caller must hold c->lock.
+ */
+void zs_zspage_verify(const struct zs_class *c, struct zs_zspage *zp)
+{
+	uint32_t *slots = zs_slots(zp);
+	unsigned used = 0, nfree = 0;
+
+	for (unsigned s = 0; s < c->objs_per_zspage; s++)
+		used += !(slots[s] & ZS_SLOT_FREE);
+	for (unsigned s = zp->freelist; s != ZS_SLOT_END;
+	     s = slots[s] & ~ZS_SLOT_FREE) {
+		ZS_ASSERT(s < c->objs_per_zspage && (slots[s] & ZS_SLOT_FREE));
+		ZS_ASSERT(++nfree <= c->objs_per_zspage);
+	}
+	ZS_ASSERT(used == zp->inuse);
+	ZS_ASSERT(nfree == c->objs_per_zspage - used);
+}
+
 /* Caller must hold c->lock; @zp has a free slot.  Does not refile. */
 unsigned zs_zspage_slot_alloc(struct zs_class *c, struct zs_zspage *zp,
 			      uint32_t hid)
@@ -257,6 +278,9 @@ unsigned zs_zspage_slot_alloc(struct zs_class *c, struct zs_zspage *zp,
 	zp->freelist = (uint16_t)(zs_slots(zp)[slot] & ~ZS_SLOT_FREE);
 	zs_slots(zp)[slot] = hid;
 	zp->inuse++;
+#ifdef ZS_DEBUG
+	zs_zspage_verify(c, zp);
+#endif
 	return slot;
 }
 
@@ -268,6 +292,9 @@ void zs_zspage_slot_free(struct zs_class *c, struct zs_zspage *zp,
 	zs_slots(zp)[slot] = ZS_SLOT_FREE | zp->freelist;
 	zp->freelist = (uint16_t)slot;
 	zp->inuse--;
+#ifdef ZS_DEBUG
+	zs_zspage_verify(c, zp);
+#endif
 }
 
 /*
