@@ -109,10 +109,12 @@ static int report(int rc)
 
 	if (rc >= 0) {
 		printf("OK\n");
+		fflush(stdout);
 		return 0;
 	}
 	name = strerrorname_np(errno);
 	printf("%s\n", name ? name : "E?");
+	fflush(stdout);
 	return 0;
 }
 
@@ -145,6 +147,7 @@ static int do_write(const char *path, int nchunks, char **chunks)
 			saved = errno;
 		} else if ((size_t)n != len) {
 			printf("SHORT %zd\n", n);
+			free(buf);
 			close(fd);
 			return 0;
 		}
@@ -168,7 +171,7 @@ static int do_write(const char *path, int nchunks, char **chunks)
 int main(int argc, char **argv)
 {
 	const char *op;
-	char *a, *b, *t, buf[PATH_MAX + 1];
+	char *a, *b, *t = NULL, buf[PATH_MAX + 1];
 	size_t n, i;
 	ssize_t r;
 	int rc, fd;
@@ -213,7 +216,7 @@ int main(int argc, char **argv)
 		r = readlink(a, buf, sizeof(buf));
 		if (r >= 0) {
 			printf("OK %zd\n", r);
-			return 0;
+			goto out;
 		}
 		rc = -1;
 	} else if (!strcmp(op, "setxattr") && b && argc > 4) {
@@ -231,30 +234,40 @@ int main(int argc, char **argv)
 		r = getxattr(a, b, t, n);
 		if (r >= 0) {
 			printf("OK %zd\n", r);
-			return 0;
+			goto out;
 		}
 		rc = -1;
 	} else if (!strcmp(op, "removexattr") && b) {
 		rc = removexattr(a, b);
 	} else if (!strcmp(op, "write")) {
-		return do_write(a, argc - 3, argv + 3);
+		do_write(a, argc - 3, argv + 3);
+		goto out;
 	} else if (!strcmp(op, "fiemap")) {
 		struct fiemap fm;
 
 		memset(&fm, 0, sizeof(fm));
 		fm.fm_length = FIEMAP_MAX_OFFSET;
 		fd = open(a, O_RDONLY);
-		if (fd < 0)
-			return report(-1);
-		rc = ioctl(fd, FS_IOC_FIEMAP, &fm);
-		if (rc == 0) {
-			printf("OK %u\n", fm.fm_mapped_extents);
-			return 0;
+		if (fd < 0) {
+			report(-1);
+			goto out;
 		}
+		rc = ioctl(fd, FS_IOC_FIEMAP, &fm);
+		if (rc == 0)
+			printf("OK %u\n", fm.fm_mapped_extents);
+		close(fd);
+		if (rc == 0)
+			goto out;
 	} else if (!strcmp(op, "truncate") && b) {
 		rc = truncate(a, (off_t)strtoll(b, NULL, 0));
 	} else {
 		usage();
 	}
-	return report(rc);
+	report(rc);
+out:
+	fflush(stdout);
+	free(t);
+	free(a);
+	free(b);
+	return 0;
 }
