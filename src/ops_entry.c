@@ -544,6 +544,10 @@ void zsfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rc = -EPERM;
 		goto unlock;
 	}
+	if (np->nlink == 0) {
+		rc = -ENOENT; /* the target directory was removed */
+		goto unlock;
+	}
 	se = zsfs_dir_lookup(op->dir, name);
 	if (!se) {
 		rc = -ENOENT;

@@ -1,7 +1,9 @@
 #!/bin/bash
 # fs_dir.sh - a directory of 100k entries (create, O(1) lookups, one
 # listing with every name exactly once), readdir stability while other
-# names are created and removed, and telldir/seekdir.
+# names are created and removed, telldir/seekdir, and a storm of
+# concurrent namespace operations followed by the daemon's consistency
+# check.
 . "$TOP_SRCDIR/tests/lib.sh"
 DS="$TOP_BUILDDIR/tests/fs_dirstress"
 [ -x "$DS" ] || { echo "Bail out! $DS not built"; exit 99; }
@@ -25,6 +27,13 @@ mkdir "$MNT/seek"
 "$DS" "$MNT/seek" create 100 >/dev/null
 out=$("$DS" "$MNT/seek" seek); rc=$?; diag "$out"
 check "telldir/seekdir replay" [ $rc -eq 0 ]
+
+mkdir "$MNT/storm"
+out=$("$DS" "$MNT/storm" storm 4 3); rc=$?; diag "$(tr '\n' ' ' <<<"$out")"
+check "namespace storm: 4 processes, no crash" [ $rc -eq 0 ]
+check "consistency check after the storm (link counts, entries, pool)" \
+	sh -c 'echo check > "$1/.zsctl"' sh "$MNT"
+check "storm tree removable" rm -rf "$MNT/storm"
 
 # rm -rf of a big tree is fs_tree.sh's; here the unmount frees it all.
 rm -rf "$MNT/small" "$MNT/seek"

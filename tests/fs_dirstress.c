@@ -10,6 +10,11 @@
  *                                 stable name exactly once
  *   fs_dirstress DIR seek         telldir/seekdir positions replay the
  *                                 same entries, also after changes
+ *   fs_dirstress DIR storm P SECS P processes of random mkdir, rmdir,
+ *                                 create, link, unlink, rename (all
+ *                                 flags) and readdir over a few names in
+ *                                 a few directories; the caller then runs
+ *                                 the daemon's consistency check
  *
  * Exit status 0 when every check held; messages on stdout.
  */
@@ -26,6 +31,11 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#define RENAME_EXCHANGE (1 << 1)
+#endif
 
 static double now(void)
 {
@@ -227,6 +237,71 @@ static int do_seek(void)
 	return rc;
 }
 
+static const char *const storm_dirs[] = { ".", "a", "b", "a/c", "b/d" };
+
+static void storm_path(char *buf, size_t cap, unsigned *seed)
+{
+	snprintf(buf, cap, "%s/n%u", storm_dirs[rand_r(seed) % 5], rand_r(seed) % 8);
+}
+
+/* Random namespace operations until @end; errors are expected (names
+ * collide on purpose), crashes and hangs are not. */
+static void storm_worker(unsigned seed, double end)
+{
+	char p1[64], p2[64];
+	long ops = 0;
+
+	while (now() < end) {
+		storm_path(p1, sizeof(p1), &seed);
+		storm_path(p2, sizeof(p2), &seed);
+		switch (rand_r(&seed) % 9) {
+		case 0: mkdir(p1, 0755); break;
+		case 1: rmdir(p1); break;
+		case 2: close(open(p1, O_WRONLY | O_CREAT, 0644)); break;
+		case 3: link(p1, p2); break;
+		case 4: unlink(p1); break;
+		case 5: rename(p1, p2); break;
+		case 6: renameat2(AT_FDCWD, p1, AT_FDCWD, p2, RENAME_EXCHANGE); break;
+		case 7: renameat2(AT_FDCWD, p1, AT_FDCWD, p2, RENAME_NOREPLACE); break;
+		case 8: {
+			DIR *d = opendir(storm_dirs[rand_r(&seed) % 5]);
+
+			if (d) {
+				while (readdir(d))
+					;
+				closedir(d);
+			}
+			break;
+		}
+		}
+		ops++;
+	}
+	printf("storm worker: %ld ops\n", ops);
+}
+
+static int do_storm(int procs, int secs)
+{
+	double end = now() + secs;
+	int i, st, rc = 0;
+
+	mkdir("a", 0755);
+	mkdir("b", 0755);
+	mkdir("a/c", 0755);
+	mkdir("b/d", 0755);
+	for (i = 0; i < procs; i++) {
+		if (fork() == 0) {
+			storm_worker((unsigned)(i * 7919 + getpid()), end);
+			_exit(0);
+		}
+	}
+	for (i = 0; i < procs; i++) {
+		wait(&st);
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
+			rc = 1;
+	}
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	long n = argc > 3 ? atol(argv[3]) : 0;
@@ -246,5 +321,7 @@ int main(int argc, char **argv)
 		return do_churn(n, argc > 4 ? atoi(argv[4]) : 3);
 	if (strcmp(argv[2], "seek") == 0)
 		return do_seek();
+	if (strcmp(argv[2], "storm") == 0)
+		return do_storm((int)n, argc > 4 ? atoi(argv[4]) : 3);
 	return 2;
 }
