@@ -21,7 +21,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <stdlib.h>
 
 #include "internal.h"
@@ -132,15 +131,25 @@ struct zs_class *zs_class_in(zs_pool *pool, unsigned shard, size_t size)
 			      zs_class_for(pool, size)->index];
 }
 
-/* The shard the calling thread allocates from: its CPU's. */
+/*
+ * The shard the calling thread allocates from.  Threads are dealt out
+ * round robin on their first allocation and keep their shard: a thread
+ * that the scheduler moves between CPUs does not spread its objects (and
+ * partly filled zspages) over every shard, and two busy threads on a
+ * two-CPU machine get different shards.
+ */
 unsigned zs_shard_pick(zs_pool *pool)
 {
-	int cpu;
+	uintptr_t v;
 
 	if (pool->nshards == 1)
 		return 0;
-	cpu = sched_getcpu();
-	return cpu < 0 ? 0 : (unsigned)cpu % pool->nshards;
+	v = (uintptr_t)pthread_getspecific(pool->shard_key);
+	if (!v) {
+		v = atomic_fetch_add(&pool->shard_next, 1) % pool->nshards + 1;
+		pthread_setspecific(pool->shard_key, (void *)v);
+	}
+	return (unsigned)(v - 1);
 }
 
 /* Fullness group of a zspage with @inuse live objects (inuse > 0). */

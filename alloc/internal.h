@@ -81,10 +81,11 @@
 #define ZS_SLOT_FREE 0x80000000u
 #define ZS_SLOT_END 0xffffu
 
-/* Class shards: each shard is a full set of size classes; a thread
- * allocates from the shard of the CPU it runs on, so threads on different
- * CPUs rarely share a class lock, a zspage or their cache lines.  Objects
- * stay in their shard; free, compaction and stats handle every shard. */
+/* Class shards: each shard is a full set of size classes; each thread
+ * allocates from its own shard (dealt out round robin), so concurrent
+ * threads rarely share a class lock, a zspage or their cache lines.
+ * Objects stay in their shard; free, compaction and stats handle every
+ * shard. */
 #define ZS_MAX_SHARDS 8u
 #define ZS_DEFAULT_MAX_SHARDS 4u
 
@@ -244,6 +245,8 @@ struct zs_pool {
 	unsigned nr_classes;                      /* per shard */
 	unsigned nshards;
 	unsigned nr_all;                          /* nr_classes * nshards */
+	pthread_key_t shard_key;                  /* thread's shard + 1 */
+	atomic_uint shard_next;
 	/* nr_all classes, shard by shard; constant after create */
 	struct zs_class *classes;
 	struct zs_class *size_class[ZS_NR_SIZES]; /* into shard 0 */

@@ -32,9 +32,11 @@
  * zspage descriptor and page array per zspage.
  *
  * Shards (class.c).  The whole set of classes exists once per shard
- * (default: one per CPU, at most 4).  zs_malloc uses the shard of the CPU
- * it runs on (sched_getcpu), so threads on different CPUs do not contend
- * for class locks or bounce zspage cache lines; an object stays in its
+ * (default: one per CPU, at most 4).  Each thread allocates from its own
+ * shard, dealt out round robin at its first zs_malloc, so concurrent
+ * threads rarely contend for class locks or bounce zspage cache lines,
+ * and a thread the scheduler moves between CPUs keeps filling the same
+ * zspages.  An object stays in its
  * shard (the handle entry records it), so zs_free goes to the right lock
  * from any thread.  The price is up to one partly filled zspage per class
  * per shard, which compaction treats like any other.
@@ -139,9 +141,12 @@ int zs_pool_create(const struct zs_pool_params *params, zs_pool **poolp)
 	err = zs_os_init(&pool->os);
 	if (err)
 		goto fail_pool;
-	err = zs_classes_init(pool);
+	err = -pthread_key_create(&pool->shard_key, NULL);
 	if (err)
 		goto fail_os;
+	err = zs_classes_init(pool);
+	if (err)
+		goto fail_key;
 	err = zs_handles_init(pool);
 	if (err)
 		goto fail_classes;
@@ -160,6 +165,8 @@ fail_handles:
 	zs_handles_fini(pool);
 fail_classes:
 	zs_classes_fini(pool);
+fail_key:
+	pthread_key_delete(pool->shard_key);
 fail_os:
 	zs_os_fini(&pool->os);
 fail_pool:
@@ -175,6 +182,7 @@ void zs_pool_destroy(zs_pool *pool)
 	zs_zspages_fini(pool);
 	zs_handles_fini(pool);
 	zs_classes_fini(pool);
+	pthread_key_delete(pool->shard_key);
 	zs_os_fini(&pool->os);
 	free(pool);
 }

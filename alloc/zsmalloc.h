@@ -39,9 +39,9 @@ struct zs_pool_params {
 	unsigned max_pages_per_zspage;
 	/* Cap on mem_bytes (see zs_pool_stats); 0 means no cap. */
 	size_t limit_bytes;
-	/* Sets of size classes, 1..8: a thread allocates from the set of
-	 * the CPU it runs on, so threads scale; each set costs up to one
-	 * partly filled zspage per class.  0 means the number of CPUs,
+	/* Sets of size classes, 1..8: each thread allocates from one set
+	 * (dealt out round robin), so threads scale; each set costs up to
+	 * one partly filled zspage per class.  0 means the number of CPUs,
 	 * at most 4. */
 	unsigned shards;
 };
