@@ -140,8 +140,14 @@ static int move_page(zs_pool *pool, struct zs_arena *a, unsigned char *page,
 	unsigned reused;
 	int err;
 
-	if (zid == 0)
-		return -EAGAIN; /* being built or torn down */
+	if (zid == 0) {
+		/* In the OS reserve (freed since the flush), or being built
+		 * or torn down right now. */
+		if (!zs_os_reserve_evict(&pool->os, page))
+			return -EAGAIN;
+		zs_pages_sub(pool, 1);
+		return 0;
+	}
 	zp = zs_zspage_get(pool, zid);
 	c = zs_zspage_class(pool, zp);
 	if (!c)

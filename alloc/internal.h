@@ -333,6 +333,7 @@ int zs_os_pages_alloc(struct zs_os *os, unsigned n, unsigned char **pages,
 unsigned zs_os_pages_free(struct zs_os *os, unsigned char *const *pages,
 			  unsigned n, bool keep);
 size_t zs_os_reserve_flush(struct zs_os *os);
+bool zs_os_reserve_evict(struct zs_os *os, unsigned char *page);
 void zs_os_set_owner(struct zs_os *os, unsigned char *page, uint32_t zid,
 		     unsigned idx);
 int zs_os_meta_map(struct zs_os *os, size_t len, void **p);

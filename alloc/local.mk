@@ -45,6 +45,7 @@ tests_alloc_threads_LDADD = alloc/libzsalloc.a
 THREADED_TESTS += tests/alloc_threads
 
 # The benchmark (bench/allocbench.md): `make bench/allocbench`.
+EXTRA_DIST += bench/allocbench.md
 noinst_PROGRAMS += bench/allocbench
 bench_allocbench_SOURCES = bench/allocbench.c
 bench_allocbench_CFLAGS = $(AM_CFLAGS) $(LZ4_CFLAGS) $(ZSTD_CFLAGS)

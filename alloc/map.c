@@ -140,9 +140,12 @@ static void obj_unpin(struct zs_zspage *zp)
 
 size_t zs_obj_size(zs_pool *pool, zs_handle h)
 {
-	uint64_t e = atomic_load_explicit(zs_handle_entry(pool, (uint32_t)h),
-					  memory_order_acquire);
+	uint64_t e;
 
+	if (!h)
+		return 0;
+	e = atomic_load_explicit(zs_handle_entry(pool, (uint32_t)h),
+				 memory_order_acquire);
 	return ZS_ENT_SIZE(e);
 }
 

@@ -353,6 +353,28 @@ unsigned zs_os_pages_free(struct zs_os *os, unsigned char *const *pages,
 	return nrel;
 }
 
+/* zs_os_reserve_evict() - if @page is in the reserve, give it back to the
+ * kernel.  Return: true if it was. */
+bool zs_os_reserve_evict(struct zs_os *os, unsigned char *page)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&os->lock);
+	for (size_t i = 0; i < os->nreserve; i++) {
+		if (os->reserve[i] != page)
+			continue;
+		os->reserve[i] = os->reserve[os->nreserve - 1];
+		atomic_store_explicit(&os->nreserve, os->nreserve - 1,
+				      memory_order_relaxed);
+		found = true;
+		break;
+	}
+	pthread_mutex_unlock(&os->lock);
+	if (found)
+		zs_os_pages_free(os, &page, 1, false);
+	return found;
+}
+
 /* zs_os_reserve_flush() - give every reserve page back to the kernel.
  * Return: the number of pages. */
 size_t zs_os_reserve_flush(struct zs_os *os)
