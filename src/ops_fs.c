@@ -40,6 +40,9 @@ void zsfs_op_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~(unsigned)(FUSE_CAP_HANDLE_KILLPRIV |
 				  FUSE_CAP_WRITEBACK_CACHE);
 	conn->max_write = ZSFS_MAX_WRITE;
+	/* libfuse insists that init agrees with max_read= */
+	if (fs->opts.max_read)
+		conn->max_read = fs->opts.max_read;
 	conn->time_gran = 1;
 	rc = zsfs_ctl_start(fs->ctl);
 	if (rc < 0)

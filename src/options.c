@@ -17,7 +17,8 @@
 
 const char zsfs_options_help[] =
 "zsfs options (-o opt[,opt...]):\n"
-"    size=SIZE              cap on the memory the compressed data may use:\n"
+"    size=SIZE              cap on the memory used: the compressed data's\n"
+"                           pool plus metadata (inodes, names, xattrs);\n"
 "                           bytes with k/m/g/t suffix, or N% of RAM;\n"
 "                           0 = no cap (default: 50%)\n"
 "    nr_inodes=N            most inodes, k/m/g suffix; 0 = no limit\n"
@@ -37,11 +38,17 @@ const char zsfs_options_help[] =
 "    fsname=NAME            source shown in /proc/mounts (default: the\n"
 "                           SOURCE argument, else \"zsfs\")\n"
 "    subtype=NAME           type shown as fuse.NAME (default: zsfs)\n"
-"    max_read=N             largest read request\n"
-"    ro, rw, suid, nosuid, dev, nodev, exec, noexec, sync, async, dirsync,\n"
-"    atime, noatime, diratime, nodiratime, relatime, norelatime,\n"
-"    strictatime, nostrictatime, lazytime, nolazytime\n"
-"                           generic mount flags, passed to the kernel\n"
+"    max_read=N             largest read request (at least 4096)\n"
+"    ro, rw, suid, nosuid, dev, nodev, exec, noexec, sync, async, dirsync\n"
+"                           generic mount flags, passed to the kernel;\n"
+"                           mounted by root, suid and dev are on (as on\n"
+"                           tmpfs) unless nosuid/nodev; mount.fuse3 adds\n"
+"                           nosuid,nodev unless suid/dev are given\n"
+"    relatime (default), strictatime, norelatime, noatime, atime\n"
+"                           when reads update access times (zsfs keeps\n"
+"                           them; the kernel leaves that to FUSE)\n"
+"    diratime, nodiratime, nostrictatime, lazytime, nolazytime\n"
+"                           accepted, no effect\n"
 "    defaults, auto, noauto, user, nouser, users, owner, group, _netdev,\n"
 "    nofail, comment=..., x-...\n"
 "                           used by mount(8) and fstab; ignored\n";
@@ -49,8 +56,13 @@ const char zsfs_options_help[] =
 /* Options handed to FUSE unchanged: kernel mount flags and FUSE's own. */
 static const char *const pass_flags[] = {
 	"rw", "suid", "nosuid", "dev", "nodev", "exec", "noexec",
-	"async", "sync", "dirsync", "atime", "noatime", "diratime",
-	"nodiratime", "relatime", "norelatime", "strictatime",
+	"async", "sync", "dirsync", "atime", "noatime", NULL,
+};
+
+/* Access-time flags libfuse cannot pass to mount(2): the kernel leaves
+ * atime to a FUSE filesystem anyway, so zsfs applies them itself. */
+static const char *const atime_flags[] = {
+	"diratime", "nodiratime", "relatime", "norelatime", "strictatime",
 	"nostrictatime", "lazytime", "nolazytime", NULL,
 };
 
@@ -267,8 +279,9 @@ static int apply_opt(struct zsfs_options *o, const char *key, const char *val,
 			o->has_subtype = 1;
 		return pass_kv(o, key, val, err, err_cap);
 	} else if (strcmp(key, "max_read") == 0) {
-		if (!val || parse_id(val, &id) < 0)
-			BAD("bad value for max_read: '%s'", val ? val : "");
+		if (!val || parse_id(val, &id) < 0 || id < 4096)
+			BAD("bad value for max_read: '%s' (at least 4096)", val ? val : "");
+		o->max_read = id;
 		return pass_kv(o, key, val, err, err_cap);
 	} else if (strcmp(key, "comment") == 0 || strncmp(key, "x-", 2) == 0) {
 		/* fstab annotations */
@@ -288,15 +301,15 @@ static int apply_opt(struct zsfs_options *o, const char *key, const char *val,
 	} else if (strcmp(key, "ro") == 0 || strcmp(key, "rw") == 0) {
 		o->read_only = key[1] == 'o';
 		return pass_opt(o, key, err, err_cap);
-	} else if (in_list(pass_flags, key)) {
+	} else if (in_list(pass_flags, key) || in_list(atime_flags, key)) {
 		if (strcmp(key, "noatime") == 0)
 			o->atime = ZSFS_ATIME_NONE;
-		else if (strcmp(key, "strictatime") == 0)
+		else if (strcmp(key, "strictatime") == 0 || strcmp(key, "norelatime") == 0)
 			o->atime = ZSFS_ATIME_STRICT;
-		else if (strcmp(key, "relatime") == 0 || strcmp(key, "atime") == 0 ||
-			 strcmp(key, "norelatime") == 0)
-			o->atime = strcmp(key, "norelatime") == 0 ?
-				   ZSFS_ATIME_STRICT : ZSFS_ATIME_RELATIME;
+		else if (strcmp(key, "relatime") == 0 || strcmp(key, "atime") == 0)
+			o->atime = ZSFS_ATIME_RELATIME;
+		if (in_list(atime_flags, key))
+			return 0;
 		rc = pass_opt(o, key, err, err_cap);
 		if (rc < 0)
 			return rc;

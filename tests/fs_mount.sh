@@ -26,7 +26,7 @@ bad() {
 }
 for o in size=abc size=10x size=101% nr_inodes=1q mode=8 mode=77777 uid=x \
 	gid=-1 compress=lzma compress=zstd:99 auto_compact=maybe bogus \
-	bogus=1 fsname=; do
+	bogus=1 fsname= max_read=12; do
 	bad "$o"
 done
 check_eq "no args: exit 1" 1 "$("$ZSFS" >/dev/null 2>&1; echo $?)"
@@ -46,6 +46,17 @@ check_eq "nr_inodes=50: creates stop at 48 (root and .zsctl count)" 48 "$made"
 check "nr_inodes: ENOSPC" grep -q "No space left" "$WORK/err"
 check "statfs: no free inodes left" [ "$(stat -f -c %d "$MNT")" -eq 0 ]
 check "unlink frees an inode" sh -c 'rm "$1/f1" && touch "$1/again"' sh "$MNT"
+check "clean unmount" zs_umount
+
+# --- the generic options mount(8) and fstab pass ------------------------------
+zs_mount -o rw,suid,dev,exec,async,atime,diratime,relatime,norelatime,lazytime,nostrictatime,defaults,auto,user,_netdev,nofail,x-systemd.foo=1,comment=c,max_read=65536,fsname=src,subtype=zsfs
+check "rw,suid,dev,exec,async,*atime,lazytime,fstab options: mounted" mountpoint -q "$MNT"
+check "fsname= shown as the source" grep -q "^src $MNT fuse.zsfs rw," /proc/mounts
+check "clean unmount" zs_umount
+zs_mount -o ro,nosuid,nodev,noexec,sync,dirsync,noatime,nodiratime,strictatime,nolazytime,noauto,nouser
+check_eq "ro,nosuid,nodev,noexec: in /proc/mounts" "ro,nosuid,nodev,noexec" \
+	"$(awk -v m="$MNT" '$2 == m { print $4 }' /proc/mounts | tr , '\n' | grep -xE 'ro|nosuid|nodev|noexec' | paste -sd,)"
+check "ro: creating a file fails (EROFS)" eval 'touch "$MNT/x" 2>&1 | grep -q "Read-only"'
 check "clean unmount" zs_umount
 
 # --- .zsctl, reserved xattrs, zero range ---------------------------------
