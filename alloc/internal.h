@@ -168,13 +168,16 @@ static inline uint32_t *zs_slots(struct zs_zspage *zp)
 }
 
 struct zs_class {
-	pthread_mutex_t lock;
+	/* Constant after create, and read by every thread (shard 0's serve
+	 * as the geometry of a size): kept on a cache line of their own, away
+	 * from the lock and the counters that the owner thread writes. */
 	unsigned index;           /* position in its shard, by size */
 	unsigned shard;
 	size_t size;              /* slot size (largest merged size) */
 	unsigned objs_per_zspage;
 	unsigned pages_per_zspage;
 
+	pthread_mutex_t lock __attribute__((aligned(64)));
 	/* protected by lock */
 	struct zs_zspage *lists[ZS_NR_FULLNESS + 1];
 	/* Empty zspages kept against create/destroy churn (linked by next;
