@@ -116,6 +116,7 @@ struct zsfs_inode {
 	struct zsfs_xattr *xattrs;
 	size_t xattr_list_bytes;       /* listxattr size of all names */
 	struct zsfs_file *file;        /* regular files; set at creation */
+	size_t file_meta;              /* file's page-table bytes charged */
 	char *target;                  /* symlinks; immutable */
 
 	/* protected by fs->ns_lock (writes: also fs->life_lock) */
@@ -150,7 +151,7 @@ struct zsfs {
 	size_t nr_inodes;              /* in use, root and .zsctl included */
 	size_t nr_files, nr_dirs, nr_symlinks, nr_others;
 
-	_Atomic size_t meta_bytes;     /* inodes, names, xattrs, dir tables */
+	_Atomic size_t meta_bytes;     /* inodes, names, xattrs, dir and page tables */
 	/* The store's cap is size - meta_bytes, or lower when the control
 	 * plane's "mem_limit" command set one (seen as a cap we did not set). */
 	pthread_mutex_t limit_lock;    /* leaf; orders the two below */
@@ -195,6 +196,10 @@ void zsfs_now(struct timespec *ts);
 /* Metadata accounting against size=: -ENOSPC when it would not fit. */
 int zsfs_meta_charge(struct zsfs *fs, size_t bytes);
 void zsfs_meta_uncharge(struct zsfs *fs, size_t bytes);
+/* After a change of a regular file's data: charge or give back the change
+ * in its page-table bytes (never fails: the data is already stored).
+ * Caller holds in->lock exclusive. */
+void zsfs_inode_file_meta_sync(struct zsfs *fs, struct zsfs_inode *in);
 void zsfs_fs_counts(void *arg, struct zsfs_fs_counts *out);
 int zsfs_fs_check(void *arg, char *msg, size_t msg_cap);
 

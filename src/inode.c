@@ -75,6 +75,23 @@ int zsfs_meta_charge(struct zsfs *fs, size_t bytes)
 	return 0;
 }
 
+void zsfs_inode_file_meta_sync(struct zsfs *fs, struct zsfs_inode *in)
+{
+	size_t now;
+
+	if (!in->file)
+		return;
+	now = zsfs_file_meta_bytes(in->file);
+	if (now > in->file_meta) {
+		size_t total = atomic_fetch_add(&fs->meta_bytes, now - in->file_meta);
+
+		store_limit_update(fs, total + now - in->file_meta);
+	} else if (now < in->file_meta) {
+		zsfs_meta_uncharge(fs, in->file_meta - now);
+	}
+	in->file_meta = now;
+}
+
 void zsfs_meta_uncharge(struct zsfs *fs, size_t bytes)
 {
 	size_t now = atomic_fetch_sub(&fs->meta_bytes, bytes) - bytes;
@@ -145,6 +162,7 @@ int zsfs_inode_new(struct zsfs *fs, mode_t mode, uid_t uid, gid_t gid,
 		rc = zsfs_file_create(&in->file);
 		if (rc < 0)
 			goto fail_target;
+		zsfs_inode_file_meta_sync(fs, in);
 	}
 	in->nodeid = (fuse_ino_t)(uintptr_t)in;
 
@@ -174,6 +192,8 @@ fail:
 static void inode_free(struct zsfs *fs, struct zsfs_inode *in)
 {
 	zsfs_file_destroy(fs->store, in->file);
+	if (in->file_meta)
+		zsfs_meta_uncharge(fs, in->file_meta);
 	zsfs_xattr_free_all(fs, in);
 	if (in->dir)
 		zsfs_dir_destroy(fs, in->dir);

@@ -189,6 +189,7 @@ void zsfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			goto unlock;
 		}
 		rc = zsfs_file_truncate(fs->store, in->file, in->size, nsize);
+		zsfs_inode_file_meta_sync(fs, in);
 		if (rc < 0)
 			goto unlock;
 		in->size = nsize;

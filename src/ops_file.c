@@ -213,6 +213,7 @@ void zsfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		zsfs_now(&in->mtime);
 		in->ctime = in->mtime;
 	}
+	zsfs_inode_file_meta_sync(fs, in);
 	pthread_rwlock_unlock(&in->lock);
 	if (written)
 		rc = 0; /* a short write; the next one gets the error */
@@ -229,6 +230,7 @@ static int file_flush(struct zsfs *fs, struct zsfs_inode *in)
 
 	pthread_rwlock_wrlock(&in->lock);
 	rc = zsfs_file_flush(fs->store, in->file);
+	zsfs_inode_file_meta_sync(fs, in);
 	pthread_rwlock_unlock(&in->lock);
 	return rc;
 }
@@ -357,6 +359,7 @@ void zsfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 		if (mode != 0 && mode != FALLOC_FL_KEEP_SIZE)
 			in->mtime = in->ctime;
 	}
+	zsfs_inode_file_meta_sync(fs, in);
 	pthread_rwlock_unlock(&in->lock);
 out:
 	fuse_reply_err(req, -rc);
@@ -436,6 +439,7 @@ void zsfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 		dst->ctime = dst->mtime;
 		rc = 0;
 	}
+	zsfs_inode_file_meta_sync(fs, dst);
 	pthread_rwlock_unlock(&dst->lock);
 	if (src != dst)
 		pthread_rwlock_unlock(&src->lock);

@@ -6,6 +6,7 @@
 . "$TOP_SRCDIR/tests/lib.sh"
 [ -d /usr/include ] || skip_all "/usr/include is missing"
 zs_mount -o size=2g
+meta0=$(ctl_get meta_bytes)
 
 for src in /usr/include /usr/lib/gcc; do
 	[ -d "$src" ] || continue
@@ -34,6 +35,7 @@ for _ in $(seq 50); do [ "$(ctl_get pool_pages)" = 0 ] && break; sleep 0.1; done
 check_eq "pool holds zero pages" 0 "$(ctl_get pool_pages)"
 check_eq "pages_stored is zero" 0 "$(ctl_get pages_stored)"
 check_eq "inodes: root and .zsctl" 2 "$(ctl_get inodes)"
+check_eq "meta_bytes back to its start value" "$meta0" "$(ctl_get meta_bytes)"
 check "consistency check" sh -c 'echo check > "$1"' sh "$MNT/.zsctl"
 check "clean unmount" zs_umount
 done_testing
