@@ -12,6 +12,18 @@
 PROBE="$TOP_BUILDDIR/tests/errno_probe"
 [ -x "$PROBE" ] || { echo "Bail out! $PROBE not built"; exit 99; }
 need_fuse
+
+# umount_clean LABEL: unmount, the daemon exits 0, and its log holds no
+# sanitizer report (ASan/UBSan/LSan/TSan builds).
+umount_clean() {
+	check "$1: daemon exits cleanly (status 0)" zs_umount
+	if grep -qE 'ThreadSanitizer|AddressSanitizer|LeakSanitizer|runtime error:' "$WORK/zsfs.log"; then
+		check "$1: no sanitizer report in the daemon log" false
+		grep -m1 -A25 -E 'WARNING: ThreadSanitizer|ERROR: (Address|Leak)Sanitizer|runtime error:' "$WORK/zsfs.log" | sed 's/^/#   /'
+	else
+		check "$1: no sanitizer report in the daemon log" true
+	fi
+}
 need_tool dd cksum
 
 SRC="$WORK/src"
@@ -62,7 +74,7 @@ sed -i "\\#$MNT/d0\$#d; \\#$MNT/d1\$#d; \\#$MNT/d2\$#d" "$WORK/sums"
 check "data: after deleting 3 MiB, a 2 MiB write succeeds" put_file "$MNT/again" 2
 check "data: every file still keeps its checksum" verify_sums
 check "data: consistency check" sh -c 'echo check > "$1/.zsctl"' sh "$MNT"
-check "data: daemon exits cleanly" zs_umount
+umount_clean "data"
 
 # --- xattrs ----------------------------------------------------------
 zs_mount -o size=16m
@@ -85,7 +97,7 @@ rm -f "$MNT"/x*
 check_eq "xattrs: after deleting the files, setting works again" OK \
 	"$(touch "$MNT/y" && "$PROBE" setxattr "$MNT/y" user.a 32768)"
 check "xattrs: consistency check" sh -c 'echo check > "$1/.zsctl"' sh "$MNT"
-check "xattrs: daemon exits cleanly" zs_umount
+umount_clean "xattrs"
 
 # --- directory entries -----------------------------------------------
 zs_mount -o size=8m,nr_inodes=10m
@@ -107,7 +119,7 @@ check_eq "entries: mkdir when full -> ENOSPC" ENOSPC "$("$PROBE" mkdir "$MNT/one
 rm -rf "$MNT/dir0" "$MNT/dir1"
 check_eq "entries: after deleting, create works again" OK "$("$PROBE" create "$MNT/one_more")"
 check "entries: consistency check" sh -c 'echo check > "$1/.zsctl"' sh "$MNT"
-check "entries: daemon exits cleanly" zs_umount
+umount_clean "entries"
 
 # --- nr_inodes -------------------------------------------------------
 zs_mount -o size=16m,nr_inodes=100
@@ -127,7 +139,7 @@ check_eq "nr_inodes: a hard link needs no inode" OK "$("$PROBE" link "$MNT/i0" "
 rm -f "$MNT/i1" "$MNT/i2"
 check_eq "nr_inodes: after deleting, create works" OK "$("$PROBE" create "$MNT/new")"
 check "nr_inodes: consistency check" sh -c 'echo check > "$1/.zsctl"' sh "$MNT"
-check "nr_inodes: daemon exits cleanly" zs_umount
+umount_clean "nr_inodes"
 
 # --- mem_limit lowered at run time -----------------------------------
 zs_mount -o size=64m
@@ -144,5 +156,5 @@ check "mem_limit: raised to 64m" sh -c 'echo "mem_limit 64m" > "$1/.zsctl"' sh "
 check "mem_limit: writes work again" put_file "$MNT/over" 1
 check "mem_limit: all data intact" verify_sums
 check "mem_limit: consistency check" sh -c 'echo check > "$1/.zsctl"' sh "$MNT"
-check "mem_limit: daemon exits cleanly" zs_umount
+umount_clean "mem_limit"
 done_testing

@@ -10,6 +10,18 @@ FSX="$TOP_BUILDDIR/tests/fsx"
 [ -x "$FSX" ] || { echo "Bail out! $FSX not built"; exit 99; }
 need_fuse
 
+# umount_clean LABEL: unmount, the daemon exits 0, and its log holds no
+# sanitizer report (ASan/UBSan/LSan/TSan builds).
+umount_clean() {
+	check "$1: daemon exits cleanly (status 0)" zs_umount
+	if grep -qE 'ThreadSanitizer|AddressSanitizer|LeakSanitizer|runtime error:' "$WORK/zsfs.log"; then
+		check "$1: no sanitizer report in the daemon log" false
+		grep -m1 -A25 -E 'WARNING: ThreadSanitizer|ERROR: (Address|Leak)Sanitizer|runtime error:' "$WORK/zsfs.log" | sed 's/^/#   /'
+	else
+		check "$1: no sanitizer report in the daemon log" true
+	fi
+}
+
 secs=${FSX_SECONDS:-15}
 short=$(( secs / 3 > 2 ? secs / 3 : 2 ))
 
@@ -24,7 +36,7 @@ run_fsx() {
 	check "consistency check after fsx (compress=$codec)" \
 		sh -c 'echo check > "$1/.zsctl"' sh "$MNT"
 	diag "$(grep -E '^(orig_data_size|compr_data_size|mem_used_total|pages_compacted|same_pages|huge_pages) ' "$MNT/.zsctl" | tr '\n' ' ')"
-	check "daemon exits cleanly (compress=$codec)" zs_umount
+	umount_clean "compress=$codec"
 }
 
 run_fsx lz4 "$secs" 3

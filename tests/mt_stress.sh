@@ -11,6 +11,18 @@ MT="$TOP_BUILDDIR/tests/mt_stress"
 [ -x "$MT" ] || { echo "Bail out! $MT not built"; exit 99; }
 need_fuse
 
+# umount_clean LABEL: unmount, the daemon exits 0, and its log holds no
+# sanitizer report (ASan/UBSan/LSan/TSan builds).
+umount_clean() {
+	check "$1: daemon exits cleanly (status 0)" zs_umount
+	if grep -qE 'ThreadSanitizer|AddressSanitizer|LeakSanitizer|runtime error:' "$WORK/zsfs.log"; then
+		check "$1: no sanitizer report in the daemon log" false
+		grep -m1 -A25 -E 'WARNING: ThreadSanitizer|ERROR: (Address|Leak)Sanitizer|runtime error:' "$WORK/zsfs.log" | sed 's/^/#   /'
+	else
+		check "$1: no sanitizer report in the daemon log" true
+	fi
+}
+
 secs=${STRESS_SECONDS:-15}
 threads=${STRESS_THREADS:-8}
 seed=${STRESS_SEED:-$(( (RANDOM << 15 | RANDOM) ))}
@@ -34,5 +46,5 @@ check "consistency check after the run" sh -c 'echo check > "$1/.zsctl"' sh "$MN
 check "daemon still serves the mount" test -s "$MNT/d0/slot0"
 check "rm -rf of everything" rm -rf "$MNT"/d0 "$MNT"/d1 "$MNT"/d2 "$MNT"/d3
 check "consistency check after rm -rf" sh -c 'echo check > "$1/.zsctl"' sh "$MNT"
-check "daemon exits cleanly" zs_umount
+umount_clean "end"
 done_testing
