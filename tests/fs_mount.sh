@@ -81,6 +81,19 @@ dd if=/dev/urandom of=data bs=64k count=4 status=none
 check "user.zsfs.stored readable" getfattr -n user.zsfs.stored data
 check "user.zsfs.* not listed" eval '! getfattr -d -m - data 2>/dev/null | grep -q zsfs'
 check "user.zsfs.* not removable (EPERM)" eval 'setfattr -x user.zsfs.stored data 2>&1 | grep -q "not permitted"'
+# Unlinked while open: the data stays until the last close, then goes.
+base=$(ctl_get orig_data_size)
+dd if=/dev/urandom of=open1 bs=64k count=16 status=none
+exec 9<open1
+rm open1
+check_eq "unlinked but open: data still stored" $((base + 1048576)) "$(ctl_get orig_data_size)"
+check_eq "unlinked but open: still readable" 1048576 "$(cat <&9 | wc -c)"
+exec 9<&-
+for _ in $(seq 40); do [ "$(ctl_get orig_data_size)" = "$base" ] && break; sleep 0.05; done
+check_eq "last close frees the data" "$base" "$(ctl_get orig_data_size)"
+dd if=/dev/urandom of=gone bs=64k count=16 status=none
+rm gone
+check_eq "unlink of a closed file frees the data at once" "$base" "$(ctl_get orig_data_size)"
 printf 'abcdefgh%.0s' $(seq 2048) > z
 fallocate -z -o 100 -l 5000 z
 check_eq "ZERO_RANGE zeroes" "0" "$(od -v -An -tu1 -j 100 -N 5000 z | tr -s ' \n' '\n' | grep -v '^$' | sort -u | tr -d '\n')"
