@@ -5,8 +5,8 @@
  * In the spirit of the classic fsx (Apple/BSD, later xfstests): a seeded
  * random sequence of writes, reads, truncates up and down, hole punches,
  * zero ranges, fallocates (mode 0 and KEEP_SIZE), shared mmap reads and
- * writes (msync), copy_file_range and close/reopen, on one or more files in
- * the directory given as argument.  Offsets and lengths are unaligned and
+ * writes (msync), copy_file_range and close/reopen (sometimes with O_TRUNC),
+ * on one or more files in the directory given as argument.  Offsets and lengths are unaligned and
  * biased toward page boundaries and small sizes, where page stores break.
  * Every read is compared with the model, the size is compared via fstat
  * after every operation, and every few operations a whole file is read
@@ -634,6 +634,19 @@ static void step(struct fsx *f)
 		do_copy(f, m);
 		break;
 	case OP_REOPEN:
+		/* One reopen in four truncates: open(O_TRUNC) must empty the
+		 * file (FUSE sends it inside OPEN with atomic_o_trunc). */
+		if (rnd_below(f, 4) == 0) {
+			logop(f, "%s reopen O_TRUNC (size 0x%zx)", m->path, m->size);
+			if (close(m->fd) < 0)
+				fail(f, "close: %s", strerror(errno));
+			m->fd = open(m->path, O_RDWR | O_TRUNC);
+			if (m->fd < 0)
+				fail(f, "open O_TRUNC %s: %s", m->path, strerror(errno));
+			memset(m->model, 0, m->size);
+			m->size = 0;
+			break;
+		}
 		logop(f, "%s reopen", m->path);
 		if (close(m->fd) < 0)
 			fail(f, "close: %s", strerror(errno));
