@@ -271,6 +271,11 @@ struct ctl_snap {
 	X(pool_compactions, s->pool.compactions)                             \
 	X(heap_bytes, s->heap_bytes)
 
+/* The last integer lines. */
+#define ZSFS_CTL_TAIL(X)                                                     \
+	X(compactions_enospc, s->st.enospc_compactions)                      \
+	X(auto_compact, s->auto_compact)
+
 /* Store counters shown elsewhere under another name. */
 static const char *const store_renamed[] = {
 	"enospc_compactions", /* compactions_enospc */
@@ -382,8 +387,9 @@ int zsfs_ctl_stats_text(struct zsfs_ctl *ctl, char **textp, size_t *lenp)
 #define ZSFS_CTL_PRINT_CTL(n, desc) fprintf(f, "%s %zu\n", #n, s->cs.n);
 	ZSFS_CTL_STATS(ZSFS_CTL_PRINT_CTL)
 #undef ZSFS_CTL_PRINT_CTL
-	fprintf(f, "compactions_enospc %zu\n", s->st.enospc_compactions);
-	fprintf(f, "auto_compact %zu\n", s->auto_compact);
+#define ZSFS_CTL_PRINT(n, v) fprintf(f, "%s %zu\n", #n, (size_t)(v));
+	ZSFS_CTL_TAIL(ZSFS_CTL_PRINT)
+#undef ZSFS_CTL_PRINT
 	fprintf(f, "codec %s\n", zsfs_store_codec(ctl->store));
 	fputc('\n', f);
 	print_table(f, ctl->pool);
