@@ -95,8 +95,9 @@ int zs_pool_stats_format(const struct zs_pool_stats *st, char *buf,
 	int n;
 
 #define X(name, help)                                                     \
-	n = snprintf(buf + len, cap > len ? cap - len : 0, "%-16s %zu\n",  \
-		     #name, st->name);                                     \
+	n = snprintf(cap > len ? buf + len : NULL,                         \
+		     cap > len ? cap - len : 0, "%-16s %zu\n", #name,      \
+		     st->name);                                            \
 	if (n < 0)                                                        \
 		return -EINVAL;                                           \
 	len += (size_t)n;
