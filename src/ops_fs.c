@@ -2,7 +2,7 @@
  * ops_fs.c - the filesystem-wide FUSE handlers (init, destroy, statfs) and
  * the one table that wires every zsfs_op_<op> handler.
  *
- * init picks the kernel features: POSIX ACLs (kernel-enforced, stored as
+ * init picks the kernel features: no atomic O_TRUNC (see below); POSIX ACLs (kernel-enforced, stored as
  * xattrs) with DONT_MASK so we apply the umask or the default ACL
  * ourselves; no HANDLE_KILLPRIV, so the kernel asks us (setattr) to clear
  * setuid/setgid on write and chown; no writeback cache (a page whose
@@ -37,8 +37,12 @@ void zsfs_op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	/* No ATOMIC_O_TRUNC (libfuse asks for it by default): open(O_TRUNC)
+	 * then comes as a setattr of the size, with the kernel's suid/sgid
+	 * and time handling, instead of a flag open would have to act on. */
 	conn->want &= ~(unsigned)(FUSE_CAP_HANDLE_KILLPRIV |
-				  FUSE_CAP_WRITEBACK_CACHE);
+				  FUSE_CAP_WRITEBACK_CACHE |
+				  FUSE_CAP_ATOMIC_O_TRUNC);
 	conn->max_write = ZSFS_MAX_WRITE;
 	/* libfuse insists that init agrees with max_read= */
 	if (fs->opts.max_read)

@@ -755,6 +755,14 @@ static void sec_data(void)
 	close(fd2);
 	S("close", close(fd));
 
+	S("write long", writefile("tr", "0123456789"));
+	S("O_TRUNC rewrite", writefile("tr", "ab"));
+	show_file("tr");
+	show_stat("tr");
+	fd = S("O_TRUNC|O_RDONLY", open("tr", O_RDONLY | O_TRUNC));
+	close(fd);
+	show_stat("tr");
+	S("unlink tr", unlink("tr"));
 	fd = S("append", open("ap", O_WRONLY | O_CREAT | O_APPEND | O_TRUNC, 0644));
 	S("write", write(fd, "abc", 3));
 	S("pwrite at 0 appends", pwrite(fd, "de", 2, 0));
