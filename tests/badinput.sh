@@ -138,6 +138,16 @@ check_eq "concurrent writers: every compact OK" 0 \
 check_eq "concurrent writers: every garbage write EINVAL" 0 \
 	"$(cat "$WORK"/conc.* | awk 'NR % 3 != 0 && $0 != "EINVAL"' | wc -l)"
 check_eq "mem_limit unchanged after concurrent garbage" "$limit0" "$(ctl_get mem_limit)"
+# The reserved name cannot be removed, replaced, linked or re-created.
+touch "$MNT/plain"
+check_eq ".zsctl: unlink -> EPERM" EPERM "$("$PROBE" unlink "$CTL")"
+check_eq ".zsctl: rename a file over it -> EPERM" EPERM "$("$PROBE" rename "$MNT/plain" "$CTL")"
+check_eq ".zsctl: rename it away -> EPERM" EPERM "$("$PROBE" rename "$CTL" "$MNT/moved")"
+check_eq ".zsctl: hard link to it -> EPERM" EPERM "$("$PROBE" link "$CTL" "$MNT/hl")"
+check_eq ".zsctl: mkdir over it -> EEXIST" EEXIST "$("$PROBE" mkdir "$CTL")"
+check_eq ".zsctl: O_CREAT|O_EXCL over it -> EEXIST" EEXIST "$("$PROBE" create "$CTL")"
+check_eq ".zsctl: symlink over it -> EEXIST" EEXIST "$("$PROBE" symlink 5 "$CTL")"
+rm -f "$MNT/plain"
 check "daemon alive after the garbage" kill -0 "$ZS_PID"
 check "consistency check passes" sh -c 'echo check > "$1"' sh "$CTL"
 
