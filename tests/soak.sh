@@ -29,10 +29,15 @@ while [ $(( $(date +%s) - start )) -lt "$fsx_total" ]; do
 	zs_mount -o "size=1g,compress=$codec"
 	check "soak fsx run $i (compress=$codec seed $seed)" \
 		"$FSX" -S "$seed" -N 0 -T "$run" -f "$nf" -l "$maxlen" -C "$MNT/.zsctl" -c 300 -U "$MNT"
-	[ "$T_FAILED" -eq 0 ] || diag "rerun: $FSX -S $seed -N 0 -T $run -f $nf -l $maxlen -C MNT/.zsctl -c 300 -U MNT (on a compress=$codec mount)"
+	failed=$T_FAILED
 	check "soak fsx run $i: consistency check" sh -c 'echo check > "$1/.zsctl"' sh "$MNT"
 	check "soak fsx run $i: clean exit" zs_umount
 	i=$((i + 1))
+	if [ "$failed" -ne 0 ]; then
+		diag "rerun: $FSX -S $seed -N 0 -T $run -f $nf -l $maxlen -C MNT/.zsctl -c 300 -U MNT (on a compress=$codec mount)"
+		diag "stopping the fsx runs at the first failure"
+		break
+	fi
 done
 
 mt_secs=$(( ${SOAK_MT_MINUTES:-5} * 60 ))
