@@ -40,9 +40,14 @@ void zsfs_op_init(void *userdata, struct fuse_conn_info *conn)
 	/* No ATOMIC_O_TRUNC (libfuse asks for it by default): open(O_TRUNC)
 	 * then comes as a setattr of the size, with the kernel's suid/sgid
 	 * and time handling, instead of a flag open would have to act on. */
+	/* No AUTO_INVAL_DATA: every change of file data passes through the
+	 * kernel's page cache (or is invalidated by the kernel: punch,
+	 * copy_file_range, truncate), so a new mtime must not throw the
+	 * cache away. */
 	conn->want &= ~(unsigned)(FUSE_CAP_HANDLE_KILLPRIV |
 				  FUSE_CAP_WRITEBACK_CACHE |
-				  FUSE_CAP_ATOMIC_O_TRUNC);
+				  FUSE_CAP_ATOMIC_O_TRUNC |
+				  FUSE_CAP_AUTO_INVAL_DATA);
 	conn->max_write = ZSFS_MAX_WRITE;
 	/* libfuse insists that init agrees with max_read= */
 	if (fs->opts.max_read)
