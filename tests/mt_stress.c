@@ -21,8 +21,12 @@
  *    pages) that threads overwrite in place with pwrite; each block names its
  *    slot and index and carries its hash.  Checked at the end.
  *
+ *  - "sub*" directories are made, emptied and removed, renamed over each
+ *    other between the shared directories, and get hard links of "f*" files.
+ *
  * At the end the directory is walked: every file verifies, no tmp file is
- * left over, and each inode's st_nlink equals the names found for it.
+ * left over, each inode's st_nlink equals the names found for it, and each
+ * directory's st_nlink is 2 + its subdirectories.
  *
  * Usage: mt_stress [-t THREADS] [-T SECONDS] [-S SEED] [-C CTLPATH] DIR
  * Output: "# " lines and a TAP line per final check.  Exit 0 or 1.
@@ -49,6 +53,8 @@
 #define NNAMES 48		/* shared f* names per directory */
 #define NLOGS 3			/* log files per directory */
 #define NSLOTS 2		/* slot files per directory */
+#define NSUBS 6			/* sub* subdirectories per directory */
+#define NSUBNAMES 4		/* f* names per subdirectory */
 #define BLOCK 1500		/* slot block size: straddles pages */
 #define NBLOCKS 40
 #define MAX_BODY (48 * 1024)
@@ -68,18 +74,18 @@ struct rec_hdr {
 
 enum op {
 	OP_CREATE, OP_RENAME, OP_LINK, OP_UNLINK, OP_READ, OP_APPEND,
-	OP_READLOG, OP_SLOT, OP_LIST, OP_COUNT
+	OP_READLOG, OP_SLOT, OP_LIST, OP_SUBDIR, OP_COUNT
 };
 
 static const char *const op_names[OP_COUNT] = {
 	"create", "rename", "link", "unlink", "read", "append", "readlog",
-	"slot_write", "list",
+	"slot_write", "list", "subdir",
 };
 
 static const unsigned op_weight[OP_COUNT] = {
 	[OP_CREATE] = 16, [OP_RENAME] = 10, [OP_LINK] = 8, [OP_UNLINK] = 8,
 	[OP_READ] = 20, [OP_APPEND] = 12, [OP_READLOG] = 4, [OP_SLOT] = 12,
-	[OP_LIST] = 2,
+	[OP_LIST] = 2, [OP_SUBDIR] = 10,
 };
 
 struct shared {
@@ -542,6 +548,74 @@ static void op_list(struct worker *w)
 	closedir(d);
 }
 
+static void sub_name(struct worker *w, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/d%zu/sub%zu", w->sh->dir, rnd_below(w, NDIRS),
+		 rnd_below(w, NSUBS));
+}
+
+/* Directories: mkdir, rmdir (emptying first), rename whole directories
+ * between the shared ones (over empty ones too), hard links of shared
+ * files into them, and reads there.  ENOENT, EEXIST and ENOTEMPTY are the
+ * races a concurrent namespace gives; anything else is an error. */
+static void op_subdir(struct worker *w)
+{
+	char a[4200], b[4300], c[4300];
+	const char *what;
+	ssize_t n;
+	size_t k;
+	int rc = 0, fd;
+
+	sub_name(w, a, sizeof(a));
+	switch (rnd_below(w, 6)) {
+	case 0:
+		what = "mkdir";
+		rc = mkdir(a, 0755);
+		break;
+	case 1:
+		what = "rmdir";
+		for (k = 0; k < NSUBNAMES; k++) {
+			snprintf(b, sizeof(b), "%s/f%zu", a, k);
+			unlink(b);
+		}
+		rc = rmdir(a);
+		break;
+	case 2:
+		what = "rename dir";
+		sub_name(w, b, sizeof(b));
+		rc = rename(a, b);
+		break;
+	case 3:
+	case 4:
+		what = "link into dir";
+		shared_name(w, c, sizeof(c));
+		snprintf(b, sizeof(b), "%s/f%zu", a, rnd_below(w, NSUBNAMES));
+		rc = link(c, b);
+		break;
+	default:
+		what = "read in dir";
+		snprintf(b, sizeof(b), "%s/f%zu", a, rnd_below(w, NSUBNAMES));
+		fd = open(b, O_RDONLY);
+		if (fd < 0) {
+			rc = -1;
+			break;
+		}
+		n = read_all(fd, w->buf, MAX_BODY + 2 * sizeof(struct rec_hdr));
+		if (n < 0)
+			err(w->sh, "read %s: %s", b, strerror((int)-n));
+		else if ((what = verify_file(w->buf, (size_t)n)))
+			err(w->sh, "%s (%zd bytes): %s", b, n, what);
+		close(fd);
+		return;
+	}
+	if (rc < 0) {
+		if (errno == ENOENT || errno == EEXIST || errno == ENOTEMPTY)
+			w->enoent++;
+		else
+			err(w->sh, "%s %s: %s", what, a, strerror(errno));
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -563,6 +637,7 @@ static void *worker_main(void *arg)
 		case OP_READLOG: op_readlog(w); break;
 		case OP_SLOT: op_slot(w); break;
 		case OP_LIST: op_list(w); break;
+		case OP_SUBDIR: op_subdir(w); break;
 		default: break;
 		}
 		w->done[i]++;
@@ -600,12 +675,37 @@ struct ino_count {
 	unsigned seen;
 };
 
-static int final_walk(struct shared *sh, unsigned char *buf, size_t cap)
+struct walk {
+	struct ino_count *inos;
+	size_t ninos, nfiles, nlogs, nrecs, nsubs;
+	unsigned bad, tmps;
+	unsigned char *buf;
+	size_t cap;
+};
+
+static void count_name(struct walk *wk, const struct stat *st)
 {
-	struct ino_count *inos = NULL;
-	size_t ninos = 0, nfiles = 0, nlogs = 0, nrecs = 0, recs, i;
-	char path[4200], p2[4600];
-	unsigned d, bad = 0, tmps = 0, slot;
+	size_t i;
+
+	for (i = 0; i < wk->ninos && wk->inos[i].ino != st->st_ino; i++)
+		;
+	if (i == wk->ninos) {
+		wk->inos = realloc(wk->inos, (wk->ninos + 1) * sizeof(*wk->inos));
+		if (!wk->inos)
+			abort();
+		wk->inos[i].ino = st->st_ino;
+		wk->inos[i].nlink = st->st_nlink;
+		wk->inos[i].seen = 0;
+		wk->ninos++;
+	}
+	wk->inos[i].seen++;
+}
+
+/* Check every entry of @path (directory d@d, or a sub* in it when @sub). */
+static void walk_dir(struct walk *wk, const char *path, unsigned d, int sub)
+{
+	char p2[4600];
+	unsigned slot, subdirs = 0;
 	struct dirent *de;
 	const char *why;
 	struct stat st;
@@ -613,79 +713,105 @@ static int final_walk(struct shared *sh, unsigned char *buf, size_t cap)
 	DIR *dir;
 	int fd;
 
-	for (d = 0; d < NDIRS; d++) {
-		snprintf(path, sizeof(path), "%s/d%u", sh->dir, d);
-		dir = opendir(path);
-		if (!dir) {
-			printf("# opendir %s: %s\n", path, strerror(errno));
-			bad++;
+	dir = opendir(path);
+	if (!dir) {
+		printf("# opendir %s: %s\n", path, strerror(errno));
+		wk->bad++;
+		return;
+	}
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p2, sizeof(p2), "%s/%s", path, de->d_name);
+		if (!sub && strncmp(de->d_name, "sub", 3) == 0) {
+			if (lstat(p2, &st) < 0 || !S_ISDIR(st.st_mode)) {
+				printf("# %s: not a directory\n", p2);
+				wk->bad++;
+				continue;
+			}
+			if (st.st_nlink != 2) {
+				printf("# %s: st_nlink %llu, want 2\n", p2,
+				       (unsigned long long)st.st_nlink);
+				wk->bad++;
+			}
+			subdirs++;
+			wk->nsubs++;
+			walk_dir(wk, p2, d, 1);
 			continue;
 		}
-		while ((de = readdir(dir))) {
-			if (de->d_name[0] == '.')
-				continue;
-			snprintf(p2, sizeof(p2), "%s/%s", path, de->d_name);
-			if (strncmp(de->d_name, "tmp.", 4) == 0) {
-				printf("# left-over tmp file %s\n", p2);
-				tmps++;
-			}
-			fd = open(p2, O_RDONLY);
-			if (fd < 0 || fstat(fd, &st) < 0) {
-				printf("# open %s: %s\n", p2, strerror(errno));
-				bad++;
-				if (fd >= 0)
-					close(fd);
-				continue;
-			}
-			n = read_all(fd, buf, cap);
-			close(fd);
-			if (n < 0) {
-				printf("# read %s: %s\n", p2, strerror((int)-n));
-				bad++;
-				continue;
-			}
-			why = NULL;
-			if (de->d_name[0] == 'f') {
-				why = verify_file(buf, (size_t)n);
-				nfiles++;
-				for (i = 0; i < ninos && inos[i].ino != st.st_ino; i++)
-					;
-				if (i == ninos) {
-					inos = realloc(inos, (ninos + 1) * sizeof(*inos));
-					if (!inos)
-						abort();
-					inos[ninos].ino = st.st_ino;
-					inos[ninos].nlink = st.st_nlink;
-					inos[ninos++].seen = 0;
-				}
-				inos[i].seen++;
-			} else if (strncmp(de->d_name, "log", 3) == 0) {
-				why = verify_log(buf, (size_t)n, 1, &recs);
-				nlogs++;
-				nrecs += recs;
-			} else if (sscanf(de->d_name, "slot%u", &slot) == 1) {
-				why = verify_slot(buf, (size_t)n, d * NSLOTS + slot);
-			}
-			if (why) {
-				printf("# %s (%zd bytes): %s\n", p2, n, why);
-				bad++;
-			}
+		if (strncmp(de->d_name, "tmp.", 4) == 0) {
+			printf("# left-over tmp file %s\n", p2);
+			wk->tmps++;
 		}
-		closedir(dir);
+		fd = open(p2, O_RDONLY);
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			printf("# open %s: %s\n", p2, strerror(errno));
+			wk->bad++;
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		n = read_all(fd, wk->buf, wk->cap);
+		close(fd);
+		if (n < 0) {
+			printf("# read %s: %s\n", p2, strerror((int)-n));
+			wk->bad++;
+			continue;
+		}
+		why = NULL;
+		if (de->d_name[0] == 'f') {
+			why = verify_file(wk->buf, (size_t)n);
+			wk->nfiles++;
+			count_name(wk, &st);
+		} else if (!sub && strncmp(de->d_name, "log", 3) == 0) {
+			size_t recs;
+
+			why = verify_log(wk->buf, (size_t)n, 1, &recs);
+			wk->nlogs++;
+			wk->nrecs += recs;
+		} else if (!sub && sscanf(de->d_name, "slot%u", &slot) == 1) {
+			why = verify_slot(wk->buf, (size_t)n, d * NSLOTS + slot);
+		} else {
+			why = "unexpected name";
+		}
+		if (why) {
+			printf("# %s (%zd bytes): %s\n", p2, n, why);
+			wk->bad++;
+		}
 	}
-	for (i = 0; i < ninos; i++) {
-		if (inos[i].seen != inos[i].nlink) {
+	closedir(dir);
+	if (!sub && (stat(path, &st) < 0 || st.st_nlink != 2 + subdirs)) {
+		printf("# %s: st_nlink %llu, want %u (2 + %u subdirectories)\n",
+		       path, (unsigned long long)st.st_nlink, 2 + subdirs, subdirs);
+		wk->bad++;
+	}
+}
+
+static int final_walk(struct shared *sh, unsigned char *buf, size_t cap)
+{
+	struct walk wk = { .buf = buf, .cap = cap };
+	char path[4200];
+	unsigned d;
+	size_t i;
+
+	for (d = 0; d < NDIRS; d++) {
+		snprintf(path, sizeof(path), "%s/d%u", sh->dir, d);
+		walk_dir(&wk, path, d, 0);
+	}
+	for (i = 0; i < wk.ninos; i++) {
+		if (wk.inos[i].seen != wk.inos[i].nlink) {
 			printf("# inode %llu: st_nlink %llu but %u names\n",
-			       (unsigned long long)inos[i].ino,
-			       (unsigned long long)inos[i].nlink, inos[i].seen);
-			bad++;
+			       (unsigned long long)wk.inos[i].ino,
+			       (unsigned long long)wk.inos[i].nlink,
+			       wk.inos[i].seen);
+			wk.bad++;
 		}
 	}
-	printf("# final walk: %zu names of %zu inodes, %zu logs with %zu"
-	       " records, %u bad, %u tmp left\n", nfiles, ninos, nlogs, nrecs,
-	       bad, tmps);
-	free(inos);
-	return bad + tmps;
+	printf("# final walk: %zu names of %zu inodes in %zu subdirectories,"
+	       " %zu logs with %zu records, %u bad, %u tmp left\n", wk.nfiles,
+	       wk.ninos, wk.nsubs, wk.nlogs, wk.nrecs, wk.bad, wk.tmps);
+	free(wk.inos);
+	return (int)(wk.bad + wk.tmps);
 }
 
 static void usage(void) __attribute__((noreturn));
