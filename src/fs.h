@@ -160,6 +160,10 @@ struct zsfs {
 	int debug;
 };
 
+/* fi->fh of a regular file opened for writing: only those flush their
+ * dirty pages at close (a reader's close has nothing to report). */
+#define ZSFS_FH_WRITER 1
+
 /* A handle on an open .zsctl (fi->fh). */
 struct zsfs_ctl_handle {
 	char *text;                    /* snapshot for reads */

@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -372,7 +373,7 @@ void zsfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	fi->fh = 0;
+	fi->fh = (fi->flags & O_ACCMODE) != O_RDONLY ? ZSFS_FH_WRITER : 0;
 	fi->keep_cache = 1;
 	fi->direct_io = 0;
 	fuse_reply_create(req, &e, fi);

@@ -94,7 +94,7 @@ void zsfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		goto out;
 	}
 	zsfs_inode_open(fs, in);
-	fi->fh = 0;
+	fi->fh = (fi->flags & O_ACCMODE) != O_RDONLY ? ZSFS_FH_WRITER : 0;
 	fi->keep_cache = 1;
 	fi->direct_io = 0;
 out:
@@ -249,7 +249,7 @@ void zsfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		rc = zsfs_ctl_writer_close(h->writer);
 		h->writer = NULL;
 		pthread_mutex_unlock(&h->lock);
-	} else if (in->file) {
+	} else if (in->file && fi->fh == ZSFS_FH_WRITER) {
 		rc = file_flush(fs, in);
 	}
 	fuse_reply_err(req, -rc);
@@ -265,7 +265,7 @@ void zsfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		goto out;
 	}
 	/* Errors were reported by flush; release cannot report any. */
-	if (in->file)
+	if (in->file && fi->fh == ZSFS_FH_WRITER)
 		(void)file_flush(fs, in);
 	pthread_rwlock_rdlock(&fs->ns_lock);
 	zsfs_inode_close(fs, in);
