@@ -57,12 +57,13 @@
 #define ZSFS_XATTR_SIZE_MAX 65536
 #define ZSFS_XATTR_LIST_MAX 65536
 /* Attribute and entry cache lifetimes given to the kernel, in seconds.
- * Only this daemon changes the tree and every change goes through the
- * kernel, which updates or invalidates what it cached, so they can be long;
- * a second keeps a stale view (e.g. another name's ctime after link)
- * short-lived. */
-#define ZSFS_ATTR_TIMEOUT 1.0
-#define ZSFS_ENTRY_TIMEOUT 1.0
+ * Only this daemon changes the tree and every change passes through the
+ * kernel, which updates or invalidates what it cached (parents' attributes
+ * on create/unlink/rename, the inode's on write, setattr, setxattr, ACLs,
+ * link; atime after reads), so they can be long.  Nothing the daemon does
+ * on its own (compaction, flushing dirty pages) changes what stat shows. */
+#define ZSFS_ATTR_TIMEOUT 10.0
+#define ZSFS_ENTRY_TIMEOUT 10.0
 
 struct zsfs_xattr {
 	struct zsfs_xattr *next;
