@@ -30,12 +30,11 @@ void zsfs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct zsfs *fs = req_fs(req);
 	struct zsfs_inode *in = zsfs_inode_get(fs, ino);
 
-	if (in->type != S_IFDIR) {
-		fuse_reply_err(req, ENOTDIR);
-		return;
-	}
 	fi->fh = 0;
-	fuse_reply_open(req, fi);
+	if (in->type != S_IFDIR)
+		fuse_reply_err(req, ENOTDIR);
+	else
+		fuse_reply_open(req, fi);
 }
 
 /* Add one entry at @pos of @buf; return the new position, or @pos when it

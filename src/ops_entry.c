@@ -225,16 +225,17 @@ void zsfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 unlock:
 	pthread_rwlock_unlock(&in->lock);
 reply:
-	if (rc < 0) {
-		fuse_reply_err(req, -rc);
-		return;
+	if (rc == 0) {
+		pthread_rwlock_rdlock(&in->lock);
+		zsfs_inode_stat(fs, in, &st);
+		pthread_rwlock_unlock(&in->lock);
+		if (in == fs->ctl_inode)
+			st.st_size = 0;
 	}
-	pthread_rwlock_rdlock(&in->lock);
-	zsfs_inode_stat(fs, in, &st);
-	pthread_rwlock_unlock(&in->lock);
-	if (in == fs->ctl_inode)
-		st.st_size = 0;
-	fuse_reply_attr(req, &st, ZSFS_ATTR_TIMEOUT);
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, &st, ZSFS_ATTR_TIMEOUT);
 }
 
 void zsfs_op_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -369,14 +370,13 @@ void zsfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	int rc = zsfs_entry_make(req_fs(req), req, parent, name,
 				 S_IFREG | (mode & 07777), 0, NULL, &e, &in);
 
-	if (rc < 0) {
-		fuse_reply_err(req, -rc);
-		return;
-	}
 	fi->fh = (fi->flags & O_ACCMODE) != O_RDONLY ? ZSFS_FH_WRITER : 0;
 	fi->keep_cache = 1;
 	fi->direct_io = 0;
-	fuse_reply_create(req, &e, fi);
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_create(req, &e, fi);
 }
 
 void zsfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,

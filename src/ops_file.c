@@ -138,15 +138,18 @@ void zsfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	int rc = 0, touch = 0;
 
 	if (in == fs->ctl_inode) {
+		/* The snapshot taken at open; the handle is this reader's. */
 		struct zsfs_ctl_handle *h = ctl_handle(fi);
 
-		if (!h->text || (uint64_t)off >= h->len) {
-			fuse_reply_buf(req, NULL, 0);
-			return;
+		if (h->text && (uint64_t)off < h->len) {
+			n = h->len - (size_t)off < size ? h->len - (size_t)off : size;
+			buf = malloc(n);
+			if (!buf)
+				rc = -ENOMEM;
+			else
+				memcpy(buf, h->text + off, n);
 		}
-		n = h->len - (size_t)off < size ? h->len - (size_t)off : size;
-		fuse_reply_buf(req, h->text + off, n);
-		return;
+		goto out;
 	}
 	pthread_rwlock_rdlock(&in->lock);
 	if ((uint64_t)off < in->size) {
@@ -168,6 +171,7 @@ unlock:
 		in->atime = now;
 		pthread_rwlock_unlock(&in->lock);
 	}
+out:
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
 	else
