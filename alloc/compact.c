@@ -119,7 +119,10 @@ static size_t compact_class(zs_pool *pool, struct zs_class *c)
 			freed += src->npages;
 			zs_zspage_destroy(pool, c, src, false);
 		} else {
+			/* Cannot happen while freeable > 0 (see the top);
+			 * stop rather than loop if it ever does. */
 			zs_class_link(c, src);
+			goto out_unlock;
 		}
 		pthread_mutex_unlock(&c->lock);
 	}
