@@ -138,6 +138,11 @@ check_eq "concurrent writers: every compact OK" 0 \
 check_eq "concurrent writers: every garbage write EINVAL" 0 \
 	"$(cat "$WORK"/conc.* | awk 'NR % 3 != 0 && $0 != "EINVAL"' | wc -l)"
 check_eq "mem_limit unchanged after concurrent garbage" "$limit0" "$(ctl_get mem_limit)"
+# Short reads of .zsctl closed at once, over and over: the reply must not
+# use the handle's text after release freed it (ASan flags it when it does).
+for i in $(seq 200); do head -c 100 "$CTL" >/dev/null 2>&1 || break; done
+check "200 short reads of .zsctl closed at once: daemon alive" kill -0 "$ZS_PID"
+
 # The reserved name cannot be removed, replaced, linked or re-created.
 touch "$MNT/plain"
 check_eq ".zsctl: unlink -> EPERM" EPERM "$("$PROBE" unlink "$CTL")"
