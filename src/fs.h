@@ -155,6 +155,10 @@ struct zsfs {
 	_Atomic size_t meta_bytes;     /* inodes, names, xattrs, dir and page tables */
 	/* The store's cap is size - meta_bytes, or lower when the control
 	 * plane's "mem_limit" command set one (seen as a cap we did not set). */
+	/* The pool's mem_bytes as last read, and when (CLOCK_MONOTONIC ns):
+	 * zs_pool_stats() takes every class lock, too slow for each charge. */
+	_Atomic size_t pool_mem_cache;
+	_Atomic int64_t pool_mem_at;
 	pthread_mutex_t limit_lock;    /* leaf; orders the two below */
 	size_t limit_set;              /* protected by limit_lock: last set */
 	size_t limit_user;             /* protected by limit_lock: 0 = none */
@@ -198,6 +202,10 @@ void zsfs_inode_close(struct zsfs *fs, struct zsfs_inode *in);
 void zsfs_inode_stat(struct zsfs *fs, const struct zsfs_inode *in,
 		     struct stat *st);
 void zsfs_now(struct timespec *ts);
+/* Should a read (or a listing, for a directory) at @now move atime, as
+ * the mount's atime flags say?  Caller holds in->lock (any mode). */
+int zsfs_inode_atime_due(struct zsfs *fs, const struct zsfs_inode *in,
+			 const struct timespec *now);
 /* Metadata accounting against size=: -ENOSPC when it would not fit. */
 int zsfs_meta_charge(struct zsfs *fs, size_t bytes);
 void zsfs_meta_uncharge(struct zsfs *fs, size_t bytes);

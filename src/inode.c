@@ -56,15 +56,45 @@ static void store_limit_update(struct zsfs *fs, size_t meta)
 	pthread_mutex_unlock(&fs->limit_lock);
 }
 
+/* How stale a cached pool size may be, and how close to size= we stop
+ * trusting it: within META_SLACK of the cap every charge reads the pool. */
+#define POOL_MEM_MAX_AGE_NS 2000000
+#define META_SLACK ((size_t)8 << 20)
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The pool's mem_bytes, from the cache unless it is old or @need puts us
+ * near the cap. */
+static size_t pool_mem(struct zsfs *fs, size_t need)
+{
+	size_t mem = atomic_load(&fs->pool_mem_cache);
+	int64_t now = mono_ns();
+	struct zs_pool_stats ps;
+
+	if (now - atomic_load(&fs->pool_mem_at) < POOL_MEM_MAX_AGE_NS &&
+	    mem + need + META_SLACK <= fs->size_limit)
+		return mem;
+	zs_pool_stats(zsfs_store_pool(fs->store), &ps);
+	atomic_store(&fs->pool_mem_cache, ps.mem_bytes);
+	atomic_store(&fs->pool_mem_at, now);
+	return ps.mem_bytes;
+}
+
 int zsfs_meta_charge(struct zsfs *fs, size_t bytes)
 {
 	size_t cur = atomic_load(&fs->meta_bytes);
-	struct zs_pool_stats ps;
 
 	if (fs->size_limit) {
-		zs_pool_stats(zsfs_store_pool(fs->store), &ps);
+		size_t mem = pool_mem(fs, cur + bytes);
+
 		do {
-			if (ps.mem_bytes + cur + bytes > fs->size_limit)
+			if (mem + cur + bytes > fs->size_limit)
 				return -ENOSPC;
 		} while (!atomic_compare_exchange_weak(&fs->meta_bytes, &cur,
 						       cur + bytes));
@@ -278,6 +308,30 @@ void zsfs_inode_close(struct zsfs *fs, struct zsfs_inode *in)
 		inode_free(fs, in);
 }
 
+static int ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	       (a->tv_sec == b->tv_sec && a->tv_nsec <= b->tv_nsec);
+}
+
+int zsfs_inode_atime_due(struct zsfs *fs, const struct zsfs_inode *in,
+			 const struct timespec *now)
+{
+	if (in->type == S_IFDIR && fs->opts.nodiratime)
+		return 0;
+	switch (fs->opts.atime) {
+	case ZSFS_ATIME_NONE:
+		return 0;
+	case ZSFS_ATIME_STRICT:
+		return 1;
+	default:
+		/* relatime: atime not after mtime or ctime, or a day old */
+		return ts_before(&in->atime, &in->mtime) ||
+		       ts_before(&in->atime, &in->ctime) ||
+		       now->tv_sec - in->atime.tv_sec >= 24 * 3600;
+	}
+}
+
 void zsfs_inode_stat(struct zsfs *fs, const struct zsfs_inode *in,
 		     struct stat *st)
 {
@@ -318,6 +372,8 @@ int zsfs_fs_init(struct zsfs *fs, const struct zsfs_options *o, uid_t owner)
 	fs->inode_list.next = fs->inode_list.prev = &fs->inode_list;
 	fs->next_number = 1;
 	atomic_init(&fs->meta_bytes, 0);
+	atomic_init(&fs->pool_mem_cache, 0);
+	atomic_init(&fs->pool_mem_at, INT64_MIN / 2);
 	pthread_rwlock_init(&fs->ns_lock, NULL);
 	pthread_mutex_init(&fs->life_lock, NULL);
 	pthread_mutex_init(&fs->limit_lock, NULL);

@@ -10,7 +10,7 @@
  * kernel expects; "." and ".." go without (node id 0).
  *
  * lock ordering: fs->ns_lock (shared) -> inode->lock (shared, one child at
- * a time) -> fs->life_lock.
+ * a time; the directory's own exclusive for its atime) -> fs->life_lock.
  */
 #include "config.h"
 
@@ -106,6 +106,16 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		pos = npos;
 		if (plus)
 			zsfs_inode_ref(fs, de->inode);
+	}
+	/* A listing reads the directory: relatime, like a file read. */
+	if (rc == 0 && off == 0) {
+		struct timespec now;
+
+		zsfs_now(&now);
+		pthread_rwlock_wrlock(&in->lock);
+		if (zsfs_inode_atime_due(fs, in, &now))
+			in->atime = now;
+		pthread_rwlock_unlock(&in->lock);
 	}
 unlock:
 	pthread_rwlock_unlock(&fs->ns_lock);

@@ -104,29 +104,6 @@ out:
 		fuse_reply_open(req, fi);
 }
 
-static int ts_before(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec < b->tv_sec ||
-	       (a->tv_sec == b->tv_sec && a->tv_nsec <= b->tv_nsec);
-}
-
-/* Does a read now need to move atime?  relatime: when atime is not after
- * mtime or ctime, or is a day old.  Caller holds in->lock. */
-static int atime_due(struct zsfs *fs, const struct zsfs_inode *in,
-		     const struct timespec *now)
-{
-	switch (fs->opts.atime) {
-	case ZSFS_ATIME_NONE:
-		return 0;
-	case ZSFS_ATIME_STRICT:
-		return 1;
-	default:
-		return ts_before(&in->atime, &in->mtime) ||
-		       ts_before(&in->atime, &in->ctime) ||
-		       now->tv_sec - in->atime.tv_sec >= 24 * 3600;
-	}
-}
-
 void zsfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		  struct fuse_file_info *fi)
 {
@@ -162,7 +139,7 @@ void zsfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		rc = zsfs_file_read(fs->store, in->file, (uint64_t)off, n, buf);
 	}
 	zsfs_now(&now);
-	touch = rc == 0 && atime_due(fs, in, &now);
+	touch = rc == 0 && zsfs_inode_atime_due(fs, in, &now);
 unlock:
 	pthread_rwlock_unlock(&in->lock);
 	if (touch) {

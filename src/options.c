@@ -47,7 +47,8 @@ const char zsfs_options_help[] =
 "    relatime (default), strictatime, norelatime, noatime, atime\n"
 "                           when reads update access times (zsfs keeps\n"
 "                           them; the kernel leaves that to FUSE)\n"
-"    diratime, nodiratime, nostrictatime, lazytime, nolazytime\n"
+"    nodiratime, diratime   whether listing a directory updates its atime\n"
+"    nostrictatime, lazytime, nolazytime\n"
 "                           accepted, no effect\n"
 "    defaults, auto, noauto, user, nouser, users, owner, group, _netdev,\n"
 "    nofail, comment=..., x-...\n"
@@ -308,6 +309,8 @@ static int apply_opt(struct zsfs_options *o, const char *key, const char *val,
 			o->atime = ZSFS_ATIME_STRICT;
 		else if (strcmp(key, "relatime") == 0 || strcmp(key, "atime") == 0)
 			o->atime = ZSFS_ATIME_RELATIME;
+		else if (strcmp(key, "nodiratime") == 0 || strcmp(key, "diratime") == 0)
+			o->nodiratime = key[1] == 'o';
 		if (in_list(atime_flags, key))
 			return 0;
 		rc = pass_opt(o, key, err, err_cap);

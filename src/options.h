@@ -44,6 +44,7 @@ struct zsfs_options {
 	int has_subtype;     /* subtype= given */
 	int read_only;       /* ro given (last of ro/rw wins) */
 	int atime;           /* ZSFS_ATIME_*: when reads update atime */
+	int nodiratime;      /* 1 = listing a directory leaves its atime */
 	unsigned max_read;   /* max_read= (also passed to FUSE); 0 = default */
 	/* Comma-separated options for fuse_session_new(), NUL-terminated. */
 	char fuse_opts[ZSFS_FUSE_OPTS_CAP];

@@ -519,6 +519,19 @@ static void sec_times(void)
 	show_file("f");
 	stat("f", &st);
 	show("second read: atime kept", "%d", ts_cmp(st.st_atim, st2.st_atim) == 0);
+	/* Listing a directory moves its atime the same way. */
+	S("utimensat dir", utimensat(AT_FDCWD, "d", ts, 0));
+	usleep(20000);
+	{
+		DIR *dp = opendir("d");
+
+		while (dp && readdir(dp))
+			;
+		if (dp)
+			closedir(dp);
+	}
+	stat("d", &dst);
+	show("readdir: dir atime moved", "%d", dst.st_atim.tv_sec > 200);
 	S("setxattr", setxattr("f", "user.t", "v", 1, 0));
 	stat("f", &st);
 	show("setxattr: ctime moved", "%d", ts_cmp(st.st_ctim, st2.st_ctim) > 0);
