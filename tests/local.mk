@@ -1,30 +1,32 @@
 # tests/ part of the one Makefile (included from Makefile.am).
 #
-# The reliability suite: model exerciser (fsx), concurrency (mt_stress),
-# stress-ng stressors, ENOSPC, bad input, leaks, daemon death.  The C
-# helpers are check programs run by the .sh tests on a live mount; soak.sh
-# is the long mode (`make soak`), not part of `make check`.
+# The reliability suite: the model exerciser (fsx), concurrency
+# (mt_stress), stress-ng's stressors, ENOSPC, bad input, leaks and daemon
+# death, all on a live mount through tests/lib.sh.  The C helpers are check
+# programs the .sh tests run; soak.sh is the long mode (`make soak`), not
+# part of `make check`.  The longest tests come first so that make -j
+# starts them early.
 
-check_PROGRAMS += tests/fsx
+# Helpers: the model exerciser, the threaded stress, one-syscall errno probe.
+check_PROGRAMS += tests/fsx tests/mt_stress tests/errno_probe
 tests_fsx_SOURCES = tests/fsx.c
-
-dist_check_SCRIPTS += tests/fsx.sh
-TESTS += tests/fsx.sh
-
-EXTRA_DIST += tests/lib.sh tests/tap.h
-
-check_PROGRAMS += tests/mt_stress
 tests_mt_stress_SOURCES = tests/mt_stress.c
-dist_check_SCRIPTS += tests/mt_stress.sh
-TESTS += tests/mt_stress.sh
+tests_errno_probe_SOURCES = tests/errno_probe.c
+
+RELIABILITY_TESTS = \
+	tests/stressng.sh \
+	tests/fsx.sh \
+	tests/mt_stress.sh \
+	tests/enospc.sh \
+	tests/leak.sh \
+	tests/badinput.sh \
+	tests/daemon_death.sh
+dist_check_SCRIPTS += $(RELIABILITY_TESTS)
+TESTS += $(RELIABILITY_TESTS)
 THREADED_TESTS += tests/mt_stress.sh
 
-check_PROGRAMS += tests/errno_probe
-tests_errno_probe_SOURCES = tests/errno_probe.c
-dist_check_SCRIPTS += tests/badinput.sh
-TESTS += tests/badinput.sh
-dist_check_SCRIPTS += tests/enospc.sh tests/leak.sh tests/daemon_death.sh tests/stressng.sh
-TESTS += tests/enospc.sh tests/leak.sh tests/daemon_death.sh tests/stressng.sh
+# Shared by every mounted and C test.
+EXTRA_DIST += tests/lib.sh tests/tap.h
 
 # The long mode, by hand: make soak [SOAK_MINUTES=20 SOAK_MT_MINUTES=5].
 EXTRA_DIST += tests/soak.sh
