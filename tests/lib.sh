@@ -21,7 +21,9 @@ TMPFS_MNT="$WORK/tmpfs"
 ZS_PID=""
 mkdir -p "$MNT" "$TMPFS_MNT"
 
-skip_all() { echo "1..0 # SKIP $*"; rm -rf "$WORK"; exit 77; }
+# A skip under automake's TAP driver is the plan "1..0 # SKIP reason" with
+# exit status 0 (the driver counts any other status, 77 included, as ERROR).
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
 
 need_fuse() {
 	[ -c /dev/fuse ] || skip_all "/dev/fuse is missing"
