@@ -1,74 +1,192 @@
 /*
- * pagemap.c - the per-file sparse page table: a radix tree of 64-way nodes.
+ * pagemap.c - the per-file sparse page table: direct slots for the first
+ * pages, then a radix tree of variable-sized 64-way nodes.
  *
- * Levels count from the leaves: a leaf (level 1) holds 64 entries of 16
- * bytes (1 KiB), an interior node 64 child pointers (512 bytes).  Index
- * bits 6*(level-1) .. 6*level-1 choose the slot at a level.  The tree grows
- * upwards when an index above 64^height - 1 is stored and shrinks when the
- * root keeps only its first child; nodes that become empty are freed on
- * the way back up from zsfs_pagemap_clear(), so memory follows the
- * entries.  See pagemap.h for the contract.
+ * Keys.  Page idx < ZSFS_PAGEMAP_DIRECT lives in direct[idx]; page idx
+ * above goes in the tree under key idx - ZSFS_PAGEMAP_DIRECT, so the tree's
+ * first leaf starts right after the direct slots and wastes none of its
+ * slots on them.
+ *
+ * Tree.  Levels count from the leaves: a leaf (level 1) holds entries of
+ * 16 bytes, an interior node child pointers.  Key bits 6*(level-1) ..
+ * 6*level-1 choose the slot at a level.  A node has 1, 2, 4, ..., 64
+ * slots: the smallest power of two above its highest used slot.  The
+ * size class (log2 of the slot count, 0..6) rides in the low 3 bits of
+ * the pointer to the node (the parent's child slot, or pm->root); malloc
+ * aligns to at least 8, so those bits are free.  A file of 5 pages has a
+ * tree of one 1-slot leaf (16 bytes), of 20 pages one 16-slot leaf; a
+ * full leaf is 64 slots (1 KiB) and maps 256 KiB of file.
+ *
+ * Storing a key above 64^height - 1 grows the tree upwards; storing a slot
+ * past a node's size grows that node (realloc).  zsfs_pagemap_clear()
+ * walks back up the key's path: emptied nodes are freed, the others shrink
+ * to fit, and a root that keeps only its first child is dropped, so memory
+ * follows the entries and the shape is canonical.  See pagemap.h for the
+ * contract.
  */
 #include <errno.h>
+#include <stdalign.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "pagemap.h"
 
-struct pm_leaf {
-	struct zsfs_pentry e[ZSFS_PAGEMAP_FANOUT];
-};
+/* Size classes 0..6: 1..64 slots, kept in the low bits of node pointers. */
+#define CLS_MASK ((uintptr_t)7)
+#define CLS_MAX ZSFS_PAGEMAP_SHIFT
 
-struct pm_inner {
-	void *child[ZSFS_PAGEMAP_FANOUT];
-};
+_Static_assert(alignof(max_align_t) >= 8, "3 tag bits in node pointers");
+_Static_assert(CLS_MAX <= CLS_MASK, "size class fits the tag");
+_Static_assert(ZSFS_PAGEMAP_DIRECT <= ZSFS_PAGEMAP_MAX_INDEX, "direct slots");
+
+size_t zsfs_malloc_size(const void *p, size_t requested)
+{
+	if (!p)
+		return 0;
+#ifdef __GLIBC__
+	/* glibc: the usable bytes plus the chunk's size word. */
+	(void)requested;
+	return malloc_usable_size((void *)p) + sizeof(size_t);
+#else
+	return requested;
+#endif
+}
+
+static void *ref_node(const void *ref)
+{
+	return (void *)((uintptr_t)ref & ~CLS_MASK);
+}
+
+static unsigned ref_cls(const void *ref)
+{
+	return (unsigned)((uintptr_t)ref & CLS_MASK);
+}
+
+static unsigned ref_cap(const void *ref)
+{
+	return 1u << ref_cls(ref);
+}
+
+static struct zsfs_pentry *ref_leaf(const void *ref)
+{
+	return ref_node(ref);
+}
+
+static void **ref_inner(const void *ref)
+{
+	return ref_node(ref);
+}
+
+/* The smallest class whose node holds @slot. */
+static unsigned cls_for(unsigned slot)
+{
+	unsigned c = 0;
+
+	while ((1u << c) <= slot)
+		c++;
+	return c;
+}
+
+static size_t node_size(unsigned level, unsigned cls)
+{
+	return (level == 1 ? sizeof(struct zsfs_pentry) : sizeof(void *)) << cls;
+}
 
 static unsigned level_shift(unsigned level)
 {
 	return ZSFS_PAGEMAP_SHIFT * (level - 1);
 }
 
-static unsigned slot_of(uint64_t idx, unsigned level)
+static unsigned slot_of(uint64_t key, unsigned level)
 {
-	return (unsigned)(idx >> level_shift(level)) &
+	return (unsigned)(key >> level_shift(level)) &
 	       (ZSFS_PAGEMAP_FANOUT - 1);
 }
 
-/* Indices a node of @level covers: 64^level (level <= MAX_HEIGHT). */
+/* Keys a node of @level covers: 64^level (level <= MAX_HEIGHT). */
 static uint64_t level_span(unsigned level)
 {
 	return UINT64_C(1) << (ZSFS_PAGEMAP_SHIFT * level);
 }
 
-static unsigned height_for(uint64_t idx)
+static unsigned height_for(uint64_t key)
 {
 	unsigned h = 1;
 
-	while (h < ZSFS_PAGEMAP_MAX_HEIGHT && idx >= level_span(h))
+	while (h < ZSFS_PAGEMAP_MAX_HEIGHT && key >= level_span(h))
 		h++;
 	return h;
 }
 
-static bool node_empty(const void *node, unsigned level)
+/* The highest used slot of the node @ref at @level, -1 when empty. */
+static int node_top(const void *ref, unsigned level)
 {
-	unsigned i;
+	unsigned i = ref_cap(ref);
 
 	if (level == 1) {
-		const struct pm_leaf *l = node;
+		const struct zsfs_pentry *e = ref_leaf(ref);
 
-		for (i = 0; i < ZSFS_PAGEMAP_FANOUT; i++)
-			if (l->e[i].kind != ZSFS_PK_EMPTY)
-				return false;
+		while (i-- > 0)
+			if (e[i].kind != ZSFS_PK_EMPTY)
+				return (int)i;
 	} else {
-		const struct pm_inner *n = node;
+		void *const *c = ref_inner(ref);
 
-		for (i = 0; i < ZSFS_PAGEMAP_FANOUT; i++)
-			if (n->child[i])
-				return false;
+		while (i-- > 0)
+			if (c[i])
+				return (int)i;
 	}
-	return true;
+	return -1;
+}
+
+/* A zeroed node of @level and class @cls into *@link. */
+static int node_alloc(struct zsfs_pagemap *pm, unsigned level, unsigned cls,
+		      void **link)
+{
+	size_t size = node_size(level, cls);
+	void *n = calloc(1, size);
+
+	if (!n)
+		return -ENOMEM;
+	pm->nodes++;
+	pm->bytes += zsfs_malloc_size(n, size);
+	*link = (void *)((uintptr_t)n | cls);
+	return 0;
+}
+
+static void node_free(struct zsfs_pagemap *pm, unsigned level, void *ref)
+{
+	void *n = ref_node(ref);
+
+	pm->nodes--;
+	pm->bytes -= zsfs_malloc_size(n, node_size(level, ref_cls(ref)));
+	free(n);
+}
+
+/* Grow or shrink the node at *@link to class @cls.  On -ENOMEM it stays
+ * as it was. */
+static int node_resize(struct zsfs_pagemap *pm, void **link, unsigned level,
+		       unsigned cls)
+{
+	unsigned old = ref_cls(*link);
+	size_t osize = node_size(level, old), nsize = node_size(level, cls);
+	void *n = ref_node(*link);
+	size_t obytes = zsfs_malloc_size(n, osize);
+	void *p = realloc(n, nsize);
+
+	if (!p)
+		return -ENOMEM;
+	if (nsize > osize)
+		memset((char *)p + osize, 0, nsize - osize);
+	pm->bytes = pm->bytes - obytes + zsfs_malloc_size(p, nsize);
+	*link = (void *)((uintptr_t)p | cls);
+	return 0;
 }
 
 void zsfs_pagemap_init(struct zsfs_pagemap *pm)
@@ -76,90 +194,104 @@ void zsfs_pagemap_init(struct zsfs_pagemap *pm)
 	memset(pm, 0, sizeof(*pm));
 }
 
-static void free_rec(void *node, unsigned level)
+static void free_rec(struct zsfs_pagemap *pm, void *ref, unsigned level)
 {
 	unsigned i;
 
-	if (!node)
+	if (!ref)
 		return;
-	if (level > 1) {
-		struct pm_inner *n = node;
-
-		for (i = 0; i < ZSFS_PAGEMAP_FANOUT; i++)
-			free_rec(n->child[i], level - 1);
-	}
-	free(node);
+	if (level > 1)
+		for (i = 0; i < ref_cap(ref); i++)
+			free_rec(pm, ref_inner(ref)[i], level - 1);
+	node_free(pm, level, ref);
 }
 
 void zsfs_pagemap_fini(struct zsfs_pagemap *pm)
 {
-	free_rec(pm->root, pm->height);
+	free_rec(pm, pm->root, pm->height);
 	zsfs_pagemap_init(pm);
 }
 
 const struct zsfs_pentry *zsfs_pagemap_lookup(const struct zsfs_pagemap *pm,
 					      uint64_t idx)
 {
-	const void *node = pm->root;
-	unsigned level;
+	const struct zsfs_pentry *e;
+	const void *ref = pm->root;
+	uint64_t key;
+	unsigned level, s;
 
-	if (!node || idx >= level_span(pm->height))
+	if (idx < ZSFS_PAGEMAP_DIRECT) {
+		e = &pm->direct[idx];
+		return e->kind == ZSFS_PK_EMPTY ? NULL : e;
+	}
+	key = idx - ZSFS_PAGEMAP_DIRECT;
+	if (!ref || key >= level_span(pm->height))
 		return NULL;
-	for (level = pm->height; level > 1; level--) {
-		node = ((const struct pm_inner *)node)->child[slot_of(idx, level)];
-		if (!node)
+	for (level = pm->height;; level--) {
+		s = slot_of(key, level);
+		if (s >= ref_cap(ref))
+			return NULL;
+		if (level == 1)
+			break;
+		ref = ref_inner(ref)[s];
+		if (!ref)
 			return NULL;
 	}
-	node = &((const struct pm_leaf *)node)->e[slot_of(idx, 1)];
-	if (((const struct zsfs_pentry *)node)->kind == ZSFS_PK_EMPTY)
-		return NULL;
-	return node;
+	e = &ref_leaf(ref)[s];
+	return e->kind == ZSFS_PK_EMPTY ? NULL : e;
 }
 
-/* Free the empty nodes on @idx's path, bottom up, then drop root levels
- * that only hold their first child. */
-static void prune(struct zsfs_pagemap *pm, uint64_t idx)
+/* Free the empty nodes on @key's path, bottom up, shrink the first
+ * non-empty one to fit, then drop root levels that only hold their first
+ * child. */
+static void prune(struct zsfs_pagemap *pm, uint64_t key)
 {
-	void **parents[ZSFS_PAGEMAP_MAX_HEIGHT + 1];
+	void **links[ZSFS_PAGEMAP_MAX_HEIGHT];
 	void **link = &pm->root;
-	unsigned level, depth = 0;
+	unsigned level, depth = 0, s;
+	int top;
 
 	if (!pm->root)
-		goto shrink;
-	if (idx < level_span(pm->height)) {
-		for (level = pm->height; level >= 1 && *link; level--) {
-			parents[depth++] = link;
-			if (level > 1)
-				link = &((struct pm_inner *)*link)->child[slot_of(idx, level)];
-		}
-		/* parents[k] links the node of level height - k. */
-		while (depth > 0) {
-			unsigned lv = pm->height - (depth - 1);
-
-			link = parents[depth - 1];
-			if (!node_empty(*link, lv))
+		goto collapse;
+	if (key < level_span(pm->height)) {
+		/* links[k] links the node of level height - k. */
+		for (level = pm->height; level >= 1; level--) {
+			links[depth++] = link;
+			if (level == 1)
 				break;
-			free(*link);
-			*link = NULL;
-			pm->nodes--;
-			depth--;
+			s = slot_of(key, level);
+			if (s >= ref_cap(*link))
+				break;
+			link = &ref_inner(*link)[s];
+			if (!*link)
+				break;
+		}
+		while (depth > 0) {
+			level = pm->height - (depth - 1);
+			link = links[--depth];
+			top = node_top(*link, level);
+			if (top < 0) {
+				node_free(pm, level, *link);
+				*link = NULL;
+				continue;
+			}
+			/* A failed shrink leaves a valid, larger node. */
+			if (cls_for((unsigned)top) < ref_cls(*link))
+				(void)node_resize(pm, link, level,
+						  cls_for((unsigned)top));
+			break; /* the ancestors keep their sizes */
 		}
 	}
-shrink:
+collapse:
 	if (!pm->root) {
 		pm->height = 0;
 		return;
 	}
-	while (pm->height > 1) {
-		struct pm_inner *r = pm->root;
-		unsigned i;
+	while (pm->height > 1 && node_top(pm->root, pm->height) == 0) {
+		void *r = pm->root;
 
-		for (i = 1; i < ZSFS_PAGEMAP_FANOUT; i++)
-			if (r->child[i])
-				return;
-		pm->root = r->child[0];
-		free(r);
-		pm->nodes--;
+		pm->root = ref_inner(r)[0];
+		node_free(pm, pm->height, r);
 		pm->height--;
 	}
 }
@@ -167,43 +299,54 @@ shrink:
 int zsfs_pagemap_slot(struct zsfs_pagemap *pm, uint64_t idx,
 		      struct zsfs_pentry **slotp)
 {
-	unsigned need, level;
+	unsigned need, level, s = 0;
+	uint64_t key;
 	void **link;
+	int rc;
 
 	if (idx > ZSFS_PAGEMAP_MAX_INDEX)
 		return -EFBIG;
-	need = height_for(idx);
+	if (idx < ZSFS_PAGEMAP_DIRECT) {
+		*slotp = &pm->direct[idx];
+		return 0;
+	}
+	key = idx - ZSFS_PAGEMAP_DIRECT;
+	need = height_for(key);
 	if (!pm->root) {
 		pm->height = need;
 	} else {
 		while (pm->height < need) {
-			struct pm_inner *n = calloc(1, sizeof(*n));
+			void *r;
 
-			if (!n)
-				return -ENOMEM; /* taller is still valid */
-			n->child[0] = pm->root;
-			pm->root = n;
-			pm->nodes++;
+			rc = node_alloc(pm, pm->height + 1, 0, &r);
+			if (rc)
+				goto err;
+			ref_inner(r)[0] = pm->root;
+			pm->root = r;
 			pm->height++;
 		}
 	}
 	link = &pm->root;
-	for (level = pm->height; level >= 1; level--) {
-		if (!*link) {
-			*link = calloc(1, level == 1 ? sizeof(struct pm_leaf) :
-						       sizeof(struct pm_inner));
-			if (!*link) {
-				prune(pm, idx);
-				return -ENOMEM;
-			}
-			pm->nodes++;
-		}
+	for (level = pm->height;; level--) {
+		s = slot_of(key, level);
+		if (!*link)
+			rc = node_alloc(pm, level, cls_for(s), link);
+		else if (s >= ref_cap(*link))
+			rc = node_resize(pm, link, level, cls_for(s));
+		else
+			rc = 0;
+		if (rc)
+			goto err;
 		if (level == 1)
 			break;
-		link = &((struct pm_inner *)*link)->child[slot_of(idx, level)];
+		link = &ref_inner(*link)[s];
 	}
-	*slotp = &((struct pm_leaf *)*link)->e[slot_of(idx, 1)];
+	*slotp = &ref_leaf(*link)[s];
 	return 0;
+
+err:
+	prune(pm, key); /* back to the canonical shape */
+	return rc;
 }
 
 void zsfs_pagemap_filled(struct zsfs_pagemap *pm)
@@ -219,33 +362,33 @@ void zsfs_pagemap_clear(struct zsfs_pagemap *pm, uint64_t idx)
 		memset(e, 0, sizeof(*e));
 		pm->entries--;
 	}
-	prune(pm, idx);
+	if (idx >= ZSFS_PAGEMAP_DIRECT)
+		prune(pm, idx - ZSFS_PAGEMAP_DIRECT);
 }
 
-static int next_rec(const void *node, unsigned level, uint64_t base,
-		    uint64_t from, uint64_t *idxp,
+static int next_rec(const void *ref, unsigned level, uint64_t base,
+		    uint64_t from, uint64_t *keyp,
 		    const struct zsfs_pentry **ep)
 {
-	unsigned shift = level_shift(level), i;
+	unsigned shift = level_shift(level), cap = ref_cap(ref), i;
 
 	i = from > base ? (unsigned)((from - base) >> shift) : 0;
-	for (; i < ZSFS_PAGEMAP_FANOUT; i++) {
+	for (; i < cap; i++) {
 		uint64_t cb = base + ((uint64_t)i << shift);
 
 		if (level == 1) {
-			const struct zsfs_pentry *e =
-				&((const struct pm_leaf *)node)->e[i];
+			const struct zsfs_pentry *e = &ref_leaf(ref)[i];
 
 			if (e->kind != ZSFS_PK_EMPTY) {
-				*idxp = cb;
+				*keyp = cb;
 				*ep = e;
 				return 0;
 			}
 		} else {
-			const void *c = ((const struct pm_inner *)node)->child[i];
+			const void *c = ref_inner(ref)[i];
 
 			if (c && !next_rec(c, level - 1, cb, from > cb ? from : cb,
-					   idxp, ep))
+					   keyp, ep))
 				return 0;
 		}
 	}
@@ -255,70 +398,90 @@ static int next_rec(const void *node, unsigned level, uint64_t base,
 int zsfs_pagemap_next(const struct zsfs_pagemap *pm, uint64_t from,
 		      uint64_t *idxp, const struct zsfs_pentry **ep)
 {
-	if (!pm->root || from >= level_span(pm->height))
+	uint64_t key;
+
+	for (; from < ZSFS_PAGEMAP_DIRECT; from++) {
+		if (pm->direct[from].kind != ZSFS_PK_EMPTY) {
+			*idxp = from;
+			*ep = &pm->direct[from];
+			return 0;
+		}
+	}
+	key = from - ZSFS_PAGEMAP_DIRECT;
+	if (!pm->root || key >= level_span(pm->height) ||
+	    next_rec(pm->root, pm->height, 0, key, &key, ep))
 		return -ENOENT;
-	return next_rec(pm->root, pm->height, 0, from, idxp, ep);
+	*idxp = key + ZSFS_PAGEMAP_DIRECT;
+	return 0;
 }
 
-static int hole_rec(const void *node, unsigned level, uint64_t base,
-		    uint64_t from, uint64_t *idxp)
+static int hole_rec(const void *ref, unsigned level, uint64_t base,
+		    uint64_t from, uint64_t *keyp)
 {
-	unsigned shift = level_shift(level), i;
+	unsigned shift = level_shift(level), cap = ref_cap(ref), i;
+	uint64_t end;
 
 	i = from > base ? (unsigned)((from - base) >> shift) : 0;
-	for (; i < ZSFS_PAGEMAP_FANOUT; i++) {
+	for (; i < cap; i++) {
 		uint64_t cb = base + ((uint64_t)i << shift);
 		uint64_t f = from > cb ? from : cb;
 
 		if (level == 1) {
-			if (((const struct pm_leaf *)node)->e[i].kind ==
-			    ZSFS_PK_EMPTY) {
-				*idxp = cb;
+			if (ref_leaf(ref)[i].kind == ZSFS_PK_EMPTY) {
+				*keyp = cb;
 				return 0;
 			}
 		} else {
-			const void *c = ((const struct pm_inner *)node)->child[i];
+			const void *c = ref_inner(ref)[i];
 
 			if (!c) {
-				*idxp = f;
+				*keyp = f;
 				return 0;
 			}
-			if (!hole_rec(c, level - 1, cb, f, idxp))
+			if (!hole_rec(c, level - 1, cb, f, keyp))
 				return 0;
 		}
 	}
-	return -ENOENT;
+	if (cap == ZSFS_PAGEMAP_FANOUT)
+		return -ENOENT;
+	/* The slots past a small node's end are holes. */
+	end = base + ((uint64_t)cap << shift);
+	*keyp = from > end ? from : end;
+	return 0;
 }
 
 uint64_t zsfs_pagemap_next_hole(const struct zsfs_pagemap *pm, uint64_t from)
 {
-	uint64_t idx;
+	uint64_t key;
 
-	if (!pm->root || from >= level_span(pm->height))
+	for (; from < ZSFS_PAGEMAP_DIRECT; from++)
+		if (pm->direct[from].kind == ZSFS_PK_EMPTY)
+			return from;
+	key = from - ZSFS_PAGEMAP_DIRECT;
+	if (!pm->root || key >= level_span(pm->height))
 		return from;
-	if (hole_rec(pm->root, pm->height, 0, from, &idx))
-		return level_span(pm->height);
-	return idx;
+	if (hole_rec(pm->root, pm->height, 0, key, &key))
+		key = level_span(pm->height);
+	return key + ZSFS_PAGEMAP_DIRECT;
 }
 
-static int last_rec(const void *node, unsigned level, uint64_t base,
-		    uint64_t *idxp)
+static int last_rec(const void *ref, unsigned level, uint64_t base,
+		    uint64_t *keyp)
 {
 	unsigned shift = level_shift(level), i;
 
-	for (i = ZSFS_PAGEMAP_FANOUT; i-- > 0;) {
+	for (i = ref_cap(ref); i-- > 0;) {
 		uint64_t cb = base + ((uint64_t)i << shift);
 
 		if (level == 1) {
-			if (((const struct pm_leaf *)node)->e[i].kind !=
-			    ZSFS_PK_EMPTY) {
-				*idxp = cb;
+			if (ref_leaf(ref)[i].kind != ZSFS_PK_EMPTY) {
+				*keyp = cb;
 				return 0;
 			}
 		} else {
-			const void *c = ((const struct pm_inner *)node)->child[i];
+			const void *c = ref_inner(ref)[i];
 
-			if (c && !last_rec(c, level - 1, cb, idxp))
+			if (c && !last_rec(c, level - 1, cb, keyp))
 				return 0;
 		}
 	}
@@ -327,54 +490,72 @@ static int last_rec(const void *node, unsigned level, uint64_t base,
 
 int zsfs_pagemap_last(const struct zsfs_pagemap *pm, uint64_t *idxp)
 {
-	if (!pm->root)
-		return -ENOENT;
-	return last_rec(pm->root, pm->height, 0, idxp);
+	uint64_t key;
+	unsigned i;
+
+	if (pm->root && !last_rec(pm->root, pm->height, 0, &key)) {
+		*idxp = key + ZSFS_PAGEMAP_DIRECT;
+		return 0;
+	}
+	for (i = ZSFS_PAGEMAP_DIRECT; i-- > 0;) {
+		if (pm->direct[i].kind != ZSFS_PK_EMPTY) {
+			*idxp = i;
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 size_t zsfs_pagemap_bytes(const struct zsfs_pagemap *pm)
 {
-	/* Leaves (1 KiB) are at least 63/64 of the nodes in a dense table
-	 * and one per leaf in a sparse one; count every node as a leaf, the
-	 * larger kind, rather than walking the tree. */
-	return pm->nodes * sizeof(struct pm_leaf);
+	return pm->bytes;
 }
 
 struct pm_walk {
-	size_t nodes, entries;
+	size_t nodes, entries, bytes;
 	char *msg;
 	size_t msg_cap;
 };
 
-static int check_rec(const void *node, unsigned level, uint64_t base,
-		     struct pm_walk *w)
+static int check_kind(uint32_t k, uint64_t idx, struct pm_walk *w)
 {
-	unsigned shift = level_shift(level), i;
-
-	w->nodes++;
-	if (node_empty(node, level)) {
-		snprintf(w->msg, w->msg_cap,
-			 "pagemap: empty node at level %u covering index %llu",
-			 level, (unsigned long long)base);
+	if (k > ZSFS_PK_DIRTY) {
+		snprintf(w->msg, w->msg_cap, "pagemap: bad kind %u at index %llu",
+			 k, (unsigned long long)idx);
 		return -EUCLEAN;
 	}
-	for (i = 0; i < ZSFS_PAGEMAP_FANOUT; i++) {
+	if (k != ZSFS_PK_EMPTY)
+		w->entries++;
+	return 0;
+}
+
+static int check_rec(const void *ref, unsigned level, uint64_t base,
+		     struct pm_walk *w)
+{
+	unsigned shift = level_shift(level), cap = ref_cap(ref), i;
+	int top = node_top(ref, level), rc;
+
+	w->nodes++;
+	w->bytes += zsfs_malloc_size(ref_node(ref),
+				     node_size(level, ref_cls(ref)));
+	if (top < 0 || ref_cls(ref) > CLS_MAX ||
+	    cls_for((unsigned)top) != ref_cls(ref)) {
+		snprintf(w->msg, w->msg_cap,
+			 "pagemap: %s node (%u slots, top %d) at level %u covering key %llu",
+			 top < 0 ? "empty" : "oversized", cap, top, level,
+			 (unsigned long long)base);
+		return -EUCLEAN;
+	}
+	for (i = 0; i < cap; i++) {
 		uint64_t cb = base + ((uint64_t)i << shift);
 
 		if (level == 1) {
-			uint32_t k = ((const struct pm_leaf *)node)->e[i].kind;
-
-			if (k > ZSFS_PK_DIRTY) {
-				snprintf(w->msg, w->msg_cap,
-					 "pagemap: bad kind %u at index %llu",
-					 k, (unsigned long long)cb);
-				return -EUCLEAN;
-			}
-			if (k != ZSFS_PK_EMPTY)
-				w->entries++;
+			rc = check_kind(ref_leaf(ref)[i].kind,
+					cb + ZSFS_PAGEMAP_DIRECT, w);
+			if (rc)
+				return rc;
 		} else {
-			const void *c = ((const struct pm_inner *)node)->child[i];
-			int rc;
+			const void *c = ref_inner(ref)[i];
 
 			if (c && (rc = check_rec(c, level - 1, cb, w)))
 				return rc;
@@ -386,29 +567,44 @@ static int check_rec(const void *node, unsigned level, uint64_t base,
 int zsfs_pagemap_check(const struct zsfs_pagemap *pm, char *msg,
 		       size_t msg_cap)
 {
-	struct pm_walk w = { 0, 0, msg, msg_cap };
+	struct pm_walk w = { 0, 0, 0, msg, msg_cap };
+	unsigned i;
 	int rc;
 
+	for (i = 0; i < ZSFS_PAGEMAP_DIRECT; i++) {
+		rc = check_kind(pm->direct[i].kind, i, &w);
+		if (rc)
+			return rc;
+	}
 	if (!pm->root) {
-		if (pm->height || pm->nodes || pm->entries) {
+		if (pm->height || pm->nodes || pm->bytes) {
 			snprintf(msg, msg_cap,
-				 "pagemap: empty with height %u nodes %zu entries %zu",
-				 pm->height, pm->nodes, pm->entries);
+				 "pagemap: no tree with height %u nodes %zu bytes %zu",
+				 pm->height, pm->nodes, pm->bytes);
 			return -EUCLEAN;
 		}
-		return 0;
+	} else {
+		if (pm->height < 1 || pm->height > ZSFS_PAGEMAP_MAX_HEIGHT) {
+			snprintf(msg, msg_cap, "pagemap: bad height %u",
+				 pm->height);
+			return -EUCLEAN;
+		}
+		if (pm->height > 1 && node_top(pm->root, pm->height) == 0) {
+			snprintf(msg, msg_cap,
+				 "pagemap: root of height %u with one child",
+				 pm->height);
+			return -EUCLEAN;
+		}
+		rc = check_rec(pm->root, pm->height, 0, &w);
+		if (rc)
+			return rc;
 	}
-	if (pm->height < 1 || pm->height > ZSFS_PAGEMAP_MAX_HEIGHT) {
-		snprintf(msg, msg_cap, "pagemap: bad height %u", pm->height);
-		return -EUCLEAN;
-	}
-	rc = check_rec(pm->root, pm->height, 0, &w);
-	if (rc)
-		return rc;
-	if (w.nodes != pm->nodes || w.entries != pm->entries) {
+	if (w.nodes != pm->nodes || w.entries != pm->entries ||
+	    w.bytes != pm->bytes) {
 		snprintf(msg, msg_cap,
-			 "pagemap: counted %zu nodes %zu entries, recorded %zu %zu",
-			 w.nodes, w.entries, pm->nodes, pm->entries);
+			 "pagemap: counted %zu nodes %zu entries %zu bytes, recorded %zu %zu %zu",
+			 w.nodes, w.entries, w.bytes, pm->nodes, pm->entries,
+			 pm->bytes);
 		return -EUCLEAN;
 	}
 	return 0;

@@ -1,7 +1,9 @@
 /*
  * pagestore.c - file data on compressed 4 KiB pages.
  *
- * Each file is a pagemap (pagemap.h) from page index to a 16-byte entry:
+ * Each file is a pagemap (pagemap.h) from page index to a 16-byte entry;
+ * the first ZSFS_PAGEMAP_DIRECT entries sit in the file struct itself, so
+ * a small file is one malloc'ed block of 160 bytes:
  *
  *	SAME   the page is one 8-byte word repeated (zero pages included):
  *	       only the word is kept, no pool memory (zram's same_pages).
@@ -16,7 +18,9 @@
  * page is dirty (then it is copied into the dirty copy).  A partial write
  * loads the page into the file's dirty set once (one decompress) and then
  * only memcpys; when the set holds ZSFS_DIRTY_PER_FILE pages, the least
- * recently written one is compressed and stored.  Dirty bytes over all
+ * recently written one is compressed and stored.  The set is a list
+ * threaded through the dirty pages themselves, most recently written
+ * first, so a file without dirty pages pays one pointer for it.  Dirty bytes over all
  * files are capped by dirty_max_bytes: past it the writing file flushes
  * its own set, and if that is not enough the write falls back to a
  * read-modify-write of the stored page.  Storing a page always allocates
@@ -104,10 +108,11 @@ struct zsfs_store {
 	struct store_tctx *tctxs;            /* protected by tctx_lock */
 };
 
-/* An uncompressed page of a file's dirty set. */
+/* An uncompressed page of a file's dirty set: a node of the file's
+ * circular list, most recently written first. */
 struct store_dirty {
 	uint64_t idx;
-	uint64_t stamp;                      /* file->stamp at its last write */
+	struct store_dirty *prev, *next;
 	unsigned char data[ZSFS_PAGE_SIZE];
 };
 
@@ -115,9 +120,8 @@ struct store_dirty {
  * change, shared to read). */
 struct zsfs_file {
 	struct zsfs_pagemap map;
-	struct store_dirty *dirty[ZSFS_DIRTY_PER_FILE];
+	struct store_dirty *dirty;           /* newest; ->prev is the oldest */
 	unsigned ndirty;
-	uint64_t stamp;
 	size_t stored_bytes;
 	size_t pages_compressed;
 	size_t pages_raw;
@@ -395,16 +399,43 @@ static void entry_account(struct zsfs_store *store, struct zsfs_file *file,
 	}
 }
 
+/* Put @d (not in the set) at the head of the dirty set: the newest. */
+static void dirty_link(struct zsfs_file *file, struct store_dirty *d)
+{
+	struct store_dirty *h = file->dirty;
+
+	if (h) {
+		d->next = h;
+		d->prev = h->prev;
+		h->prev->next = d;
+		h->prev = d;
+	} else {
+		d->next = d->prev = d;
+	}
+	file->dirty = d;
+	file->ndirty++;
+}
+
 static void dirty_unlink(struct zsfs_file *file, struct store_dirty *d)
 {
-	unsigned i;
+	if (d->next == d) {
+		file->dirty = NULL;
+	} else {
+		d->prev->next = d->next;
+		d->next->prev = d->prev;
+		if (file->dirty == d)
+			file->dirty = d->next;
+	}
+	d->next = d->prev = NULL;
+	file->ndirty--;
+}
 
-	for (i = 0; i < file->ndirty; i++) {
-		if (file->dirty[i] == d) {
-			file->dirty[i] = file->dirty[--file->ndirty];
-			file->dirty[file->ndirty] = NULL;
-			return;
-		}
+/* @d was just written: make it the newest. */
+static void dirty_touch(struct zsfs_file *file, struct store_dirty *d)
+{
+	if (file->dirty != d) {
+		dirty_unlink(file, d);
+		dirty_link(file, d);
 	}
 }
 
@@ -577,23 +608,12 @@ int zsfs_file_flush(struct zsfs_store *store, struct zsfs_file *file)
 {
 	int rc;
 
-	while (file->ndirty) {
-		rc = dirty_store(store, file, file->dirty[file->ndirty - 1]);
+	while (file->dirty) {
+		rc = dirty_store(store, file, file->dirty->prev);
 		if (rc)
 			return rc;
 	}
 	return 0;
-}
-
-static struct store_dirty *dirty_oldest(const struct zsfs_file *file)
-{
-	struct store_dirty *old = file->dirty[0];
-	unsigned i;
-
-	for (i = 1; i < file->ndirty; i++)
-		if (file->dirty[i]->stamp < old->stamp)
-			old = file->dirty[i];
-	return old;
 }
 
 /*
@@ -613,7 +633,7 @@ static int dirty_load(struct zsfs_store *store, struct zsfs_file *file,
 	if (store->dirty_max_bytes < ZSFS_PAGE_SIZE)
 		return -EAGAIN;
 	if (file->ndirty == ZSFS_DIRTY_PER_FILE) {
-		rc = dirty_store(store, file, dirty_oldest(file));
+		rc = dirty_store(store, file, file->dirty->prev);
 		if (rc)
 			return rc;
 		CNT_ADD(store, dirty_evictions, 1);
@@ -639,12 +659,11 @@ static int dirty_load(struct zsfs_store *store, struct zsfs_file *file,
 	if (rc)
 		goto err_free;
 	d->idx = idx;
-	d->stamp = ++file->stamp;
 	memset(&ne, 0, sizeof(ne));
 	ne.kind = ZSFS_PK_DIRTY;
 	ne.val = (uintptr_t)d;
-	file->dirty[file->ndirty++] = d;
 	slot_replace(store, file, slot, &ne);
+	dirty_link(file, d);
 	*dp = d;
 	return 0;
 
@@ -780,7 +799,7 @@ static int write_page(struct zsfs_store *store, struct zsfs_file *file,
 		struct store_dirty *d = (struct store_dirty *)(uintptr_t)e->val;
 
 		memcpy(d->data + pgoff, src, n);
-		d->stamp = ++file->stamp;
+		dirty_touch(file, d);
 		return 0;
 	}
 	if (n == ZSFS_PAGE_SIZE)
@@ -953,6 +972,7 @@ static int copy_page(struct zsfs_store *store, struct zsfs_file *dst,
 	const struct zsfs_pentry *se = zsfs_pagemap_lookup(&src->map, sidx);
 	struct zsfs_pentry *slot, ne;
 	struct store_tctx *t;
+	zs_handle sh;
 	size_t size;
 	int rc;
 
@@ -963,7 +983,10 @@ static int copy_page(struct zsfs_store *store, struct zsfs_file *dst,
 	if (se->kind == ZSFS_PK_DIRTY)
 		return page_store(store, dst, didx,
 				  ((const struct store_dirty *)(uintptr_t)se->val)->data);
+	/* @se may move when the slot grows a node of the same file. */
 	ne = *se;
+	sh = se->val;
+	se = NULL;
 	rc = tctx_get(store, &t);
 	if (rc)
 		return rc;
@@ -979,7 +1002,7 @@ static int copy_page(struct zsfs_store *store, struct zsfs_file *dst,
 			return rc;
 		}
 		/* One mapping per thread at a time: go through cbuf. */
-		zs_read(store->pool, se->val, t->cbuf, size);
+		zs_read(store->pool, sh, t->cbuf, size);
 		zs_write(store->pool, ne.val, t->cbuf, size);
 	}
 	slot_replace(store, dst, slot, &ne);
@@ -1041,7 +1064,8 @@ void zsfs_file_stats(const struct zsfs_file *file, struct zsfs_file_stats *st)
 
 size_t zsfs_file_meta_bytes(const struct zsfs_file *file)
 {
-	return sizeof(*file) + zsfs_pagemap_bytes(&file->map);
+	return zsfs_malloc_size(file, sizeof(*file)) +
+	       zsfs_pagemap_bytes(&file->map);
 }
 
 static int check_fail(char *msg, size_t msg_cap, uint64_t idx,
@@ -1055,6 +1079,7 @@ int zsfs_file_check(struct zsfs_store *store, const struct zsfs_file *file,
 		    char *msg, size_t msg_cap)
 {
 	size_t comp = 0, raw = 0, same = 0, dirty = 0, bytes = 0;
+	const struct store_dirty *d;
 	const struct zsfs_pentry *e;
 	struct store_tctx *t;
 	uint64_t idx, from = 0;
@@ -1064,6 +1089,28 @@ int zsfs_file_check(struct zsfs_store *store, const struct zsfs_file *file,
 	rc = zsfs_pagemap_check(&file->map, msg, msg_cap);
 	if (rc)
 		return rc;
+	/* The dirty list: well linked, each page's entry points back. */
+	i = 0;
+	d = file->dirty;
+	while (d) {
+		if (++i > ZSFS_DIRTY_PER_FILE)
+			return check_fail(msg, msg_cap, d->idx,
+					  "dirty set: too long or not a ring");
+		e = zsfs_pagemap_lookup(&file->map, d->idx);
+		if (!e || e->kind != ZSFS_PK_DIRTY ||
+		    (const struct store_dirty *)(uintptr_t)e->val != d ||
+		    d->next->prev != d)
+			return check_fail(msg, msg_cap, d->idx,
+					  "dirty set: bad link or entry");
+		d = d->next;
+		if (d == file->dirty)
+			break;
+	}
+	if (i != file->ndirty) {
+		snprintf(msg, msg_cap, "dirty set: %u pages linked, %u counted",
+			 i, file->ndirty);
+		return -EUCLEAN;
+	}
 	rc = tctx_get(store, &t);
 	if (rc)
 		return rc;
@@ -1097,19 +1144,14 @@ int zsfs_file_check(struct zsfs_store *store, const struct zsfs_file *file,
 			raw++;
 			bytes += ZSFS_PAGE_SIZE;
 			break;
-		case ZSFS_PK_DIRTY: {
-			const struct store_dirty *d =
-				(const struct store_dirty *)(uintptr_t)e->val;
-
-			for (i = 0; i < file->ndirty; i++)
-				if (file->dirty[i] == d)
-					break;
-			if (i == file->ndirty || d->idx != idx)
+		case ZSFS_PK_DIRTY:
+			d = (const struct store_dirty *)(uintptr_t)e->val;
+			/* With the list walk above: it is in the set. */
+			if (d->idx != idx)
 				return check_fail(msg, msg_cap, idx,
 						  "dirty entry not in the dirty set");
 			dirty++;
 			break;
-		}
 		default:
 			return check_fail(msg, msg_cap, idx, "bad kind");
 		}

@@ -188,9 +188,12 @@ struct zsfs_file_stats {
 };
 void zsfs_file_stats(const struct zsfs_file *file, struct zsfs_file_stats *st);
 
-/* Heap bytes of the file's bookkeeping: the struct and its page table
- * nodes (not the data: pool objects and dirty pages are counted in the
- * store's stats).  For the filesystem's meta_bytes. */
+/* Heap bytes of the file's bookkeeping as malloc really holds them
+ * (zsfs_malloc_size: usable size + chunk header): the file struct, which
+ * holds the first pages' entries and the dirty set's list head, and its
+ * page table's tree nodes.  Not the data: pool objects and dirty pages
+ * are counted in the store's stats.  O(1).  For the filesystem's
+ * meta_bytes. */
 size_t zsfs_file_meta_bytes(const struct zsfs_file *file);
 
 /* Check the file's table against the pool.  Return 0 or -EUCLEAN + @msg. */
