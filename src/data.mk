@@ -20,6 +20,7 @@ ZSFSDATA_TESTS = \
 	tests/codec_basic \
 	tests/pagemap_basic \
 	tests/pagestore_basic \
+	tests/pagestore_inline \
 	tests/pagestore_random \
 	tests/pagestore_enospc \
 	tests/pagestore_smallwrite \
@@ -34,6 +35,8 @@ tests_pagemap_basic_SOURCES = tests/pagemap_basic.c tests/tap.h
 tests_pagemap_basic_LDADD = $(ZSFSDATA_TEST_LIBS)
 tests_pagestore_basic_SOURCES = tests/pagestore_basic.c tests/tap.h
 tests_pagestore_basic_LDADD = $(ZSFSDATA_TEST_LIBS)
+tests_pagestore_inline_SOURCES = tests/pagestore_inline.c tests/tap.h
+tests_pagestore_inline_LDADD = $(ZSFSDATA_TEST_LIBS)
 tests_pagestore_random_SOURCES = tests/pagestore_random.c tests/tap.h
 tests_pagestore_random_LDADD = $(ZSFSDATA_TEST_LIBS)
 tests_pagestore_enospc_SOURCES = tests/pagestore_enospc.c tests/tap.h
@@ -48,6 +51,12 @@ noinst_PROGRAMS += bench/codeclimit
 bench_codeclimit_SOURCES = bench/codeclimit.c
 bench_codeclimit_CFLAGS = $(AM_CFLAGS) $(LZ4_CFLAGS) $(ZSTD_CFLAGS)
 bench_codeclimit_LDADD = src/libzsfsdata.a $(LZ4_LIBS) $(ZSTD_LIBS)
+
+# Heap per small file, real (malloc) and as zsfs_file_meta_bytes counts
+# it: bench/filemeta [N [MIN_PAGES [MAX_PAGES]]].
+noinst_PROGRAMS += bench/filemeta
+bench_filemeta_SOURCES = bench/filemeta.c
+bench_filemeta_LDADD = $(ZSFSDATA_TEST_LIBS)
 
 # libFuzzer target for the page store: `make fuzz-pagestore`, then
 # ./fuzz/fuzz_pagestore [corpus dir].  Not built by default, not a test.

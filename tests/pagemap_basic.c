@@ -1,7 +1,8 @@
 /*
  * pagemap_basic.c - the sparse page table: huge sparse indices, lookup,
  * iteration (next, next_hole, last), node pruning, -EFBIG past the limit,
- * and a randomized run against a plain array model.
+ * the direct slots and node sizes (grow, shrink, collapse), and a
+ * randomized run against a plain array model.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -106,6 +107,78 @@ static void test_sparse(void)
 	zsfs_pagemap_fini(&pm);
 }
 
+static int checked(const struct zsfs_pagemap *pm)
+{
+	char msg[256] = "";
+	int rc = zsfs_pagemap_check(pm, msg, sizeof(msg));
+
+	if (rc)
+		tap_diag("%s", msg);
+	return rc == 0;
+}
+
+/* Direct slots cost no node; tree nodes are sized to their highest used
+ * slot and shrink, collapse and go away as entries are cleared. */
+static void test_shape(void)
+{
+	const uint64_t D = ZSFS_PAGEMAP_DIRECT;
+	struct zsfs_pagemap pm;
+	size_t one_leaf, i;
+	uint64_t at;
+
+	zsfs_pagemap_init(&pm);
+	for (i = 0; i < D; i++)
+		put(&pm, i, i + 1);
+	TAP_OK(pm.nodes == 0 && pm.bytes == 0 && pm.entries == D &&
+	       zsfs_pagemap_bytes(&pm) == 0 && checked(&pm),
+	       "%llu direct entries: no node", (unsigned long long)D);
+	TAP_OK(zsfs_pagemap_next_hole(&pm, 0) == D &&
+	       !zsfs_pagemap_last(&pm, &at) && at == D - 1,
+	       "direct only: hole at %llu, last %llu", (unsigned long long)D,
+	       (unsigned long long)at);
+	put(&pm, D, 9);
+	one_leaf = pm.bytes;
+	TAP_OK(pm.nodes == 1 && pm.height == 1 && one_leaf > 0 &&
+	       one_leaf <= 64 && checked(&pm),
+	       "first tree entry: one leaf of %zu bytes", one_leaf);
+	put(&pm, D + 2, 9);
+	TAP_OK(zsfs_pagemap_next_hole(&pm, D) == D + 1 &&
+	       zsfs_pagemap_next_hole(&pm, D + 2) == D + 3 && checked(&pm),
+	       "holes inside and at the end of a 4-slot leaf");
+	put(&pm, D + 1, 9);
+	put(&pm, D + 3, 9);
+	TAP_OK(zsfs_pagemap_next_hole(&pm, 0) == D + 4,
+	       "full 4-slot leaf: the hole is past its end");
+	put(&pm, D + 63, 9);
+	TAP_OK(pm.nodes == 1 && pm.bytes >= 64 * sizeof(struct zsfs_pentry) &&
+	       checked(&pm), "slot 63: the leaf grew to 64 slots (%zu bytes)",
+	       pm.bytes);
+	put(&pm, D + 64, 9);
+	TAP_OK(pm.nodes == 3 && pm.height == 2 && checked(&pm),
+	       "key 64: a root over two leaves");
+	TAP_OK(zsfs_pagemap_next_hole(&pm, D + 64) == D + 65 &&
+	       zsfs_pagemap_next_hole(&pm, D + 63) == D + 65,
+	       "holes after the second leaf");
+	zsfs_pagemap_clear(&pm, D + 64);
+	TAP_OK(pm.nodes == 1 && pm.height == 1 && checked(&pm),
+	       "cleared key 64: back to one leaf, height 1");
+	zsfs_pagemap_clear(&pm, D + 63);
+	for (i = 1; i < 4; i++)
+		zsfs_pagemap_clear(&pm, D + i);
+	TAP_OK(pm.nodes == 1 && pm.bytes == one_leaf && checked(&pm),
+	       "cleared down to key 0: the leaf shrank back to %zu bytes",
+	       pm.bytes);
+	zsfs_pagemap_clear(&pm, D);
+	TAP_OK(pm.nodes == 0 && pm.bytes == 0 && !pm.root && pm.height == 0 &&
+	       pm.entries == D && checked(&pm),
+	       "last tree entry cleared: no tree, direct entries stay");
+	for (i = 0; i < D; i++)
+		zsfs_pagemap_clear(&pm, i);
+	TAP_OK(pm.entries == 0 && zsfs_pagemap_last(&pm, &at) == -ENOENT &&
+	       checked(&pm), "all cleared");
+	zsfs_pagemap_fini(&pm);
+}
+
 #define MODEL_N 5000
 
 static void test_random(void)
@@ -171,6 +244,7 @@ static void test_random(void)
 int main(void)
 {
 	test_sparse();
+	test_shape();
 	test_random();
 	return tap_done();
 }

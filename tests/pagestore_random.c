@@ -3,7 +3,9 @@
  * an in-memory model: writes, reads, truncates, punches, copies (between
  * files and inside one) and flushes at random unaligned offsets, with
  * every read compared to the model and zsfs_file_check() + zs_pool_check()
- * after every step.
+ * after every step.  Ranges and truncates often stay near the end of the
+ * direct slots, so files move between their small (direct) and large
+ * (tree) forms all the time; a step's diag says how often each was seen.
  *
  * ZS_SEED=N replays a run (the seed is printed); ZS_LONG=1 runs 50x longer.
  */
@@ -14,11 +16,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "pagemap.h"
 #include "pagestore.h"
 #include "tap.h"
 
 #define PG ZSFS_PAGE_SIZE
 #define MAXSZ (96 * PG + 123)
+/* Small files: a page either side of the direct slots (pagemap.h). */
+#define SMALL_PAGES (ZSFS_PAGEMAP_DIRECT + 2)
 #define NFILES 2
 
 static uint64_t rng_state;
@@ -63,13 +68,21 @@ static void fill(unsigned char *p, size_t n)
 	}
 }
 
-/* An offset and a length: often page aligned, often tiny, inside MAXSZ. */
+/*
+ * An offset and a length: often page aligned, often tiny, inside MAXSZ.
+ * One in five stays in the first SMALL_PAGES pages, so files also live
+ * around the direct slots' end (pagemap.h), not only as large trees.
+ */
 static void pick_range(uint64_t *offp, size_t *lenp)
 {
 	uint64_t off;
 	size_t len;
 
-	switch (rnd() % 4) {
+	switch (rnd() % 5) {
+	case 4:
+		off = rnd() % (SMALL_PAGES * PG);
+		len = 1 + rnd() % (2 * PG);
+		break;
 	case 0:
 		off = (rnd() % (MAXSZ / PG)) * PG;
 		len = (1 + rnd() % 4) * PG;
@@ -103,6 +116,9 @@ static int run(const char *codec, uint64_t seed, long steps,
 	char msg[256];
 	long step;
 	int i, rc, bad = 0;
+	/* Per file: in the tree form (a page past the direct slots)? */
+	int large[NFILES];
+	size_t seen_small = 0, seen_large = 0, moves = 0;
 
 	rng_state = seed ? seed : 1;
 	if (zsfs_store_create(&p, &s, msg, sizeof(msg)))
@@ -111,6 +127,7 @@ static int run(const char *codec, uint64_t seed, long steps,
 		zsfs_file_create(&m[i].f);
 		m[i].data = calloc(1, MAXSZ);
 		m[i].size = 0;
+		large[i] = 0;
 	}
 	for (step = 0; step < steps && !bad; step++) {
 		struct model *a = &m[rnd() % NFILES], *b = &m[rnd() % NFILES];
@@ -140,8 +157,12 @@ static int run(const char *codec, uint64_t seed, long steps,
 			if (rc || memcmp(out, a->data + off, len))
 				goto fail;
 		} else if (op < 73) {
-			uint64_t ns = rnd() % 3 ? rnd() % (MAXSZ + 1) :
-						  (rnd() % (MAXSZ / PG)) * PG;
+			/* a third each: anywhere, page aligned, small */
+			uint64_t ns = rnd() % 3;
+
+			ns = ns == 0 ? rnd() % (MAXSZ + 1) :
+			     ns == 1 ? (rnd() % (MAXSZ / PG)) * PG :
+				       rnd() % (SMALL_PAGES * PG + 1);
 
 			what = "truncate";
 			rc = zsfs_file_truncate(s, a->f, a->size, ns);
@@ -186,9 +207,20 @@ static int run(const char *codec, uint64_t seed, long steps,
 				goto fail;
 		}
 		for (i = 0; i < NFILES; i++) {
+			struct zsfs_file_stats fst;
+			int l;
+
 			rc = zsfs_file_check(s, m[i].f, msg, sizeof(msg));
 			if (rc)
 				goto fail_msg;
+			zsfs_file_stats(m[i].f, &fst);
+			l = fst.last_page_plus1 > ZSFS_PAGEMAP_DIRECT;
+			moves += l != large[i];
+			large[i] = l;
+			if (l)
+				seen_large++;
+			else
+				seen_small++;
 		}
 		rc = zs_pool_check(zsfs_store_pool(s), msg, sizeof(msg));
 		if (rc)
@@ -210,6 +242,9 @@ fail_msg:
 	}
 	tap_ok(!bad, "%s dirty_max=%zu: %ld random steps, seed %llu", codec,
 	       dirty_max, step, (unsigned long long)seed);
+	tap_ok(bad || (seen_small && seen_large && moves),
+	       "%s: files seen small %zu and large %zu times, %zu moves between",
+	       codec, seen_small, seen_large, moves);
 	for (i = 0; i < NFILES; i++) {
 		zsfs_file_destroy(s, m[i].f);
 		free(m[i].data);

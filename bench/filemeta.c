@@ -1,0 +1,109 @@
+/*
+ * filemeta.c - the page store's bookkeeping per small file: creates N
+ * files of MIN..MAX pages (text, a partial last page, flushed) through the
+ * pagestore API and prints, per file, what malloc really holds for them
+ * (mallinfo2's in-use bytes after minus before) next to what
+ * zsfs_file_meta_bytes() says, and the pool's bytes.
+ *
+ *	bench/filemeta [N [MIN_PAGES [MAX_PAGES]]]   (10000 1 3)
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+#include "pagestore.h"
+
+static uint64_t rng_state = 88172645463325252ull;
+
+static uint64_t rnd(void)
+{
+	uint64_t x = rng_state;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return rng_state = x;
+}
+
+/* 0 without glibc: then only the meta figure means anything. */
+static size_t heap_in_use(void)
+{
+#if defined(__GLIBC__) && defined(__GLIBC_PREREQ)
+#if __GLIBC_PREREQ(2, 33)
+	return mallinfo2().uordblks;
+#endif
+#endif
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	size_t n = argc > 1 ? strtoul(argv[1], NULL, 0) : 10000;
+	size_t lo = argc > 2 ? strtoul(argv[2], NULL, 0) : 1;
+	size_t hi = argc > 3 ? strtoul(argv[3], NULL, 0) : 3;
+	static const char *const words[] = { "int ", "struct ", "return ",
+		"#define ", "(void)", " {\n", "}\n", "\tfoo_bar", " = 0;\n" };
+	struct zsfs_store_stats st;
+	struct zs_pool_stats ps;
+	struct zsfs_file **f;
+	struct zsfs_store *s;
+	unsigned char *buf;
+	size_t i, j, len, meta = 0, h0, h1, pages = 0, w;
+	char err[128];
+
+	if (!n || !lo || hi < lo)
+		return 2;
+	buf = malloc(hi * ZSFS_PAGE_SIZE);
+	f = calloc(n, sizeof(*f));
+	if (!buf || !f || zsfs_store_create(NULL, &s, err, sizeof(err)))
+		return 1;
+	/* One warm-up file: per-thread state and the pool's first pages. */
+	memset(buf, 'x', ZSFS_PAGE_SIZE);
+	zsfs_file_create(&f[0]);
+	zsfs_file_write(s, f[0], 0, ZSFS_PAGE_SIZE, buf, &w);
+	zsfs_file_destroy(s, f[0]);
+	h0 = heap_in_use();
+	for (i = 0; i < n; i++) {
+		size_t np = lo + rnd() % (hi - lo + 1);
+
+		for (len = 0; len < np * ZSFS_PAGE_SIZE;) {
+			const char *wd = words[rnd() % 9];
+			size_t k = strlen(wd);
+
+			if (k > np * ZSFS_PAGE_SIZE - len)
+				k = np * ZSFS_PAGE_SIZE - len;
+			memcpy(buf + len, wd, k);
+			len += k;
+		}
+		len -= rnd() % (ZSFS_PAGE_SIZE / 2); /* a partial last page */
+		if (zsfs_file_create(&f[i]) ||
+		    zsfs_file_write(s, f[i], 0, len, buf, &w) ||
+		    zsfs_file_flush(s, f[i]))
+			return 1;
+		pages += np;
+	}
+	h1 = heap_in_use();
+	for (i = 0; i < n; i++)
+		meta += zsfs_file_meta_bytes(f[i]);
+	zsfs_store_stats(s, &st);
+	zs_pool_stats(zsfs_store_pool(s), &ps);
+	printf("files %zu pages %zu (%zu..%zu per file)\n", n, pages, lo, hi);
+	printf("heap per file %.1f bytes (malloc in use)\n",
+	       (double)(h1 - h0) / (double)n);
+	printf("meta per file %.1f bytes (zsfs_file_meta_bytes)\n",
+	       (double)meta / (double)n);
+	printf("pool per file %.1f bytes (mem_bytes), compressed %.1f\n",
+	       (double)ps.mem_bytes / (double)n,
+	       (double)st.compr_data_size / (double)n);
+	for (j = 0; j < n; j++)
+		zsfs_file_destroy(s, f[j]);
+	zsfs_store_destroy(s);
+	free(f);
+	free(buf);
+	return 0;
+}
