@@ -3,9 +3,15 @@
  *
  * A size class serves every request size that rounds up to the same slot.
  * Sizes step by 16 bytes from 32 to 4096.  Each class chooses the length
- * of its zspage chain (1..max_pages_per_zspage pages) that wastes the
- * smallest fraction of the chain at its tail; ties go to the shorter
- * chain, because shorter chains are cheaper to build and easier to free.
+ * of its zspage chain (1..max_pages_per_zspage pages) that costs the
+ * smallest fraction of the chain: the bytes wasted at its tail plus
+ * ZS_ZSPAGE_COST for the zspage's descriptor.  So of two chains that
+ * waste the same fraction the longer one wins, since one descriptor then
+ * covers more pages (the 4096-byte class of incompressible pages takes
+ * the longest chain instead of one descriptor per page).  Long chains
+ * used to cost a partly filled zspage per class; they no longer do,
+ * because a zspage gets its pages only as its slots are used and
+ * compaction gives back the pages behind the last object (zspage.c).
  * Neighbouring sizes that end up with the same chain length and the same
  * number of objects per zspage would use memory identically apart from
  * the slot size, so they are merged into one class whose slot is the
@@ -29,16 +35,15 @@ void zs_pick_chain(size_t size, unsigned max_pages, unsigned *pagesp,
 		   unsigned *objsp)
 {
 	unsigned best = 1;
-	size_t best_waste = ZS_PAGE_SIZE % size;
+	size_t best_cost = ZS_PAGE_SIZE % size + ZS_ZSPAGE_COST;
 
 	for (unsigned i = 2; i <= max_pages; i++) {
-		size_t bytes = (size_t)i * ZS_PAGE_SIZE;
-		size_t waste = bytes % size;
+		size_t cost = (size_t)i * ZS_PAGE_SIZE % size + ZS_ZSPAGE_COST;
 
-		/* waste/bytes < best_waste/best_bytes, without division */
-		if (waste * ((size_t)best * ZS_PAGE_SIZE) < best_waste * bytes) {
+		/* cost/i <= best_cost/best, without division */
+		if (cost * best <= best_cost * i) {
 			best = i;
-			best_waste = waste;
+			best_cost = cost;
 		}
 	}
 	*pagesp = best;
@@ -207,11 +212,16 @@ struct zs_zspage *zs_class_fullest(struct zs_class *c)
 	return NULL;
 }
 
-/* Caller must hold c->lock.  The kernel's estimate: whole zspages' worth
- * of free slots. */
+/* Caller must hold c->lock.  Pages compaction would free: those held
+ * beyond what the live objects need when packed into full zspages plus
+ * one zspage holding the rest at its front (see compact.c).  Exact when
+ * no zspage is pinned. */
 size_t zs_class_freeable(const struct zs_class *c)
 {
-	size_t wasted = c->objs_allocated - c->objs_used;
+	size_t full = c->objs_used / c->objs_per_zspage;
+	size_t rest = c->objs_used % c->objs_per_zspage;
+	size_t need = full * c->pages_per_zspage +
+		      (rest * c->size + ZS_PAGE_SIZE - 1) / ZS_PAGE_SIZE;
 
-	return wasted / c->objs_per_zspage * c->pages_per_zspage;
+	return c->pages > need ? c->pages - need : 0;
 }

@@ -2,14 +2,16 @@
  * compact.c - compaction (moving objects out of sparse zspages) and page
  * migration (moving zspage pages out of sparse arenas).
  *
- * Object compaction, per class: while the class has at least a zspage's
- * worth of free slots (zs_class_freeable), isolate the emptiest zspage
+ * Object compaction, per class: while the class holds more pages than
+ * its live objects need (zs_class_freeable), isolate the emptiest zspage
  * that no reader has pinned, move each of its objects into the fullest
  * zspage of the class, rewrite the handle entries, and free it.  If every
  * candidate is pinned the class is left alone: nothing more can be freed
- * there now.  Because freeable > 0 means the other zspages hold at least
- * as many free slots as the source has objects, an isolated source always
- * empties completely.
+ * there now.  When the other zspages fill up before the source is empty,
+ * the source's remaining objects move down into its lowest free slots,
+ * the pages behind them are given back (pack_zspage), and the class is
+ * done: it now holds full zspages and one zspage whose objects sit at
+ * the front, which is what zs_class_freeable counts as needed.
  *
  * Page migration: then, while some arena is at most half used and its
  * used pages fit in the other arenas' free pages, copy each of its pages
@@ -64,39 +66,105 @@ static struct zs_zspage *pick_source(struct zs_class *c)
 	return NULL;
 }
 
-/* Caller must hold c->lock; @src is isolated and unlinked. */
-static void move_objects(zs_pool *pool, struct zs_class *c,
-			 struct zs_zspage *src)
+/* Caller must hold c->lock; @src and @dst (!= src) are locked for
+ * moving: @src isolated and unlinked, @dst a linked zspage with a free
+ * slot.  Move the object in @src's slot @s into @dst; *@grownp counts
+ * the pages the pool grew by for it.
+ * Return: 0, or -ENOMEM when @dst could not get the page it needs. */
+static int move_one(zs_pool *pool, struct zs_class *c, struct zs_zspage *src,
+		    unsigned s, struct zs_zspage *dst, size_t *grownp)
 {
 	unsigned char buf[ZS_MAX_ALLOC_SIZE];
+	uint32_t hid = zs_slots(src)[s];
+	_Atomic uint64_t *ent = zs_handle_entry(pool, hid);
+	size_t size = ZS_ENT_SIZE(atomic_load_explicit(ent,
+						       memory_order_relaxed));
+	unsigned ds;
+	int err;
 
+	err = zs_zspage_populate(pool, c, dst, dst->freelist, false, grownp);
+	if (err)
+		return err;
+	ds = zs_zspage_slot_alloc(c, dst, hid);
+	zs_class_refile(c, dst);
+	zs_obj_copy_out(c, src, s, buf, size);
+	zs_obj_copy_in(c, dst, ds, buf, size);
+	atomic_store_explicit(ent, ZS_ENT(dst->id, ds, size, c->shard),
+			      memory_order_release);
+	zs_zspage_slot_free(c, src, s);
+	return 0;
+}
+
+/* Caller must hold c->lock; @src is isolated and unlinked.  Move its
+ * objects into the fullest other zspages while they have room. */
+static void move_objects(zs_pool *pool, struct zs_class *c,
+			 struct zs_zspage *src, size_t *grownp)
+{
 	for (unsigned s = 0; s < c->objs_per_zspage && src->inuse; s++) {
-		uint32_t hid = zs_slots(src)[s];
-		_Atomic uint64_t *ent;
 		struct zs_zspage *dst;
-		unsigned ds;
-		size_t size;
 
-		if (hid & ZS_SLOT_FREE)
+		if (zs_slots(src)[s] & ZS_SLOT_FREE)
 			continue;
 		dst = zs_class_fullest(c);
-		ZS_ASSERT(dst);
-		ent = zs_handle_entry(pool, hid);
-		size = ZS_ENT_SIZE(atomic_load_explicit(ent,
-							memory_order_relaxed));
-		ds = zs_zspage_slot_alloc(c, dst, hid);
-		zs_class_refile(c, dst);
-		zs_obj_copy_out(c, src, s, buf, size);
-		zs_obj_copy_in(c, dst, ds, buf, size);
-		atomic_store_explicit(ent, ZS_ENT(dst->id, ds, size, c->shard),
-				      memory_order_release);
-		zs_zspage_slot_free(c, src, s);
+		if (!dst || move_one(pool, c, src, s, dst, grownp))
+			return;
 	}
 }
 
+/*
+ * Caller must hold c->lock; @zp is isolated and unlinked.  Move the
+ * objects in its highest slots into its lowest free ones, so that its
+ * objects sit at the front and its free slots (on pages that can go) at
+ * the back; rebuild the free list in ascending order, so that new
+ * objects fill the front first.  *@grownp counts pages taken meanwhile.
+ * Return: pages given back.
+ */
+static size_t pack_zspage(zs_pool *pool, struct zs_class *c,
+			  struct zs_zspage *zp, size_t *grownp)
+{
+	unsigned char buf[ZS_MAX_ALLOC_SIZE];
+	uint32_t *slots = zs_slots(zp);
+	unsigned lo = 0, hi = c->objs_per_zspage;
+
+	for (;;) {
+		while (lo < hi && !(slots[lo] & ZS_SLOT_FREE))
+			lo++;
+		while (hi > lo && (slots[hi - 1] & ZS_SLOT_FREE))
+			hi--;
+		if (lo >= hi)
+			break;
+		/* slot lo is free, slot hi - 1 is used, so lo < hi - 1 */
+		uint32_t hid = slots[hi - 1];
+		_Atomic uint64_t *ent = zs_handle_entry(pool, hid);
+		size_t size = ZS_ENT_SIZE(
+			atomic_load_explicit(ent, memory_order_relaxed));
+
+		if (zs_zspage_populate(pool, c, zp, lo, false, grownp))
+			break;
+		zs_obj_copy_out(c, zp, hi - 1, buf, size);
+		zs_obj_copy_in(c, zp, lo, buf, size);
+		atomic_store_explicit(ent, ZS_ENT(zp->id, lo, size, c->shard),
+				      memory_order_release);
+		slots[lo++] = hid;
+		slots[--hi] = ZS_SLOT_FREE;
+	}
+	/* The free list, ascending. */
+	unsigned head = ZS_SLOT_END;
+
+	for (unsigned s = c->objs_per_zspage; s-- > 0;)
+		if (slots[s] & ZS_SLOT_FREE) {
+			slots[s] = ZS_SLOT_FREE | head;
+			head = s;
+		}
+	zp->freelist = (uint16_t)head;
+	return zs_zspage_trim(pool, c, zp);
+}
+
+/* Compact class @c.  Return: pages freed, less the pages taken to move
+ * objects into (which is what the pool's page count went down by). */
 static size_t compact_class(zs_pool *pool, struct zs_class *c)
 {
-	size_t freed = 0;
+	size_t freed = 0, grown = 0;
 
 	for (;;) {
 		struct zs_zspage *src;
@@ -111,16 +179,22 @@ static size_t compact_class(zs_pool *pool, struct zs_class *c)
 		if (!src)
 			goto out_unlock;
 		zs_class_unlink(c, src);
-		move_objects(pool, c, src);
-		/* Entries point away from src now; a stale reader that pins
-		 * it after the release sees its entry changed and retries. */
-		zs_zspage_release(src);
+		move_objects(pool, c, src, &grown);
 		if (src->inuse == 0) {
-			freed += src->npages;
+			/* Entries point away from src now; a stale reader
+			 * that pins it after the release sees its entry
+			 * changed and retries. */
+			zs_zspage_release(src);
+			freed += src->npop;
 			zs_zspage_destroy(pool, c, src, false);
 		} else {
-			/* Cannot happen while freeable > 0 (see the top);
-			 * stop rather than loop if it ever does. */
+			/* The other zspages are full (or a page could not
+			 * be had): less than a zspage's worth of slots is
+			 * free in the class.  Pack the objects left at the
+			 * front of src and give back the pages behind
+			 * them; then stop. */
+			freed += pack_zspage(pool, c, src, &grown);
+			zs_zspage_release(src);
 			zs_class_link(c, src);
 			goto out_unlock;
 		}
@@ -128,7 +202,7 @@ static size_t compact_class(zs_pool *pool, struct zs_class *c)
 	}
 out_unlock:
 	pthread_mutex_unlock(&c->lock);
-	return freed;
+	return freed > grown ? freed - grown : 0;
 }
 
 /* Move one page of draining arena @a.  Return: 0 moved, -EAGAIN the page

@@ -48,7 +48,17 @@
  * zs_compact returns them. */
 #define ZS_RESERVE_PAGES 512u
 
-#define ZS_DEFAULT_PAGES_PER_ZSPAGE 8u
+/* What a zspage costs beside its pages, for choosing chain lengths
+ * (class.c): its descriptor and the malloc header of its page/slot
+ * block, rounded up. */
+#define ZS_ZSPAGE_COST 64u
+
+/* Chain lengths.  The default is the longest allowed: a longer chain
+ * wastes less at its tail and shares a descriptor among more pages, and
+ * since zspages take their pages lazily and compaction trims them, it no
+ * longer costs a partly filled zspage per class.  16 keeps a chain's
+ * page index in a byte and its slot index under ZS_SLOT_END. */
+#define ZS_DEFAULT_PAGES_PER_ZSPAGE 16u
 #define ZS_MIN_PAGES_PER_ZSPAGE 4u
 #define ZS_MAX_PAGES_PER_ZSPAGE 16u
 
@@ -140,11 +150,15 @@ struct zs_zspage {
 	uint8_t fullness;         /* protected by class->lock */
 	uint8_t npages;           /* protected by class->lock */
 	uint8_t flags;            /* protected by class->lock */
+	uint8_t npop;             /* pages present; protected by class->lock */
 	uint32_t slot0;           /* the slot table when ZS_ZP_INLINE */
 	/* ZS_ZP_INLINE: the page; else a malloc'd block of npages page
-	 * addresses followed by the slot table.  protected by class->lock;
-	 * pinned readers may read the page addresses (page migration
-	 * isolates the zspage before changing one). */
+	 * addresses followed by the slot table.  A page address is NULL
+	 * while no used slot has needed the page (zs_zspage_populate) or
+	 * after compaction gave it back (zs_zspage_trim).  protected by
+	 * class->lock; pinned readers may read the page addresses of their
+	 * own object, which are present (page migration and trimming
+	 * isolate the zspage before changing one). */
 	union {
 		unsigned char *page0;
 		void *block;
@@ -187,6 +201,7 @@ struct zs_class {
 	size_t nr_empty;
 	size_t nr_zspages[ZS_NR_FULLNESS + 1];
 	size_t objs_allocated;    /* slots in this class's zspages */
+	size_t pages;             /* pages present in them */
 	size_t objs_used;
 	size_t bytes_stored;
 	uint32_t hcache[ZS_HCACHE_MAX]; /* free handle ids */
@@ -293,6 +308,13 @@ int zs_zspage_create(zs_pool *pool, struct zs_class *c,
 		     struct zs_zspage **zpp);
 void zs_zspage_destroy(zs_pool *pool, struct zs_class *c,
 		       struct zs_zspage *zp, bool keep);
+int zs_zspage_populate(zs_pool *pool, struct zs_class *c,
+		       struct zs_zspage *zp, unsigned slot, bool check_limit,
+		       size_t *grownp);
+unsigned zs_zspage_trim(zs_pool *pool, struct zs_class *c,
+			struct zs_zspage *zp);
+void zs_zspage_trim_slot(zs_pool *pool, struct zs_class *c,
+			 struct zs_zspage *zp, unsigned slot);
 void zs_zspage_verify(const struct zs_class *c, struct zs_zspage *zp);
 unsigned zs_zspage_slot_alloc(struct zs_class *c, struct zs_zspage *zp,
 			      uint32_t hid);

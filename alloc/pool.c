@@ -12,9 +12,12 @@
  *
  * Size classes (class.c).  Requests are rounded up to a multiple of 16
  * (at least 32), giving 255 sizes from 32 to 4096.  Each size gets a
- * zspage chain length of 1..max_pages_per_zspage pages chosen for the
- * least tail waste, which fixes its objects per zspage.  Adjacent sizes
- * with the same (pages, objects) pair are merged into one class.
+ * zspage chain length of 1..max_pages_per_zspage (default 16) pages
+ * chosen for the least tail waste plus descriptor cost per page (so the
+ * longer of two equally tight chains: the 4096-byte class of raw pages
+ * puts 16 objects under one descriptor), which fixes its objects per
+ * zspage.  Adjacent sizes with the same (pages, objects) pair are merged
+ * into one class.
  *
  * zspages (zspage.c).  A zspage is a chain of ordinary 4 KiB pages, not
  * contiguous, holding objects back to back: object s starts at byte
@@ -24,6 +27,13 @@
  * hold only object bytes.  The slot table has one 32-bit word per slot:
  * the id of the owning handle (the back-reference compaction needs), or
  * for a free slot the index of the next free slot.
+ *
+ * A zspage takes its pages lazily: a new zspage has none, and a page is
+ * taken when the first slot on it is about to be used (a slot's pages are
+ * all present before its handle is published, so readers never see a
+ * missing page).  Fresh slots are handed out in ascending order, so the
+ * newest, partly filled zspage of a class holds only the pages its
+ * objects reach: long chains cost no partly filled zspage per class.
  *
  * Handles (handle.c).  A handle is a 32-bit id of an entry in a two-level
  * table; the entry (one atomic 64-bit word) holds the zspage id, the
@@ -59,11 +69,15 @@
  * a compare-and-swap of that word from zero, so a pinned zspage is never
  * moved (it is skipped), and a reader never sees a half-moved object.
  *
- * Compaction (compact.c).  Per class, while whole zspages' worth of slots
- * are free: take the emptiest zspage that nobody has pinned, move each of
- * its objects into the fullest zspage, update the handle entries, free
- * it.  The class lock is held for one source zspage at a time and dropped
- * in between, so other threads wait at most one zspage's copy.  Then page
+ * Compaction (compact.c).  Per class, while the class holds pages its
+ * live objects would not need if packed: take the emptiest zspage that
+ * nobody has pinned, move each of its objects into the fullest zspage,
+ * update the handle entries, free it.  When the other zspages are full
+ * before it is empty, pack its remaining objects into its lowest slots
+ * and give back the pages behind them, so a class ends with at most one
+ * partly used page instead of up to a zspage of free slots.  The class
+ * lock is held for one source zspage at a time and dropped in between,
+ * so other threads wait at most one zspage's copy.  Then page
  * migration: pages of a sparsely used arena are copied into free pages of
  * denser arenas (each move under the owner's class lock, with the zspage
  * isolated) until the arena is empty and can be unmapped.
@@ -87,9 +101,9 @@
  * migration" here only moves zspage pages between our own arenas, to free
  * address space and arena metadata, not to help the kernel.
  *
- * Limit.  limit_bytes caps mem_bytes: building a zspage that would exceed
- * it fails and zs_malloc returns -ENOSPC.  Slots in existing zspages can
- * still be used.
+ * Limit.  limit_bytes caps mem_bytes: taking a page that would exceed it
+ * fails and zs_malloc returns -ENOSPC.  Free slots on pages the pool
+ * holds can still be used.
  *
  * lock ordering: see internal.h.  zs_malloc/zs_free take one class lock
  * and, inside it, the handle, descriptor and OS locks.
@@ -214,6 +228,15 @@ int zs_malloc(zs_pool *pool, size_t size, zs_handle *hp)
 		if (err)
 			goto out_handle;
 	}
+	err = zs_zspage_populate(pool, c, zp, zp->freelist, true, NULL);
+	if (err) {
+		/* Only an empty zspage has no page to spare: drop it. */
+		if (zp->inuse == 0) {
+			zs_class_unlink(c, zp);
+			zs_zspage_destroy(pool, c, zp, true);
+		}
+		goto out_handle;
+	}
 	slot = zs_zspage_slot_alloc(c, zp, hid);
 	zs_class_refile(c, zp);
 	c->objs_used++;
@@ -267,6 +290,7 @@ void zs_free(zs_pool *pool, zs_handle h)
 			zs_zspage_destroy(pool, c, zp, true);
 		}
 	} else {
+		zs_zspage_trim_slot(pool, c, zp, ZS_ENT_SLOT(e));
 		zs_class_refile(c, zp);
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -283,7 +307,7 @@ size_t zs_reserve_drop(zs_pool *pool, struct zs_class *c)
 
 		c->empty = zp->next;
 		c->nr_empty--;
-		freed += zp->npages;
+		freed += zp->npop;
 		zs_zspage_destroy(pool, c, zp, false);
 	}
 	return freed;

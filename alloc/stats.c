@@ -126,12 +126,10 @@ int zs_class_stats(zs_pool *pool, unsigned idx, struct zs_class_stats *st)
 	for (unsigned sh = 0; sh < pool->nshards; sh++) {
 		c = &pool->classes[sh * pool->nr_classes + idx];
 		pthread_mutex_lock(&c->lock);
-		for (unsigned g = 0; g <= ZS_NR_FULLNESS; g++) {
+		for (unsigned g = 0; g <= ZS_NR_FULLNESS; g++)
 			st->zspages[g] += c->nr_zspages[g];
-			st->pages_used += c->nr_zspages[g] * c->pages_per_zspage;
-		}
 		st->zspages[0] += c->nr_empty;
-		st->pages_used += c->nr_empty * c->pages_per_zspage;
+		st->pages_used += c->pages;
 		st->objs_allocated += c->objs_allocated;
 		st->objs_used += c->objs_used;
 		st->pages_freeable += zs_class_freeable(c);
@@ -178,9 +176,9 @@ static bool page_owned(struct zs_os *os, const unsigned char *page,
 /* Caller must hold c->lock. */
 static int check_zspage(zs_pool *pool, struct zs_class *c,
 			struct zs_zspage *zp, unsigned g, size_t *objs,
-			size_t *bytes, char *msg, size_t cap)
+			size_t *bytes, size_t *pages, char *msg, size_t cap)
 {
-	unsigned used = 0, nfree = 0;
+	unsigned used = 0, nfree = 0, npop = 0;
 	int err = 0;
 
 	if (zs_zspage_class(pool, zp) != c)
@@ -202,6 +200,13 @@ static int check_zspage(zs_pool *pool, struct zs_class *c,
 		if (v & ZS_SLOT_FREE)
 			continue;
 		used++;
+		size_t off = (size_t)s * c->size;
+
+		for (size_t i = off / ZS_PAGE_SIZE;
+		     i <= (off + c->size - 1) / ZS_PAGE_SIZE; i++)
+			if (!zs_pages(zp)[i])
+				return fail(msg, cap, "zspage %u slot %u: "
+					    "page %zu missing", zp->id, s, i);
 		if (v == 0 || (v >> ZS_HCHUNK_SHIFT) >= ZS_HCHUNK_MAX ||
 		    !atomic_load(&pool->handles.chunks[v >> ZS_HCHUNK_SHIFT]))
 			return fail(msg, cap, "zspage %u slot %u: bad handle %u",
@@ -231,11 +236,19 @@ static int check_zspage(zs_pool *pool, struct zs_class *c,
 		return fail(msg, cap, "zspage %u: %u on free list, %u free",
 			    zp->id, nfree, c->objs_per_zspage - used);
 	pthread_mutex_lock(&pool->os.lock);
-	for (unsigned i = 0; i < zp->npages && !err; i++)
+	for (unsigned i = 0; i < zp->npages && !err; i++) {
+		if (!zs_pages(zp)[i])
+			continue;
+		npop++;
 		if (!page_owned(&pool->os, zs_pages(zp)[i], zp->id, i))
 			err = fail(msg, cap, "zspage %u: page %u not owned",
 				   zp->id, i);
+	}
 	pthread_mutex_unlock(&pool->os.lock);
+	if (!err && npop != zp->npop)
+		err = fail(msg, cap, "zspage %u: %u pages present, counted %u",
+			   zp->id, npop, zp->npop);
+	*pages += npop;
 	return err;
 }
 
@@ -247,7 +260,7 @@ int zs_pool_check(zs_pool *pool, char *msg, size_t msg_cap)
 
 	for (unsigned i = 0; i < pool->nr_all && !err; i++) {
 		struct zs_class *c = &pool->classes[i];
-		size_t objs = 0, bytes = 0, nzs = 0;
+		size_t objs = 0, bytes = 0, nzs = 0, pages = 0;
 
 		pthread_mutex_lock(&c->lock);
 		for (unsigned g = 0; g <= ZS_NR_FULLNESS && !err; g++) {
@@ -261,7 +274,8 @@ int zs_pool_check(zs_pool *pool, char *msg, size_t msg_cap)
 						   c->size);
 				else
 					err = check_zspage(pool, c, zp, g,
-							   &objs, &bytes, msg,
+							   &objs, &bytes,
+							   &pages, msg,
 							   msg_cap);
 				n++;
 			}
@@ -278,7 +292,8 @@ int zs_pool_check(zs_pool *pool, char *msg, size_t msg_cap)
 		for (struct zs_zspage *zp = c->empty; zp && !err;
 		     zp = zp->next, ne++)
 			err = check_zspage(pool, c, zp, ZS_NR_FULLNESS + 1,
-					   &objs, &bytes, msg, msg_cap);
+					   &objs, &bytes, &pages, msg,
+					   msg_cap);
 		if (!err && ne != c->nr_empty)
 			err = fail(msg, msg_cap, "class %zu: %zu in reserve, "
 				   "counted %zu", c->size, ne, c->nr_empty);
@@ -291,8 +306,11 @@ int zs_pool_check(zs_pool *pool, char *msg, size_t msg_cap)
 				   c->size, objs, c->objs_used, bytes,
 				   c->bytes_stored,
 				   nzs * c->objs_per_zspage, c->objs_allocated);
+		if (!err && pages != c->pages)
+			err = fail(msg, msg_cap, "class %zu: %zu pages present, "
+				   "counted %zu", c->size, pages, c->pages);
 		total_objs += objs;
-		total_pages += nzs * c->pages_per_zspage;
+		total_pages += pages;
 		pthread_mutex_unlock(&c->lock);
 	}
 	if (err)

@@ -35,7 +35,7 @@ typedef struct zs_pool zs_pool;
 typedef uint64_t zs_handle;
 
 struct zs_pool_params {
-	/* Longest zspage chain, in pages: 4..16; 0 means the default, 8. */
+	/* Longest zspage chain, in pages: 4..16; 0 means the default, 16. */
 	unsigned max_pages_per_zspage;
 	/* Cap on mem_bytes (see zs_pool_stats); 0 means no cap. */
 	size_t limit_bytes;

@@ -9,7 +9,10 @@
  * (map.c); its page and slot arrays are freed with the zspage.
  *
  * Objects are laid out back to back: slot s starts at byte s * class->size
- * of the chain, so an object may cross from one page into the next.  The
+ * of the chain, so an object may cross from one page into the next.
+ * Pages are taken when a slot on them is first needed
+ * (zs_zspage_populate) and compaction gives back the ones no object
+ * touches (zs_zspage_trim); a missing page's address is NULL.  The
  * slot table (outside the pages, so building a zspage writes nothing into
  * it but one byte per page) holds the owning handle id of a used slot or
  * the next free slot of a free one.
@@ -148,31 +151,26 @@ struct zs_class *zs_zspage_class(zs_pool *pool, struct zs_zspage *zp)
 
 /*
  * zs_zspage_create() - build an empty zspage for @c and link it into the
- * class's lists.  Caller must hold c->lock.
- * Return: 0, -ENOSPC past the pool's limit, -ENOMEM.
+ * class's lists.  Its pages are not taken yet: zs_zspage_populate() gets
+ * each one when the first slot on it is about to be used, so the newest
+ * zspage of a class holds only the pages its objects need (see pool.c).
+ * Caller must hold c->lock.
+ * Return: 0, -ENOMEM.
  */
 int zs_zspage_create(zs_pool *pool, struct zs_class *c,
 		     struct zs_zspage **zpp)
 {
 	unsigned n = c->pages_per_zspage;
-	size_t limit = atomic_load_explicit(&pool->limit_bytes,
-					    memory_order_relaxed);
 	struct zs_zspage *zp = NULL;
 	unsigned char **pages;
 	uint32_t *slots;
-	unsigned reused;
-	size_t avail;
 	int err;
 
-	/* Pages from the OS reserve are counted already. */
-	avail = atomic_load_explicit(&pool->os.nreserve, memory_order_relaxed);
-	if (limit && avail < n &&
-	    zs_mem_bytes(pool) + (n - avail) * ZS_PAGE_SIZE > limit)
-		return -ENOSPC;
 	err = descriptor_get(pool, &zp);
 	if (err)
 		goto fail;
 	zp->npages = (uint8_t)n;
+	zp->npop = 0;
 	zp->flags = class_inline(c) ? ZS_ZP_INLINE : 0;
 	if (!class_inline(c)) {
 		zp->u.block = malloc(block_bytes(c));
@@ -183,14 +181,8 @@ int zs_zspage_create(zs_pool *pool, struct zs_class *c,
 	}
 	pages = zs_pages(zp);
 	slots = zs_slots(zp);
-	err = zs_os_pages_alloc(&pool->os, n, pages, NULL, &reused);
-	if (err)
-		goto fail_block;
-	for (unsigned i = 0; i < n; i++) {
-		/* Touch each page now so RSS matches the pages we count. */
-		pages[i][0] = 0;
-		zs_os_set_owner(&pool->os, pages[i], zp->id, i);
-	}
+	for (unsigned i = 0; i < n; i++)
+		pages[i] = NULL;
 	for (unsigned s = 0; s < c->objs_per_zspage; s++)
 		slots[s] = ZS_SLOT_FREE |
 			   (s + 1 < c->objs_per_zspage ? s + 1 : ZS_SLOT_END);
@@ -205,20 +197,157 @@ int zs_zspage_create(zs_pool *pool, struct zs_class *c,
 	atomic_fetch_add(&pool->zspages.meta_bytes,
 			 malloc_cost(block_bytes(c)));
 	c->objs_allocated += c->objs_per_zspage;
-	zs_pages_add(pool, n - reused);
 	zs_class_link(c, zp);
 	*zpp = zp;
 	return 0;
 
-fail_block:
-	if (!class_inline(c))
-		free(zp->u.block);
 fail_descriptor:
 	zp->u.block = NULL;
 	zp->flags = 0;
 	descriptor_put(pool, zp);
 fail:
 	return err;
+}
+
+/* First and last page index of slot @slot. */
+static void slot_pages(const struct zs_class *c, unsigned slot,
+		       unsigned *firstp, unsigned *lastp)
+{
+	size_t off = (size_t)slot * c->size;
+
+	*firstp = (unsigned)(off / ZS_PAGE_SIZE);
+	*lastp = (unsigned)((off + c->size - 1) / ZS_PAGE_SIZE);
+}
+
+/*
+ * zs_zspage_populate() - make sure the pages under slot @slot are there:
+ * take the missing ones from the OS layer.  @check_limit: fail with
+ * -ENOSPC rather than grow mem_bytes past the pool's limit (compaction,
+ * which frees more than it takes, passes false).  @grownp (may be NULL)
+ * is increased by the pages that grew the pool's page count (pages from
+ * the OS reserve were counted already).  Caller must hold c->lock.
+ * Return: 0, -ENOSPC, -ENOMEM.
+ */
+int zs_zspage_populate(zs_pool *pool, struct zs_class *c,
+		       struct zs_zspage *zp, unsigned slot, bool check_limit,
+		       size_t *grownp)
+{
+	unsigned char **pages = zs_pages(zp);
+	unsigned first, last;
+
+	slot_pages(c, slot, &first, &last);
+	for (unsigned i = first; i <= last; i++) {
+		unsigned reused;
+		int err;
+
+		if (pages[i])
+			continue;
+		if (check_limit) {
+			size_t limit = atomic_load_explicit(
+				&pool->limit_bytes, memory_order_relaxed);
+
+			/* Pages from the OS reserve are counted already. */
+			if (limit &&
+			    !atomic_load_explicit(&pool->os.nreserve,
+						  memory_order_relaxed) &&
+			    zs_mem_bytes(pool) + ZS_PAGE_SIZE > limit)
+				return -ENOSPC;
+		}
+		err = zs_os_pages_alloc(&pool->os, 1, &pages[i], NULL,
+					&reused);
+		if (err) {
+			pages[i] = NULL;
+			return err;
+		}
+		/* Touch the page now so RSS matches the pages we count. */
+		pages[i][0] = 0;
+		zs_os_set_owner(&pool->os, pages[i], zp->id, i);
+		zp->npop++;
+		c->pages++;
+		zs_pages_add(pool, 1 - reused);
+		if (grownp)
+			*grownp += 1 - reused;
+	}
+	return 0;
+}
+
+/*
+ * zs_zspage_trim() - give back every page of @zp that no used slot
+ * touches.  Caller must hold c->lock, and @zp must be isolated or have no
+ * object: no reader may be looking at it.  Return: pages freed.
+ */
+unsigned zs_zspage_trim(zs_pool *pool, struct zs_class *c,
+			struct zs_zspage *zp)
+{
+	unsigned char **pages = zs_pages(zp);
+	unsigned char *rel[ZS_MAX_PAGES_PER_ZSPAGE];
+	bool used[ZS_MAX_PAGES_PER_ZSPAGE] = { false };
+	uint32_t *slots = zs_slots(zp);
+	unsigned n = 0, released;
+
+	for (unsigned s = 0; s < c->objs_per_zspage; s++) {
+		unsigned first, last;
+
+		if (slots[s] & ZS_SLOT_FREE)
+			continue;
+		slot_pages(c, s, &first, &last);
+		for (unsigned i = first; i <= last; i++)
+			used[i] = true;
+	}
+	for (unsigned i = 0; i < zp->npages; i++)
+		if (pages[i] && !used[i]) {
+			rel[n++] = pages[i];
+			pages[i] = NULL;
+		}
+	if (!n)
+		return 0;
+	released = zs_os_pages_free(&pool->os, rel, n, false);
+	zp->npop = (uint8_t)(zp->npop - n);
+	c->pages -= n;
+	zs_pages_sub(pool, released);
+	return released;
+}
+
+/* Caller must hold c->lock.  Whether a used slot of @zp touches page @i. */
+static bool page_in_use(const struct zs_class *c, struct zs_zspage *zp,
+			unsigned i)
+{
+	uint32_t *slots = zs_slots(zp);
+	size_t lo = (size_t)i * ZS_PAGE_SIZE / c->size;
+	size_t hi = ((size_t)(i + 1) * ZS_PAGE_SIZE - 1) / c->size;
+
+	for (size_t s = lo; s <= hi && s < c->objs_per_zspage; s++)
+		if (!(slots[s] & ZS_SLOT_FREE))
+			return true;
+	return false;
+}
+
+/*
+ * zs_zspage_trim_slot() - after slot @slot was freed, give back the pages
+ * under it that no used slot touches any more (into the OS layer's
+ * reserve while it has room, so a page freed and needed again soon costs
+ * no page fault).  Readers pinning @zp only look at the pages of their
+ * own objects, so it need not be isolated.  Caller must hold c->lock.
+ */
+void zs_zspage_trim_slot(zs_pool *pool, struct zs_class *c,
+			 struct zs_zspage *zp, unsigned slot)
+{
+	unsigned char **pages = zs_pages(zp);
+	unsigned char *rel[2];
+	unsigned first, last, n = 0, released;
+
+	slot_pages(c, slot, &first, &last);
+	for (unsigned i = first; i <= last; i++)
+		if (pages[i] && !page_in_use(c, zp, i)) {
+			rel[n++] = pages[i];
+			pages[i] = NULL;
+		}
+	if (!n)
+		return;
+	released = zs_os_pages_free(&pool->os, rel, n, true);
+	zp->npop = (uint8_t)(zp->npop - n);
+	c->pages -= n;
+	zs_pages_sub(pool, released);
 }
 
 /*
@@ -230,11 +359,17 @@ fail:
 void zs_zspage_destroy(zs_pool *pool, struct zs_class *c,
 		       struct zs_zspage *zp, bool keep)
 {
-	unsigned n = zp->npages, released;
+	unsigned char **pages = zs_pages(zp);
+	unsigned char *rel[ZS_MAX_PAGES_PER_ZSPAGE];
+	unsigned n = 0, released;
 
 	ZS_ASSERT(zp->inuse == 0);
 	atomic_store_explicit(&zp->cls, 0, memory_order_relaxed);
-	released = zs_os_pages_free(&pool->os, zs_pages(zp), n, keep);
+	for (unsigned i = 0; i < zp->npages; i++)
+		if (pages[i])
+			rel[n++] = pages[i];
+	ZS_ASSERT(n == zp->npop);
+	released = n ? zs_os_pages_free(&pool->os, rel, n, keep) : 0;
 	atomic_fetch_sub(&pool->zspages.meta_bytes,
 			 malloc_cost(block_bytes(c)));
 	if (!(zp->flags & ZS_ZP_INLINE))
@@ -242,6 +377,8 @@ void zs_zspage_destroy(zs_pool *pool, struct zs_class *c,
 	zp->u.block = NULL;
 	zp->flags = 0;
 	zp->npages = 0;
+	zp->npop = 0;
+	c->pages -= n;
 	c->objs_allocated -= c->objs_per_zspage;
 	zs_pages_sub(pool, released);
 	descriptor_put(pool, zp);

@@ -310,6 +310,33 @@ static double throughput(const struct alloc_ops *a, const uint16_t *sizes,
 	return (double)(ops * nthreads) / (now() - t0);
 }
 
+/* With ALLOCBENCH_BREAKDOWN set: where the pool's memory goes, to stderr. */
+static void pool_breakdown(const char *when)
+{
+	struct zs_pool_stats ps;
+	struct zs_class_stats cs;
+	size_t slots = 0, pages = 0;
+
+	if (!bench_pool || !getenv("ALLOCBENCH_BREAKDOWN"))
+		return;
+	zs_pool_stats(bench_pool, &ps);
+	for (unsigned i = 0; i < zs_class_count(bench_pool); i++) {
+		zs_class_stats(bench_pool, i, &cs);
+		slots += cs.objs_used * cs.size;
+		pages += cs.pages_used;
+	}
+	fprintf(stderr,
+		"%s: stored %zu; rounding to slot %.3f%%; free slots and "
+		"tails %.3f%%; other pages %zu; metadata %.3f%%\n",
+		when, ps.bytes_stored,
+		100.0 * (double)(slots - ps.bytes_stored) /
+			(double)ps.bytes_stored,
+		100.0 * ((double)pages * 4096 - (double)slots) /
+			(double)ps.bytes_stored,
+		ps.pages - pages,
+		100.0 * (double)ps.meta_bytes / (double)ps.bytes_stored);
+}
+
 static int child(const char *name, const char *file, size_t ops,
 		 uint64_t seed)
 {
@@ -358,6 +385,7 @@ static int child(const char *name, const char *file, size_t ops,
 
 		zs_pool_stats(bench_pool, &ps);
 		mem_fill = (double)ps.mem_bytes / (double)live;
+		pool_breakdown("fill");
 	}
 	/* free a random half */
 	for (size_t i = 0; i < n; i++)
@@ -375,6 +403,7 @@ static int child(const char *name, const char *file, size_t ops,
 		rss_after = rss_anon() - base;
 		zs_pool_stats(bench_pool, &ps);
 		mem_after = (double)ps.mem_bytes / (double)live;
+		pool_breakdown("compact");
 	} else if (!strcmp(name, "glibc")) {
 		malloc_trim(0);
 		rss_after = rss_anon() - base;
