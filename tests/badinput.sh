@@ -14,17 +14,6 @@ PROBE="$TOP_BUILDDIR/tests/errno_probe"
 [ -x "$PROBE" ] || { echo "Bail out! $PROBE not built"; exit 99; }
 need_fuse
 
-# umount_clean LABEL: unmount, the daemon exits 0, and its log holds no
-# sanitizer report (ASan/UBSan/LSan/TSan builds).
-umount_clean() {
-	check "$1: daemon exits cleanly (status 0)" zs_umount
-	if grep -qE 'ThreadSanitizer|AddressSanitizer|LeakSanitizer|runtime error:' "$WORK/zsfs.log"; then
-		check "$1: no sanitizer report in the daemon log" false
-		grep -m1 -A25 -E 'WARNING: ThreadSanitizer|ERROR: (Address|Leak)Sanitizer|runtime error:' "$WORK/zsfs.log" | sed 's/^/#   /'
-	else
-		check "$1: no sanitizer report in the daemon log" true
-	fi
-}
 need_tool timeout setfattr
 
 # --- mount options -------------------------------------------------------

@@ -11,18 +11,6 @@ FSX="$TOP_BUILDDIR/tests/fsx"
 [ -x "$FSX" ] || { echo "Bail out! $FSX not built"; exit 99; }
 need_fuse
 
-# umount_clean LABEL: unmount, the daemon exits 0, and its log holds no
-# sanitizer report (ASan/UBSan/LSan/TSan builds).
-umount_clean() {
-	check "$1: daemon exits cleanly (status 0)" zs_umount
-	if grep -qE 'ThreadSanitizer|AddressSanitizer|LeakSanitizer|runtime error:' "$WORK/zsfs.log"; then
-		check "$1: no sanitizer report in the daemon log" false
-		grep -m1 -A25 -E 'WARNING: ThreadSanitizer|ERROR: (Address|Leak)Sanitizer|runtime error:' "$WORK/zsfs.log" | sed 's/^/#   /'
-	else
-		check "$1: no sanitizer report in the daemon log" true
-	fi
-}
-
 secs=${FSX_SECONDS:-15}
 short=$(( secs / 3 > 2 ? secs / 3 : 2 ))
 

@@ -79,6 +79,18 @@ zs_umount() {
 	return $rc
 }
 
+# umount_clean LABEL: unmount, the daemon exits 0, and its log holds no
+# sanitizer report (ASan/UBSan/LSan/TSan builds).
+umount_clean() {
+	check "$1: daemon exits cleanly (status 0)" zs_umount
+	if grep -qE 'ThreadSanitizer|AddressSanitizer|LeakSanitizer|runtime error:' "$WORK/zsfs.log"; then
+		check "$1: no sanitizer report in the daemon log" false
+		grep -m1 -A25 -E 'WARNING: ThreadSanitizer|ERROR: (Address|Leak)Sanitizer|runtime error:' "$WORK/zsfs.log" | sed 's/^/#   /'
+	else
+		check "$1: no sanitizer report in the daemon log" true
+	fi
+}
+
 tmpfs_mount() {
 	mount -t tmpfs -o size=1g tmpfs "$TMPFS_MNT" || skip_all "cannot mount tmpfs (not root?)"
 }

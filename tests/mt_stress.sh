@@ -11,18 +11,6 @@ MT="$TOP_BUILDDIR/tests/mt_stress"
 [ -x "$MT" ] || { echo "Bail out! $MT not built"; exit 99; }
 need_fuse
 
-# umount_clean LABEL: unmount, the daemon exits 0, and its log holds no
-# sanitizer report (ASan/UBSan/LSan/TSan builds).
-umount_clean() {
-	check "$1: daemon exits cleanly (status 0)" zs_umount
-	if grep -qE 'ThreadSanitizer|AddressSanitizer|LeakSanitizer|runtime error:' "$WORK/zsfs.log"; then
-		check "$1: no sanitizer report in the daemon log" false
-		grep -m1 -A25 -E 'WARNING: ThreadSanitizer|ERROR: (Address|Leak)Sanitizer|runtime error:' "$WORK/zsfs.log" | sed 's/^/#   /'
-	else
-		check "$1: no sanitizer report in the daemon log" true
-	fi
-}
-
 secs=${STRESS_SECONDS:-15}
 threads=${STRESS_THREADS:-8}
 seed=${STRESS_SEED:-$(( (RANDOM << 15 | RANDOM) ))}
