@@ -76,9 +76,12 @@
 #define ZS_HCHUNK_SHIFT 13u
 #define ZS_HCHUNK_ENTRIES (1u << ZS_HCHUNK_SHIFT)
 #define ZS_HCHUNK_MAX 16384u /* 128 Mi handles */
-/* Per-class cache of free handle ids, refilled in batches. */
-#define ZS_HCACHE_MAX 128u
-#define ZS_HCACHE_BATCH 64u
+/* Per-class cache of free handle ids, refilled in batches: one trip to
+ * the global list per 16 allocations.  Every class of every shard has
+ * one, so it is kept small (128 ids made a class 1 KiB, 0.3% of a
+ * 100 MiB pool's memory). */
+#define ZS_HCACHE_MAX 32u
+#define ZS_HCACHE_BATCH 16u
 
 /* zspage descriptors: two levels as well, never freed while the pool
  * lives (a lock-free reader may still look at a stale one). */
@@ -225,13 +228,25 @@ struct zs_zspages {
 	atomic_size_t meta_bytes; /* descriptors' page arrays and slot tables */
 };
 
+/* An arena page's owner: zspage id (below 2^24: ZS_ZCHUNK_MAX chunks of
+ * ZS_ZCHUNK_ENTRIES) and the page's index in that zspage (below 16). */
+#define ZS_OWNER(zid, idx) ((uint32_t)(zid) | ((uint32_t)(idx) << 24))
+#define ZS_OWNER_ZID(o) ((o) & 0xffffffu)
+#define ZS_OWNER_IDX(o) ((unsigned)((o) >> 24))
+_Static_assert((uint64_t)ZS_ZCHUNK_MAX * ZS_ZCHUNK_ENTRIES <= (1u << 24) &&
+		       ZS_MAX_PAGES_PER_ZSPAGE <= 256,
+	       "zspage ids and page indexes must fit ZS_OWNER");
+
 struct zs_arena {
 	unsigned char *base;
 	unsigned nfree;                       /* protected by os.lock */
 	bool draining;                        /* protected by os.lock */
 	uint64_t bitmap[ZS_ARENA_PAGES / 64]; /* 1 = free; protected by os.lock */
-	uint32_t owner[ZS_ARENA_PAGES];       /* zspage id; protected by os.lock */
-	uint8_t owner_idx[ZS_ARENA_PAGES];    /* page index in that zspage */
+	/* ZS_OWNER per page, 0 when free; protected by os.lock.  One page
+	 * of its own (zs_os_meta_map): arenas come and go with page
+	 * migration, and a freed 5 KiB malloc block between live ones
+	 * would stay resident. */
+	uint32_t *owner;
 };
 
 struct zs_os {

@@ -33,10 +33,14 @@
 
 #include "internal.h"
 
+/* The malloc'd part of an arena's bookkeeping (its owner table is
+ * mapped, and counted, by zs_os_meta_map). */
 static size_t arena_struct_cost(void)
 {
 	return (sizeof(struct zs_arena) + 8 + 15) & ~(size_t)15;
 }
+
+#define ZS_OWNER_BYTES (ZS_ARENA_PAGES * sizeof(uint32_t))
 
 int zs_os_init(struct zs_os *os)
 {
@@ -49,6 +53,7 @@ void zs_os_fini(struct zs_os *os)
 {
 	for (size_t i = 0; i < os->narenas; i++) {
 		munmap(os->arenas[i]->base, ZS_ARENA_BYTES);
+		zs_os_meta_unmap(os, os->arenas[i]->owner, ZS_OWNER_BYTES);
 		free(os->arenas[i]);
 	}
 	free(os->arenas);
@@ -116,8 +121,15 @@ static int arena_new(struct zs_os *os, struct zs_arena **ap)
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
+	err = zs_os_meta_map(os, ZS_OWNER_BYTES, &base);
+	if (err) {
+		free(a);
+		return err;
+	}
+	a->owner = base;
 	err = map_anon(ZS_ARENA_BYTES, &base);
 	if (err) {
+		zs_os_meta_unmap(os, a->owner, ZS_OWNER_BYTES);
 		free(a);
 		return err;
 	}
@@ -239,8 +251,7 @@ void zs_os_set_owner(struct zs_os *os, unsigned char *page, uint32_t zid,
 	a = arena_of(os, page);
 	ZS_ASSERT(a);
 	pno = (size_t)(page - a->base) / ZS_PAGE_SIZE;
-	a->owner[pno] = zid;
-	a->owner_idx[pno] = (uint8_t)idx;
+	a->owner[pno] = ZS_OWNER(zid, idx);
 	pthread_mutex_unlock(&os->lock);
 }
 
@@ -259,6 +270,7 @@ static void arena_remove(struct zs_os *os, struct zs_arena *a)
 static void arena_unmap(struct zs_os *os, struct zs_arena *a)
 {
 	munmap(a->base, ZS_ARENA_BYTES);
+	zs_os_meta_unmap(os, a->owner, ZS_OWNER_BYTES);
 	free(a);
 	atomic_fetch_sub(&os->mapped, ZS_ARENA_BYTES);
 	atomic_fetch_sub(&os->meta, arena_struct_cost());
@@ -445,8 +457,8 @@ int zs_os_next_used(struct zs_os *os, struct zs_arena *a, unsigned *pos,
 			continue;
 		*pos = p;
 		*pagep = a->base + (size_t)p * ZS_PAGE_SIZE;
-		*zidp = a->owner[p];
-		*idxp = a->owner_idx[p];
+		*zidp = ZS_OWNER_ZID(a->owner[p]);
+		*idxp = ZS_OWNER_IDX(a->owner[p]);
 		err = 0;
 		break;
 	}

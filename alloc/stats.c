@@ -168,7 +168,7 @@ static bool page_owned(struct zs_os *os, const unsigned char *page,
 			return false;
 		pno = (size_t)(page - a->base) / ZS_PAGE_SIZE;
 		return !(a->bitmap[pno / 64] & (1ull << (pno % 64))) &&
-		       a->owner[pno] == zid && a->owner_idx[pno] == idx;
+		       a->owner[pno] == ZS_OWNER(zid, idx);
 	}
 	return false;
 }
