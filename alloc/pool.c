@@ -34,12 +34,16 @@
  * missing page).  Fresh slots are handed out in ascending order, so the
  * newest, partly filled zspage of a class holds only the pages its
  * objects reach: long chains cost no partly filled zspage per class.
+ * zs_free gives back a page that no used slot touches any more (into
+ * the OS reserve below), so freeing raw 4096-byte objects frees their
+ * pages at once, as when each had a zspage of its own.
  *
  * Handles (handle.c).  A handle is a 32-bit id of an entry in a two-level
  * table; the entry (one atomic 64-bit word) holds the zspage id, the
  * slot, the requested size and the shard.  Moving an object rewrites that
- * word only.  Metadata per live object: 8 bytes of entry + 4 of slot table, plus a
- * zspage descriptor and page array per zspage.
+ * word only.  Metadata per live object: 8 bytes of entry + 4 of slot
+ * table, plus a zspage descriptor (48 bytes) and page array (8 bytes a
+ * page) per zspage, and a 4 KiB owner table per 4 MiB arena.
  *
  * Shards (class.c).  The whole set of classes exists once per shard
  * (default: one per CPU, at most 4).  Each thread allocates from its own
