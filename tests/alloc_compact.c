@@ -1,7 +1,8 @@
 /*
  * alloc_compact.c - compaction frees the pages zs_can_compact promised and
  * keeps every object's bytes; a mapped (pinned) zspage is not moved; page
- * migration empties sparse arenas so they are unmapped.
+ * migration empties sparse arenas so they are unmapped; zspages hold only
+ * the pages their objects touch, and compaction packs the last one.
  */
 #include "config.h"
 
@@ -10,6 +11,19 @@
 #include "zsmalloc.h"
 #include "tap.h"
 #include "alloc_util.h"
+
+/* Pages held by the zspages of every class. */
+static size_t class_pages(zs_pool *pool)
+{
+	struct zs_class_stats cs;
+	size_t n = 0;
+
+	for (unsigned i = 0; i < zs_class_count(pool); i++) {
+		zs_class_stats(pool, i, &cs);
+		n += cs.pages_used;
+	}
+	return n;
+}
 
 static int verify(zs_pool *pool, const zs_handle *h, const size_t *sz,
 		  size_t n)
@@ -112,8 +126,8 @@ int main(void)
 	       zs_pool_check(pool, msg, sizeof(msg)) ? msg : "ok");
 	zs_pool_destroy(pool);
 
-	/* Page migration: 4 KiB objects are one per zspage, so object
-	 * compaction cannot help; sparse arenas are emptied page by page. */
+	/* Page migration: after object compaction has packed the 4 KiB
+	 * objects, the sparse arenas are emptied page by page. */
 	TAP_OK(zs_pool_create(NULL, &pool) == 0, "create");
 	n = fill(pool, h, sz, 8 * 1024, 4096);
 	zs_pool_stats(pool, &st);
@@ -128,6 +142,43 @@ int main(void)
 	       "arenas unmapped: %zu -> %zu bytes mapped",
 	       st.os_bytes_mapped, st2.os_bytes_mapped);
 	TAP_OK(verify(pool, h, sz, n), "data intact after page migration");
+	TAP_OK(zs_pool_check(pool, msg, sizeof(msg)) == 0, "check: %s",
+	       zs_pool_check(pool, msg, sizeof(msg)) ? msg : "ok");
+	zs_pool_destroy(pool);
+
+	/* Lazy pages: a zspage holds only the pages its objects reach, and
+	 * zs_free gives back a page no object touches. */
+	struct zs_pool_params one = { .shards = 1 };
+	struct zs_class_stats cs;
+
+	TAP_OK(zs_pool_create(&one, &pool) == 0, "create, one shard");
+	n = fill(pool, h, sz, 3, 4096);
+	zs_class_stats(pool, zs_class_count(pool) - 1, &cs);
+	TAP_OK(n == 3 && cs.pages_per_zspage == 16 && cs.pages_used == 3,
+	       "3 objects of 4 KiB hold 3 pages of a %u-page chain (%zu)",
+	       cs.pages_per_zspage, cs.pages_used);
+	zs_free(pool, h[1]);
+	h[1] = 0;
+	zs_class_stats(pool, zs_class_count(pool) - 1, &cs);
+	TAP_OK(cs.pages_used == 2, "freeing one gives its page back (%zu)",
+	       cs.pages_used);
+	TAP_OK(verify(pool, h, sz, n), "data intact");
+	zs_pool_destroy(pool);
+
+	/* Compaction packs a class's last zspage to its front. */
+	TAP_OK(zs_pool_create(&one, &pool) == 0, "create, one shard");
+	n = fill(pool, h, sz, 40, 1000);
+	for (size_t i = 0; i < n; i++)
+		if (i != 0 && i != 20 && i != 39) {
+			zs_free(pool, h[i]);
+			h[i] = 0;
+		}
+	est = class_pages(pool);
+	zs_compact(pool);
+	TAP_OK(est >= 3 && class_pages(pool) == 1,
+	       "3 objects of 1000 B on %zu pages packed into %zu", est,
+	       class_pages(pool));
+	TAP_OK(verify(pool, h, sz, n), "data intact");
 	TAP_OK(zs_pool_check(pool, msg, sizeof(msg)) == 0, "check: %s",
 	       zs_pool_check(pool, msg, sizeof(msg)) ? msg : "ok");
 	zs_pool_destroy(pool);
