@@ -328,8 +328,6 @@ int zs_zspage_populate(zs_pool *pool, struct zs_class *c,
 		       size_t *grownp);
 unsigned zs_zspage_trim(zs_pool *pool, struct zs_class *c,
 			struct zs_zspage *zp);
-void zs_zspage_trim_slot(zs_pool *pool, struct zs_class *c,
-			 struct zs_zspage *zp, unsigned slot);
 void zs_zspage_verify(const struct zs_class *c, struct zs_zspage *zp);
 unsigned zs_zspage_slot_alloc(struct zs_class *c, struct zs_zspage *zp,
 			      uint32_t hid);

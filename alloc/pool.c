@@ -34,9 +34,11 @@
  * missing page).  Fresh slots are handed out in ascending order, so the
  * newest, partly filled zspage of a class holds only the pages its
  * objects reach: long chains cost no partly filled zspage per class.
- * zs_free gives back a page that no used slot touches any more (into
- * the OS reserve below), so freeing raw 4096-byte objects frees their
- * pages at once, as when each had a zspage of its own.
+ * zs_free does not give pages back (only an emptied zspage goes):
+ * doing so on every free that empties a page cost 25-60% of the
+ * malloc+free throughput in allocbench, through the OS lock, for memory
+ * that the background compactor returns anyway (zs_can_compact counts
+ * it exactly).
  *
  * Handles (handle.c).  A handle is a 32-bit id of an entry in a two-level
  * table; the entry (one atomic 64-bit word) holds the zspage id, the
@@ -294,7 +296,6 @@ void zs_free(zs_pool *pool, zs_handle h)
 			zs_zspage_destroy(pool, c, zp, true);
 		}
 	} else {
-		zs_zspage_trim_slot(pool, c, zp, ZS_ENT_SLOT(e));
 		zs_class_refile(c, zp);
 	}
 	pthread_mutex_unlock(&c->lock);

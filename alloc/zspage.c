@@ -308,48 +308,6 @@ unsigned zs_zspage_trim(zs_pool *pool, struct zs_class *c,
 	return released;
 }
 
-/* Caller must hold c->lock.  Whether a used slot of @zp touches page @i. */
-static bool page_in_use(const struct zs_class *c, struct zs_zspage *zp,
-			unsigned i)
-{
-	uint32_t *slots = zs_slots(zp);
-	size_t lo = (size_t)i * ZS_PAGE_SIZE / c->size;
-	size_t hi = ((size_t)(i + 1) * ZS_PAGE_SIZE - 1) / c->size;
-
-	for (size_t s = lo; s <= hi && s < c->objs_per_zspage; s++)
-		if (!(slots[s] & ZS_SLOT_FREE))
-			return true;
-	return false;
-}
-
-/*
- * zs_zspage_trim_slot() - after slot @slot was freed, give back the pages
- * under it that no used slot touches any more (into the OS layer's
- * reserve while it has room, so a page freed and needed again soon costs
- * no page fault).  Readers pinning @zp only look at the pages of their
- * own objects, so it need not be isolated.  Caller must hold c->lock.
- */
-void zs_zspage_trim_slot(zs_pool *pool, struct zs_class *c,
-			 struct zs_zspage *zp, unsigned slot)
-{
-	unsigned char **pages = zs_pages(zp);
-	unsigned char *rel[2];
-	unsigned first, last, n = 0, released;
-
-	slot_pages(c, slot, &first, &last);
-	for (unsigned i = first; i <= last; i++)
-		if (pages[i] && !page_in_use(c, zp, i)) {
-			rel[n++] = pages[i];
-			pages[i] = NULL;
-		}
-	if (!n)
-		return;
-	released = zs_os_pages_free(&pool->os, rel, n, true);
-	zp->npop = (uint8_t)(zp->npop - n);
-	c->pages -= n;
-	zs_pages_sub(pool, released);
-}
-
 /*
  * zs_zspage_destroy() - free an empty zspage: give its pages back to the
  * OS (@keep: the OS layer may keep them in its reserve) and recycle the
