@@ -24,7 +24,8 @@ ZSFSDATA_TESTS = \
 	tests/pagestore_random \
 	tests/pagestore_enospc \
 	tests/pagestore_smallwrite \
-	tests/pagestore_threads
+	tests/pagestore_threads \
+	tests/pagestore_parallel
 check_PROGRAMS += $(ZSFSDATA_TESTS)
 TESTS += $(ZSFSDATA_TESTS)
 
@@ -45,6 +46,8 @@ tests_pagestore_smallwrite_SOURCES = tests/pagestore_smallwrite.c tests/tap.h
 tests_pagestore_smallwrite_LDADD = $(ZSFSDATA_TEST_LIBS)
 tests_pagestore_threads_SOURCES = tests/pagestore_threads.c tests/tap.h
 tests_pagestore_threads_LDADD = $(ZSFSDATA_TEST_LIBS)
+tests_pagestore_parallel_SOURCES = tests/pagestore_parallel.c tests/tap.h
+tests_pagestore_parallel_LDADD = $(ZSFSDATA_TEST_LIBS)
 
 # In-process codec throughput: bench/codeclimit FILE (used by bench/compare).
 noinst_PROGRAMS += bench/codeclimit

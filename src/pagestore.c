@@ -46,8 +46,12 @@
  * snapshot of several is not a consistent cut).  A file's counters are
  * plain fields, changed only under the caller's exclusive inode lock.
  *
+ * Large requests (16+ whole pages) are shared with the store's helper
+ * threads: see "large requests" below.
+ *
  * lock ordering:
  *	store->tctx_lock    (leaf: the list of per-thread states)
+ *	store->wk.lock      (leaf: the helpers' job queue and life)
  * No lock is held while calling into the pool.
  */
 #include <errno.h>
@@ -82,6 +86,39 @@ struct store_tctx {
 	unsigned char cbuf[ZSFS_PAGE_SIZE];    /* codec output, object copies */
 };
 
+/*
+ * A large request's whole pages, shared out in chunks.  The caller and
+ * any helper claim chunks with one atomic counter, so the caller never
+ * waits for a helper to start: a busy or slow helper just claims less.
+ */
+struct store_job {
+	struct store_job *next;     /* protected by wk.lock */
+	bool queued;                /* protected by wk.lock */
+	unsigned active;            /* helpers inside; protected by wk.lock */
+	bool encode;                /* constant: write (true) or read */
+	struct zsfs_store *store;   /* constant */
+	const struct zsfs_file *file; /* read: held shared by the caller */
+	uint64_t idx;               /* constant: the first page */
+	size_t npages;              /* constant */
+	const unsigned char *src;   /* write: the pages' data */
+	unsigned char *dst;         /* read: where the pages go */
+	struct zsfs_pentry *ents;   /* write: [i] the encoded page */
+	int *rcs;                   /* [i] its result */
+	atomic_size_t next_chunk;
+};
+
+/* The store's helper threads.  Started at the first large request. */
+struct store_workers {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;        /* a job was queued, or stop */
+	pthread_cond_t idle;        /* a job's active count fell to 0 */
+	unsigned want;              /* constant: helpers to start */
+	unsigned nthreads;          /* protected by lock */
+	bool started, stop;         /* protected by lock */
+	struct store_job *jobs;     /* protected by lock: jobs with chunks left */
+	pthread_t th[ZSFS_THREADS_MAX];
+};
+
 /* The counters, one atomic per entry of the X-macro list. */
 struct store_counters {
 #define STORE_COUNTER(name, desc) atomic_size_t name;
@@ -106,6 +143,7 @@ struct zsfs_store {
 	pthread_key_t tkey;                  /* -> struct store_tctx */
 	pthread_mutex_t tctx_lock;
 	struct store_tctx *tctxs;            /* protected by tctx_lock */
+	struct store_workers wk;
 };
 
 /* An uncompressed page of a file's dirty set: a node of the file's
@@ -188,6 +226,133 @@ err_free:
 	return rc;
 }
 
+/* ---- helper threads ------------------------------------------------- */
+
+static void job_run(struct store_job *job);
+
+static int workers_init(struct store_workers *wk, unsigned threads)
+{
+	int rc;
+
+	if (threads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		threads = n > 0 ? (unsigned)n : 1;
+	}
+	if (threads > ZSFS_THREADS_MAX)
+		threads = ZSFS_THREADS_MAX;
+	wk->want = threads - 1;
+	rc = -pthread_mutex_init(&wk->lock, NULL);
+	if (rc)
+		return rc;
+	rc = -pthread_cond_init(&wk->wake, NULL);
+	if (rc)
+		goto err_lock;
+	rc = -pthread_cond_init(&wk->idle, NULL);
+	if (rc)
+		goto err_wake;
+	return 0;
+
+err_wake:
+	pthread_cond_destroy(&wk->wake);
+err_lock:
+	pthread_mutex_destroy(&wk->lock);
+	return rc;
+}
+
+/* Take @job off the queue if it is still there.  Caller holds wk->lock. */
+static void job_dequeue(struct store_workers *wk, struct store_job *job)
+{
+	struct store_job **pp = &wk->jobs;
+
+	if (!job->queued)
+		return;
+	while (*pp != job)
+		pp = &(*pp)->next;
+	*pp = job->next;
+	job->queued = false;
+}
+
+static void *worker_main(void *arg)
+{
+	struct store_workers *wk = arg;
+	struct store_job *job;
+
+	pthread_mutex_lock(&wk->lock);
+	for (;;) {
+		while (!wk->stop && !wk->jobs)
+			pthread_cond_wait(&wk->wake, &wk->lock);
+		if (wk->stop)
+			break;
+		job = wk->jobs;
+		job->active++;
+		pthread_mutex_unlock(&wk->lock);
+		job_run(job);
+		pthread_mutex_lock(&wk->lock);
+		/* No chunk left: nobody else need join it. */
+		job_dequeue(wk, job);
+		if (--job->active == 0)
+			pthread_cond_broadcast(&wk->idle);
+	}
+	pthread_mutex_unlock(&wk->lock);
+	return NULL;
+}
+
+/* Start the helpers once.  Fewer (none) when threads cannot be made:
+ * the callers then do all the work. */
+static void workers_start(struct store_workers *wk)
+{
+	pthread_mutex_lock(&wk->lock);
+	if (!wk->started) {
+		wk->started = true;
+		while (wk->nthreads < wk->want &&
+		       pthread_create(&wk->th[wk->nthreads], NULL, worker_main,
+				      wk) == 0)
+			wk->nthreads++;
+	}
+	pthread_mutex_unlock(&wk->lock);
+}
+
+static void workers_fini(struct store_workers *wk)
+{
+	unsigned i;
+
+	pthread_mutex_lock(&wk->lock);
+	wk->stop = true;
+	pthread_cond_broadcast(&wk->wake);
+	pthread_mutex_unlock(&wk->lock);
+	for (i = 0; i < wk->nthreads; i++)
+		pthread_join(wk->th[i], NULL);
+	pthread_cond_destroy(&wk->idle);
+	pthread_cond_destroy(&wk->wake);
+	pthread_mutex_destroy(&wk->lock);
+}
+
+/*
+ * Run @job on the helpers and the calling thread; return when every page
+ * is done (its results visible to the caller through wk.lock).
+ */
+static void job_share(struct zsfs_store *store, struct store_job *job)
+{
+	struct store_workers *wk = &store->wk;
+
+	workers_start(wk);
+	pthread_mutex_lock(&wk->lock);
+	if (wk->nthreads) {
+		job->next = wk->jobs;
+		wk->jobs = job;
+		job->queued = true;
+		pthread_cond_broadcast(&wk->wake);
+	}
+	pthread_mutex_unlock(&wk->lock);
+	job_run(job);
+	pthread_mutex_lock(&wk->lock);
+	job_dequeue(wk, job);
+	while (job->active)
+		pthread_cond_wait(&wk->idle, &wk->lock);
+	pthread_mutex_unlock(&wk->lock);
+}
+
 /* ---- store ---------------------------------------------------------- */
 
 int zsfs_codec_check(const char *spec, char *err, size_t err_cap)
@@ -235,9 +400,14 @@ int zsfs_store_create(const struct zsfs_store_params *params,
 	rc = -pthread_mutex_init(&store->tctx_lock, NULL);
 	if (rc)
 		goto err_key;
+	rc = workers_init(&store->wk, params ? params->threads : 0);
+	if (rc)
+		goto err_tlock;
 	*storep = store;
 	return 0;
 
+err_tlock:
+	pthread_mutex_destroy(&store->tctx_lock);
 err_key:
 	pthread_key_delete(store->tkey);
 err_pool:
@@ -253,6 +423,8 @@ void zsfs_store_destroy(struct zsfs_store *store)
 
 	if (!store)
 		return;
+	/* Helpers exit first: their states go through the key's destructor. */
+	workers_fini(&store->wk);
 	/* After the key is gone no destructor runs; we free them all. */
 	pthread_key_delete(store->tkey);
 	for (t = store->tctxs; t; t = next) {
@@ -489,10 +661,12 @@ static void page_drop(struct zsfs_store *store, struct zsfs_file *file,
 
 /*
  * Turn 4096 bytes at @data into a new entry: same-filled, compressed or
- * raw.  @data must not be @t->cbuf.  Return 0, -ENOSPC, -ENOMEM, -EIO.
+ * raw.  @data must not be @t->cbuf.  @compact: on -ENOSPC compact the
+ * pool once and retry (store_alloc); without it the caller falls back to
+ * a path that does.  Return 0, -ENOSPC, -ENOMEM, -EIO.
  */
 static int page_encode(struct zsfs_store *store, struct store_tctx *t,
-		       const void *data, struct zsfs_pentry *ne)
+		       const void *data, bool compact, struct zsfs_pentry *ne)
 {
 	size_t len;
 	zs_handle h;
@@ -508,7 +682,8 @@ static int page_encode(struct zsfs_store *store, struct store_tctx *t,
 	rc = store->codec->compress(t->cctx, store->level, data, t->cbuf,
 				    ZSFS_HUGE_THRESHOLD, &len);
 	if (rc == 0) {
-		rc = store_alloc(store, len, &h);
+		rc = compact ? store_alloc(store, len, &h) :
+			       zs_malloc(store->pool, len, &h);
 		if (rc)
 			return rc;
 		zs_write(store->pool, h, t->cbuf, len);
@@ -519,7 +694,8 @@ static int page_encode(struct zsfs_store *store, struct store_tctx *t,
 	}
 	if (rc != -E2BIG)
 		return rc;
-	rc = store_alloc(store, ZSFS_PAGE_SIZE, &h);
+	rc = compact ? store_alloc(store, ZSFS_PAGE_SIZE, &h) :
+		       zs_malloc(store->pool, ZSFS_PAGE_SIZE, &h);
 	if (rc)
 		return rc;
 	zs_write(store->pool, h, data, ZSFS_PAGE_SIZE);
@@ -544,7 +720,7 @@ static int page_store(struct zsfs_store *store, struct zsfs_file *file,
 	rc = zsfs_pagemap_slot(&file->map, idx, &slot);
 	if (rc)
 		return rc;
-	rc = page_encode(store, t, data, &ne);
+	rc = page_encode(store, t, data, true, &ne);
 	if (rc) {
 		if (slot->kind == ZSFS_PK_EMPTY)
 			zsfs_pagemap_clear(&file->map, idx);
@@ -672,6 +848,159 @@ err_free:
 	return rc;
 }
 
+/* ---- large requests ------------------------------------------------- */
+
+/*
+ * A write or read of at least PAR_MIN_PAGES whole pages is shared with the
+ * store's helper threads (struct store_workers).  Write: every thread
+ * compresses pages of the caller's buffer into objects of its own (the
+ * pool is thread safe) and leaves the entries in the job; then the
+ * caller alone, holding the inode lock, puts them in the table in page
+ * order.  A page that failed (ENOSPC, ENOMEM, EIO) ends that: the later
+ * pages' objects are freed and the write goes on one page at a time from
+ * the failed page, with the compaction-and-retry of store_alloc, so the
+ * result (a prefix stored, the rest unchanged) is what the serial path
+ * gives.  Read: every thread decodes pages straight into the caller's
+ * buffer; the file is only looked at, under the caller's shared lock.
+ */
+
+/* Fewer whole pages go the serial way: waking a helper (a futex wake and
+ * a context switch, ~10-50 us) costs about what a few pages take. */
+#define PAR_MIN_PAGES 16u
+/* Pages per job at most (a 1 MiB FUSE write): the entries and results
+ * sit on the caller's stack, 5 KiB. */
+#define PAR_MAX_PAGES 256u
+/* Pages per claim: 4 lz4 pages take ~20 us, so the threads finish within
+ * about that of each other, and claiming (one atomic add) costs nothing
+ * beside it. */
+#define JOB_CHUNK 4u
+
+/* Claim and do chunks of @job until none is left.  Any thread. */
+static void job_run(struct store_job *job)
+{
+	struct zsfs_store *store = job->store;
+	size_t nchunks = (job->npages + JOB_CHUNK - 1) / JOB_CHUNK;
+	struct store_tctx *t = NULL;
+	int trc = tctx_get(store, &t);
+	size_t c, i, end;
+
+	for (;;) {
+		c = atomic_fetch_add_explicit(&job->next_chunk, 1,
+					      memory_order_relaxed);
+		if (c >= nchunks)
+			break;
+		end = (c + 1) * JOB_CHUNK;
+		if (end > job->npages)
+			end = job->npages;
+		for (i = c * JOB_CHUNK; i < end; i++) {
+			if (trc)
+				job->rcs[i] = trc;
+			else if (job->encode)
+				job->rcs[i] = page_encode(
+					store, t, job->src + i * ZSFS_PAGE_SIZE,
+					false, &job->ents[i]);
+			else
+				job->rcs[i] = page_load(
+					store,
+					zsfs_pagemap_lookup(&job->file->map,
+							    job->idx + i),
+					job->dst + i * ZSFS_PAGE_SIZE);
+		}
+	}
+}
+
+/* Free the object of an encoded entry that will not be used. */
+static void entry_discard(struct zsfs_store *store,
+			  const struct zsfs_pentry *ne)
+{
+	if (ne->kind == ZSFS_PK_COMP || ne->kind == ZSFS_PK_RAW)
+		zs_free(store->pool, ne->val);
+}
+
+/* Put the encoded page @ne (of @data) in as page @idx, as write_page
+ * would: a dirty page takes the data as a copy and @ne is freed.
+ * On failure @ne is freed and the old entry is untouched. */
+static int page_install(struct zsfs_store *store, struct zsfs_file *file,
+			uint64_t idx, const struct zsfs_pentry *ne,
+			const void *data)
+{
+	const struct zsfs_pentry *e = zsfs_pagemap_lookup(&file->map, idx);
+	struct zsfs_pentry *slot;
+	int rc;
+
+	if (e && e->kind == ZSFS_PK_DIRTY) {
+		struct store_dirty *d = (struct store_dirty *)(uintptr_t)e->val;
+
+		memcpy(d->data, data, ZSFS_PAGE_SIZE);
+		dirty_touch(file, d);
+		entry_discard(store, ne);
+		return 0;
+	}
+	rc = zsfs_pagemap_slot(&file->map, idx, &slot);
+	if (rc) {
+		entry_discard(store, ne);
+		return rc;
+	}
+	slot_replace(store, file, slot, ne);
+	return 0;
+}
+
+/*
+ * Store @npages (PAR_MIN_PAGES..PAR_MAX_PAGES) whole pages at @src as
+ * pages @idx... of @file, compressed by the helpers and the caller.
+ * Return: 0 and *@donep pages stored, all of them or a prefix ending
+ * before a page that failed to encode (the caller goes on serially from
+ * there); -ENOMEM when the table could not grow (*@donep stored).
+ */
+static int write_pages_par(struct zsfs_store *store, struct zsfs_file *file,
+			   uint64_t idx, size_t npages,
+			   const unsigned char *src, size_t *donep)
+{
+	struct zsfs_pentry ents[PAR_MAX_PAGES];
+	int rcs[PAR_MAX_PAGES];
+	struct store_job job = {
+		.encode = true, .store = store, .idx = idx, .npages = npages,
+		.src = src, .ents = ents, .rcs = rcs,
+	};
+	size_t i, j;
+	int rc = 0;
+
+	atomic_init(&job.next_chunk, 0);
+	job_share(store, &job);
+	for (i = 0; i < npages && !rcs[i]; i++) {
+		rc = page_install(store, file, idx + i, &ents[i],
+				  src + i * ZSFS_PAGE_SIZE);
+		if (rc)
+			break;
+	}
+	*donep = i;
+	for (j = rc ? i + 1 : i; j < npages; j++)
+		if (!rcs[j])
+			entry_discard(store, &ents[j]);
+	return rc;
+}
+
+/* Read @npages (PAR_MIN_PAGES..PAR_MAX_PAGES) whole pages from page @idx
+ * into @dst, decoded by the helpers and the caller.  Return as read. */
+static int read_pages_par(struct zsfs_store *store,
+			  const struct zsfs_file *file, uint64_t idx,
+			  size_t npages, unsigned char *dst)
+{
+	int rcs[PAR_MAX_PAGES];
+	struct store_job job = {
+		.encode = false, .store = store, .file = file, .idx = idx,
+		.npages = npages, .dst = dst, .rcs = rcs,
+	};
+	size_t i;
+
+	atomic_init(&job.next_chunk, 0);
+	job_share(store, &job);
+	for (i = 0; i < npages; i++)
+		if (rcs[i])
+			return rcs[i];
+	return 0;
+}
+
 /* ---- files ---------------------------------------------------------- */
 
 int zsfs_file_create(struct zsfs_file **filep)
@@ -726,6 +1055,17 @@ int zsfs_file_read(struct zsfs_store *store, const struct zsfs_file *file,
 
 		if (n > len - done)
 			n = len - done;
+		if (!pgoff && store->wk.want &&
+		    (len - done) >> ZSFS_PAGE_SHIFT >= PAR_MIN_PAGES) {
+			n = (len - done) >> ZSFS_PAGE_SHIFT;
+			if (n > PAR_MAX_PAGES)
+				n = PAR_MAX_PAGES;
+			rc = read_pages_par(store, file, idx, n, dst + done);
+			if (rc)
+				return rc;
+			done += n << ZSFS_PAGE_SHIFT;
+			continue;
+		}
 		e = zsfs_pagemap_lookup(&file->map, idx);
 		if (!e) {
 			memset(dst + done, 0, n);
@@ -811,7 +1151,8 @@ int zsfs_file_write(struct zsfs_store *store, struct zsfs_file *file,
 		    uint64_t off, size_t len, const void *buf, size_t *written)
 {
 	const unsigned char *src = buf;
-	size_t done = 0, todo = len;
+	size_t done = 0, todo = len, got, np;
+	bool serial = !store->wk.want;
 	int rc = 0;
 
 	if (len && off >= ZSFS_MAX_FILE_SIZE) {
@@ -827,6 +1168,19 @@ int zsfs_file_write(struct zsfs_store *store, struct zsfs_file *file,
 
 		if (n > todo - done)
 			n = todo - done;
+		np = (todo - done) >> ZSFS_PAGE_SHIFT;
+		if (!pgoff && !serial && np >= PAR_MIN_PAGES) {
+			if (np > PAR_MAX_PAGES)
+				np = PAR_MAX_PAGES;
+			rc = write_pages_par(store, file, pos >> ZSFS_PAGE_SHIFT,
+					     np, src + done, &got);
+			done += got << ZSFS_PAGE_SHIFT;
+			if (rc)
+				goto out;
+			/* A page failed: the rest goes page by page. */
+			serial = got < np;
+			continue;
+		}
 		rc = write_page(store, file, pos >> ZSFS_PAGE_SHIFT, pgoff, n,
 				src + done);
 		if (rc)

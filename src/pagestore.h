@@ -17,6 +17,12 @@
  * serialises: exclusive for write, punch, truncate, flush, copy, destroy;
  * shared is enough for read, seek, stats and check, which never modify the
  * file.  The store is thread safe.  Functions return 0 or a negative errno.
+ *
+ * Large requests: a write or read of 16 or more whole pages is shared with
+ * the store's helper threads (params.threads), which compress or decode
+ * pages while the caller, still holding its inode lock, does the same;
+ * the call returns when every page is done, with the results the serial
+ * path would give.
  */
 #ifndef ZSFS_PAGESTORE_H
 #define ZSFS_PAGESTORE_H
@@ -67,7 +73,16 @@ struct zsfs_store_params {
 	 * ZSFS_DIRTY_MAX_DEFAULT.  Below one page, small writes skip the
 	 * dirty set and read-modify-write the stored page every time. */
 	size_t dirty_max_bytes;
+	/* Threads that compress (decompress) the whole pages of one large
+	 * write (read) together, the caller included: 1 = the caller alone;
+	 * 0 = the online CPUs, at most ZSFS_THREADS_MAX.  The helpers are
+	 * started at the first large request and stopped by
+	 * zsfs_store_destroy(). */
+	unsigned threads;
 };
+
+/* Most threads per store (helpers + the caller); more is clamped. */
+#define ZSFS_THREADS_MAX 16u
 
 /*
  * zsfs_codec_check() - validate a compress= value without making a store.

@@ -70,18 +70,23 @@ static void fill(unsigned char *p, size_t n)
 
 /*
  * An offset and a length: often page aligned, often tiny, inside MAXSZ.
- * One in five stays in the first SMALL_PAGES pages, so files also live
- * around the direct slots' end (pagemap.h), not only as large trees.
+ * One in six stays in the first SMALL_PAGES pages, so files also live
+ * around the direct slots' end (pagemap.h), not only as large trees; one
+ * in six is 16..40 pages long, shared with the store's helper threads.
  */
 static void pick_range(uint64_t *offp, size_t *lenp)
 {
 	uint64_t off;
 	size_t len;
 
-	switch (rnd() % 5) {
+	switch (rnd() % 6) {
 	case 4:
 		off = rnd() % (SMALL_PAGES * PG);
 		len = 1 + rnd() % (2 * PG);
+		break;
+	case 5: /* 16..40 whole pages: the store's helper threads */
+		off = rnd() % 2 ? (rnd() % (MAXSZ / PG)) * PG : rnd() % MAXSZ;
+		len = (16 + rnd() % 25) * PG;
 		break;
 	case 0:
 		off = (rnd() % (MAXSZ / PG)) * PG;
@@ -108,7 +113,8 @@ static int run(const char *codec, uint64_t seed, long steps,
 	       size_t dirty_max)
 {
 	struct zsfs_store_params p = { .compress = codec,
-				       .dirty_max_bytes = dirty_max };
+				       .dirty_max_bytes = dirty_max,
+				       .threads = 3 };
 	struct model m[NFILES];
 	unsigned char *buf = malloc(MAXSZ), *out = malloc(MAXSZ);
 	struct zsfs_store *s;

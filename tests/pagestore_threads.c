@@ -3,8 +3,10 @@
  * daemon uses it: each thread writes and reads its own file (the inode
  * lock held exclusive), all of them read one shared file at once (the
  * lock held shared: read must not modify the file nor share scratch
- * buffers), and one thread compacts the pool meanwhile.  Threads come
- * and go, so per-thread codec contexts are made and freed on the way.
+ * buffers), and one thread compacts the pool meanwhile.  Some writes and
+ * reads are large, so the store's helper threads work on several
+ * threads' requests at once.  Threads come and go, so per-thread codec
+ * contexts are made and freed on the way.
  * Meant for --enable-tsan as much as for the plain build.
  */
 #include <pthread.h>
@@ -20,6 +22,8 @@
 #define NTHREADS 4
 #define SHARED_PAGES 64
 #define ROUNDS 300
+/* Each thread's own file: big enough for writes of 31 pages at page 15. */
+#define OWN_PAGES 48
 
 struct th_arg {
 	struct zsfs_store *s;
@@ -41,7 +45,8 @@ static void fill(unsigned char *p, size_t n, unsigned seed)
 static void *worker(void *argp)
 {
 	struct th_arg *a = argp;
-	unsigned char *mine = calloc(1, 16 * PG), *buf = malloc(16 * PG);
+	unsigned char *mine = calloc(1, OWN_PAGES * PG),
+		      *buf = malloc(OWN_PAGES * PG);
 	uint64_t x = 0x9e3779b97f4a7c15ull * (uint64_t)(a->id + 1);
 	struct zsfs_file *f;
 	size_t w, off, len;
@@ -57,16 +62,21 @@ static void *worker(void *argp)
 		x ^= x << 17;
 		off = x % (15 * PG);
 		len = 1 + (x >> 20) % PG;
+		if (r % 8 == 0) { /* 16..31 whole pages: shared with helpers */
+			off = (x >> 40) % 16 * PG;
+			len = (16 + (x >> 50) % 16) * PG;
+		}
 		fill(buf, len, (unsigned)x);
 		if (zsfs_file_write(a->s, f, off, len, buf, &w))
 			a->failed = 1;
 		memcpy(mine + off, buf, len);
-		if (zsfs_file_read(a->s, f, 0, 16 * PG, buf) ||
-		    memcmp(buf, mine, 16 * PG))
+		if (zsfs_file_read(a->s, f, 0, OWN_PAGES * PG, buf) ||
+		    memcmp(buf, mine, OWN_PAGES * PG))
 			a->failed = 2;
-		off = (x >> 8) % (SHARED_PAGES * PG - 5000);
-		if (zsfs_file_read(a->s, a->shared, off, 5000, buf) ||
-		    memcmp(buf, a->shared_data + off, 5000))
+		len = r % 4 == 1 ? 40 * PG + 77 : 5000;
+		off = (x >> 8) % (SHARED_PAGES * PG - len);
+		if (zsfs_file_read(a->s, a->shared, off, len, buf) ||
+		    memcmp(buf, a->shared_data + off, len))
 			a->failed = 3;
 		if (r % 50 == 0 && zsfs_file_flush(a->s, f))
 			a->failed = 4;
@@ -103,9 +113,11 @@ int main(void)
 	struct zs_pool_stats ps;
 	int i, gen, failed = 0;
 	char msg[256] = "";
+	/* 3 threads to a large request: two helpers even on two cores. */
+	struct zsfs_store_params sp = { .threads = 3 };
 	size_t w;
 
-	if (zsfs_store_create(NULL, &s, NULL, 0) || zsfs_file_create(&shared))
+	if (zsfs_store_create(&sp, &s, NULL, 0) || zsfs_file_create(&shared))
 		return tap_ok(0, "setup"), tap_done();
 	fill(shared_data, SHARED_PAGES * PG, 3);
 	/* a mix of kinds: compressed, same-filled, raw */
