@@ -279,6 +279,10 @@ void zsfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 void zsfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		    mode_t mode, struct fuse_file_info *fi);
 
+/* ops_file.c helper shared with ops_entry.c (create): fill the open
+ * flags and fi->fh of a new handle on a regular file. */
+void zsfs_file_handle_init(struct fuse_file_info *fi);
+
 void zsfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void zsfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		  struct fuse_file_info *fi);

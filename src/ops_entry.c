@@ -370,9 +370,7 @@ void zsfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	int rc = zsfs_entry_make(req_fs(req), req, parent, name,
 				 S_IFREG | (mode & 07777), 0, NULL, &e, &in);
 
-	fi->fh = (fi->flags & O_ACCMODE) != O_RDONLY ? ZSFS_FH_WRITER : 0;
-	fi->keep_cache = 1;
-	fi->direct_io = 0;
+	zsfs_file_handle_init(fi);
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
 	else
