@@ -162,6 +162,10 @@ struct zsfs {
 	pthread_mutex_t limit_lock;    /* leaf; orders the two below */
 	size_t limit_set;              /* protected by limit_lock: last set */
 	size_t limit_user;             /* protected by limit_lock: 0 = none */
+	/* Heap trimming (inode.c): metadata bytes freed since the last
+	 * malloc_trim, and when it ran (CLOCK_MONOTONIC ns). */
+	_Atomic size_t trim_freed;
+	_Atomic int64_t trim_at;
 	int debug;
 };
 

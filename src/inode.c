@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,7 @@ void zsfs_meta_uncharge(struct zsfs *fs, size_t bytes)
 	size_t now = atomic_fetch_sub(&fs->meta_bytes, bytes) - bytes;
 
 	store_limit_update(fs, now);
+	atomic_fetch_add(&fs->trim_freed, bytes);
 }
 
 struct zsfs_inode *zsfs_inode_get(struct zsfs *fs, fuse_ino_t ino)
@@ -218,6 +220,40 @@ fail:
 	return rc;
 }
 
+/*
+ * Give freed heap back to the kernel.  glibc keeps freed chunks of its
+ * arenas (one per worker thread) resident; after rm -rf of a big tree that
+ * was 14-15 MiB above an empty mount's RSS.  malloc_trim(0) walks the
+ * arenas and madvises their free pages away: a few ms for a big heap, so
+ * it runs after an inode is freed only when ZSFS_TRIM_BYTES of metadata
+ * (zsfs_meta_uncharge counts it) went since the last trim, at most once
+ * per ZSFS_TRIM_INTERVAL_NS; or when the filesystem became empty (only
+ * the root and .zsctl left) and ZSFS_TRIM_EMPTY_BYTES went, so that
+ * creating and removing one file over and over does not trim each time.
+ * Lock-free (atomics): callers may hold ns_lock.
+ */
+#define ZSFS_TRIM_BYTES ((size_t)16 << 20)
+#define ZSFS_TRIM_EMPTY_BYTES ((size_t)64 << 10)
+#define ZSFS_TRIM_INTERVAL_NS INT64_C(1000000000)
+
+static void heap_trim_maybe(struct zsfs *fs, int empty)
+{
+	size_t freed = atomic_load(&fs->trim_freed);
+	int64_t now, last;
+
+	if (freed < (empty ? ZSFS_TRIM_EMPTY_BYTES : ZSFS_TRIM_BYTES))
+		return;
+	now = mono_ns();
+	last = atomic_load(&fs->trim_at);
+	if (!empty && now - last < ZSFS_TRIM_INTERVAL_NS)
+		return;
+	/* One thread wins; the others go on without waiting. */
+	if (!atomic_compare_exchange_strong(&fs->trim_at, &last, now))
+		return;
+	atomic_store(&fs->trim_freed, 0);
+	malloc_trim(0);
+}
+
 /* Free an inode nobody can reach.  No lock of its own is held. */
 static void inode_free(struct zsfs *fs, struct zsfs_inode *in)
 {
@@ -235,8 +271,8 @@ static void inode_free(struct zsfs *fs, struct zsfs_inode *in)
 
 /*
  * If nothing refers to @in any more (no name, no kernel reference, no open
- * handle), take it off the list and return 1: the caller frees it after
- * dropping life_lock.  The decision is made in the same critical section
+ * handle), take it off the list and return 1 (2 when only the root and
+ * .zsctl are left): the caller frees it after dropping life_lock.  The decision is made in the same critical section
  * as the decrement that leads to it, so exactly one thread sees it.
  * Caller holds life_lock.
  */
@@ -248,7 +284,7 @@ static int inode_unlist_if_dead(struct zsfs *fs, struct zsfs_inode *in)
 	in->prev->next = in->next;
 	in->next->prev = in->prev;
 	count_type(fs, in->type, -1);
-	return 1;
+	return fs->nr_inodes <= 2 ? 2 : 1;
 }
 
 void zsfs_inode_maybe_free(struct zsfs *fs, struct zsfs_inode *in)
@@ -259,7 +295,10 @@ void zsfs_inode_maybe_free(struct zsfs *fs, struct zsfs_inode *in)
 	dead = inode_unlist_if_dead(fs, in);
 	pthread_mutex_unlock(&fs->life_lock);
 	if (dead)
+		{
 		inode_free(fs, in);
+		heap_trim_maybe(fs, dead == 2);
+	}
 }
 
 void zsfs_inode_set_nlink(struct zsfs *fs, struct zsfs_inode *in, uint64_t n)
@@ -285,7 +324,10 @@ void zsfs_inode_forget(struct zsfs *fs, struct zsfs_inode *in, uint64_t n)
 	dead = inode_unlist_if_dead(fs, in);
 	pthread_mutex_unlock(&fs->life_lock);
 	if (dead)
+		{
 		inode_free(fs, in);
+		heap_trim_maybe(fs, dead == 2);
+	}
 }
 
 void zsfs_inode_open(struct zsfs *fs, struct zsfs_inode *in)
@@ -305,7 +347,10 @@ void zsfs_inode_close(struct zsfs *fs, struct zsfs_inode *in)
 	dead = inode_unlist_if_dead(fs, in);
 	pthread_mutex_unlock(&fs->life_lock);
 	if (dead)
+		{
 		inode_free(fs, in);
+		heap_trim_maybe(fs, dead == 2);
+	}
 }
 
 static int ts_before(const struct timespec *a, const struct timespec *b)
