@@ -18,8 +18,9 @@
  * shared is enough for read, seek, stats and check, which never modify the
  * file.  The store is thread safe.  Functions return 0 or a negative errno.
  *
- * Large requests: a write or read of 16 or more whole pages is shared with
- * the store's helper threads (params.threads), which compress or decode
+ * Large requests: a write of 16 or more whole pages, a read of 64 or
+ * more, is shared with the store's helper threads (params.threads),
+ * which compress or decode
  * pages while the caller, still holding its inode lock, does the same;
  * the call returns when every page is done, with the results the serial
  * path would give.

@@ -72,7 +72,7 @@ static void fill(unsigned char *p, size_t n)
  * An offset and a length: often page aligned, often tiny, inside MAXSZ.
  * One in six stays in the first SMALL_PAGES pages, so files also live
  * around the direct slots' end (pagemap.h), not only as large trees; one
- * in six is 16..40 pages long, shared with the store's helper threads.
+ * in six is 16..80 pages long, shared with the store's helper threads.
  */
 static void pick_range(uint64_t *offp, size_t *lenp)
 {
@@ -84,9 +84,11 @@ static void pick_range(uint64_t *offp, size_t *lenp)
 		off = rnd() % (SMALL_PAGES * PG);
 		len = 1 + rnd() % (2 * PG);
 		break;
-	case 5: /* 16..40 whole pages: the store's helper threads */
+	case 5: /* 16..80 whole pages: the store's helper threads */
 		off = rnd() % 2 ? (rnd() % (MAXSZ / PG)) * PG : rnd() % MAXSZ;
-		len = (16 + rnd() % 25) * PG;
+		if (rnd() % 2)
+			off %= 16 * PG; /* room for 64+ pages: a shared read */
+		len = (16 + rnd() % 65) * PG;
 		break;
 	case 0:
 		off = (rnd() % (MAXSZ / PG)) * PG;

@@ -20,7 +20,7 @@
 
 #define PG ZSFS_PAGE_SIZE
 #define NTHREADS 4
-#define SHARED_PAGES 64
+#define SHARED_PAGES 96
 #define ROUNDS 300
 /* Each thread's own file: big enough for writes of 31 pages at page 15. */
 #define OWN_PAGES 48
@@ -46,7 +46,7 @@ static void *worker(void *argp)
 {
 	struct th_arg *a = argp;
 	unsigned char *mine = calloc(1, OWN_PAGES * PG),
-		      *buf = malloc(OWN_PAGES * PG);
+		      *buf = malloc(SHARED_PAGES * PG);
 	uint64_t x = 0x9e3779b97f4a7c15ull * (uint64_t)(a->id + 1);
 	struct zsfs_file *f;
 	size_t w, off, len;
@@ -73,7 +73,7 @@ static void *worker(void *argp)
 		if (zsfs_file_read(a->s, f, 0, OWN_PAGES * PG, buf) ||
 		    memcmp(buf, mine, OWN_PAGES * PG))
 			a->failed = 2;
-		len = r % 4 == 1 ? 40 * PG + 77 : 5000;
+		len = r % 4 == 1 ? 70 * PG + 77 : 5000;
 		off = (x >> 8) % (SHARED_PAGES * PG - len);
 		if (zsfs_file_read(a->s, a->shared, off, len, buf) ||
 		    memcmp(buf, a->shared_data + off, len))
