@@ -4,9 +4,9 @@
  * A codec turns one 4 KiB page into at most @dst_cap bytes and back.  Each
  * library sits in its own file (codec_lz4.c, codec_zstd.c, codec_none.c)
  * behind struct zsfs_codec; codec.c parses the compress= spec.  Codecs keep
- * no state of their own: the caller owns one context per thread (the store
- * hangs them off a pthread key), so every function is thread safe as long
- * as a context is used by one thread at a time.
+ * no state of their own: the caller owns the contexts (the store lends one
+ * to each operation), so every function is thread safe as long as a
+ * context is used by one thread at a time.
  */
 #ifndef ZSFS_CODEC_H
 #define ZSFS_CODEC_H
@@ -24,7 +24,7 @@
 struct zsfs_codec {
 	const char *name;
 	/*
-	 * ctx_create() - make a per-thread context for compression level
+	 * ctx_create() - make a context for compression level
 	 * @level (ignored by codecs without levels).
 	 * Return: 0 and *@ctxp (may be NULL for a codec without state);
 	 * -ENOMEM.

@@ -35,12 +35,12 @@
  *
  * Read path.  A whole aligned page decompresses straight from the pool
  * mapping into the caller's buffer; a partial one goes through the
- * calling thread's scratch page.  Reading never changes the file, so
+ * the scratch page of a codec state.  Reading never changes the file, so
  * several threads may read one file at once.
  *
- * Per-thread state (codec context, scratch and compression buffers) hangs
- * off a pthread key of the store and is freed when the thread exits or
- * the store is destroyed.
+ * Codec states (codec context, scratch and compression buffers) are taken
+ * from the store's idle list for one operation and given back; they are
+ * freed when the store is destroyed.
  *
  * Counters: the store's are atomics (relaxed; each one is exact, a
  * snapshot of several is not a consistent cut).  A file's counters are
@@ -50,7 +50,7 @@
  * threads: see "large requests" below.
  *
  * lock ordering:
- *	store->tctx_lock    (leaf: the list of per-thread states)
+ *	store->tctx_lock    (leaf: the list of idle codec states)
  *	store->wk.lock      (leaf: the helpers' job queue and life)
  * No lock is held while calling into the pool.
  */
@@ -77,10 +77,16 @@ _Static_assert(ZSFS_HUGE_THRESHOLD < ZSFS_PAGE_SIZE, "threshold");
 
 static const unsigned char zero_page[ZSFS_PAGE_SIZE];
 
-/* Per-thread state of one store. */
+/*
+ * A codec state with its buffers.  A thread takes one from the store's
+ * idle list for the length of one operation and gives it back (tctx_get,
+ * tctx_put); a new one is made when none is idle, so there are as many as
+ * operations ever ran at once.  Not pthread keys: libfuse lets idle worker
+ * threads exit detached, and a key destructor running in such a thread
+ * could touch the store while the main thread destroys it.
+ */
 struct store_tctx {
-	struct zsfs_store *store;         /* constant */
-	struct store_tctx *prev, *next;   /* protected by store->tctx_lock */
+	struct store_tctx *next;          /* protected by store->tctx_lock */
 	void *cctx;                       /* codec context */
 	unsigned char scratch[ZSFS_PAGE_SIZE]; /* a decompressed page */
 	unsigned char cbuf[ZSFS_PAGE_SIZE];    /* codec output, object copies */
@@ -140,9 +146,8 @@ struct zsfs_store {
 	atomic_size_t limit_bytes;
 	atomic_size_t dirty_bytes;           /* all files' dirty pages */
 	struct store_counters cnt;
-	pthread_key_t tkey;                  /* -> struct store_tctx */
 	pthread_mutex_t tctx_lock;
-	struct store_tctx *tctxs;            /* protected by tctx_lock */
+	struct store_tctx *tctxs;            /* idle; protected by tctx_lock */
 	struct store_workers wk;
 };
 
@@ -166,7 +171,7 @@ struct zsfs_file {
 	size_t pages_same;
 };
 
-/* ---- per-thread state ----------------------------------------------- */
+/* ---- codec states --------------------------------------------------- */
 
 static void tctx_free(const struct zsfs_codec *codec, struct store_tctx *t)
 {
@@ -174,28 +179,17 @@ static void tctx_free(const struct zsfs_codec *codec, struct store_tctx *t)
 	free(t);
 }
 
-/* pthread key destructor: the thread exits while the store lives. */
-static void tctx_exit(void *arg)
-{
-	struct store_tctx *t = arg;
-	struct zsfs_store *store = t->store;
-
-	pthread_mutex_lock(&store->tctx_lock);
-	if (t->prev)
-		t->prev->next = t->next;
-	else
-		store->tctxs = t->next;
-	if (t->next)
-		t->next->prev = t->prev;
-	pthread_mutex_unlock(&store->tctx_lock);
-	tctx_free(store->codec, t);
-}
-
+/* Take an idle codec state, or make one.  Give it back with tctx_put. */
 static int tctx_get(struct zsfs_store *store, struct store_tctx **tp)
 {
-	struct store_tctx *t = pthread_getspecific(store->tkey);
+	struct store_tctx *t;
 	int rc;
 
+	pthread_mutex_lock(&store->tctx_lock);
+	t = store->tctxs;
+	if (t)
+		store->tctxs = t->next;
+	pthread_mutex_unlock(&store->tctx_lock);
 	if (t) {
 		*tp = t;
 		return 0;
@@ -203,27 +197,21 @@ static int tctx_get(struct zsfs_store *store, struct store_tctx **tp)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	t->store = store;
 	rc = store->codec->ctx_create(store->level, &t->cctx);
-	if (rc)
-		goto err_free;
-	rc = -pthread_setspecific(store->tkey, t);
-	if (rc)
-		goto err_ctx;
-	pthread_mutex_lock(&store->tctx_lock);
-	t->next = store->tctxs;
-	if (t->next)
-		t->next->prev = t;
-	store->tctxs = t;
-	pthread_mutex_unlock(&store->tctx_lock);
+	if (rc) {
+		free(t);
+		return rc;
+	}
 	*tp = t;
 	return 0;
+}
 
-err_ctx:
-	store->codec->ctx_destroy(t->cctx);
-err_free:
-	free(t);
-	return rc;
+static void tctx_put(struct zsfs_store *store, struct store_tctx *t)
+{
+	pthread_mutex_lock(&store->tctx_lock);
+	t->next = store->tctxs;
+	store->tctxs = t;
+	pthread_mutex_unlock(&store->tctx_lock);
 }
 
 /* ---- helper threads ------------------------------------------------- */
@@ -394,12 +382,9 @@ int zsfs_store_create(const struct zsfs_store_params *params,
 				 pp.max_pages_per_zspage);
 		goto err_free;
 	}
-	rc = -pthread_key_create(&store->tkey, tctx_exit);
-	if (rc)
-		goto err_pool;
 	rc = -pthread_mutex_init(&store->tctx_lock, NULL);
 	if (rc)
-		goto err_key;
+		goto err_pool;
 	rc = workers_init(&store->wk, params ? params->threads : 0);
 	if (rc)
 		goto err_tlock;
@@ -408,8 +393,6 @@ int zsfs_store_create(const struct zsfs_store_params *params,
 
 err_tlock:
 	pthread_mutex_destroy(&store->tctx_lock);
-err_key:
-	pthread_key_delete(store->tkey);
 err_pool:
 	zs_pool_destroy(store->pool);
 err_free:
@@ -423,10 +406,8 @@ void zsfs_store_destroy(struct zsfs_store *store)
 
 	if (!store)
 		return;
-	/* Helpers exit first: their states go through the key's destructor. */
 	workers_fini(&store->wk);
-	/* After the key is gone no destructor runs; we free them all. */
-	pthread_key_delete(store->tkey);
+	/* No operation runs any more: every state is back on the list. */
 	for (t = store->tctxs; t; t = next) {
 		next = t->next;
 		tctx_free(store->codec, t);
@@ -714,13 +695,14 @@ static int page_store(struct zsfs_store *store, struct zsfs_file *file,
 	struct store_tctx *t;
 	int rc;
 
-	rc = tctx_get(store, &t);
-	if (rc)
-		return rc;
 	rc = zsfs_pagemap_slot(&file->map, idx, &slot);
 	if (rc)
 		return rc;
-	rc = page_encode(store, t, data, true, &ne);
+	rc = tctx_get(store, &t);
+	if (rc == 0) {
+		rc = page_encode(store, t, data, true, &ne);
+		tctx_put(store, t);
+	}
 	if (rc) {
 		if (slot->kind == ZSFS_PK_EMPTY)
 			zsfs_pagemap_clear(&file->map, idx);
@@ -761,6 +743,7 @@ static int page_load(struct zsfs_store *store, const struct zsfs_pentry *e,
 		src = zs_map(store->pool, e->val, ZS_MM_RO, &m);
 		rc = store->codec->decompress(t->cctx, src, e->len, dst);
 		zs_unmap(store->pool, &m);
+		tctx_put(store, t);
 		if (rc) {
 			CNT_ADD(store, decompress_errors, 1);
 			return -EIO;
@@ -917,6 +900,8 @@ static void job_run(struct store_job *job)
 					job->dst + i * ZSFS_PAGE_SIZE);
 		}
 	}
+	if (!trc)
+		tctx_put(store, t);
 }
 
 /* Free the object of an encoded entry that will not be used. */
@@ -1101,9 +1086,11 @@ int zsfs_file_read(struct zsfs_store *store, const struct zsfs_file *file,
 			if (rc)
 				return rc;
 			rc = page_load(store, e, t->scratch);
+			if (rc == 0)
+				memcpy(dst + done, t->scratch + pgoff, n);
+			tctx_put(store, t);
 			if (rc)
 				return rc;
-			memcpy(dst + done, t->scratch + pgoff, n);
 		}
 		done += n;
 	}
@@ -1133,10 +1120,12 @@ static int write_partial(struct zsfs_store *store, struct zsfs_file *file,
 		return rc;
 	e = zsfs_pagemap_lookup(&file->map, idx);
 	rc = page_load(store, e, t->scratch);
-	if (rc)
-		return rc;
-	memcpy(t->scratch + pgoff, src, n);
-	return page_store(store, file, idx, t->scratch);
+	if (rc == 0) {
+		memcpy(t->scratch + pgoff, src, n);
+		rc = page_store(store, file, idx, t->scratch);
+	}
+	tctx_put(store, t);
+	return rc;
 }
 
 /* Write into one page: @n bytes at @pgoff. */
@@ -1351,15 +1340,17 @@ static int copy_page(struct zsfs_store *store, struct zsfs_file *dst,
 	ne = *se;
 	sh = se->val;
 	se = NULL;
-	rc = tctx_get(store, &t);
-	if (rc)
-		return rc;
 	rc = zsfs_pagemap_slot(&dst->map, didx, &slot);
 	if (rc)
 		return rc;
 	if (ne.kind == ZSFS_PK_COMP || ne.kind == ZSFS_PK_RAW) {
 		size = ne.kind == ZSFS_PK_COMP ? ne.len : ZSFS_PAGE_SIZE;
 		rc = store_alloc(store, size, &ne.val);
+		if (rc == 0) {
+			rc = tctx_get(store, &t);
+			if (rc)
+				zs_free(store->pool, ne.val);
+		}
 		if (rc) {
 			if (slot->kind == ZSFS_PK_EMPTY)
 				zsfs_pagemap_clear(&dst->map, didx);
@@ -1368,6 +1359,7 @@ static int copy_page(struct zsfs_store *store, struct zsfs_file *dst,
 		/* One mapping per thread at a time: go through cbuf. */
 		zs_read(store->pool, sh, t->cbuf, size);
 		zs_write(store->pool, ne.val, t->cbuf, size);
+		tctx_put(store, t);
 	}
 	slot_replace(store, dst, slot, &ne);
 	return 0;
@@ -1445,7 +1437,7 @@ int zsfs_file_check(struct zsfs_store *store, const struct zsfs_file *file,
 	size_t comp = 0, raw = 0, same = 0, dirty = 0, bytes = 0;
 	const struct store_dirty *d;
 	const struct zsfs_pentry *e;
-	struct store_tctx *t;
+	unsigned char scratch[ZSFS_PAGE_SIZE];
 	uint64_t idx, from = 0;
 	unsigned i;
 	int rc;
@@ -1475,9 +1467,6 @@ int zsfs_file_check(struct zsfs_store *store, const struct zsfs_file *file,
 			 i, file->ndirty);
 		return -EUCLEAN;
 	}
-	rc = tctx_get(store, &t);
-	if (rc)
-		return rc;
 	while (!zsfs_pagemap_next(&file->map, from, &idx, &e)) {
 		from = idx + 1;
 		switch (e->kind) {
@@ -1494,7 +1483,7 @@ int zsfs_file_check(struct zsfs_store *store, const struct zsfs_file *file,
 			if (zs_obj_size(store->pool, e->val) != e->len)
 				return check_fail(msg, msg_cap, idx,
 						  "object size differs from the entry's length");
-			if (page_load(store, e, t->scratch))
+			if (page_load(store, e, scratch))
 				return check_fail(msg, msg_cap, idx,
 						  "does not decompress");
 			comp++;
