@@ -16,6 +16,8 @@
  *     leave a few MiB freeable, under the share, for ever; once writes
  *     and deletes have stopped one compaction collects it, and while
  *     they go on the share rule alone decides;
+ *   - or when the pool has settled and every page is freeable (all the
+ *     files were deleted): then whatever is left goes back, under 1 MiB too;
  *   - when a compaction freed nothing, wait until the estimate changes
  *     before trying again, so a wrong estimate cannot spin the thread.
  * The thread also samples the pool's memory for mem_used_max.  A manual
@@ -88,6 +90,10 @@ int compactor_should_run(const struct zsfs_ctl *ctl, size_t freeable_pages,
 	    (double)freeable_pages >= ctl->ac_min_share * (double)pool_pages)
 		return 1;
 	if (enough_bytes && settled)
+		return 1;
+	/* Everything is freeable: the files are gone (rm -rf); once the
+	 * pool settles, give it all back, however little it is. */
+	if (settled && freeable_pages >= pool_pages)
 		return 1;
 	return have_psi && psi_avg10 >= ZSFS_AC_PSI_THRESHOLD;
 }

@@ -301,6 +301,12 @@ static void test_policy(void)
 	       "pressure below the threshold: not yet");
 	TAP_OK(!compactor_should_run(&c, 1, 100000, 0, 0, 50),
 	       "no PSI: its figure is ignored");
+	TAP_OK(compactor_should_run(&c, 41, 41, 1, 0, 0),
+	       "settled and everything freeable (files gone): under 1 MiB too");
+	TAP_OK(!compactor_should_run(&c, 41, 41, 0, 0, 0),
+	       "everything freeable but still changing: wait");
+	TAP_OK(!compactor_should_run(&c, 40, 41, 1, 0, 0),
+	       "settled, small, something live: not worth it");
 
 	TAP_OK(psi_parse_some_avg10("some avg10=12.34 avg60=1.00 avg300=0.00 "
 				    "total=1234\nfull avg10=0.00 avg60=0.00 "
