@@ -85,3 +85,4 @@ else
 fuzz-pagestore:
 	@echo "fuzz-pagestore needs clang (libFuzzer); configure found none" >&2; exit 1
 endif
+THREADED_TESTS += tests/pagestore_threads tests/pagestore_parallel

@@ -46,3 +46,4 @@ dist_check_SCRIPTS += tests/fs_tree.sh
 TESTS += tests/fs_tree.sh
 dist_check_SCRIPTS += tests/fs_mount.sh
 TESTS += tests/fs_mount.sh
+THREADED_TESTS += tests/fs_dir.sh
