@@ -61,7 +61,10 @@ zs_mount() {
 	"$ZSFS" -f "$MNT" "$@" >"$WORK/zsfs.log" 2>&1 &
 	ZS_PID=$!
 	for _ in $(seq 100); do
-		mountpoint -q "$MNT" && return 0
+		# Mounted, and the daemon answers: it has its /dev/fuse fd (a
+		# daemon killed before that leaves fusermount3's auto_unmount
+		# helper nobody to watch).
+		mountpoint -q "$MNT" && stat "$MNT/.zsctl" >/dev/null 2>&1 && return 0
 		kill -0 "$ZS_PID" 2>/dev/null || break
 		sleep 0.05
 	done
