@@ -163,9 +163,20 @@ wait "$ZS_PID"; rc=$?
 ZS_PID=""
 check_eq "SIGTERM: exit status 0" 0 "$rc"
 check "SIGTERM: unmounted" eval '! mountpoint -q "$MNT"'
-zs_mount
-kill -KILL "$ZS_PID"; wait "$ZS_PID" 2>/dev/null; ZS_PID=""
-# fusermount3's auto_unmount helper can be slow to run on a loaded machine.
-for _ in $(seq 200); do grep -q " $MNT " /proc/mounts || break; sleep 0.1; done
-check "SIGKILL: auto_unmount removes the mount" eval '! grep -q " $MNT " /proc/mounts'
+# fusermount3's auto_unmount helper (libfuse's) has been seen to exit
+# without unmounting under heavy parallel load; tests/daemon_death.sh
+# retries that case.  Here: one try, cleaned up by hand if it misses.
+sigkill_unmounts() {
+	zs_mount
+	kill -KILL "$ZS_PID"; wait "$ZS_PID" 2>/dev/null; ZS_PID=""
+	for _ in $(seq 200); do grep -q " $MNT " /proc/mounts || return 0; sleep 0.1; done
+	fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT"
+	return 1
+}
+unmounted=no
+for try in 1 2 3; do
+	if sigkill_unmounts; then unmounted=yes; break; fi
+	diag "SIGKILL try $try left the mount (removed by hand)"
+done
+check_eq "SIGKILL: auto_unmount removes the mount (in up to 3 tries)" yes "$unmounted"
 done_testing
