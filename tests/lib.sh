@@ -40,7 +40,9 @@ need_tool() {
 zs_cleanup() {
 	local m
 	for m in "$MNT" "$TMPFS_MNT" ${EXTRA_MOUNTS:-}; do
-		if mountpoint -q "$m" 2>/dev/null; then
+		# /proc/mounts, not mountpoint(1): a dead FUSE mount answers
+		# ENOTCONN, and mountpoint then says it is not one.
+		if grep -q " $m " /proc/mounts; then
 			fusermount3 -u "$m" 2>/dev/null || umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
 		fi
 	done
