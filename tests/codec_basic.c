@@ -12,6 +12,7 @@
 
 #include "codec.h"
 #include "tap.h"
+#include "testrng.h"
 
 #define PAGE ZSFS_CODEC_PAGE
 
@@ -19,12 +20,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
 static uint64_t rnd(void)
 {
-	uint64_t x = rng_state;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return rng_state = x;
+	return xorshift64(&rng_state);
 }
 
 static void fill_text(unsigned char *p, size_t n)
@@ -33,22 +29,13 @@ static void fill_text(unsigned char *p, size_t n)
 		"page ", "store ", "zsmalloc ", "compress ", "the ", "of ",
 		"lz4 ", "zstd ", "handle ", "class ", "\n", "0123 ",
 	};
-	size_t i = 0;
 
-	while (i < n) {
-		const char *w = words[rnd() % 12];
-
-		while (*w && i < n)
-			p[i++] = (unsigned char)*w++;
-	}
+	fill_words(&rng_state, words, sizeof(words) / sizeof(words[0]), p, n);
 }
 
 static void fill_random(unsigned char *p, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (unsigned char)rnd();
+	fill_bytes(&rng_state, p, n);
 }
 
 static void test_codec(const struct zsfs_codec *c, int level)

@@ -11,17 +11,13 @@
 
 #include "pagemap.h"
 #include "tap.h"
+#include "testrng.h"
 
 static uint64_t rng_state = 0x2545f4914f6cdd1dull;
 
 static uint64_t rnd(void)
 {
-	uint64_t x = rng_state;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return rng_state = x;
+	return xorshift64(&rng_state);
 }
 
 static int put(struct zsfs_pagemap *pm, uint64_t idx, uint64_t val)

@@ -13,42 +13,24 @@
 
 #include "pagestore.h"
 #include "tap.h"
+#include "testrng.h"
 
 #define PG ZSFS_PAGE_SIZE
 
 static uint64_t rng_state = 0x1234567887654321ull;
-
-static uint64_t rnd(void)
-{
-	uint64_t x = rng_state;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return rng_state = x;
-}
 
 static void fill_text(unsigned char *p, size_t n)
 {
 	static const char *const words[] = {
 		"alpha ", "beta ", "gamma ", "delta ", "page ", "\n",
 	};
-	size_t i = 0;
 
-	while (i < n) {
-		const char *w = words[rnd() % 6];
-
-		while (*w && i < n)
-			p[i++] = (unsigned char)*w++;
-	}
+	fill_words(&rng_state, words, sizeof(words) / sizeof(words[0]), p, n);
 }
 
 static void fill_random(unsigned char *p, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (unsigned char)rnd();
+	fill_bytes(&rng_state, p, n);
 }
 
 static int checks(struct zsfs_store *s, struct zsfs_file *f, const char *what)

@@ -11,6 +11,7 @@
 
 #include "pagestore.h"
 #include "tap.h"
+#include "testrng.h"
 
 #define PG ZSFS_PAGE_SIZE
 #define MAXPAGES 4096
@@ -19,12 +20,7 @@ static uint64_t rng_state = 0xdeadbeefcafef00dull;
 
 static uint64_t rnd(void)
 {
-	uint64_t x = rng_state;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return rng_state = x;
+	return xorshift64(&rng_state);
 }
 
 /* Incompressible page @i: stored raw, 4096 pool bytes each. */

@@ -18,6 +18,7 @@
 #include "pagemap.h"
 #include "pagestore.h"
 #include "tap.h"
+#include "testrng.h"
 
 #define PG ZSFS_PAGE_SIZE
 #define D ZSFS_PAGEMAP_DIRECT
@@ -25,29 +26,13 @@
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
-static uint64_t rnd(void)
-{
-	uint64_t x = rng_state;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return rng_state = x;
-}
-
 static void fill_text(unsigned char *p, size_t n)
 {
 	static const char *const words[] = {
 		"alpha ", "beta ", "gamma ", "delta ", "page ", "\n",
 	};
-	size_t i = 0;
 
-	while (i < n) {
-		const char *w = words[rnd() % 6];
-
-		while (*w && i < n)
-			p[i++] = (unsigned char)*w++;
-	}
+	fill_words(&rng_state, words, sizeof(words) / sizeof(words[0]), p, n);
 }
 
 /* A file and the bytes it should hold. */

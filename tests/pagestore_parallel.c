@@ -19,6 +19,7 @@
 
 #include "pagestore.h"
 #include "tap.h"
+#include "testrng.h"
 
 #define PG ZSFS_PAGE_SIZE
 #define CHUNK ((size_t)1 << 20)
@@ -27,12 +28,7 @@ static uint64_t rng_state = 0x2545f4914f6cdd1dull;
 
 static uint64_t rnd(void)
 {
-	uint64_t x = rng_state;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return rng_state = x;
+	return xorshift64(&rng_state);
 }
 
 /* Pages of text, with a zero page every 7 and a random one every 11. */

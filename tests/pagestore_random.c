@@ -19,6 +19,7 @@
 #include "pagemap.h"
 #include "pagestore.h"
 #include "tap.h"
+#include "testrng.h"
 
 #define PG ZSFS_PAGE_SIZE
 #define MAXSZ (96 * PG + 123)
@@ -30,12 +31,7 @@ static uint64_t rng_state;
 
 static uint64_t rnd(void)
 {
-	uint64_t x = rng_state;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return rng_state = x;
+	return xorshift64(&rng_state);
 }
 
 struct model {
