@@ -3,23 +3,31 @@
  * ac_interval_ms and compacts the pool when enough is freeable, or when
  * the machine is short of memory (Linux PSI).
  *
- * Policy, checked at each poll while auto_compact is on:
+ * Policy, checked at each poll while auto_compact is on, with the
+ * thresholds of the moment (struct ac_thresholds: the mount options
+ * compact_share=, compact_min=, compact_psi=, changed at run time by the
+ * .zsctl commands of the same names; defaults 5%, 1 MiB, 10%):
  *   - zs_can_compact() (a cheap estimate) says F pages are freeable;
- *   - compact when F >= ac_min_share * pool pages AND F * 4096 >=
- *     ac_min_bytes: a share alone would compact a tiny pool for a few
- *     pages, bytes alone would churn a huge pool for a sliver;
+ *   - compact when F >= min_share * pool pages AND F * 4096 >=
+ *     min_bytes: a share alone would compact a tiny pool for a few
+ *     pages, bytes alone would churn a huge pool for a sliver (a share
+ *     of 0 leaves the bytes alone to decide, and both 0 compact as soon
+ *     as one page is freeable);
  *   - or, with use_psi and /proc/pressure/memory present, when its
- *     "some avg10" is at least ZSFS_AC_PSI_THRESHOLD and F > 0: under
- *     memory pressure every page given back helps;
+ *     "some avg10" is at least psi (unless psi is 0: no PSI trigger) and
+ *     F > 0: under memory pressure every page given back helps;
  *   - or when the pool has settled: F unchanged for ZSFS_AC_SETTLE_POLLS
- *     polls and F * 4096 >= ac_min_bytes.  On a big pool a churn can
+ *     polls and F * 4096 >= min_bytes.  On a big pool a churn can
  *     leave a few MiB freeable, under the share, for ever; once writes
  *     and deletes have stopped one compaction collects it, and while
  *     they go on the share rule alone decides;
  *   - or when the pool has settled and every page is freeable (all the
- *     files were deleted): then whatever is left goes back, under 1 MiB too;
+ *     files were deleted): then whatever is left goes back, under
+ *     min_bytes too, whatever the thresholds say;
  *   - when a compaction freed nothing, wait until the estimate changes
  *     before trying again, so a wrong estimate cannot spin the thread.
+ * A change of a threshold wakes the thread (compactor_kick), so a lowered
+ * one applies at once rather than at the next interval.
  * The thread also samples the pool's memory for mem_used_max.  A manual
  * compaction in progress makes the thread skip its turn (trylock), so the
  * thread never queues behind one and destroy never waits for two.
@@ -77,17 +85,18 @@ static int psi_read(double *avg10)
 	return psi_parse_some_avg10(buf, avg10);
 }
 
-int compactor_should_run(const struct zsfs_ctl *ctl, size_t freeable_pages,
-			 size_t pool_pages, int settled, int have_psi,
-			 double psi_avg10)
+int compactor_should_run(const struct ac_thresholds *th,
+			 size_t freeable_pages, size_t pool_pages, int settled,
+			 int have_psi, double psi_avg10)
 {
 	int enough_bytes = freeable_pages * (size_t)ZS_PAGE_SIZE >=
-			   ctl->ac_min_bytes;
+			   th->min_bytes;
 
 	if (!freeable_pages)
 		return 0;
-	if (enough_bytes &&
-	    (double)freeable_pages >= ctl->ac_min_share * (double)pool_pages)
+	/* F / pool >= bp / 10000, in doubles: no overflow for any pool */
+	if (enough_bytes && (double)freeable_pages * ZSFS_PCT_BP_MAX >=
+			    (double)th->min_share_bp * (double)pool_pages)
 		return 1;
 	if (enough_bytes && settled)
 		return 1;
@@ -95,7 +104,10 @@ int compactor_should_run(const struct zsfs_ctl *ctl, size_t freeable_pages,
 	 * pool settles, give it all back, however little it is. */
 	if (settled && freeable_pages >= pool_pages)
 		return 1;
-	return have_psi && psi_avg10 >= ZSFS_AC_PSI_THRESHOLD;
+	/* avg10 is printed with two decimals: compare in hundredths, so
+	 * that compact_psi 10.5 means what /proc/pressure shows as 10.50 */
+	return have_psi && th->psi_bp &&
+	       psi_avg10 * 100.0 + 0.5 >= (double)th->psi_bp;
 }
 
 static void deadline_after_ms(struct timespec *ts, unsigned ms)
@@ -116,6 +128,7 @@ static void *compactor_main(void *arg)
 	size_t stuck_estimate = 0; /* estimate when a compaction freed 0 */
 	size_t last_can = 0;
 	unsigned same_polls = 0;   /* polls with the estimate unchanged */
+	struct ac_thresholds th;
 	struct timespec ts;
 	int on;
 
@@ -125,7 +138,10 @@ static void *compactor_main(void *arg)
 		pthread_cond_timedwait(&ctl->cond, &ctl->lock, &ts);
 		if (ctl->stopping)
 			break;
+		/* one consistent set for this poll; commands may change
+		 * them as soon as the lock is dropped */
 		on = ctl->auto_compact;
+		th = ctl->ac;
 		pthread_mutex_unlock(&ctl->lock);
 
 		ctl_sample_mem(ctl);
@@ -142,10 +158,11 @@ static void *compactor_main(void *arg)
 			settled = same_polls >= ZSFS_AC_SETTLE_POLLS;
 			if (can && can != stuck_estimate) {
 				zs_pool_stats(ctl->pool, &ps);
-				if (have_psi && !compactor_should_run(ctl, can,
-						ps.pages, settled, 0, 0))
+				if (have_psi && th.psi_bp &&
+				    !compactor_should_run(&th, can, ps.pages,
+							  settled, 0, 0))
 					psi = psi_read(&avg10) == 0;
-				if (compactor_should_run(ctl, can, ps.pages,
+				if (compactor_should_run(&th, can, ps.pages,
 							 settled, psi, avg10)) {
 					size_t freed = 0;
 

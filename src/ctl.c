@@ -4,7 +4,7 @@
  * user.zsfs.* xattrs.  The background compactor lives in compactor.c.
  *
  * The .zsctl text (all values are decimal integers: bytes or counts,
- * except the one `codec NAME` line):
+ * except the one `codec NAME` line and the two *_pct percentages):
  *
  *	orig_data_size N       \
  *	compr_data_size N       |
@@ -21,6 +21,9 @@
  *	pages_stored ...          the rest of the store's ZSFS_STORE_STATS
  *	compactions_* ...         the ctl's ZSFS_CTL_STATS, compactions_enospc
  *	auto_compact 0|1
+ *	compact_share_pct P       the compactor's thresholds (compactor.c):
+ *	compact_min_bytes N       percentages print as integers when whole,
+ *	compact_psi_pct P         else with one or two decimals (2.5, 0.25)
  *	codec NAME                e.g. lz4, zstd:3, none (the only text value)
  *	<blank line>
  *	class size objs_per_zspage pages_per_zspage u0_25 u25_50 u50_75
@@ -37,6 +40,10 @@
  *	                      or N% of RAM, as size=; 0 removes the cap
  *	reset_max             mem_used_max := mem_used_total
  *	auto_compact on|off   the background compactor (also 1|0)
+ *	compact_share PCT     its thresholds, as the mount options of the
+ *	compact_min SIZE      same names: PCT is 0..100 with at most two
+ *	compact_psi PCT       decimals, SIZE bytes or with k/m/g/t (no %);
+ *	                      the thread is woken to apply them at once
  *	check                 the filesystem's and the pool's consistency walk
  * Empty and all-whitespace lines are ignored; tokens are separated by
  * blanks.  Errors: -EPERM (not root nor owner), -EINVAL (unknown or
@@ -74,7 +81,8 @@ int zsfs_ctl_create(const struct zsfs_ctl_params *params,
 
 	if (!params || !params->store || !ctlp)
 		return -EINVAL;
-	if (params->ac_min_share < 0 || params->ac_min_share > 1)
+	if (params->ac_min_share_bp > ZSFS_PCT_BP_MAX ||
+	    params->ac_psi_bp > ZSFS_PCT_BP_MAX)
 		return -EINVAL;
 	ctl = calloc(1, sizeof(*ctl));
 	if (!ctl)
@@ -82,10 +90,18 @@ int zsfs_ctl_create(const struct zsfs_ctl_params *params,
 	ctl->store = params->store;
 	ctl->pool = zsfs_store_pool(params->store);
 	ctl->owner = params->owner;
-	ctl->ac_min_share = params->ac_min_share > 0 ? params->ac_min_share
-						     : ZSFS_AC_MIN_SHARE;
-	ctl->ac_min_bytes = params->ac_min_bytes ? params->ac_min_bytes
-						 : ZSFS_AC_MIN_BYTES;
+	ctl->ac.min_share_bp = params->ac_min_share_bp;
+	ctl->ac.min_bytes = params->ac_min_bytes;
+	ctl->ac.psi_bp = params->ac_psi_bp;
+	if (!params->ac_exact) {
+		/* zero-initialised params: 0 means the default */
+		if (!ctl->ac.min_share_bp)
+			ctl->ac.min_share_bp = ZSFS_AC_MIN_SHARE_BP;
+		if (!ctl->ac.min_bytes)
+			ctl->ac.min_bytes = ZSFS_AC_MIN_BYTES;
+		if (!ctl->ac.psi_bp)
+			ctl->ac.psi_bp = ZSFS_AC_PSI_BP;
+	}
 	ctl->ac_interval_ms = params->ac_interval_ms ? params->ac_interval_ms
 						     : ZSFS_AC_INTERVAL_MS;
 	ctl->use_psi = params->use_psi;
@@ -238,6 +254,7 @@ struct ctl_snap {
 	size_t mem_limit;
 	size_t mem_used_max;
 	size_t auto_compact;
+	struct ac_thresholds ac;
 	size_t heap_bytes;
 };
 
@@ -275,6 +292,13 @@ struct ctl_snap {
 #define ZSFS_CTL_TAIL(X)                                                     \
 	X(compactions_enospc, s->st.enospc_compactions)                      \
 	X(auto_compact, s->auto_compact)
+
+/* The compactor's thresholds, after auto_compact: "P" percentages (see
+ * print_pct) and one byte count. */
+#define ZSFS_CTL_THRESHOLDS(P, X)                                            \
+	P(compact_share_pct, s->ac.min_share_bp)                             \
+	X(compact_min_bytes, s->ac.min_bytes)                                \
+	P(compact_psi_pct, s->ac.psi_bp)
 
 /* Store counters shown elsewhere under another name. */
 static const char *const store_renamed[] = {
@@ -327,11 +351,27 @@ static void ctl_snapshot(struct zsfs_ctl *ctl, struct ctl_snap *s)
 	pthread_mutex_lock(&ctl->lock);
 	s->cs = ctl->st;
 	s->auto_compact = (size_t)ctl->auto_compact;
+	s->ac = ctl->ac;
 	pthread_mutex_unlock(&ctl->lock);
 	s->heap_bytes = heap_bytes();
 	/* mem_bytes may have grown since the sample */
 	if (s->pool.mem_bytes > s->mem_used_max)
 		s->mem_used_max = s->pool.mem_bytes;
+}
+
+/*
+ * "name P" for a percentage held in hundredths: whole percents print as
+ * integers ("5"), so the defaults keep the text all-integer; others with
+ * the decimals they need ("2.5", "0.25"), the form the commands take.
+ */
+static void print_pct(FILE *f, const char *name, unsigned bp)
+{
+	if (bp % 100 == 0)
+		fprintf(f, "%s %u\n", name, bp / 100);
+	else if (bp % 10 == 0)
+		fprintf(f, "%s %u.%u\n", name, bp / 100, bp % 100 / 10);
+	else
+		fprintf(f, "%s %u.%02u\n", name, bp / 100, bp % 100);
 }
 
 static void print_table(FILE *f, zs_pool *pool)
@@ -389,6 +429,9 @@ int zsfs_ctl_stats_text(struct zsfs_ctl *ctl, char **textp, size_t *lenp)
 #undef ZSFS_CTL_PRINT_CTL
 #define ZSFS_CTL_PRINT(n, v) fprintf(f, "%s %zu\n", #n, (size_t)(v));
 	ZSFS_CTL_TAIL(ZSFS_CTL_PRINT)
+#define ZSFS_CTL_PRINT_PCT(n, v) print_pct(f, #n, (v));
+	ZSFS_CTL_THRESHOLDS(ZSFS_CTL_PRINT_PCT, ZSFS_CTL_PRINT)
+#undef ZSFS_CTL_PRINT_PCT
 #undef ZSFS_CTL_PRINT
 	fprintf(f, "codec %s\n", zsfs_store_codec(ctl->store));
 	fputc('\n', f);
@@ -446,11 +489,11 @@ static int tok_is(const struct tok *t, const char *s)
 }
 
 /*
- * parse_size() - "N", "N[kKmMgGtT]" (powers of 1024) or "N%" (of physical
- * RAM, N <= 100), like size=, into *@out.
+ * parse_size() - "N", "N[kKmMgGtT]" (powers of 1024) or, with @allow_pct,
+ * "N%" (of physical RAM, N <= 100), like size=, into *@out.
  * Return 0, or -EINVAL (empty, not a number, unknown suffix, overflow).
  */
-static int parse_size(const struct tok *t, size_t *out)
+static int parse_size(const struct tok *t, int allow_pct, size_t *out)
 {
 	size_t v = 0, i = 0, mult = 1;
 
@@ -470,7 +513,11 @@ static int parse_size(const struct tok *t, size_t *out)
 		case 'm': case 'M': mult = (size_t)1 << 20; break;
 		case 'g': case 'G': mult = (size_t)1 << 30; break;
 		case 't': case 'T': mult = (size_t)1 << 40; break;
-		case '%': mult = 0; break;
+		case '%':
+			if (!allow_pct)
+				return -EINVAL;
+			mult = 0;
+			break;
 		default: return -EINVAL;
 		}
 		if (++i != t->len)
@@ -515,7 +562,7 @@ static int cmd_mem_limit(struct zsfs_ctl *ctl, const struct tok *args,
 {
 	size_t v;
 
-	if (parse_size(&args[0], &v))
+	if (parse_size(&args[0], 1, &v))
 		return fail(why, why_cap, -EINVAL,
 			    "mem_limit: bad size \"%.*s\" (want N, N[kmgt] or N%%)",
 			    (int)(args[0].len > 64 ? 64 : args[0].len), args[0].p);
@@ -550,6 +597,64 @@ static int cmd_auto_compact(struct zsfs_ctl *ctl, const struct tok *args,
 	return 0;
 }
 
+/* A bad argument as the messages show it: at most 64 bytes of it. */
+#define TOK_SHOWN(t) (int)((t)->len > 64 ? 64 : (t)->len), (t)->p
+
+/*
+ * The compactor's thresholds.  Each command parses first, so that a bad
+ * value changes nothing, then sets its field under ctl->lock (the thread
+ * copies all three under it at each poll) and wakes the thread, so that a
+ * lowered threshold applies now rather than at the next interval.
+ */
+static int cmd_compact_share(struct zsfs_ctl *ctl, const struct tok *args,
+			     char *why, size_t why_cap)
+{
+	unsigned bp;
+
+	if (zsfs_parse_pct(args[0].p, args[0].len, &bp))
+		return fail(why, why_cap, -EINVAL,
+			    "compact_share: bad percent \"%.*s\" (want 0..100 with at most two decimals, e.g. 5 or 2.5)",
+			    TOK_SHOWN(&args[0]));
+	pthread_mutex_lock(&ctl->lock);
+	ctl->ac.min_share_bp = bp;
+	pthread_mutex_unlock(&ctl->lock);
+	compactor_kick(ctl);
+	return 0;
+}
+
+static int cmd_compact_min(struct zsfs_ctl *ctl, const struct tok *args,
+			   char *why, size_t why_cap)
+{
+	size_t v;
+
+	/* no N%: a share of RAM would be a second, confusing share rule */
+	if (parse_size(&args[0], 0, &v))
+		return fail(why, why_cap, -EINVAL,
+			    "compact_min: bad size \"%.*s\" (want N or N[kmgt])",
+			    TOK_SHOWN(&args[0]));
+	pthread_mutex_lock(&ctl->lock);
+	ctl->ac.min_bytes = v;
+	pthread_mutex_unlock(&ctl->lock);
+	compactor_kick(ctl);
+	return 0;
+}
+
+static int cmd_compact_psi(struct zsfs_ctl *ctl, const struct tok *args,
+			   char *why, size_t why_cap)
+{
+	unsigned bp;
+
+	if (zsfs_parse_pct(args[0].p, args[0].len, &bp))
+		return fail(why, why_cap, -EINVAL,
+			    "compact_psi: bad percent \"%.*s\" (want 0..100 with at most two decimals; 0 = no PSI trigger)",
+			    TOK_SHOWN(&args[0]));
+	pthread_mutex_lock(&ctl->lock);
+	ctl->ac.psi_bp = bp;
+	pthread_mutex_unlock(&ctl->lock);
+	compactor_kick(ctl);
+	return 0;
+}
+
 static int cmd_check(struct zsfs_ctl *ctl, const struct tok *args,
 		     char *why, size_t why_cap)
 {
@@ -576,6 +681,9 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ .name = "mem_limit", .nargs = 1, .run = cmd_mem_limit },
 	{ .name = "reset_max", .nargs = 0, .run = cmd_reset_max },
 	{ .name = "auto_compact", .nargs = 1, .run = cmd_auto_compact },
+	{ .name = "compact_share", .nargs = 1, .run = cmd_compact_share },
+	{ .name = "compact_min", .nargs = 1, .run = cmd_compact_min },
+	{ .name = "compact_psi", .nargs = 1, .run = cmd_compact_psi },
 	{ .name = "check", .nargs = 0, .run = cmd_check },
 };
 

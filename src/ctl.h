@@ -12,6 +12,7 @@
 #ifndef ZSFS_CTL_H
 #define ZSFS_CTL_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -24,6 +25,60 @@
 #define ZSFS_XATTR_PREFIX "user.zsfs."
 
 struct zsfs_ctl;
+
+/*
+ * Defaults of the background compactor's thresholds, which the mount
+ * options compact_share=, compact_min= and compact_psi= and the commands
+ * of the same names change (policy in compactor.c).  Percentages are kept
+ * in hundredths of a percent (basis points): 500 is 5%, 10000 is 100%.
+ */
+#define ZSFS_AC_MIN_SHARE_BP 500u         /* 5% of the pool's pages */
+#define ZSFS_AC_MIN_BYTES ((size_t)1 << 20) /* and at least 1 MiB */
+/* PSI memory "some avg10" (percent of the last 10 s that tasks stalled
+ * on memory) at or above which any freeable page is worth compacting. */
+#define ZSFS_AC_PSI_BP 1000u              /* 10% */
+#define ZSFS_PCT_BP_MAX 10000u            /* 100% */
+
+/*
+ * zsfs_parse_pct() - a percentage of 0..100 with at most two decimals,
+ * "N", "N.D" or "N.DD" (no sign, no blanks, no '%'), @len bytes at @s
+ * (which need not be NUL-terminated), into hundredths of a percent.
+ * Inline so that the mount options and the commands take exactly the same
+ * syntax: options.c does not link the control plane.
+ * Return: 0 and *@bp, or -EINVAL (empty, junk, a third decimal, > 100).
+ */
+static inline int zsfs_parse_pct(const char *s, size_t len, unsigned *bp)
+{
+	size_t i = 0, dec = 0;
+	unsigned v = 0;
+
+	while (i < len && s[i] >= '0' && s[i] <= '9') {
+		v = v * 10 + (unsigned)(s[i] - '0');
+		if (v > 100)
+			return -EINVAL; /* checked per digit: cannot overflow */
+		i++;
+	}
+	if (i == 0)
+		return -EINVAL;
+	v *= 100;
+	if (i < len && s[i] == '.') {
+		unsigned scale = 10;
+
+		/* "5." and ".5" are refused: a digit on both sides */
+		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++, dec++) {
+			if (dec == 2)
+				return -EINVAL;
+			v += (unsigned)(s[i] - '0') * scale;
+			scale /= 10;
+		}
+		if (dec == 0)
+			return -EINVAL;
+	}
+	if (i != len || v > ZSFS_PCT_BP_MAX)
+		return -EINVAL;
+	*bp = v;
+	return 0;
+}
 
 /* What the filesystem reports about its namespace. */
 struct zsfs_fs_counts {
@@ -40,12 +95,21 @@ struct zsfs_ctl_params {
 	struct zsfs_store *store;
 	uid_t owner;            /* the user who mounted: may write commands */
 	int auto_compact;       /* start with the background compactor on */
-	/* Auto compaction runs when zs_can_compact() pages pass both of these:
-	 * this share of the pool's pages (0..1; 0 = default) and this many
-	 * bytes (0 = default). */
-	double ac_min_share;
+	/*
+	 * The background compactor's starting thresholds (compactor.c): it
+	 * compacts when the zs_can_compact() pages are both this share of
+	 * the pool's pages and this many bytes, or, when PSI's memory "some
+	 * avg10" reaches ac_psi_bp, when any page is freeable.  With
+	 * ac_exact 0 (a zero-initialised struct) a 0 here means the default
+	 * (ZSFS_AC_*); with ac_exact 1 every value is taken as given, 0
+	 * included (the daemon passes its mount options, which start at the
+	 * defaults themselves).
+	 */
+	int ac_exact;
+	unsigned ac_min_share_bp; /* 1/100 % of the pool's pages: 0..10000 */
 	size_t ac_min_bytes;
-	unsigned ac_interval_ms;  /* polling interval; 0 = default */
+	unsigned ac_psi_bp;       /* 1/100 %: 0..10000; 0 = no PSI trigger */
+	unsigned ac_interval_ms;  /* polling interval; 0 = default, always */
 	int use_psi;              /* watch /proc/pressure/memory if present */
 	/* Fill @out (may be NULL when not wanted). */
 	void (*fs_counts)(void *arg, struct zsfs_fs_counts *out);
@@ -66,7 +130,9 @@ void zsfs_ctl_destroy(struct zsfs_ctl *ctl);
  * first nine zram's mm_stat fields, then the rest, then after a blank line
  * the per-class table.  *@textp is malloc'ed; the caller frees it.
  * Every value is a decimal integer (bytes or counts) except the last line
- * before the blank one, "codec NAME" (e.g. "codec zstd:3").  The full list
+ * before the blank one, "codec NAME" (e.g. "codec zstd:3"), and the two
+ * percentages compact_share_pct and compact_psi_pct, which carry up to two
+ * decimals when they are not whole ("5", "2.5", "0.25").  The full list
  * is in ctl.c's file comment.  Never waits for a running compaction.
  * Return: 0, -ENOMEM.
  */
@@ -75,7 +141,8 @@ int zsfs_ctl_stats_text(struct zsfs_ctl *ctl, char **textp, size_t *lenp);
 /*
  * zsfs_ctl_command() - run one command line (without its newline) written
  * to .zsctl by user @uid: compact, mem_limit SIZE, reset_max,
- * auto_compact on|off, check.  Empty and all-blank lines do nothing.
+ * auto_compact on|off, compact_share PCT, compact_min SIZE,
+ * compact_psi PCT, check.  Empty and all-blank lines do nothing.
  * Return: 0; -EPERM when @uid is neither root nor the owner (checked
  * first, for any non-blank line); -E2BIG for a line over 4096 bytes;
  * -EINVAL for an unknown or malformed command (nothing changed); -EIO when

@@ -7,8 +7,9 @@
  *	ctl->compact_lock           (one compaction at a time; held across
  *	                             zs_compact, which takes the pool's locks)
  *	  ctl->lock                 (counters, high-water mark, compactor
- *	                             state; a leaf: never held while calling
- *	                             the pool, the store or the filesystem)
+ *	                             state and thresholds; a leaf: never held
+ *	                             while calling the pool, the store or the
+ *	                             filesystem)
  *
  * The filesystem's callbacks (fs_counts, fs_check) are called with no ctl
  * lock held, so the filesystem may call into the ctl while holding its own
@@ -24,13 +25,9 @@
 
 #include "ctl.h"
 
-/* Defaults for the automatic compaction thresholds (see ctl.h). */
+/* The thresholds' defaults (ZSFS_AC_MIN_SHARE_BP, ...) are in ctl.h, for
+ * the mount options; the polling interval is not tunable. */
 #define ZSFS_AC_INTERVAL_MS 200u          /* 5 polls a second: cheap */
-#define ZSFS_AC_MIN_SHARE 0.05            /* 5% of the pool's pages */
-#define ZSFS_AC_MIN_BYTES (1u << 20)      /* and at least 1 MiB */
-/* PSI "some avg10" (percent of time stalled on memory in the last 10 s)
- * above which any freeable page is worth compacting. */
-#define ZSFS_AC_PSI_THRESHOLD 10.0
 #define ZSFS_PSI_MEMORY "/proc/pressure/memory"
 /* Polls with an unchanged estimate after which the pool counts as
  * settled (10 polls = 2 s at the default interval): long enough that a
@@ -56,13 +53,22 @@ struct zsfs_ctl_stats {
 #undef ZSFS_CTL_STATS_FIELD
 };
 
+/*
+ * When the background compactor compacts (policy in compactor.c).  Set at
+ * create from the params, changed by the compact_share, compact_min and
+ * compact_psi commands; the thread copies them under ctl->lock each poll.
+ */
+struct ac_thresholds {
+	unsigned min_share_bp;  /* share of the pool's pages, 1/100 %: 0..10000 */
+	size_t min_bytes;       /* and this many freeable bytes */
+	unsigned psi_bp;        /* PSI some avg10 trigger, 1/100 %; 0 = none */
+};
+
 struct zsfs_ctl {
 	/* constant after create */
 	struct zsfs_store *store;
 	zs_pool *pool;
 	uid_t owner;
-	double ac_min_share;
-	size_t ac_min_bytes;
 	unsigned ac_interval_ms;
 	int use_psi;
 	void (*fs_counts)(void *arg, struct zsfs_fs_counts *out);
@@ -75,6 +81,7 @@ struct zsfs_ctl {
 	pthread_cond_t cond;          /* wakes the compactor; with lock */
 	struct zsfs_ctl_stats st;     /* protected by lock */
 	int auto_compact;             /* protected by lock */
+	struct ac_thresholds ac;      /* protected by lock */
 	int stopping;                 /* protected by lock */
 	int thread_started;           /* protected by lock */
 	pthread_t thread;             /* set once by start, joined by destroy */
@@ -102,16 +109,17 @@ int ctl_try_compact_auto(struct zsfs_ctl *ctl, size_t *freed);
 /* Start / stop the background thread.  Stop is idempotent. */
 int compactor_start(struct zsfs_ctl *ctl);
 void compactor_stop(struct zsfs_ctl *ctl);
-/* Wake the thread (after a change of auto_compact). */
+/* Wake the thread (after a change of auto_compact or a threshold). */
 void compactor_kick(struct zsfs_ctl *ctl);
 /*
  * Parse the "some avg10=" figure of a /proc/pressure/memory text.
  * Return 0 and *@avg10, or -EINVAL.  Exposed for the unit tests.
  */
 int psi_parse_some_avg10(const char *text, double *avg10);
-/* Whether the compactor should run now, given these figures (pure). */
-int compactor_should_run(const struct zsfs_ctl *ctl, size_t freeable_pages,
-			 size_t pool_pages, int settled, int have_psi,
-			 double psi_avg10);
+/* Whether the compactor should run now, given these thresholds and
+ * figures (pure; the caller copied @th under ctl->lock). */
+int compactor_should_run(const struct ac_thresholds *th,
+			 size_t freeable_pages, size_t pool_pages, int settled,
+			 int have_psi, double psi_avg10);
 
 #endif

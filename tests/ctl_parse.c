@@ -53,6 +53,39 @@ static size_t stat_of(struct zsfs_ctl *ctl, const char *name)
 	return v;
 }
 
+/* The value of @name in the text, as text, into @buf ("" when absent):
+ * the percentages may have decimals. */
+static const char *str_of(struct zsfs_ctl *ctl, const char *name, char *buf,
+			  size_t cap)
+{
+	char *text, *line, *save = NULL;
+	size_t len, nlen = strlen(name);
+
+	buf[0] = '\0';
+	if (zsfs_ctl_stats_text(ctl, &text, &len))
+		return buf;
+	for (line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (!strncmp(line, name, nlen) && line[nlen] == ' ') {
+			snprintf(buf, cap, "%s", line + nlen + 1);
+			break;
+		}
+	free(text);
+	return buf;
+}
+
+/* The three thresholds as the text shows them, in one string. */
+static const char *thresholds(struct zsfs_ctl *ctl, char *buf, size_t cap)
+{
+	char a[32], b[32], c[32];
+
+	snprintf(buf, cap, "%s %s %s",
+		 str_of(ctl, "compact_share_pct", a, sizeof(a)),
+		 str_of(ctl, "compact_min_bytes", b, sizeof(b)),
+		 str_of(ctl, "compact_psi_pct", c, sizeof(c)));
+	return buf;
+}
+
 static int cmd(struct zsfs_ctl *ctl, uid_t uid, const char *s)
 {
 	char why[256];
@@ -73,6 +106,20 @@ static void test_bad(struct zsfs_ctl *ctl, struct zsfs_store *store)
 		"auto_compact", "auto_compact maybe", "auto_compact on off",
 		"reset_max now", "check all", "\001compact", "compact\xff",
 		"\xc3\xa9", "mem_limit\n1m", "#compact",
+		/* the thresholds */
+		"compact_share", "compact_share 101", "compact_share 100.01",
+		"compact_share 1000", "compact_share -1", "compact_share +5",
+		"compact_share 5%", "compact_share 5.", "compact_share .5",
+		"compact_share 2.555", "compact_share 2,5", "compact_share x",
+		"compact_share 5x", "compact_share 0x5", "compact_share 1e1",
+		"compact_share 5 6", "compact_share 99999999999999999999",
+		"compact_min", "compact_min x", "compact_min 1m 2m",
+		"compact_min 10%", "compact_min 1.5m", "compact_min -1",
+		"compact_min 1kb", "compact_min 99999999999999999999999",
+		"compact_min 16777216t", "compact_psi", "compact_psi 101",
+		"compact_psi abc", "compact_psi 10.", "compact_psi 10.001",
+		"compact_psi 10 20", "compact_psi -0", "compact_psi nan",
+		"compact_sharex 5", "COMPACT_SHARE 5", "compact_share\t",
 	};
 	/* lines with a NUL inside: their lengths */
 	static const struct {
@@ -81,9 +128,16 @@ static void test_bad(struct zsfs_ctl *ctl, struct zsfs_store *store)
 	} bad_nul[] = {
 		{ "comp\0act", 8 }, { "compact\0", 8 },
 		{ "mem_limit 1m\0garbage", 20 },
+		{ "compact_share 5\0", 16 }, { "compact_min 1\0m", 15 },
 	};
-	char why[256];
+	char why[256], before[128], after[128];
 
+	/* odd values, so that a stray write of a default would show */
+	TAP_OK(cmd(ctl, OWNER, "compact_share 3.25") == 0 &&
+	       cmd(ctl, OWNER, "compact_min 12345") == 0 &&
+	       cmd(ctl, OWNER, "compact_psi 7.5") == 0 &&
+	       !strcmp(thresholds(ctl, before, sizeof(before)),
+		       "3.25 12345 7.5"), "thresholds before: %s", before);
 	zsfs_store_set_limit(store, 12345);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int rc;
@@ -105,6 +159,8 @@ static void test_bad(struct zsfs_ctl *ctl, struct zsfs_store *store)
 		       why);
 	}
 	TAP_OK(zsfs_store_limit(store) == 12345, "bad lines changed nothing");
+	TAP_OK(!strcmp(thresholds(ctl, after, sizeof(after)), before),
+	       "... nor the thresholds (%s)", after);
 }
 
 static void test_commands(struct zsfs_ctl *ctl, struct zsfs_store *store)
@@ -147,6 +203,57 @@ static void test_commands(struct zsfs_ctl *ctl, struct zsfs_store *store)
 	       stat_of(ctl, "auto_compact") == 1, "auto_compact on");
 	TAP_OK(cmd(ctl, OWNER, "auto_compact 0") == 0 &&
 	       stat_of(ctl, "auto_compact") == 0, "auto_compact 0");
+
+	/* the thresholds, and what the text shows of them */
+	{
+		static const struct {
+			const char *line, *share, *min, *psi;
+		} good[] = {
+			{ "compact_share 5", "5", NULL, NULL },
+			{ "compact_share 2.5", "2.5", NULL, NULL },
+			{ "compact_share 0.01", "0.01", NULL, NULL },
+			{ "compact_share 100", "100", NULL, NULL },
+			{ "compact_share 100.00", "100", NULL, NULL },
+			{ "compact_share 0", "0", NULL, NULL },
+			{ "  compact_share\t 12.3 ", "12.3", NULL, NULL },
+			{ "compact_min 0", NULL, "0", NULL },
+			{ "compact_min 4096", NULL, "4096", NULL },
+			{ "compact_min 64k", NULL, "65536", NULL },
+			{ "compact_min 3M", NULL, "3145728", NULL },
+			{ "compact_min 1g", NULL, "1073741824", NULL },
+			{ "compact_min 2t", NULL, "2199023255552", NULL },
+			{ "compact_psi 0", NULL, NULL, "0" },
+			{ "compact_psi 10", NULL, NULL, "10" },
+			{ "compact_psi 25.75", NULL, NULL, "25.75" },
+			{ "compact_psi 100", NULL, NULL, "100" },
+		};
+		char v[64];
+
+		for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+			const char *name = good[i].share ? "compact_share_pct" :
+					   good[i].min ? "compact_min_bytes" :
+					   "compact_psi_pct";
+			const char *want = good[i].share ? good[i].share :
+					   good[i].min ? good[i].min :
+					   good[i].psi;
+
+			rc = cmd(ctl, i % 2 ? 0 : OWNER, good[i].line);
+			str_of(ctl, name, v, sizeof(v));
+			TAP_OK(rc == 0 && !strcmp(v, want),
+			       "\"%s\": %s %s (rc %d, got %s)", good[i].line,
+			       name, want, rc, v);
+		}
+		TAP_OK(cmd(ctl, OWNER, "compact_share 5") == 0 &&
+		       cmd(ctl, OWNER, "compact_min 1m") == 0 &&
+		       cmd(ctl, OWNER, "compact_psi 10") == 0 &&
+		       !strcmp(thresholds(ctl, v, sizeof(v)), "5 1048576 10"),
+		       "back to the defaults: %s", v);
+		TAP_OK(cmd(ctl, OTHER, "compact_share 1") == -EPERM &&
+		       cmd(ctl, OTHER, "compact_min 0") == -EPERM &&
+		       cmd(ctl, OTHER, "compact_psi 0") == -EPERM &&
+		       !strcmp(thresholds(ctl, v, sizeof(v)), "5 1048576 10"),
+		       "another uid may not change them: EPERM, unchanged");
+	}
 
 	check_fails = 0;
 	TAP_OK(cmd(ctl, OWNER, "check") == 0, "check passes");
@@ -293,19 +400,22 @@ static void *thr_main(void *arg)
 
 static void test_concurrent(struct zsfs_ctl *ctl)
 {
-	struct thr t[3] = {
+	/* the compactor thread runs too: the thresholds race with its
+	 * reads (TSan checks them under ctl->lock) */
+	struct thr t[4] = {
 		{ ctl, "auto_compact on\n", 0 },
 		{ ctl, "reset_max\n", 0 },
 		{ ctl, "mem_limit 1g\n", 0 },
+		{ ctl, "compact_share 2.5\ncompact_min 4k\ncompact_psi 0\n", 0 },
 	};
-	pthread_t th[3];
+	pthread_t th[4];
 
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		pthread_create(&th[i], NULL, thr_main, &t[i]);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		pthread_join(th[i], NULL);
-	TAP_OK(!t[0].errors && !t[1].errors && !t[2].errors,
-	       "three writers at once, byte by byte: no error");
+	TAP_OK(!t[0].errors && !t[1].errors && !t[2].errors && !t[3].errors,
+	       "four writers at once, byte by byte: no error");
 }
 
 int main(void)

@@ -47,6 +47,42 @@ static size_t stat_of(struct zsfs_ctl *ctl, const char *name)
 	return v;
 }
 
+/* The value of @name in the text, as text, into @buf ("" when absent). */
+static const char *str_of(struct zsfs_ctl *ctl, const char *name, char *buf,
+			  size_t cap)
+{
+	char *text, *line, *save = NULL;
+	size_t len, nlen = strlen(name);
+
+	buf[0] = '\0';
+	if (zsfs_ctl_stats_text(ctl, &text, &len))
+		return buf;
+	for (line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (!strncmp(line, name, nlen) && line[nlen] == ' ') {
+			snprintf(buf, cap, "%s", line + nlen + 1);
+			break;
+		}
+	free(text);
+	return buf;
+}
+
+/* A percentage as the text prints it: an integer, or one or two decimals
+ * of which the last is not 0 ("5", "2.5", "0.25"; not "2.50", "2."). */
+static int pct_form(const char *v)
+{
+	size_t n = strspn(v, "0123456789"), d;
+
+	if (!n)
+		return 0;
+	if (!v[n])
+		return 1;
+	if (v[n] != '.')
+		return 0;
+	d = strspn(v + n + 1, "0123456789");
+	return (d == 1 || d == 2) && !v[n + 1 + d] && v[n + d] != '0';
+}
+
 /* Remove the line starting with @prefix from the NUL-terminated @text. */
 static void drop_line(char *text, const char *prefix)
 {
@@ -111,8 +147,16 @@ static void test_text(struct zsfs_ctl *ctl, zs_pool *pool)
 		"meta_bytes", "pool_pages", "pool_objects", "dirty_pages",
 		"compactions_manual", "compactions_auto", "compactions_enospc",
 		"last_compact_usec", "last_compact_pages", "auto_compact",
+		"compact_share_pct", "compact_min_bytes", "compact_psi_pct",
 		"heap_bytes",
 	};
+	/* the last lines before the blank one, in order */
+	static const char *const tail[] = {
+		"auto_compact", "compact_share_pct", "compact_min_bytes",
+		"compact_psi_pct", "codec",
+	};
+	char prev[5][64] = { "", "", "", "", "" };
+	int tail_ok = 1;
 	char *text, *p;
 	size_t len, n = 0, rows = 0;
 	int ints_ok = 1, order_ok = 1, codec = 0, blank = 0, header = 0;
@@ -167,6 +211,9 @@ static void test_text(struct zsfs_ctl *ctl, zs_pool *pool)
 				codec = !strcmp(val, "lz4");
 			else if (val[strspn(val, "0123456789")] || codec)
 				ints_ok = 0; /* non-integer, or after codec */
+			/* keep the last five names */
+			memmove(prev[0], prev[1], sizeof(prev[0]) * 4);
+			snprintf(prev[4], sizeof(prev[4]), "%s", name);
 			n++;
 		} else {
 			ints_ok = 0;
@@ -174,7 +221,14 @@ static void test_text(struct zsfs_ctl *ctl, zs_pool *pool)
 		p = nl + 1;
 	}
 	TAP_OK(order_ok && n > 9, "the nine mm_stat names come first, in order");
-	TAP_OK(ints_ok, "every value is a plain integer, codec last");
+	TAP_OK(ints_ok, "every value is a plain integer (the default "
+	       "percentages are whole), codec last");
+	for (size_t i = 0; i < 5; i++)
+		if (strcmp(prev[i], tail[i]))
+			tail_ok = 0;
+	TAP_OK(tail_ok, "auto_compact, the three thresholds, codec end the "
+	       "list (%s %s %s %s %s)", prev[0], prev[1], prev[2], prev[3],
+	       prev[4]);
 	TAP_OK(codec, "codec lz4 line");
 	TAP_OK(blank && header, "blank line, then the class table header");
 	TAP_OK(rows > 0 && rows_ok, "%zu class rows of %d integers", rows, cols);
@@ -191,6 +245,51 @@ static void test_text(struct zsfs_ctl *ctl, zs_pool *pool)
 	TAP_OK(stat_of(ctl, "pool_pages") == ps.pages, "pool_pages");
 	TAP_OK(stat_of(ctl, "mem_used_max") >= ps.mem_bytes,
 	       "mem_used_max >= mem_used_total");
+}
+
+/* The thresholds' lines: defaults, then the form of each kind of value. */
+static void test_thresholds_text(struct zsfs_ctl *ctl)
+{
+	static const struct {
+		const char *cmd, *name, *shown;
+	} cases[] = {
+		{ "compact_share 2.5", "compact_share_pct", "2.5" },
+		{ "compact_share 2.50", "compact_share_pct", "2.5" },
+		{ "compact_share 0.25", "compact_share_pct", "0.25" },
+		{ "compact_share 0.05", "compact_share_pct", "0.05" },
+		{ "compact_share 99.99", "compact_share_pct", "99.99" },
+		{ "compact_share 100", "compact_share_pct", "100" },
+		{ "compact_share 007", "compact_share_pct", "7" },
+		{ "compact_share 0", "compact_share_pct", "0" },
+		{ "compact_psi 12.34", "compact_psi_pct", "12.34" },
+		{ "compact_psi 0", "compact_psi_pct", "0" },
+		{ "compact_min 4k", "compact_min_bytes", "4096" },
+		{ "compact_min 0", "compact_min_bytes", "0" },
+	};
+	char v[64];
+
+	TAP_OK(!strcmp(str_of(ctl, "compact_share_pct", v, sizeof(v)), "5"),
+	       "default compact_share_pct 5 (%s)", v);
+	TAP_OK(!strcmp(str_of(ctl, "compact_min_bytes", v, sizeof(v)),
+		       "1048576"), "default compact_min_bytes 1048576 (%s)", v);
+	TAP_OK(!strcmp(str_of(ctl, "compact_psi_pct", v, sizeof(v)), "10"),
+	       "default compact_psi_pct 10 (%s)", v);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = zsfs_ctl_command(ctl, OWNER, cases[i].cmd,
+					  strlen(cases[i].cmd), NULL, 0);
+
+		str_of(ctl, cases[i].name, v, sizeof(v));
+		TAP_OK(rc == 0 && !strcmp(v, cases[i].shown) && pct_form(v),
+		       "%s: %s %s (got %d, \"%s\")", cases[i].cmd,
+		       cases[i].name, cases[i].shown, rc, v);
+	}
+	/* back to the defaults for what follows */
+	zsfs_ctl_command(ctl, OWNER, "compact_share 5", 15, NULL, 0);
+	zsfs_ctl_command(ctl, OWNER, "compact_min 1m", 14, NULL, 0);
+	zsfs_ctl_command(ctl, OWNER, "compact_psi 10", 14, NULL, 0);
+	TAP_OK(stat_of(ctl, "compact_share_pct") == 5 &&
+	       stat_of(ctl, "compact_min_bytes") == 1 << 20 &&
+	       stat_of(ctl, "compact_psi_pct") == 10, "defaults set back");
 }
 
 static void test_xattr(struct zsfs_ctl *ctl)
@@ -277,9 +376,10 @@ static void test_xattr(struct zsfs_ctl *ctl)
 
 static void test_policy(void)
 {
-	struct zsfs_ctl c = {
-		.ac_min_share = 0.05,
-		.ac_min_bytes = 1 << 20,
+	struct ac_thresholds c = {
+		.min_share_bp = 500,
+		.min_bytes = 1 << 20,
+		.psi_bp = 1000,
 	};
 	double a = -1;
 
@@ -307,6 +407,40 @@ static void test_policy(void)
 	       "everything freeable but still changing: wait");
 	TAP_OK(!compactor_should_run(&c, 40, 41, 1, 0, 0),
 	       "settled, small, something live: not worth it");
+	TAP_OK(compactor_should_run(&c, 1, 100000, 0, 1, 10.0),
+	       "pressure exactly at the threshold: run");
+
+	/* tuned thresholds */
+	c.min_share_bp = 250; /* 2.5% */
+	TAP_OK(compactor_should_run(&c, 2500, 100000, 0, 0, 0) &&
+	       !compactor_should_run(&c, 2499, 100000, 0, 0, 0),
+	       "share 2.5%%: 2500 of 100000 pages run, 2499 do not");
+	c.min_share_bp = 10000;
+	TAP_OK(!compactor_should_run(&c, 99999, 100000, 0, 0, 0) &&
+	       compactor_should_run(&c, 100000, 100000, 0, 0, 0),
+	       "share 100%%: only when every page is freeable");
+	c.min_share_bp = 0;
+	TAP_OK(compactor_should_run(&c, 256, 1000000, 0, 0, 0) &&
+	       !compactor_should_run(&c, 255, 1000000, 0, 0, 0),
+	       "share 0: the bytes alone decide");
+	c.min_bytes = 0;
+	TAP_OK(compactor_should_run(&c, 1, 1000000, 0, 0, 0),
+	       "share 0 and min 0: one freeable page is enough");
+	TAP_OK(!compactor_should_run(&c, 0, 1000000, 1, 1, 99.0),
+	       "... but never none");
+	c.min_share_bp = 500;
+	c.min_bytes = (size_t)1 << 30;
+	TAP_OK(!compactor_should_run(&c, 200000, 1000000, 1, 0, 0),
+	       "min 1 GiB: 20%% of the pool, settled, 781 MiB: not yet");
+	TAP_OK(compactor_should_run(&c, 41, 41, 1, 0, 0),
+	       "min 1 GiB: an emptied pool still goes back once settled");
+	c.psi_bp = 2050; /* 20.5% */
+	TAP_OK(!compactor_should_run(&c, 1, 100000, 0, 1, 20.49) &&
+	       compactor_should_run(&c, 1, 100000, 0, 1, 20.5),
+	       "psi 20.5: 20.49 does not trigger, 20.50 does");
+	c.psi_bp = 0;
+	TAP_OK(!compactor_should_run(&c, 1, 100000, 0, 1, 100.0),
+	       "psi 0: no pressure triggers it, not even 100");
 
 	TAP_OK(psi_parse_some_avg10("some avg10=12.34 avg60=1.00 avg300=0.00 "
 				    "total=1234\nfull avg10=0.00 avg60=0.00 "
@@ -377,6 +511,86 @@ static void test_auto(struct zsfs_store *store)
 	free(h);
 }
 
+/*
+ * Thresholds set at create (ac_exact: zeros are zeros) and lowered at run
+ * time: with a 10 s interval, only the wake-up of the command can make the
+ * thread compact within a second.
+ */
+static void test_tuned(struct zsfs_store *store)
+{
+	struct zsfs_ctl_params cp = {
+		.store = store,
+		.owner = OWNER,
+		.auto_compact = 1,
+		.ac_interval_ms = 10000,
+		.ac_exact = 1,
+		.ac_min_share_bp = 10000,
+		.ac_min_bytes = (size_t)1 << 30,
+		.ac_psi_bp = 0,
+		.use_psi = 1,
+	};
+	zs_pool *pool = zsfs_store_pool(store);
+	size_t n = 20000, can;
+	zs_handle *h = calloc(n, sizeof(*h));
+	struct zsfs_ctl *ctl;
+	double t0;
+	char v[64];
+
+	cp.ac_min_share_bp = 10001;
+	TAP_OK(zsfs_ctl_create(&cp, &ctl) == -EINVAL,
+	       "create refuses a share over 100%%");
+	cp.ac_min_share_bp = 10000;
+	cp.ac_psi_bp = 10001;
+	TAP_OK(zsfs_ctl_create(&cp, &ctl) == -EINVAL,
+	       "create refuses a PSI threshold over 100%%");
+	cp.ac_psi_bp = 0;
+	TAP_OK(zsfs_ctl_create(&cp, &ctl) == 0 && zsfs_ctl_start(ctl) == 0,
+	       "ctl with share 100%%, min 1 GiB, no PSI, 10 s polls");
+	TAP_OK(!strcmp(str_of(ctl, "compact_psi_pct", v, sizeof(v)), "0"),
+	       "ac_exact: a PSI threshold of 0 stays 0 (%s)", v);
+	TAP_OK(stat_of(ctl, "compact_share_pct") == 100 &&
+	       stat_of(ctl, "compact_min_bytes") == (size_t)1 << 30,
+	       "the text shows the thresholds given");
+	churn(pool, h, n);
+	can = zs_can_compact(pool);
+	TAP_OK(can > 0, "churn left %zu freeable pages", can);
+	TAP_OK(zsfs_ctl_command(ctl, OWNER, "compact_share 99.99", 19, NULL,
+				0) == 0, "compact_share 99.99 (wakes the thread)");
+	usleep(300 * 1000);
+	TAP_OK(stat_of(ctl, "compactions_auto") == 0 &&
+	       zs_can_compact(pool) == can,
+	       "woken, but over the thresholds: nothing compacted");
+	TAP_OK(zsfs_ctl_command(ctl, OWNER, "compact_min 0", 13, NULL, 0) == 0,
+	       "compact_min 0");
+	usleep(300 * 1000);
+	TAP_OK(stat_of(ctl, "compactions_auto") == 0,
+	       "min 0 but share 99.99%%: still nothing");
+	t0 = now_sec();
+	TAP_OK(zsfs_ctl_command(ctl, OWNER, "compact_share 0", 15, NULL, 0) == 0,
+	       "compact_share 0");
+	while (stat_of(ctl, "compactions_auto") == 0 && now_sec() - t0 < 5)
+		usleep(10 * 1000);
+	TAP_OK(stat_of(ctl, "compactions_auto") > 0 && now_sec() - t0 < 2,
+	       "compacted %.0f ms after the command, not at the 10 s poll",
+	       (now_sec() - t0) * 1000);
+	TAP_OK(zs_can_compact(pool) < can, "freeable pages went down (%zu -> %zu)",
+	       can, zs_can_compact(pool));
+	unchurn(pool, h, n);
+	zsfs_ctl_destroy(ctl);
+
+	/* zero-initialised thresholds without ac_exact: the defaults */
+	memset(&cp, 0, sizeof(cp));
+	cp.store = store;
+	cp.owner = OWNER;
+	TAP_OK(zsfs_ctl_create(&cp, &ctl) == 0 &&
+	       stat_of(ctl, "compact_share_pct") == 5 &&
+	       stat_of(ctl, "compact_min_bytes") == ZSFS_AC_MIN_BYTES &&
+	       stat_of(ctl, "compact_psi_pct") == 10,
+	       "zeroed params get the defaults 5%%, 1 MiB, 10%%");
+	zsfs_ctl_destroy(ctl);
+	free(h);
+}
+
 int main(void)
 {
 	struct zsfs_store_params sp = { .compress = "lz4" };
@@ -400,6 +614,7 @@ int main(void)
 	h = calloc(n, sizeof(*h));
 	churn(zsfs_store_pool(store), h, n);
 	test_text(ctl, zsfs_store_pool(store));
+	test_thresholds_text(ctl);
 	test_xattr(ctl);
 	unchurn(zsfs_store_pool(store), h, n);
 	free(h);
@@ -407,6 +622,7 @@ int main(void)
 
 	test_policy();
 	test_auto(store);
+	test_tuned(store);
 	zsfs_store_destroy(store);
 	return tap_done();
 }
