@@ -186,6 +186,13 @@ int main(int argc, char **argv)
 	cp.store = fs.store;
 	cp.owner = getuid();
 	cp.auto_compact = o.auto_compact;
+	/* the options hold the defaults already: a 0 is the user's 0 */
+	cp.ac_exact = 1;
+	cp.ac_min_share_bp = o.compact_share_bp;
+	cp.ac_psi_bp = o.compact_psi_bp;
+	/* more than size_t holds is more than any pool frees: never */
+	cp.ac_min_bytes = o.compact_min > SIZE_MAX ? SIZE_MAX
+						   : (size_t)o.compact_min;
 	cp.use_psi = 1;
 	cp.fs_counts = zsfs_fs_counts;
 	cp.fs_check = zsfs_fs_check;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl.h"
 #include "options.h"
 #include "pagestore.h"
 
@@ -28,6 +29,14 @@ const char zsfs_options_help[] =
 "    gid=N                  group of the root directory (default: mounter)\n"
 "    compress=ALGO          lz4 (default), zstd, zstd:LEVEL (1..19) or none\n"
 "    auto_compact=on|off    background compaction of the pool (default on)\n"
+"    compact_share=PCT      compact when this share of the pool's pages is\n"
+"                           freeable: 0..100, two decimals at most; 0 = any\n"
+"                           (default 5)\n"
+"    compact_min=SIZE       and when at least this many bytes are: k/m/g/t\n"
+"                           suffix; 0 = any (default 1m)\n"
+"    compact_psi=PCT        compact any freeable page when memory pressure\n"
+"                           (PSI some avg10) reaches PCT; 0 = never\n"
+"                           (default 10)\n"
 "    allow_other            let every user access the mount (default when\n"
 "                           mounted by root)\n"
 "    noallow_other          only the mounting user may access the mount\n"
@@ -210,6 +219,9 @@ void zsfs_options_init(struct zsfs_options *o, uint64_t ram_bytes,
 	o->gid = gid;
 	strcpy(o->compress, "lz4");
 	o->auto_compact = 1;
+	o->compact_share_bp = ZSFS_AC_MIN_SHARE_BP;
+	o->compact_psi_bp = ZSFS_AC_PSI_BP;
+	o->compact_min = ZSFS_AC_MIN_BYTES;
 	o->allow_other = uid == 0;
 	o->auto_unmount = 1;
 	/* libfuse mounts nosuid,nodev unless told otherwise; tmpfs mounted by
@@ -271,6 +283,22 @@ static int apply_opt(struct zsfs_options *o, const char *key, const char *val,
 			o->auto_compact = 0;
 		else
 			BAD("bad value for auto_compact: '%s' (on or off)", val ? val : "");
+	} else if (strcmp(key, "compact_share") == 0 || strcmp(key, "compact_psi") == 0) {
+		unsigned bp;
+
+		if (!val || zsfs_parse_pct(val, strlen(val), &bp) < 0)
+			BAD("bad value for %s: '%s' (a percent 0..100, at most two decimals, e.g. 5 or 2.5)",
+			    key, val ? val : "");
+		if (strcmp(key, "compact_share") == 0)
+			o->compact_share_bp = bp;
+		else
+			o->compact_psi_bp = bp;
+	} else if (strcmp(key, "compact_min") == 0) {
+		/* no N%: RAM has nothing to do with what is freeable */
+		if (!val || zsfs_parse_size(val, 0, ram_bytes, &n) < 0)
+			BAD("bad value for compact_min: '%s' (bytes, with k/m/g/t suffix)",
+			    val ? val : "");
+		o->compact_min = n;
 	} else if (strcmp(key, "fsname") == 0 || strcmp(key, "subtype") == 0) {
 		if (!val || !*val)
 			BAD("bad value for %s: '%s'", key, val ? val : "");

@@ -38,6 +38,12 @@ struct zsfs_options {
 	gid_t gid;
 	char compress[ZSFS_COMPRESS_CAP]; /* "lz4", "zstd:3", "none" */
 	int auto_compact;    /* 1 = background compaction on */
+	/* The background compactor's thresholds (see ctl.h), in hundredths
+	 * of a percent and bytes: compact_share=, compact_psi= (0 = no PSI
+	 * trigger), compact_min=. */
+	unsigned compact_share_bp;
+	unsigned compact_psi_bp;
+	uint64_t compact_min;
 	int allow_other;     /* 1 = pass allow_other */
 	int auto_unmount;    /* 1 = pass auto_unmount */
 	int has_fsname;      /* fsname= given (else the daemon adds one) */
@@ -56,7 +62,8 @@ struct zsfs_options {
  *             to half of its 4 KiB pages.
  * @uid, @gid: the mounting user (owner of the root directory).
  * allow_other, suid and dev default to on when @uid is 0 (like a tmpfs
- * root mounts), auto_unmount to on, compress to "lz4", auto_compact to on.
+ * root mounts), auto_unmount to on, compress to "lz4", auto_compact to on,
+ * and the compactor's thresholds to ctl.h's defaults (5%, 1 MiB, PSI 10%).
  */
 void zsfs_options_init(struct zsfs_options *o, uint64_t ram_bytes,
 		       uid_t uid, gid_t gid);

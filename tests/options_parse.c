@@ -44,6 +44,9 @@ int main(void)
 	TAP_OK(o.uid == 1000 && o.gid == 1001, "default owner is the mounter");
 	TAP_OK(strcmp(o.compress, "lz4") == 0, "default codec lz4");
 	TAP_OK(o.auto_compact == 1 && o.auto_unmount == 1, "auto_compact, auto_unmount on");
+	TAP_OK(o.compact_share_bp == 500 && o.compact_min == 1 << 20 &&
+	       o.compact_psi_bp == 1000,
+	       "compactor thresholds default to 5%%, 1 MiB, PSI 10%%");
 	TAP_OK(o.allow_other == 0 && o.fuse_opts[0] == '\0', "user mount: no allow_other, nothing passed");
 	zsfs_options_init(&o, RAM, 0, 0);
 	TAP_OK(o.allow_other == 1 && strcmp(o.fuse_opts, "suid,dev") == 0,
@@ -77,6 +80,26 @@ int main(void)
 	TAP_OK(parse(&o, "compress=none", err, sizeof(err)) == 0, "compress=none");
 	TAP_OK(parse(&o, "auto_compact=off", err, sizeof(err)) == 0 && o.auto_compact == 0,
 	       "auto_compact=off");
+	TAP_OK(parse(&o, "compact_share=2.5,compact_min=64k,compact_psi=20", err,
+		     sizeof(err)) == 0 && o.compact_share_bp == 250 &&
+	       o.compact_min == 65536 && o.compact_psi_bp == 2000,
+	       "compact_share=2.5,compact_min=64k,compact_psi=20");
+	TAP_OK(parse(&o, "compact_share=0,compact_min=0,compact_psi=0", err,
+		     sizeof(err)) == 0 && o.compact_share_bp == 0 &&
+	       o.compact_min == 0 && o.compact_psi_bp == 0,
+	       "the thresholds at 0");
+	TAP_OK(parse(&o, "compact_share=100,compact_min=1g,compact_psi=100.00", err,
+		     sizeof(err)) == 0 && o.compact_share_bp == 10000 &&
+	       o.compact_min == GiB && o.compact_psi_bp == 10000,
+	       "the thresholds at 100%%, 1g");
+	TAP_OK(parse(&o, "compact_share=0.01,compact_psi=99.99,compact_min=3M", err,
+		     sizeof(err)) == 0 && o.compact_share_bp == 1 &&
+	       o.compact_psi_bp == 9999 && o.compact_min == 3 << 20,
+	       "hundredths, M suffix");
+	TAP_OK(parse(&o, "compact_share=7.5,compact_share=05", err, sizeof(err)) == 0 &&
+	       o.compact_share_bp == 500 && o.compact_psi_bp == 1000 &&
+	       o.compact_min == 1 << 20,
+	       "later compact_share wins; the others keep their defaults");
 	TAP_OK(parse(&o, "size=1m,size=2m", err, sizeof(err)) == 0 && o.size == 2 << 20,
 	       "later option wins");
 	TAP_OK(parse(&o, ",,size=1m,", err, sizeof(err)) == 0 && o.size == 1 << 20,
@@ -117,6 +140,39 @@ int main(void)
 	refused("compress=zstd:99", "compress");
 	refused("compress=", "compress");
 	refused("auto_compact=maybe", "auto_compact");
+	refused("compact_share", "compact_share");
+	refused("compact_share=", "compact_share");
+	refused("compact_share=abc", "compact_share");
+	refused("compact_share=101", "compact_share");
+	refused("compact_share=100.01", "compact_share");
+	refused("compact_share=-1", "compact_share");
+	refused("compact_share=+1", "compact_share");
+	refused("compact_share=5%", "compact_share");
+	refused("compact_share=5x", "compact_share");
+	refused("compact_share=2.555", "compact_share");
+	refused("compact_share=2.", "compact_share");
+	refused("compact_share=.5", "compact_share");
+	refused("compact_share=1e1", "compact_share");
+	refused("compact_share= 5", "compact_share");
+	refused("compact_share=99999999999999999999", "compact_share");
+	refused("compact_min", "compact_min");
+	refused("compact_min=", "compact_min");
+	refused("compact_min=abc", "compact_min");
+	refused("compact_min=-1", "compact_min");
+	refused("compact_min=1x", "compact_min");
+	refused("compact_min=1mb", "compact_min");
+	refused("compact_min=1.5m", "compact_min");
+	refused("compact_min=10%", "compact_min");
+	refused("compact_min=16e", "compact_min");
+	refused("compact_min=99999999999999999999", "compact_min");
+	refused("compact_psi", "compact_psi");
+	refused("compact_psi=", "compact_psi");
+	refused("compact_psi=high", "compact_psi");
+	refused("compact_psi=101", "compact_psi");
+	refused("compact_psi=-5", "compact_psi");
+	refused("compact_psi=10.123", "compact_psi");
+	refused("compact_psi=10%", "compact_psi");
+	refused("compact_psi=10,5", "5");	/* "5" alone is an unknown option */
 	refused("bogus", "bogus");
 	refused("bogus=1", "bogus");
 	refused("rw=1", "rw");
@@ -136,5 +192,16 @@ int main(void)
 		       strlen(o.fuse_opts) < sizeof(o.fuse_opts), "too many options: E2BIG");
 		TAP_OK(parse(&o, "size=abc", err, 8) < 0 && strlen(err) == 7, "message truncated to err_cap");
 	}
+	/* a refused threshold leaves the struct's earlier value alone */
+	zsfs_options_init(&o, RAM, 1000, 1000);
+	TAP_OK(zsfs_options_parse(&o, "compact_share=3", RAM, err, sizeof(err)) == 0 &&
+	       zsfs_options_parse(&o, "compact_share=300", RAM, err, sizeof(err)) < 0 &&
+	       o.compact_share_bp == 300, "a refused compact_share changed nothing");
+	TAP_OK(zsfs_options_parse(&o, "compact_min=2k", RAM, err, sizeof(err)) == 0 &&
+	       zsfs_options_parse(&o, "compact_min=2q", RAM, err, sizeof(err)) < 0 &&
+	       o.compact_min == 2048, "a refused compact_min changed nothing");
+	TAP_OK(zsfs_options_parse(&o, "compact_psi=0", RAM, err, sizeof(err)) == 0 &&
+	       zsfs_options_parse(&o, "compact_psi=x", RAM, err, sizeof(err)) < 0 &&
+	       o.compact_psi_bp == 0, "a refused compact_psi changed nothing");
 	return tap_done();
 }
