@@ -52,6 +52,23 @@ bad_option compress=zstd:99 compress
 bad_option compress=zstd:abc compress
 bad_option compress= compress
 bad_option auto_compact=maybe auto_compact
+bad_option compact_share=abc compact_share
+bad_option compact_share=101 compact_share
+bad_option compact_share=-1 compact_share
+bad_option compact_share=2.555 compact_share
+bad_option compact_share=5% compact_share
+bad_option compact_share= compact_share
+bad_option compact_share compact_share
+bad_option compact_min=abc compact_min
+bad_option compact_min=-1 compact_min
+bad_option compact_min=1x compact_min
+bad_option compact_min=10% compact_min
+bad_option compact_min= compact_min
+bad_option compact_min=99999999999999999999999 compact_min
+bad_option compact_psi=abc compact_psi
+bad_option compact_psi=100.5 compact_psi
+bad_option compact_psi=10. compact_psi
+bad_option compact_psi= compact_psi
 bad_option no_such_option no_such_option
 bad_option size=64m,bogus=1 bogus
 
@@ -107,6 +124,32 @@ check_eq "mem_limit is 64 MiB again" 67108864 "$limit0"
 r=$(probe_ctl 'compact\nmem_limit bogus\n')
 check_eq "good line then bad line -> EINVAL" EINVAL "$r"
 check_eq "mem_limit unchanged" "$limit0" "$(ctl_get mem_limit)"
+
+# The compactor's thresholds: bad values fail and change nothing.
+r=$(probe_ctl 'compact_share 3.5\ncompact_min 2m\ncompact_psi 20\n')
+check_eq "thresholds set: compact_share 3.5, compact_min 2m, compact_psi 20" OK "$r"
+thr0="3.5 2097152 20"
+check_eq "thresholds shown" "$thr0" \
+	"$(ctl_get compact_share_pct) $(ctl_get compact_min_bytes) $(ctl_get compact_psi_pct)"
+for bad in 'compact_share\n' 'compact_share 101\n' 'compact_share -1\n' \
+	'compact_share 2.555\n' 'compact_share 5%\n' 'compact_share 5 6\n' \
+	'compact_share 0x10\n' 'compact_share 99999999999999999999999\n' \
+	'compact_min\n' 'compact_min 12x\n' 'compact_min 10%\n' \
+	'compact_min -1\n' 'compact_min 1.5m\n' 'compact_min 16777216t\n' \
+	'compact_min 99999999999999999999999\n' 'compact_psi\n' \
+	'compact_psi 100.01\n' 'compact_psi abc\n' 'compact_psi 1 2\n' \
+	'compact_sharing 5\n' 'compact_share 1\x00\n'; do
+	r=$(probe_ctl "$bad")
+	check_eq "${bad%\\n} -> EINVAL" EINVAL "$r"
+done
+r=$(probe_ctl 'compact_share 0\ncompact_min bogus\ncompact_psi 0\n')
+check_eq "good line, bad line, good line -> EINVAL" EINVAL "$r"
+check_eq "the first ran, the rest did not" "0 2097152 20" \
+	"$(ctl_get compact_share_pct) $(ctl_get compact_min_bytes) $(ctl_get compact_psi_pct)"
+r=$(probe_ctl 'compact_share 3.5\n')
+check_eq "thresholds unchanged by the bad commands" "$thr0" \
+	"$(ctl_get compact_share_pct) $(ctl_get compact_min_bytes) $(ctl_get compact_psi_pct)"
+check "the daemon logged why" grep -q 'zsfs: .zsctl: compact_min: bad size "bogus"' "$WORK/zsfs.log"
 
 # Concurrent writers: 6 processes of garbage and compactions at once.
 for p in 1 2 3 4 5 6; do

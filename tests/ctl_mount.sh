@@ -1,7 +1,8 @@
 #!/bin/bash
 # tests/ctl_mount.sh - the control plane on a live mount: the .zsctl text,
-# its commands, the user.zsfs.* xattrs, permissions, and the background
-# compactor doing its job without a command.
+# its commands, the user.zsfs.* xattrs, permissions, the background
+# compactor doing its job without a command, and its thresholds tuned by
+# mount options and lowered at run time.
 . "$TOP_SRCDIR/tests/lib.sh"
 
 need_fuse
@@ -18,6 +19,7 @@ check "cat .zsctl" test -s "$WORK/text"
 check_eq "zram's mm_stat names come first, in order" \
 	"orig_data_size compr_data_size mem_used_total mem_limit mem_used_max same_pages pages_compacted huge_pages huge_pages_since" \
 	"$(head -9 "$WORK/text" | awk '{ printf "%s%s", sep, $1; sep = " " }')"
+# (the *_pct thresholds may carry two decimals; the defaults are whole)
 check_eq "every value before the blank line is an integer (codec aside)" "" \
 	"$(awk 'NF == 0 { exit } $1 == "codec" { next } NF != 2 || $2 !~ /^[0-9]+$/' "$WORK/text")"
 check "a codec line" grep -Eq '^codec (lz4|zstd|none)' "$WORK/text"
@@ -25,10 +27,13 @@ check "the class table follows a blank line" \
 	awk 'b && /^class size objs_per_zspage pages_per_zspage / { f = 1 } NF == 0 { b = 1 } END { exit !f }' "$WORK/text"
 for n in inodes inodes_max files dirs symlinks meta_bytes pool_pages \
 	pool_objects dirty_pages compactions_manual compactions_auto \
-	compactions_enospc last_compact_usec last_compact_pages auto_compact; do
+	compactions_enospc last_compact_usec last_compact_pages auto_compact \
+	compact_share_pct compact_min_bytes compact_psi_pct; do
 	check "has $n" grep -q "^$n [0-9]*\$" "$WORK/text"
 done
 check_eq "auto_compact=off shows" 0 "$(ctl_get auto_compact)"
+check_eq "the thresholds' defaults: 5%, 1 MiB, PSI 10%" "5 1048576 10" \
+	"$(ctl_get compact_share_pct) $(ctl_get compact_min_bytes) $(ctl_get compact_psi_pct)"
 
 # ---- data and the per-file xattrs ----
 yes "zsfs keeps this line compressed, page after page" | head -c 4M >"$MNT/comp"
@@ -164,4 +169,53 @@ check "check after everything" sh -c "echo check > '$C'"
 
 zs_umount
 check "clean unmount" test $? -eq 0
+
+# ---- thresholds: high at mount, lowered at run time ----
+# auto_compact on (the default), but nothing short of every page freeable
+# (or 1 GiB) passes these; PSI off so that a loaded machine cannot trigger.
+zs_mount -o size=256m,compact_share=100,compact_min=1g,compact_psi=0
+check_eq "mount options show in .zsctl" "100 1073741824 0" \
+	"$(ctl_get compact_share_pct) $(ctl_get compact_min_bytes) $(ctl_get compact_psi_pct)"
+# ~2700 files of 3000 bytes (base64: compresses to ~75%) in one process,
+# then every other one deleted: their zspages end up half empty
+mkdir "$MNT/t" "$WORK/t"
+head -c 6M /dev/urandom | base64 -w 0 >"$WORK/data"
+(cd "$MNT/t" && split -b 3000 -a 4 - f) <"$WORK/data"
+(cd "$WORK/t" && split -b 3000 -a 4 - f) <"$WORK/data"
+sync
+ls "$MNT/t" | awk 'NR % 2' >"$WORK/odd"
+(cd "$MNT/t" && xargs rm -f) <"$WORK/odd"
+(cd "$WORK/t" && xargs rm -f) <"$WORK/odd"
+sync
+f0=$(freeable)
+diag "files left: $(ls "$MNT/t" | wc -l), freeable pages: $f0, pool_pages $(ctl_get pool_pages)"
+check "deleting every other file left freeable pages" test "$f0" -gt 0
+# longer than the 2 s after which a settled pool counts (ZSFS_AC_SETTLE_POLLS)
+sleep 2.5
+check_eq "over the thresholds: no automatic compaction in 2.5 s" 0 \
+	"$(ctl_get compactions_auto)"
+f1=$(freeable)
+check "... and the freeable pages are still there ($f1)" test "$f1" -gt 0
+check "compact_share 0, compact_min 0 in one write" \
+	sh -c "printf 'compact_share 0\ncompact_min 0\n' > '$C'"
+check_eq ".zsctl shows the new values" "0 0 0" \
+	"$(ctl_get compact_share_pct) $(ctl_get compact_min_bytes) $(ctl_get compact_psi_pct)"
+t0=$(date +%s%N)
+for _ in $(seq 100); do
+	[ "$(ctl_get compactions_auto)" -gt 0 ] && break
+	sleep 0.1
+done
+t1=$(date +%s%N)
+check "lowered thresholds: compacted within 10 s ($(( (t1 - t0) / 1000000 )) ms)" \
+	test "$(ctl_get compactions_auto)" -gt 0
+f2=$(freeable)
+check "freeable pages went down ($f1 -> $f2)" test "$f2" -lt "$f1"
+check "compact_share 2.5" sh -c "echo 'compact_share 2.5' > '$C'"
+check "compact_min 64k, compact_psi 12.25" \
+	sh -c "printf 'compact_min 64k\ncompact_psi 12.25\n' > '$C'"
+check_eq ".zsctl shows decimals as given" "2.5 65536 12.25" \
+	"$(ctl_get compact_share_pct) $(ctl_get compact_min_bytes) $(ctl_get compact_psi_pct)"
+check "the remaining files read back as written" diff -r "$WORK/t" "$MNT/t"
+check "check after compaction" sh -c "echo check > '$C'"
+umount_clean "thresholds"
 done_testing
