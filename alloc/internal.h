@@ -42,11 +42,18 @@
 	((ZS_MAX_ALLOC_SIZE - ZS_MIN_ALLOC_SIZE) / ZS_SIZE_CLASS_DELTA + 1)
 
 /* Free pages the OS layer keeps for reuse instead of returning them at
- * once: 2 MiB absorbs the churn of a workload whose mix of sizes drifts
- * (each zspage built or torn down otherwise costs page faults and an
- * madvise), and is noise next to the pools zsfs runs.  Counted in pages;
- * zs_compact returns them. */
-#define ZS_RESERVE_PAGES 512u
+ * once (os.c).  Returning a page costs an madvise, and with two threads
+ * running every madvise is a TLB-shootdown IPI; taking it again costs a
+ * page fault.  A workload whose mix of sizes drifts (pages leave one
+ * class's zspages and are wanted by another's) would pay both on every
+ * few calls.  So the reserve may grow to ZS_RESERVE_MAX pages (32 MiB),
+ * but what lies above ZS_RESERVE_SOFT (2 MiB) for ZS_RESERVE_DECAY_MS is
+ * returned in one batch.  Reserve pages are counted in the pool's pages
+ * (so in mem_bytes) and in zs_can_compact, and zs_compact returns them
+ * all. */
+#define ZS_RESERVE_SOFT 512u
+#define ZS_RESERVE_MAX 8192u
+#define ZS_RESERVE_DECAY_MS 1000u
 
 /* What a zspage costs beside its pages, for choosing chain lengths
  * (class.c): its descriptor and the malloc header of its page/slot
@@ -233,6 +240,8 @@ struct zs_zspages {
 #define ZS_OWNER(zid, idx) ((uint32_t)(zid) | ((uint32_t)(idx) << 24))
 #define ZS_OWNER_ZID(o) ((o) & 0xffffffu)
 #define ZS_OWNER_IDX(o) ((unsigned)((o) >> 24))
+/* The owner entry of a page in the OS reserve (no zspage has index 255). */
+#define ZS_OWNER_RESERVE UINT32_MAX
 _Static_assert((uint64_t)ZS_ZCHUNK_MAX * ZS_ZCHUNK_ENTRIES <= (1u << 24) &&
 		       ZS_MAX_PAGES_PER_ZSPAGE <= 256,
 	       "zspage ids and page indexes must fit ZS_OWNER");
@@ -257,8 +266,12 @@ struct zs_os {
 	atomic_size_t meta;       /* of which metadata */
 	atomic_size_t arenas_unmapped;
 	atomic_size_t pages_moved;
-	/* Free pages kept for reuse, not yet given back to the kernel. */
-	unsigned char *reserve[ZS_RESERVE_PAGES]; /* protected by lock */
+	/* Free pages kept for reuse, not yet given back to the kernel: a
+	 * list threaded through the pages themselves (struct zs_rlink at
+	 * the start of each; its owner entry is ZS_OWNER_RESERVE), so the
+	 * reserve costs no metadata. */
+	unsigned char *reserve;   /* protected by lock */
+	uint64_t over_since_ns;   /* reserve above SOFT since; 0 = not; lock */
 	atomic_size_t nreserve;   /* written under lock, read without */
 };
 
@@ -372,6 +385,7 @@ unsigned zs_os_pages_free(struct zs_os *os, unsigned char *const *pages,
 			  unsigned n, bool keep);
 size_t zs_os_reserve_flush(struct zs_os *os);
 bool zs_os_reserve_evict(struct zs_os *os, unsigned char *page);
+int zs_os_reserve_verify(struct zs_os *os);
 void zs_os_set_owner(struct zs_os *os, unsigned char *page, uint32_t zid,
 		     unsigned idx);
 int zs_os_meta_map(struct zs_os *os, size_t len, void **p);

@@ -24,6 +24,7 @@ alloc_tests = \
 	tests/alloc_stats \
 	tests/alloc_compact \
 	tests/alloc_random \
+	tests/alloc_reserve \
 	tests/alloc_threads
 
 check_PROGRAMS += $(alloc_tests)
@@ -40,6 +41,8 @@ tests_alloc_compact_SOURCES = tests/alloc_compact.c tests/tap.h tests/alloc_util
 tests_alloc_compact_LDADD = alloc/libzsalloc.a
 tests_alloc_random_SOURCES = tests/alloc_random.c tests/tap.h tests/alloc_util.h
 tests_alloc_random_LDADD = alloc/libzsalloc.a
+tests_alloc_reserve_SOURCES = tests/alloc_reserve.c tests/tap.h
+tests_alloc_reserve_LDADD = alloc/libzsalloc.a
 tests_alloc_threads_SOURCES = tests/alloc_threads.c tests/tap.h tests/alloc_util.h
 tests_alloc_threads_LDADD = alloc/libzsalloc.a
 THREADED_TESTS += tests/alloc_threads

@@ -9,11 +9,14 @@
  *  - zs_os_pages_alloc() hands out single 4 KiB pages (a zspage's pages
  *    need not be contiguous), taken from the densest arena that has room,
  *    so sparse arenas drain on their own and page migration has less to do.
- *  - zs_os_pages_free() gives a page's memory back to the kernel at once
- *    with MADV_DONTNEED, before the page can be handed out again, except
- *    that up to ZS_RESERVE_PAGES freed pages (2 MiB) are kept as they are
- *    and handed out first: the caller counts them as held (the pool's
- *    pages figure includes them), and zs_os_reserve_flush() returns them.
+ *  - zs_os_pages_free() gives a page's memory back to the kernel with
+ *    MADV_DONTNEED, before the page can be handed out again, except that
+ *    freed pages may be kept as they are in a reserve and handed out
+ *    first: up to ZS_RESERVE_MAX pages, of which what has stood above
+ *    ZS_RESERVE_SOFT for ZS_RESERVE_DECAY_MS goes back in one batch at
+ *    the next free (see internal.h for why).  The caller counts reserve
+ *    pages as held (the pool's pages figure includes them), and
+ *    zs_os_reserve_flush() returns them all.
  *    An arena that becomes empty is unmapped, except that one empty arena
  *    is kept mapped (it costs no RSS) to avoid mmap churn at the boundary.
  *  - Each arena has a free-page bitmap and, per page, the id of the
@@ -30,8 +33,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "internal.h"
+
+/* The reserve's links, kept at the start of each reserve page. */
+struct zs_rlink {
+	unsigned char *prev, *next;
+};
+
+static struct zs_rlink *rlink(unsigned char *page)
+{
+	return (struct zs_rlink *)(void *)page;
+}
 
 /* The malloc'd part of an arena's bookkeeping (its owner table is
  * mapped, and counted, by zs_os_meta_map). */
@@ -200,6 +214,99 @@ static unsigned char *arena_take(struct zs_arena *a)
 	return NULL;
 }
 
+/* Caller must hold os->lock; @page is in arena @a and not free. */
+static void reserve_push(struct zs_os *os, struct zs_arena *a,
+			 unsigned char *page)
+{
+	struct zs_rlink *l = rlink(page);
+
+	a->owner[(size_t)(page - a->base) / ZS_PAGE_SIZE] = ZS_OWNER_RESERVE;
+	l->prev = NULL;
+	l->next = os->reserve;
+	if (os->reserve)
+		rlink(os->reserve)->prev = page;
+	os->reserve = page;
+	atomic_store_explicit(&os->nreserve, os->nreserve + 1,
+			      memory_order_relaxed);
+}
+
+/* Caller must hold os->lock; @page is in the reserve, in arena @a. */
+static void reserve_unlink(struct zs_os *os, struct zs_arena *a,
+			   unsigned char *page)
+{
+	struct zs_rlink *l = rlink(page);
+
+	if (l->prev)
+		rlink(l->prev)->next = l->next;
+	else
+		os->reserve = l->next;
+	if (l->next)
+		rlink(l->next)->prev = l->prev;
+	a->owner[(size_t)(page - a->base) / ZS_PAGE_SIZE] = 0;
+	atomic_store_explicit(&os->nreserve, os->nreserve - 1,
+			      memory_order_relaxed);
+	if (os->nreserve <= ZS_RESERVE_SOFT)
+		os->over_since_ns = 0;
+}
+
+/* Caller must hold os->lock; the reserve is not empty. */
+static unsigned char *reserve_pop(struct zs_os *os)
+{
+	unsigned char *page = os->reserve;
+
+	reserve_unlink(os, arena_of(os, page), page);
+	return page;
+}
+
+static uint64_t coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Caller must hold os->lock, after adding to the reserve.  Return: how
+ * many reserve pages have stood above ZS_RESERVE_SOFT long enough to go.
+ */
+static size_t reserve_decay(struct zs_os *os)
+{
+	uint64_t now;
+
+	if (os->nreserve <= ZS_RESERVE_SOFT)
+		return 0;
+	now = coarse_ns();
+	if (!os->over_since_ns) {
+		os->over_since_ns = now;
+		return 0;
+	}
+	if (now - os->over_since_ns < ZS_RESERVE_DECAY_MS * 1000000ull)
+		return 0;
+	os->over_since_ns = 0;
+	return os->nreserve - ZS_RESERVE_SOFT;
+}
+
+/* Give up to @n reserve pages back to the kernel.  Return: how many. */
+static size_t reserve_release(struct zs_os *os, size_t n)
+{
+	unsigned char *batch[ZS_MAX_PAGES_PER_ZSPAGE];
+	size_t total = 0;
+	unsigned k;
+
+	do {
+		k = 0;
+		pthread_mutex_lock(&os->lock);
+		while (k < ZS_MAX_PAGES_PER_ZSPAGE && total + k < n &&
+		       os->nreserve)
+			batch[k++] = reserve_pop(os);
+		pthread_mutex_unlock(&os->lock);
+		if (k)
+			total += zs_os_pages_free(os, batch, k, false);
+	} while (k);
+	return total;
+}
+
 /*
  * zs_os_pages_alloc() - get @n pages (not necessarily contiguous) into
  * @pages, never from @avoid (may be NULL).  Return: 0 or -ENOMEM.
@@ -214,9 +321,7 @@ int zs_os_pages_alloc(struct zs_os *os, unsigned n, unsigned char **pages,
 	/* Reserve pages first; page migration (avoid set) wants fresh ones
 	 * in dense arenas instead. */
 	while (!avoid && got < n && os->nreserve) {
-		pages[got++] = os->reserve[os->nreserve - 1];
-		atomic_store_explicit(&os->nreserve, os->nreserve - 1,
-				      memory_order_relaxed);
+		pages[got++] = reserve_pop(os);
 		reused++;
 	}
 	while (got < n) {
@@ -333,24 +438,25 @@ unsigned zs_os_pages_free(struct zs_os *os, unsigned char *const *pages,
 	struct zs_arena *dead[ZS_MAX_PAGES_PER_ZSPAGE];
 	unsigned char *rel[ZS_MAX_PAGES_PER_ZSPAGE];
 	unsigned ndead = 0, nrel = 0;
+	size_t decay = 0, decayed = 0;
 
 	pthread_mutex_lock(&os->lock);
 	for (unsigned i = 0; i < n; i++) {
 		struct zs_arena *a = arena_of(os, pages[i]);
 
-		if (keep && os->nreserve < ZS_RESERVE_PAGES && a &&
-		    !a->draining) {
-			a->owner[(size_t)(pages[i] - a->base) / ZS_PAGE_SIZE] = 0;
-			os->reserve[os->nreserve] = pages[i];
-			atomic_store_explicit(&os->nreserve, os->nreserve + 1,
-					      memory_order_relaxed);
-		} else {
+		if (keep && os->nreserve < ZS_RESERVE_MAX && a &&
+		    !a->draining)
+			reserve_push(os, a, pages[i]);
+		else
 			rel[nrel++] = pages[i];
-		}
 	}
+	if (keep)
+		decay = reserve_decay(os);
 	pthread_mutex_unlock(&os->lock);
+	if (decay)
+		decayed = reserve_release(os, decay);
 	if (!nrel)
-		return 0;
+		return (unsigned)decayed;
 	madvise_pages(rel, nrel);
 	pthread_mutex_lock(&os->lock);
 	for (unsigned i = 0; i < nrel; i++) {
@@ -362,24 +468,22 @@ unsigned zs_os_pages_free(struct zs_os *os, unsigned char *const *pages,
 	pthread_mutex_unlock(&os->lock);
 	for (unsigned i = 0; i < ndead; i++)
 		arena_unmap(os, dead[i]);
-	return nrel;
+	return nrel + (unsigned)decayed;
 }
 
 /* zs_os_reserve_evict() - if @page is in the reserve, give it back to the
  * kernel.  Return: true if it was. */
 bool zs_os_reserve_evict(struct zs_os *os, unsigned char *page)
 {
+	struct zs_arena *a;
 	bool found = false;
 
 	pthread_mutex_lock(&os->lock);
-	for (size_t i = 0; i < os->nreserve; i++) {
-		if (os->reserve[i] != page)
-			continue;
-		os->reserve[i] = os->reserve[os->nreserve - 1];
-		atomic_store_explicit(&os->nreserve, os->nreserve - 1,
-				      memory_order_relaxed);
+	a = arena_of(os, page);
+	if (a && a->owner[(size_t)(page - a->base) / ZS_PAGE_SIZE] ==
+			 ZS_OWNER_RESERVE) {
+		reserve_unlink(os, a, page);
 		found = true;
-		break;
 	}
 	pthread_mutex_unlock(&os->lock);
 	if (found)
@@ -391,23 +495,34 @@ bool zs_os_reserve_evict(struct zs_os *os, unsigned char *page)
  * Return: the number of pages. */
 size_t zs_os_reserve_flush(struct zs_os *os)
 {
-	unsigned char *batch[ZS_MAX_PAGES_PER_ZSPAGE];
-	size_t total = 0;
-	unsigned n;
+	return reserve_release(os, SIZE_MAX);
+}
 
-	do {
-		n = 0;
-		pthread_mutex_lock(&os->lock);
-		while (n < ZS_MAX_PAGES_PER_ZSPAGE && os->nreserve) {
-			batch[n++] = os->reserve[os->nreserve - 1];
-			atomic_store_explicit(&os->nreserve, os->nreserve - 1,
-					      memory_order_relaxed);
+/* zs_os_reserve_verify() - walk the reserve: every page is marked as a
+ * reserve page and the links agree with the count.  Return: 0 or -EINVAL. */
+int zs_os_reserve_verify(struct zs_os *os)
+{
+	unsigned char *prev = NULL;
+	size_t n = 0;
+	int err = 0;
+
+	pthread_mutex_lock(&os->lock);
+	for (unsigned char *p = os->reserve; p; p = rlink(p)->next) {
+		struct zs_arena *a = arena_of(os, p);
+
+		if (!a || n >= os->nreserve || rlink(p)->prev != prev ||
+		    a->owner[(size_t)(p - a->base) / ZS_PAGE_SIZE] !=
+			    ZS_OWNER_RESERVE) {
+			err = -EINVAL;
+			break;
 		}
-		pthread_mutex_unlock(&os->lock);
-		if (n)
-			total += zs_os_pages_free(os, batch, n, false);
-	} while (n);
-	return total;
+		prev = p;
+		n++;
+	}
+	if (n != os->nreserve)
+		err = -EINVAL;
+	pthread_mutex_unlock(&os->lock);
+	return err;
 }
 
 /*
@@ -457,8 +572,12 @@ int zs_os_next_used(struct zs_os *os, struct zs_arena *a, unsigned *pos,
 			continue;
 		*pos = p;
 		*pagep = a->base + (size_t)p * ZS_PAGE_SIZE;
-		*zidp = ZS_OWNER_ZID(a->owner[p]);
-		*idxp = ZS_OWNER_IDX(a->owner[p]);
+		/* A reserve page reads as owned by no zspage, like a page
+		 * being built or torn down: the caller evicts it. */
+		*zidp = a->owner[p] == ZS_OWNER_RESERVE ? 0
+							: ZS_OWNER_ZID(a->owner[p]);
+		*idxp = a->owner[p] == ZS_OWNER_RESERVE ? 0
+							: ZS_OWNER_IDX(a->owner[p]);
 		err = 0;
 		break;
 	}

@@ -62,11 +62,12 @@
  * zs_malloc takes a slot from the fullest non-full zspage, so sparse
  * zspages are left to empty out.  An empty zspage is freed at once,
  * except that each class keeps one empty zspage in reserve, and the OS
- * layer keeps up to 2 MiB of freed pages for reuse by any class, so that
- * a workload hovering at a zspage boundary, or whose mix of sizes
- * drifts, does not pay page faults and madvise on every other call.
- * Both reserves are counted in pages (so in mem_bytes), and zs_compact
- * gives them back.
+ * layer keeps freed pages for reuse by any class (2 MiB, or up to 32 MiB
+ * until a free a second later trims them), so that a workload hovering at a zspage
+ * boundary, or whose mix of sizes drifts, does not pay a page fault and
+ * an madvise -- a TLB-shootdown IPI once two threads run -- every few
+ * calls.  Both reserves are counted in pages (so in mem_bytes) and in
+ * zs_can_compact, and zs_compact gives them back.
  *
  * Access (map.c).  zs_map returns a direct pointer for an object within
  * one page and a per-thread copy for one that spans two; zs_read/zs_write

@@ -315,6 +315,8 @@ int zs_pool_check(zs_pool *pool, char *msg, size_t msg_cap)
 	}
 	if (err)
 		return err;
+	if (zs_os_reserve_verify(&pool->os))
+		return fail(msg, msg_cap, "the OS reserve's list is broken");
 	total_pages += atomic_load(&pool->os.nreserve);
 	if (total_pages != atomic_load(&pool->pages))
 		return fail(msg, msg_cap, "pages %zu, zspages and reserve "

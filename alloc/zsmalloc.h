@@ -119,8 +119,10 @@ void zs_set_limit(zs_pool *pool, size_t limit_bytes);
 
 struct zs_pool_stats {
 	size_t pages;           /* 4 KiB pages held now: in zspages, plus
-				 * at most 2 MiB of freed pages kept for
-				 * reuse (zs_compact gives those back) */
+				 * freed pages kept for reuse: 2 MiB, or
+				 * up to 32 MiB until a free a second
+				 * later trims them; zs_compact gives
+				 * them all back */
 	size_t pages_max;       /* high-water mark of pages */
 	size_t objs;            /* live objects */
 	size_t bytes_stored;    /* sum of live objects' requested sizes */
