@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <malloc.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,14 +88,36 @@ static size_t pool_mem(struct zsfs *fs, size_t need)
 	return ps.mem_bytes;
 }
 
+/* Compact the pool (giving back the freed pages it keeps for reuse and
+ * its sparse zspages' pages) and return its fresh mem_bytes. */
+static size_t pool_mem_compacted(struct zsfs *fs)
+{
+	struct zs_pool_stats ps;
+
+	zs_compact(zsfs_store_pool(fs->store));
+	zs_pool_stats(zsfs_store_pool(fs->store), &ps);
+	atomic_store(&fs->pool_mem_cache, ps.mem_bytes);
+	atomic_store(&fs->pool_mem_at, mono_ns());
+	return ps.mem_bytes;
+}
+
 int zsfs_meta_charge(struct zsfs *fs, size_t bytes)
 {
 	size_t cur = atomic_load(&fs->meta_bytes);
+	bool compacted = false;
 
 	if (fs->size_limit) {
 		size_t mem = pool_mem(fs, cur + bytes);
 
 		do {
+			if (mem + cur + bytes <= fs->size_limit)
+				continue;
+			/* Like the data path: compact once before ENOSPC. */
+			if (compacted)
+				return -ENOSPC;
+			mem = pool_mem_compacted(fs);
+			compacted = true;
+			cur = atomic_load(&fs->meta_bytes);
 			if (mem + cur + bytes > fs->size_limit)
 				return -ENOSPC;
 		} while (!atomic_compare_exchange_weak(&fs->meta_bytes, &cur,
