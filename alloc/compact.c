@@ -76,9 +76,7 @@ static int move_one(zs_pool *pool, struct zs_class *c, struct zs_zspage *src,
 {
 	unsigned char buf[ZS_MAX_ALLOC_SIZE];
 	uint32_t hid = zs_slots(src)[s];
-	_Atomic uint64_t *ent = zs_handle_entry(pool, hid);
-	size_t size = ZS_ENT_SIZE(atomic_load_explicit(ent,
-						       memory_order_relaxed));
+	_Atomic uint32_t *ent = zs_handle_entry(pool, hid);
 	unsigned ds;
 	int err;
 
@@ -87,10 +85,10 @@ static int move_one(zs_pool *pool, struct zs_class *c, struct zs_zspage *src,
 		return err;
 	ds = zs_zspage_slot_alloc(c, dst, hid);
 	zs_class_refile(c, dst);
-	zs_obj_copy_out(c, src, s, buf, size);
-	zs_obj_copy_in(c, dst, ds, buf, size);
-	atomic_store_explicit(ent, ZS_ENT(dst->id, ds, size, c->shard),
-			      memory_order_release);
+	/* The entry does not know the object's size: move the whole slot. */
+	zs_obj_copy_out(c, src, s, buf, c->size);
+	zs_obj_copy_in(c, dst, ds, buf, c->size);
+	atomic_store_explicit(ent, ZS_ENT(dst->id, ds), memory_order_release);
 	zs_zspage_slot_free(c, src, s);
 	return 0;
 }
@@ -135,15 +133,13 @@ static size_t pack_zspage(zs_pool *pool, struct zs_class *c,
 			break;
 		/* slot lo is free, slot hi - 1 is used, so lo < hi - 1 */
 		uint32_t hid = slots[hi - 1];
-		_Atomic uint64_t *ent = zs_handle_entry(pool, hid);
-		size_t size = ZS_ENT_SIZE(
-			atomic_load_explicit(ent, memory_order_relaxed));
+		_Atomic uint32_t *ent = zs_handle_entry(pool, hid);
 
 		if (zs_zspage_populate(pool, c, zp, lo, false, grownp))
 			break;
-		zs_obj_copy_out(c, zp, hi - 1, buf, size);
-		zs_obj_copy_in(c, zp, lo, buf, size);
-		atomic_store_explicit(ent, ZS_ENT(zp->id, lo, size, c->shard),
+		zs_obj_copy_out(c, zp, hi - 1, buf, c->size);
+		zs_obj_copy_in(c, zp, lo, buf, c->size);
+		atomic_store_explicit(ent, ZS_ENT(zp->id, lo),
 				      memory_order_release);
 		slots[lo++] = hid;
 		slots[--hi] = ZS_SLOT_FREE;

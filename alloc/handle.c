@@ -2,13 +2,14 @@
  * handle.c - the handle table: the indirection between a handle and the
  * place its object lives, which lets compaction move objects.
  *
- * A handle is a 32-bit id (zero-extended into zs_handle); id 0 is never
- * used.  Its entry is one atomic 64-bit word in a two-level table: a fixed
- * array of chunk pointers in the pool, each chunk 8192 entries (64 KiB) of
- * mmapped memory.  Chunks are added, never moved or freed while the pool
- * lives, so a reader finds an entry with two loads and no lock.  Per live
- * object the table costs 8 bytes; the zspage slot table adds 4 for the
- * back-reference (slot -> handle) that compaction needs.
+ * A handle's low 32 bits are its id; id 0 is never used (the size and
+ * shard ride in its upper bits, see internal.h).  Its entry is one atomic
+ * 32-bit word in a two-level table: a fixed array of chunk pointers in
+ * the pool, each chunk 8192 entries (32 KiB) of mmapped memory.  Chunks
+ * are added, never moved or freed while the pool lives, so a reader finds
+ * an entry with two loads and no lock.  Per live object the table costs 4
+ * bytes; the zspage slot table adds 4 for the back-reference (slot ->
+ * handle id) that compaction needs.
  *
  * Free ids are kept in a global list threaded through the free entries
  * and, in front of it, a small per-class cache that the class lock already
@@ -35,13 +36,13 @@ void zs_handles_fini(zs_pool *pool)
 
 	for (unsigned i = 0; i < t->nchunks; i++)
 		zs_os_meta_unmap(&pool->os, (void *)atomic_load(&t->chunks[i]),
-				 ZS_HCHUNK_ENTRIES * sizeof(uint64_t));
+				 ZS_HCHUNK_ENTRIES * sizeof(uint32_t));
 	pthread_mutex_destroy(&t->lock);
 }
 
-_Atomic uint64_t *zs_handle_entry(zs_pool *pool, uint32_t hid)
+_Atomic uint32_t *zs_handle_entry(zs_pool *pool, uint32_t hid)
 {
-	_Atomic uint64_t *chunk;
+	_Atomic uint32_t *chunk;
 
 	chunk = atomic_load_explicit(&pool->handles.chunks[hid >> ZS_HCHUNK_SHIFT],
 				     memory_order_acquire);
@@ -52,13 +53,13 @@ _Atomic uint64_t *zs_handle_entry(zs_pool *pool, uint32_t hid)
 static int chunk_add(zs_pool *pool)
 {
 	struct zs_handles *t = &pool->handles;
-	_Atomic uint64_t *chunk;
+	_Atomic uint32_t *chunk;
 	void *p;
 	int err;
 
 	if (t->nchunks >= ZS_HCHUNK_MAX)
 		return -ENOMEM;
-	err = zs_os_meta_map(&pool->os, ZS_HCHUNK_ENTRIES * sizeof(uint64_t), &p);
+	err = zs_os_meta_map(&pool->os, ZS_HCHUNK_ENTRIES * sizeof(uint32_t), &p);
 	if (err)
 		return err;
 	chunk = p;
@@ -152,5 +153,37 @@ size_t zs_handles_capacity(zs_pool *pool)
 
 size_t zs_handles_meta(zs_pool *pool)
 {
-	return zs_handles_capacity(pool) * sizeof(uint64_t);
+	return zs_handles_capacity(pool) * sizeof(uint32_t);
+}
+
+/*
+ * zs_handles_free() - count the free ids: the global list (walked, so a
+ * broken list shows) and the class caches.  *@errp is set to -EINVAL when
+ * the list is longer than it says or leaves the table.  Takes every class
+ * lock in turn, then handles.lock: call with no lock held.
+ */
+size_t zs_handles_free(zs_pool *pool, int *errp)
+{
+	struct zs_handles *t = &pool->handles;
+	size_t cached = 0, n = 0;
+
+	for (unsigned i = 0; i < pool->nr_all; i++) {
+		pthread_mutex_lock(&pool->classes[i].lock);
+		cached += pool->classes[i].hcache_n;
+		pthread_mutex_unlock(&pool->classes[i].lock);
+	}
+	*errp = 0;
+	pthread_mutex_lock(&t->lock);
+	for (uint32_t id = t->free_head; id; n++) {
+		if (n > t->nfree || (id >> ZS_HCHUNK_SHIFT) >= t->nchunks) {
+			*errp = -EINVAL;
+			break;
+		}
+		id = atomic_load_explicit(zs_handle_entry(pool, id),
+					  memory_order_relaxed);
+	}
+	if (n != t->nfree)
+		*errp = -EINVAL;
+	pthread_mutex_unlock(&t->lock);
+	return n + cached;
 }

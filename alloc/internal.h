@@ -79,7 +79,7 @@
 #define ZS_ARENA_BYTES ((size_t)ZS_ARENA_PAGES * ZS_PAGE_SIZE)
 
 /* Handle table: two levels, so entries never move and readers need no
- * lock.  A chunk holds 8192 entries of 8 bytes (64 KiB, mmapped). */
+ * lock.  A chunk holds 8192 entries of 4 bytes (32 KiB, mmapped). */
 #define ZS_HCHUNK_SHIFT 13u
 #define ZS_HCHUNK_ENTRIES (1u << ZS_HCHUNK_SHIFT)
 #define ZS_HCHUNK_MAX 16384u /* 128 Mi handles */
@@ -91,10 +91,12 @@
 #define ZS_HCACHE_BATCH 16u
 
 /* zspage descriptors: two levels as well, never freed while the pool
- * lives (a lock-free reader may still look at a stale one). */
+ * lives (a lock-free reader may still look at a stale one).  At most
+ * 2 Mi zspages, so that an id fits its 21 bits of a handle-table entry:
+ * 128 GiB of pool at the default chain length, 32 GiB at the shortest. */
 #define ZS_ZCHUNK_SHIFT 10u
 #define ZS_ZCHUNK_ENTRIES (1u << ZS_ZCHUNK_SHIFT)
-#define ZS_ZCHUNK_MAX 16384u
+#define ZS_ZCHUNK_MAX 2048u
 
 /* Slot table entries: a used slot holds its handle id; a free slot holds
  * ZS_SLOT_FREE | next free slot (ZS_SLOT_END ends the list). */
@@ -110,20 +112,37 @@
 #define ZS_DEFAULT_MAX_SHARDS 4u
 
 /*
- * A handle-table entry of a live object packs its location and size:
- *	bits  0..31 zspage id (never 0)
- *	bits 32..47 slot index in the zspage
- *	bits 48..60 requested size (1..4096)
- *	bits 61..63 class shard
- * A free entry has size 0 and holds the next free handle id.
+ * A handle (zs_handle) carries what never changes while its object lives,
+ * so that the table need not store it:
+ *	bits  0..31 handle id: its entry in the handle table (never 0)
+ *	bits 32..44 requested size (1..4096)
+ *	bits 45..47 class shard
+ * The 4-byte handle-table entry holds where the object is now, which
+ * compaction changes:
+ *	bits  0..10 slot index in the zspage (below 2048)
+ *	bits 11..31 zspage id (never 0, below 2^21)
+ * A free entry holds the next free handle id (0 while in a class cache).
  */
-#define ZS_ENT(zid, slot, size, shard)                              \
-	((uint64_t)(zid) | ((uint64_t)(slot) << 32) |               \
-	 ((uint64_t)(size) << 48) | ((uint64_t)(shard) << 61))
-#define ZS_ENT_ZID(e) ((uint32_t)(e))
-#define ZS_ENT_SLOT(e) ((unsigned)(((e) >> 32) & 0xffffu))
-#define ZS_ENT_SIZE(e) ((size_t)(((e) >> 48) & 0x1fffu))
-#define ZS_ENT_SHARD(e) ((unsigned)((e) >> 61))
+#define ZS_H(hid, size, shard)                                          \
+	((uint64_t)(hid) | ((uint64_t)(size) << 32) |                   \
+	 ((uint64_t)(shard) << 45))
+#define ZS_H_ID(h) ((uint32_t)(h))
+#define ZS_H_SIZE(h) ((size_t)(((h) >> 32) & 0x1fffu))
+#define ZS_H_SHARD(h) ((unsigned)(((h) >> 45) & 0x7u))
+#define ZS_H_VALID(h)                                                   \
+	(ZS_H_ID(h) != 0 && ZS_H_SIZE(h) != 0 &&                        \
+	 ZS_H_SIZE(h) <= ZS_MAX_ALLOC_SIZE && ((h) >> 48) == 0)
+#define ZS_ENT_SLOT_BITS 11u
+#define ZS_ENT(zid, slot)                                               \
+	(((uint32_t)(zid) << ZS_ENT_SLOT_BITS) | (uint32_t)(slot))
+#define ZS_ENT_ZID(e) ((uint32_t)(e) >> ZS_ENT_SLOT_BITS)
+#define ZS_ENT_SLOT(e) ((unsigned)((e) & ((1u << ZS_ENT_SLOT_BITS) - 1u)))
+_Static_assert(ZS_MAX_PAGES_PER_ZSPAGE * ZS_PAGE_SIZE / ZS_MIN_ALLOC_SIZE <=
+			       (1u << ZS_ENT_SLOT_BITS) &&
+		       (uint64_t)ZS_ZCHUNK_MAX * ZS_ZCHUNK_ENTRIES <=
+			       (1u << (32 - ZS_ENT_SLOT_BITS)) &&
+		       ZS_MAX_SHARDS <= 8,
+	       "slot indexes, zspage ids and shards must fit their bits");
 
 /* ---- assertions ----------------------------------------------------- */
 
@@ -221,7 +240,7 @@ struct zs_class {
 struct zs_handles {
 	pthread_mutex_t lock;
 	/* Chunk pointers: set once under lock (release), read without. */
-	_Atomic(_Atomic uint64_t *) chunks[ZS_HCHUNK_MAX];
+	_Atomic(_Atomic uint32_t *) chunks[ZS_HCHUNK_MAX];
 	unsigned nchunks;         /* protected by lock */
 	uint32_t free_head;       /* protected by lock; 0 = empty */
 	size_t nfree;             /* protected by lock */
@@ -358,11 +377,12 @@ unsigned char *zs_obj_addr(const struct zs_class *c,
 
 int zs_handles_init(zs_pool *pool);
 void zs_handles_fini(zs_pool *pool);
-_Atomic uint64_t *zs_handle_entry(zs_pool *pool, uint32_t hid);
+_Atomic uint32_t *zs_handle_entry(zs_pool *pool, uint32_t hid);
 int zs_handle_get(zs_pool *pool, struct zs_class *c, uint32_t *hidp);
 void zs_handle_put(zs_pool *pool, struct zs_class *c, uint32_t hid);
 size_t zs_handles_meta(zs_pool *pool);
 size_t zs_handles_capacity(zs_pool *pool);
+size_t zs_handles_free(zs_pool *pool, int *errp);
 
 /* ---- map.c ---------------------------------------------------------- */
 

@@ -112,19 +112,21 @@ static unsigned char *tbuf_get(zs_pool *pool)
 static struct zs_zspage *obj_pin(zs_pool *pool, zs_handle h, unsigned *slotp,
 				 size_t *sizep)
 {
-	_Atomic uint64_t *ent = zs_handle_entry(pool, (uint32_t)h);
+	_Atomic uint32_t *ent;
 	unsigned spins = 0;
 
+	ZS_ASSERT(ZS_H_VALID(h) && ZS_H_SHARD(h) < pool->nshards);
+	ent = zs_handle_entry(pool, ZS_H_ID(h));
 	for (;;) {
-		uint64_t e = atomic_load_explicit(ent, memory_order_acquire);
+		uint32_t e = atomic_load_explicit(ent, memory_order_acquire);
 		struct zs_zspage *zp;
 
-		ZS_ASSERT(ZS_ENT_SIZE(e) != 0); /* freed or never allocated */
+		ZS_ASSERT(ZS_ENT_ZID(e) != 0); /* freed or never allocated */
 		zp = zs_zspage_get(pool, ZS_ENT_ZID(e));
 		if (!(atomic_fetch_add(&zp->state, 1) & ZS_ISOLATED) &&
 		    atomic_load_explicit(ent, memory_order_acquire) == e) {
 			*slotp = ZS_ENT_SLOT(e);
-			*sizep = ZS_ENT_SIZE(e);
+			*sizep = ZS_H_SIZE(h);
 			return zp;
 		}
 		atomic_fetch_sub(&zp->state, 1);
@@ -140,13 +142,8 @@ static void obj_unpin(struct zs_zspage *zp)
 
 size_t zs_obj_size(zs_pool *pool, zs_handle h)
 {
-	uint64_t e;
-
-	if (!h)
-		return 0;
-	e = atomic_load_explicit(zs_handle_entry(pool, (uint32_t)h),
-				 memory_order_acquire);
-	return ZS_ENT_SIZE(e);
+	(void)pool;
+	return h ? ZS_H_SIZE(h) : 0;
 }
 
 void *zs_map(zs_pool *pool, zs_handle h, enum zs_mapmode mode,

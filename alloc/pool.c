@@ -40,10 +40,13 @@
  * that the background compactor returns anyway (zs_can_compact counts
  * it exactly).
  *
- * Handles (handle.c).  A handle is a 32-bit id of an entry in a two-level
- * table; the entry (one atomic 64-bit word) holds the zspage id, the
- * slot, the requested size and the shard.  Moving an object rewrites that
- * word only.  Metadata per live object: 8 bytes of entry + 4 of slot
+ * Handles (handle.c).  A handle carries, beside the id of its entry in a
+ * two-level table, what never changes while the object lives: the
+ * requested size and the shard (the owner keeps 64 bits anyway; zram and
+ * our page store both also keep the length).  The entry, one atomic
+ * 32-bit word, holds where the object is: zspage id and slot.  Moving an
+ * object rewrites that word only (compaction, which knows no sizes, moves
+ * whole slots).  Metadata per live object: 4 bytes of entry + 4 of slot
  * table, plus a zspage descriptor (48 bytes) and page array (8 bytes a
  * page) per zspage, and a 4 KiB owner table per 4 MiB arena.
  *
@@ -53,7 +56,7 @@
  * threads rarely contend for class locks or bounce zspage cache lines,
  * and a thread the scheduler moves between CPUs keeps filling the same
  * zspages.  An object stays in its
- * shard (the handle entry records it), so zs_free goes to the right lock
+ * shard (the handle records it), so zs_free goes to the right lock
  * from any thread.  The price is up to one partly filled zspage per class
  * per shard, which compaction treats like any other.
  *
@@ -248,11 +251,10 @@ int zs_malloc(zs_pool *pool, size_t size, zs_handle *hp)
 	zs_class_refile(c, zp);
 	c->objs_used++;
 	c->bytes_stored += size;
-	atomic_store_explicit(zs_handle_entry(pool, hid),
-			      ZS_ENT(zp->id, slot, size, c->shard),
+	atomic_store_explicit(zs_handle_entry(pool, hid), ZS_ENT(zp->id, slot),
 			      memory_order_release);
 	pthread_mutex_unlock(&c->lock);
-	*hp = hid;
+	*hp = ZS_H(hid, size, c->shard);
 	return 0;
 
 out_handle:
@@ -264,27 +266,26 @@ out_unlock:
 
 void zs_free(zs_pool *pool, zs_handle h)
 {
-	_Atomic uint64_t *ent;
+	_Atomic uint32_t *ent;
 	struct zs_class *c;
 	struct zs_zspage *zp;
-	uint64_t e;
+	uint32_t e;
 
 	if (!h)
 		return;
-	ent = zs_handle_entry(pool, (uint32_t)h);
-	/* The size never changes while the object lives; its location may,
-	 * but only under the class lock, so read it again under that lock. */
-	e = atomic_load_explicit(ent, memory_order_acquire);
-	ZS_ASSERT(ZS_ENT_SIZE(e) != 0);
-	c = zs_class_in(pool, ZS_ENT_SHARD(e), ZS_ENT_SIZE(e));
+	ZS_ASSERT(ZS_H_VALID(h) && ZS_H_SHARD(h) < pool->nshards);
+	ent = zs_handle_entry(pool, ZS_H_ID(h));
+	/* The location may change, but only under the class lock. */
+	c = zs_class_in(pool, ZS_H_SHARD(h), ZS_H_SIZE(h));
 	pthread_mutex_lock(&c->lock);
 	e = atomic_load_explicit(ent, memory_order_relaxed);
+	ZS_ASSERT(ZS_ENT_ZID(e) != 0); /* freed, or never allocated */
 	zp = zs_zspage_get(pool, ZS_ENT_ZID(e));
-	ZS_DASSERT(zs_slots(zp)[ZS_ENT_SLOT(e)] == (uint32_t)h);
+	ZS_DASSERT(zs_slots(zp)[ZS_ENT_SLOT(e)] == ZS_H_ID(h));
 	zs_zspage_slot_free(c, zp, ZS_ENT_SLOT(e));
 	c->objs_used--;
-	c->bytes_stored -= ZS_ENT_SIZE(e);
-	zs_handle_put(pool, c, (uint32_t)h);
+	c->bytes_stored -= ZS_H_SIZE(h);
+	zs_handle_put(pool, c, ZS_H_ID(h));
 	/* Compaction isolates zspages only while it holds the class lock,
 	 * so every zspage seen here is on its fullness list. */
 	if (zp->inuse == 0) {

@@ -195,7 +195,7 @@ static int check_zspage(zs_pool *pool, struct zs_class *c,
 			    zp->npages);
 	for (unsigned s = 0; s < c->objs_per_zspage; s++) {
 		uint32_t v = zs_slots(zp)[s];
-		uint64_t e;
+		uint32_t e;
 
 		if (v & ZS_SLOT_FREE)
 			continue;
@@ -212,15 +212,13 @@ static int check_zspage(zs_pool *pool, struct zs_class *c,
 			return fail(msg, cap, "zspage %u slot %u: bad handle %u",
 				    zp->id, s, v);
 		e = atomic_load(zs_handle_entry(pool, v));
-		if (ZS_ENT_ZID(e) != zp->id || ZS_ENT_SLOT(e) != s ||
-		    ZS_ENT_SIZE(e) == 0 || ZS_ENT_SIZE(e) > c->size ||
-		    zs_class_in(pool, ZS_ENT_SHARD(e), ZS_ENT_SIZE(e)) != c)
+		if (ZS_ENT_ZID(e) != zp->id || ZS_ENT_SLOT(e) != s)
 			return fail(msg, cap,
-				    "handle %u: entry %#llx, back-reference "
+				    "handle %u: entry %#x, back-reference "
 				    "from zspage %u slot %u",
-				    v, (unsigned long long)e, zp->id, s);
+				    v, (unsigned)e, zp->id, s);
 		(*objs)++;
-		*bytes += ZS_ENT_SIZE(e);
+		*bytes += c->size;
 	}
 	if (used != zp->inuse)
 		return fail(msg, cap, "zspage %u: inuse %u, %u slots used",
@@ -254,7 +252,7 @@ static int check_zspage(zs_pool *pool, struct zs_class *c,
 
 int zs_pool_check(zs_pool *pool, char *msg, size_t msg_cap)
 {
-	size_t total_objs = 0, total_pages = 0, live = 0;
+	size_t total_objs = 0, total_pages = 0, live, nfree;
 	unsigned nchunks;
 	int err = 0;
 
@@ -298,7 +296,10 @@ int zs_pool_check(zs_pool *pool, char *msg, size_t msg_cap)
 			err = fail(msg, msg_cap, "class %zu: %zu in reserve, "
 				   "counted %zu", c->size, ne, c->nr_empty);
 		nzs += ne;
-		if (!err && (objs != c->objs_used || bytes != c->bytes_stored ||
+		/* Sizes live in the handles, not here: @bytes is the slot
+		 * bytes in use, which bound the bytes stored. */
+		if (!err && (objs != c->objs_used || bytes < c->bytes_stored ||
+			     (objs == 0) != (c->bytes_stored == 0) ||
 			     nzs * c->objs_per_zspage != c->objs_allocated))
 			err = fail(msg, msg_cap,
 				   "class %zu: objs %zu/%zu bytes %zu/%zu "
@@ -322,14 +323,17 @@ int zs_pool_check(zs_pool *pool, char *msg, size_t msg_cap)
 		return fail(msg, msg_cap, "pages %zu, zspages and reserve "
 			    "hold %zu", atomic_load(&pool->pages), total_pages);
 
-	/* Every live handle entry was reached from exactly one slot above
-	 * (the back-reference matched), so counting them closes the loop. */
+	/* Every used slot above reached its own handle entry (the
+	 * back-reference matched), so if the ids that are not free number
+	 * the objects, no other entry claims to be live. */
 	pthread_mutex_lock(&pool->handles.lock);
 	nchunks = pool->handles.nchunks;
 	pthread_mutex_unlock(&pool->handles.lock);
-	for (uint32_t id = 1; id < (uint64_t)nchunks * ZS_HCHUNK_ENTRIES; id++)
-		if (ZS_ENT_SIZE(atomic_load(zs_handle_entry(pool, id))))
-			live++;
+	nfree = zs_handles_free(pool, &err);
+	if (err)
+		return fail(msg, msg_cap, "the free handle list is broken");
+	/* id 0 is never handed out */
+	live = nchunks ? (size_t)nchunks * ZS_HCHUNK_ENTRIES - 1 - nfree : 0;
 	if (live != total_objs)
 		return fail(msg, msg_cap, "%zu live handles, %zu objects",
 			    live, total_objs);
