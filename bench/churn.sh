@@ -14,6 +14,10 @@
 #     2%), and, for the whole daemon, Rss and Anonymous of
 #     /proc/PID/smaps_rollup minus those of a fresh mount, against
 #     mem_used_total plus the filesystem's metadata and malloc heap.
+#  4. the same sources as 4 big files of 64 MiB (few inodes, so the pool
+#     is nearly all the daemon grows by): the whole daemon's
+#     smaps_rollup Rss growth against mem_used_total (target: within 2%),
+#     after writing and after deleting two of them and compacting.
 #
 #	sudo ZSFS=src/zsfs bench/churn.sh [SOURCE_DIR...]
 set -u
@@ -179,4 +183,32 @@ fi
 [ -n "$best" ] && echo "nothing freeable and the manual compaction's ratio ($MANUAL) reached after ${best} s"
 echo "compactions_auto $(get compactions_auto), last_compact_usec $(get last_compact_usec)"
 memcheck "auto compacted:"
+umount_zs
+
+echo "== 3: four 64 MiB files of the same sources: the whole daemon against mem_used_total"
+mount_zs auto_compact=off
+sleep 0.3
+BASE_RSS=$(smaps Rss)
+BASE_ANON=$(smaps Anonymous)
+BASE_HEAP=$(get heap_bytes)
+find "$@" -type f -print0 2>/dev/null | sort -z | xargs -0 cat 2>/dev/null |
+	head -c 256M >"$W/stream"
+for i in 0 1 2 3; do
+	dd if="$W/stream" of="$MNT/big$i" bs=1M skip=$((i * 64)) count=64 status=none
+done
+rm -f "$W/stream"
+sync
+bigcheck() {
+	local used drss
+	used=$(get mem_used_total)
+	drss=$(($(smaps Rss) - BASE_RSS))
+	printf '%-26s mem_used_total %s, daemon Rss-baseline %s: %+.2f%% (target within 2%%); meta_bytes %s\n' \
+		"$1" "$(mib "$used")" "$(mib "$drss")" \
+		"$(awk -v a="$drss" -v b="$used" 'BEGIN { print b ? (a - b) * 100 / b : 0 }')" \
+		"$(mib "$(get meta_bytes)")"
+}
+bigcheck "4 files written:"
+rm -f "$MNT/big1" "$MNT/big3"
+echo compact >"$MNT/.zsctl" || die "compact failed"
+bigcheck "2 deleted, compacted:"
 umount_zs
