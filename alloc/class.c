@@ -28,6 +28,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 
@@ -50,6 +51,8 @@ void zs_pick_chain(size_t size, unsigned max_pages, unsigned *pagesp,
 	*objsp = (unsigned)((size_t)best * ZS_PAGE_SIZE / size);
 }
 
+static void shard_setup(zs_pool *pool, unsigned sh);
+
 int zs_classes_init(zs_pool *pool)
 {
 	struct zs_class *classes;
@@ -66,16 +69,13 @@ int zs_classes_init(zs_pool *pool)
 		    objs[i] != objs[i + 1])
 			n++;
 	}
-	classes = calloc((size_t)n * pool->nshards, sizeof(*classes));
-	if (!classes)
+	/* One mapping for every shard's classes: untouched pages cost
+	 * nothing, and a shard's are touched when a thread first uses it. */
+	pool->classes_bytes = (size_t)n * pool->nshards * sizeof(*classes);
+	classes = mmap(NULL, pool->classes_bytes, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (classes == MAP_FAILED)
 		return -ENOMEM;
-
-	/* Critical sections under a class lock are short (a slot, a list
-	 * move), so waiters spin a little before sleeping. */
-	pthread_mutexattr_t attr;
-
-	pthread_mutexattr_init(&attr);
-	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
 
 	/* Classes are numbered by ascending size; fill from the top. */
 	unsigned idx = n;
@@ -86,7 +86,6 @@ int zs_classes_init(zs_pool *pool)
 		    objs[i] != objs[i + 1]) {
 			struct zs_class *c = &classes[--idx];
 
-			pthread_mutex_init(&c->lock, &attr);
 			c->index = idx;
 			c->size = size;
 			c->pages_per_zspage = pages[i];
@@ -94,30 +93,45 @@ int zs_classes_init(zs_pool *pool)
 		}
 		pool->size_class[i] = &classes[idx];
 	}
-	/* The other shards are copies of shard 0. */
-	for (unsigned sh = 1; sh < pool->nshards; sh++)
-		for (unsigned i = 0; i < n; i++) {
-			struct zs_class *c = &classes[sh * n + i];
-
-			pthread_mutex_init(&c->lock, &attr);
-			c->index = i;
-			c->shard = sh;
-			c->size = classes[i].size;
-			c->pages_per_zspage = classes[i].pages_per_zspage;
-			c->objs_per_zspage = classes[i].objs_per_zspage;
-		}
-	pthread_mutexattr_destroy(&attr);
 	pool->classes = classes;
 	pool->nr_classes = n;
-	pool->nr_all = n * pool->nshards;
+	pthread_mutex_init(&pool->shard_lock, NULL);
+	shard_setup(pool, 0);
+	atomic_store_explicit(&pool->nr_all, n, memory_order_release);
 	return 0;
+}
+
+/* Set up shard @sh's classes (for sh > 0 as copies of shard 0's). */
+static void shard_setup(zs_pool *pool, unsigned sh)
+{
+	pthread_mutexattr_t attr;
+	unsigned n = pool->nr_classes;
+
+	/* Critical sections under a class lock are short (a slot, a list
+	 * move), so waiters spin a little before sleeping. */
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+	for (unsigned i = 0; i < n; i++) {
+		struct zs_class *c = &pool->classes[sh * n + i];
+
+		pthread_mutex_init(&c->lock, &attr);
+		c->index = i;
+		c->shard = sh;
+		c->size = pool->classes[i].size;
+		c->pages_per_zspage = pool->classes[i].pages_per_zspage;
+		c->objs_per_zspage = pool->classes[i].objs_per_zspage;
+	}
+	pthread_mutexattr_destroy(&attr);
 }
 
 void zs_classes_fini(zs_pool *pool)
 {
-	for (unsigned i = 0; i < pool->nr_all; i++)
+	unsigned all = zs_nr_all(pool);
+
+	for (unsigned i = 0; i < all; i++)
 		pthread_mutex_destroy(&pool->classes[i].lock);
-	free(pool->classes);
+	pthread_mutex_destroy(&pool->shard_lock);
+	munmap(pool->classes, pool->classes_bytes);
 	pool->classes = NULL;
 }
 
@@ -152,6 +166,18 @@ unsigned zs_shard_pick(zs_pool *pool)
 	v = (uintptr_t)pthread_getspecific(pool->shard_key);
 	if (!v) {
 		v = atomic_fetch_add(&pool->shard_next, 1) % pool->nshards + 1;
+		/* Set up every shard up to this one, in order. */
+		if (v * pool->nr_classes > zs_nr_all(pool)) {
+			pthread_mutex_lock(&pool->shard_lock);
+			for (unsigned sh = zs_nr_all(pool) / pool->nr_classes;
+			     sh < v; sh++) {
+				shard_setup(pool, sh);
+				atomic_store_explicit(&pool->nr_all,
+						      (sh + 1) * pool->nr_classes,
+						      memory_order_release);
+			}
+			pthread_mutex_unlock(&pool->shard_lock);
+		}
 		pthread_setspecific(pool->shard_key, (void *)v);
 	}
 	return (unsigned)(v - 1);

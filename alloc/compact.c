@@ -33,6 +33,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -243,7 +244,6 @@ static int move_page(zs_pool *pool, struct zs_arena *a, unsigned char *page,
 		goto out_release;
 	memcpy(np, page, ZS_PAGE_SIZE);
 	zs_pages(zp)[idx] = np;
-	zs_os_set_owner(&pool->os, np, zid, idx);
 	zs_os_pages_free(&pool->os, &page, 1, false);
 	atomic_fetch_add(&pool->os.pages_moved, 1);
 out_release:
@@ -253,34 +253,81 @@ out_unlock:
 	return err;
 }
 
+/*
+ * Which zspage owns each page of draining arena @a: @map[page index] =
+ * ZS_OWNER(zid, index in the zspage), 0 for none.  Walks every zspage,
+ * one class lock at a time, so it is a snapshot: move_page checks an
+ * entry again under the owner's class lock before it trusts it.  No page
+ * of a draining arena is handed out meanwhile unless every other arena
+ * is full, and such a page just stays (it reads as owned by nobody).
+ */
+static void map_owners(zs_pool *pool, const struct zs_arena *a,
+		       uint32_t *map)
+{
+	memset(map, 0, ZS_ARENA_PAGES * sizeof(*map));
+	for (unsigned i = 0, all = zs_nr_all(pool); i < all; i++) {
+		struct zs_class *c = &pool->classes[i];
+
+		pthread_mutex_lock(&c->lock);
+		for (unsigned g = 0; g <= ZS_NR_FULLNESS + 1; g++) {
+			struct zs_zspage *zp = g <= ZS_NR_FULLNESS ? c->lists[g]
+								  : c->empty;
+
+			for (; zp; zp = zp->next) {
+				unsigned char **pages = zs_pages(zp);
+
+				for (unsigned j = 0; j < zp->npages; j++)
+					if (pages[j] >= a->base &&
+					    pages[j] < a->base + ZS_ARENA_BYTES)
+						map[(size_t)(pages[j] - a->base) /
+						    ZS_PAGE_SIZE] =
+							ZS_OWNER(zp->id, j);
+			}
+		}
+		pthread_mutex_unlock(&c->lock);
+	}
+}
+
 static void migrate_pages(zs_pool *pool)
 {
 	struct zs_arena *a;
+	uint32_t *map = malloc(ZS_ARENA_PAGES * sizeof(*map));
 
+	if (!map)
+		return;
 	while ((a = zs_os_pick_drain(&pool->os))) {
 		unsigned pos = 0, again = 0;
 		unsigned char *page;
-		uint32_t zid;
-		unsigned idx;
 		int err = 0;
 
-		while (!err &&
-		       !zs_os_next_used(&pool->os, a, &pos, &page, &zid, &idx)) {
-			err = move_page(pool, a, page, zid, idx);
-			if (err == -EAGAIN && ++again < 64)
+		map_owners(pool, a, map);
+		while (!err && !zs_os_next_used(&pool->os, a, &pos, &page)) {
+			uint32_t o = map[pos];
+
+			err = move_page(pool, a, page, ZS_OWNER_ZID(o),
+					ZS_OWNER_IDX(o));
+			if (err == -EAGAIN && ++again < 64) {
 				err = 0;
+				/* The page changed hands since the map: look
+				 * at it once more, then at the next one. */
+				if (again % 2 == 0)
+					pos++;
+				else
+					map_owners(pool, a, map);
+			}
 		}
 		zs_os_drain_done(&pool->os, a);
 		if (err)
 			break;
 	}
+	free(map);
 }
 
 size_t zs_compact(zs_pool *pool)
 {
 	size_t freed = 0, n;
 
-	for (unsigned i = 0; i < pool->nr_all; i++)
+	for (unsigned i = 0, all = zs_nr_all(pool); i < all; i++)
 		freed += compact_class(pool, &pool->classes[i]);
 	/* Last, so that pages freed by the classes above are returned too. */
 	n = zs_os_reserve_flush(&pool->os);
@@ -296,7 +343,7 @@ size_t zs_can_compact(zs_pool *pool)
 {
 	size_t n = 0;
 
-	for (unsigned i = 0; i < pool->nr_all; i++) {
+	for (unsigned i = 0, all = zs_nr_all(pool); i < all; i++) {
 		struct zs_class *c = &pool->classes[i];
 
 		pthread_mutex_lock(&c->lock);

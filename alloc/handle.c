@@ -167,7 +167,7 @@ size_t zs_handles_free(zs_pool *pool, int *errp)
 	struct zs_handles *t = &pool->handles;
 	size_t cached = 0, n = 0;
 
-	for (unsigned i = 0; i < pool->nr_all; i++) {
+	for (unsigned i = 0, all = zs_nr_all(pool); i < all; i++) {
 		pthread_mutex_lock(&pool->classes[i].lock);
 		cached += pool->classes[i].hcache_n;
 		pthread_mutex_unlock(&pool->classes[i].lock);

@@ -6,6 +6,8 @@
  * the top of pool.c.
  *
  * lock ordering:
+ *	pool->shard_lock            (setting up a shard; taken with no other
+ *	                             lock held, takes none)
  *	class->lock                 (one size class of one shard)
  *	  pool->handles.lock        (global handle free list, chunk growth)
  *	  pool->zspages.lock        (zspage descriptor free list, growth)
@@ -254,13 +256,12 @@ struct zs_zspages {
 	atomic_size_t meta_bytes; /* descriptors' page arrays and slot tables */
 };
 
-/* An arena page's owner: zspage id (below 2^24: ZS_ZCHUNK_MAX chunks of
- * ZS_ZCHUNK_ENTRIES) and the page's index in that zspage (below 16). */
+/* A page's owner, as page migration maps a draining arena (compact.c):
+ * zspage id (below 2^21) and the page's index in that zspage (below 16).
+ * 0 = none. */
 #define ZS_OWNER(zid, idx) ((uint32_t)(zid) | ((uint32_t)(idx) << 24))
 #define ZS_OWNER_ZID(o) ((o) & 0xffffffu)
 #define ZS_OWNER_IDX(o) ((unsigned)((o) >> 24))
-/* The owner entry of a page in the OS reserve (no zspage has index 255). */
-#define ZS_OWNER_RESERVE UINT32_MAX
 _Static_assert((uint64_t)ZS_ZCHUNK_MAX * ZS_ZCHUNK_ENTRIES <= (1u << 24) &&
 		       ZS_MAX_PAGES_PER_ZSPAGE <= 256,
 	       "zspage ids and page indexes must fit ZS_OWNER");
@@ -270,11 +271,10 @@ struct zs_arena {
 	unsigned nfree;                       /* protected by os.lock */
 	bool draining;                        /* protected by os.lock */
 	uint64_t bitmap[ZS_ARENA_PAGES / 64]; /* 1 = free; protected by os.lock */
-	/* ZS_OWNER per page, 0 when free; protected by os.lock.  One page
-	 * of its own (zs_os_meta_map): arenas come and go with page
-	 * migration, and a freed 5 KiB malloc block between live ones
-	 * would stay resident. */
-	uint32_t *owner;
+	/* 1 = in the OS reserve (used in bitmap); protected by os.lock.
+	 * Nothing records which zspage owns a page: page migration, the
+	 * only one who asks, maps the arena it drains itself. */
+	uint64_t rbitmap[ZS_ARENA_PAGES / 64];
 };
 
 struct zs_os {
@@ -287,7 +287,7 @@ struct zs_os {
 	atomic_size_t pages_moved;
 	/* Free pages kept for reuse, not yet given back to the kernel: a
 	 * list threaded through the pages themselves (struct zs_rlink at
-	 * the start of each; its owner entry is ZS_OWNER_RESERVE), so the
+	 * the start of each; marked in its arena's rbitmap), so the
 	 * reserve costs no metadata. */
 	unsigned char *reserve;   /* protected by lock */
 	uint64_t over_since_ns;   /* reserve above SOFT since; 0 = not; lock */
@@ -309,11 +309,17 @@ struct zs_pool {
 
 	unsigned nr_classes;                      /* per shard */
 	unsigned nshards;
-	unsigned nr_all;                          /* nr_classes * nshards */
+	/* Classes of the shards in use (nr_classes each): shards are set up
+	 * when a thread first gets one, in order, so a single-threaded user
+	 * pays for one.  Grows under shard_lock; read with acquire. */
+	atomic_uint nr_all;
+	pthread_mutex_t shard_lock;               /* setting up a shard */
 	pthread_key_t shard_key;                  /* thread's shard + 1 */
 	atomic_uint shard_next;
-	/* nr_all classes, shard by shard; constant after create */
+	/* nshards * nr_classes classes, shard by shard, in one mapping whose
+	 * pages are touched only when their shard is set up */
 	struct zs_class *classes;
+	size_t classes_bytes;                     /* the mapping's length */
 	struct zs_class *size_class[ZS_NR_SIZES]; /* into shard 0 */
 
 	struct zs_handles handles;
@@ -332,6 +338,11 @@ void zs_classes_fini(zs_pool *pool);
 struct zs_class *zs_class_for(zs_pool *pool, size_t size);
 struct zs_class *zs_class_in(zs_pool *pool, unsigned shard, size_t size);
 unsigned zs_shard_pick(zs_pool *pool);
+/* Classes of the shards set up so far (acquire: their classes are ready). */
+static inline unsigned zs_nr_all(zs_pool *pool)
+{
+	return atomic_load_explicit(&pool->nr_all, memory_order_acquire);
+}
 unsigned zs_fullness_of(const struct zs_class *c, unsigned inuse);
 void zs_class_link(struct zs_class *c, struct zs_zspage *zp);
 void zs_class_unlink(struct zs_class *c, struct zs_zspage *zp);
@@ -406,15 +417,21 @@ unsigned zs_os_pages_free(struct zs_os *os, unsigned char *const *pages,
 size_t zs_os_reserve_flush(struct zs_os *os);
 bool zs_os_reserve_evict(struct zs_os *os, unsigned char *page);
 int zs_os_reserve_verify(struct zs_os *os);
-void zs_os_set_owner(struct zs_os *os, unsigned char *page, uint32_t zid,
-		     unsigned idx);
 int zs_os_meta_map(struct zs_os *os, size_t len, void **p);
 void zs_os_meta_unmap(struct zs_os *os, void *p, size_t len);
 size_t zs_os_meta_struct_bytes(struct zs_os *os);
 /* Page migration helpers (compact.c); see os.c for the contract. */
 struct zs_arena *zs_os_pick_drain(struct zs_os *os);
 int zs_os_next_used(struct zs_os *os, struct zs_arena *a, unsigned *pos,
-		    unsigned char **pagep, uint32_t *zidp, unsigned *idxp);
+		    unsigned char **pagep);
+/* Caller must hold os->lock; @page is in @a. */
+static inline bool zs_arena_in_reserve(const struct zs_arena *a,
+				       const unsigned char *page)
+{
+	size_t pno = (size_t)(page - a->base) / ZS_PAGE_SIZE;
+
+	return a->rbitmap[pno / 64] & (1ull << (pno % 64));
+}
 void zs_os_drain_done(struct zs_os *os, struct zs_arena *a);
 
 /* ---- stats.c -------------------------------------------------------- */

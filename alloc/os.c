@@ -19,9 +19,10 @@
  *    zs_os_reserve_flush() returns them all.
  *    An arena that becomes empty is unmapped, except that one empty arena
  *    is kept mapped (it costs no RSS) to avoid mmap churn at the boundary.
- *  - Each arena has a free-page bitmap and, per page, the id of the
- *    zspage that owns it and the page's index in that zspage: page
- *    migration (compact.c) walks an arena with these to empty it.
+ *  - Each arena has a free-page bitmap and a bitmap of the pages in the
+ *    reserve.  Which zspage owns a page is not recorded (4 bytes a page,
+ *    0.1% of the pool): page migration (compact.c), the only one who
+ *    asks, maps the arena it drains from the zspages' page arrays.
  *  - zs_os_meta_map() maps metadata (handle table, descriptor chunks).
  *
  * lock ordering: see internal.h.  os->lock is a leaf; madvise and munmap
@@ -47,14 +48,13 @@ static struct zs_rlink *rlink(unsigned char *page)
 	return (struct zs_rlink *)(void *)page;
 }
 
-/* The malloc'd part of an arena's bookkeeping (its owner table is
- * mapped, and counted, by zs_os_meta_map). */
+/* An arena's bookkeeping: its descriptor with the two bitmaps, as
+ * malloc holds it. */
 static size_t arena_struct_cost(void)
 {
 	return (sizeof(struct zs_arena) + 8 + 15) & ~(size_t)15;
 }
 
-#define ZS_OWNER_BYTES (ZS_ARENA_PAGES * sizeof(uint32_t))
 
 int zs_os_init(struct zs_os *os)
 {
@@ -67,7 +67,6 @@ void zs_os_fini(struct zs_os *os)
 {
 	for (size_t i = 0; i < os->narenas; i++) {
 		munmap(os->arenas[i]->base, ZS_ARENA_BYTES);
-		zs_os_meta_unmap(os, os->arenas[i]->owner, ZS_OWNER_BYTES);
 		free(os->arenas[i]);
 	}
 	free(os->arenas);
@@ -135,15 +134,8 @@ static int arena_new(struct zs_os *os, struct zs_arena **ap)
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
-	err = zs_os_meta_map(os, ZS_OWNER_BYTES, &base);
-	if (err) {
-		free(a);
-		return err;
-	}
-	a->owner = base;
 	err = map_anon(ZS_ARENA_BYTES, &base);
 	if (err) {
-		zs_os_meta_unmap(os, a->owner, ZS_OWNER_BYTES);
 		free(a);
 		return err;
 	}
@@ -220,7 +212,9 @@ static void reserve_push(struct zs_os *os, struct zs_arena *a,
 {
 	struct zs_rlink *l = rlink(page);
 
-	a->owner[(size_t)(page - a->base) / ZS_PAGE_SIZE] = ZS_OWNER_RESERVE;
+	size_t pno = (size_t)(page - a->base) / ZS_PAGE_SIZE;
+
+	a->rbitmap[pno / 64] |= 1ull << (pno % 64);
 	l->prev = NULL;
 	l->next = os->reserve;
 	if (os->reserve)
@@ -235,6 +229,7 @@ static void reserve_unlink(struct zs_os *os, struct zs_arena *a,
 			   unsigned char *page)
 {
 	struct zs_rlink *l = rlink(page);
+	size_t pno = (size_t)(page - a->base) / ZS_PAGE_SIZE;
 
 	if (l->prev)
 		rlink(l->prev)->next = l->next;
@@ -242,7 +237,7 @@ static void reserve_unlink(struct zs_os *os, struct zs_arena *a,
 		os->reserve = l->next;
 	if (l->next)
 		rlink(l->next)->prev = l->prev;
-	a->owner[(size_t)(page - a->base) / ZS_PAGE_SIZE] = 0;
+	a->rbitmap[pno / 64] &= ~(1ull << (pno % 64));
 	atomic_store_explicit(&os->nreserve, os->nreserve - 1,
 			      memory_order_relaxed);
 	if (os->nreserve <= ZS_RESERVE_SOFT)
@@ -346,20 +341,6 @@ int zs_os_pages_alloc(struct zs_os *os, unsigned n, unsigned char **pages,
 	return err;
 }
 
-void zs_os_set_owner(struct zs_os *os, unsigned char *page, uint32_t zid,
-		     unsigned idx)
-{
-	struct zs_arena *a;
-	size_t pno;
-
-	pthread_mutex_lock(&os->lock);
-	a = arena_of(os, page);
-	ZS_ASSERT(a);
-	pno = (size_t)(page - a->base) / ZS_PAGE_SIZE;
-	a->owner[pno] = ZS_OWNER(zid, idx);
-	pthread_mutex_unlock(&os->lock);
-}
-
 /* Caller must hold os->lock.  Remove @a from the array (not unmapped). */
 static void arena_remove(struct zs_os *os, struct zs_arena *a)
 {
@@ -375,7 +356,6 @@ static void arena_remove(struct zs_os *os, struct zs_arena *a)
 static void arena_unmap(struct zs_os *os, struct zs_arena *a)
 {
 	munmap(a->base, ZS_ARENA_BYTES);
-	zs_os_meta_unmap(os, a->owner, ZS_OWNER_BYTES);
 	free(a);
 	atomic_fetch_sub(&os->mapped, ZS_ARENA_BYTES);
 	atomic_fetch_sub(&os->meta, arena_struct_cost());
@@ -402,7 +382,6 @@ static struct zs_arena *page_release(struct zs_os *os, unsigned char *page)
 	pno = (size_t)(page - a->base) / ZS_PAGE_SIZE;
 	ZS_ASSERT(!(a->bitmap[pno / 64] & (1ull << (pno % 64))));
 	a->bitmap[pno / 64] |= 1ull << (pno % 64);
-	a->owner[pno] = 0;
 	a->nfree++;
 	if (a->nfree == ZS_ARENA_PAGES && !a->draining && other_empty(os, a)) {
 		arena_remove(os, a);
@@ -480,8 +459,7 @@ bool zs_os_reserve_evict(struct zs_os *os, unsigned char *page)
 
 	pthread_mutex_lock(&os->lock);
 	a = arena_of(os, page);
-	if (a && a->owner[(size_t)(page - a->base) / ZS_PAGE_SIZE] ==
-			 ZS_OWNER_RESERVE) {
+	if (a && zs_arena_in_reserve(a, page)) {
 		reserve_unlink(os, a, page);
 		found = true;
 	}
@@ -511,8 +489,7 @@ int zs_os_reserve_verify(struct zs_os *os)
 		struct zs_arena *a = arena_of(os, p);
 
 		if (!a || n >= os->nreserve || rlink(p)->prev != prev ||
-		    a->owner[(size_t)(p - a->base) / ZS_PAGE_SIZE] !=
-			    ZS_OWNER_RESERVE) {
+		    !zs_arena_in_reserve(a, p)) {
 			err = -EINVAL;
 			break;
 		}
@@ -559,10 +536,10 @@ struct zs_arena *zs_os_pick_drain(struct zs_os *os)
 
 /*
  * zs_os_next_used() - the next used page of draining arena @a at or after
- * *@pos, with its owner.  Return: 0, or -ENOENT when there is none.
+ * *@pos, and its index there.  Return: 0, or -ENOENT when there is none.
  */
 int zs_os_next_used(struct zs_os *os, struct zs_arena *a, unsigned *pos,
-		    unsigned char **pagep, uint32_t *zidp, unsigned *idxp)
+		    unsigned char **pagep)
 {
 	int err = -ENOENT;
 
@@ -572,12 +549,6 @@ int zs_os_next_used(struct zs_os *os, struct zs_arena *a, unsigned *pos,
 			continue;
 		*pos = p;
 		*pagep = a->base + (size_t)p * ZS_PAGE_SIZE;
-		/* A reserve page reads as owned by no zspage, like a page
-		 * being built or torn down: the caller evicts it. */
-		*zidp = a->owner[p] == ZS_OWNER_RESERVE ? 0
-							: ZS_OWNER_ZID(a->owner[p]);
-		*idxp = a->owner[p] == ZS_OWNER_RESERVE ? 0
-							: ZS_OWNER_IDX(a->owner[p]);
 		err = 0;
 		break;
 	}

@@ -54,7 +54,7 @@ size_t zs_meta_bytes(zs_pool *pool)
 {
 	return sizeof(*pool) - sizeof(pool->handles.chunks) -
 	       sizeof(pool->zspages.chunks) +
-	       pool->nr_all * sizeof(struct zs_class) +
+	       zs_nr_all(pool) * sizeof(struct zs_class) +
 	       zs_os_meta_struct_bytes(&pool->os) +
 	       atomic_load_explicit(&pool->zspages.meta_bytes,
 				    memory_order_relaxed);
@@ -70,7 +70,7 @@ size_t zs_mem_bytes(zs_pool *pool)
 void zs_pool_stats(zs_pool *pool, struct zs_pool_stats *st)
 {
 	memset(st, 0, sizeof(*st));
-	for (unsigned i = 0; i < pool->nr_all; i++) {
+	for (unsigned i = 0, all = zs_nr_all(pool); i < all; i++) {
 		struct zs_class *c = &pool->classes[i];
 
 		pthread_mutex_lock(&c->lock);
@@ -123,7 +123,8 @@ int zs_class_stats(zs_pool *pool, unsigned idx, struct zs_class_stats *st)
 	st->size = c->size;
 	st->objs_per_zspage = c->objs_per_zspage;
 	st->pages_per_zspage = c->pages_per_zspage;
-	for (unsigned sh = 0; sh < pool->nshards; sh++) {
+	for (unsigned sh = 0, n = zs_nr_all(pool) / pool->nr_classes; sh < n;
+	     sh++) {
 		c = &pool->classes[sh * pool->nr_classes + idx];
 		pthread_mutex_lock(&c->lock);
 		for (unsigned g = 0; g <= ZS_NR_FULLNESS; g++)
@@ -154,9 +155,9 @@ static int fail(char *msg, size_t cap, const char *fmt, ...)
 	return -EUCLEAN;
 }
 
-/* Caller must hold os->lock. */
-static bool page_owned(struct zs_os *os, const unsigned char *page,
-		       uint32_t zid, unsigned idx)
+/* Caller must hold os->lock.  @page is an arena page in use, not in the
+ * reserve. */
+static bool page_in_use(struct zs_os *os, const unsigned char *page)
 {
 	for (size_t i = 0; i < os->narenas; i++) {
 		struct zs_arena *a = os->arenas[i];
@@ -168,7 +169,7 @@ static bool page_owned(struct zs_os *os, const unsigned char *page,
 			return false;
 		pno = (size_t)(page - a->base) / ZS_PAGE_SIZE;
 		return !(a->bitmap[pno / 64] & (1ull << (pno % 64))) &&
-		       a->owner[pno] == ZS_OWNER(zid, idx);
+		       !zs_arena_in_reserve(a, page);
 	}
 	return false;
 }
@@ -238,7 +239,7 @@ static int check_zspage(zs_pool *pool, struct zs_class *c,
 		if (!zs_pages(zp)[i])
 			continue;
 		npop++;
-		if (!page_owned(&pool->os, zs_pages(zp)[i], zp->id, i))
+		if (!page_in_use(&pool->os, zs_pages(zp)[i]))
 			err = fail(msg, cap, "zspage %u: page %u not owned",
 				   zp->id, i);
 	}
@@ -256,7 +257,7 @@ int zs_pool_check(zs_pool *pool, char *msg, size_t msg_cap)
 	unsigned nchunks;
 	int err = 0;
 
-	for (unsigned i = 0; i < pool->nr_all && !err; i++) {
+	for (unsigned i = 0, all = zs_nr_all(pool); i < all && !err; i++) {
 		struct zs_class *c = &pool->classes[i];
 		size_t objs = 0, bytes = 0, nzs = 0, pages = 0;
 

@@ -261,7 +261,6 @@ int zs_zspage_populate(zs_pool *pool, struct zs_class *c,
 		}
 		/* Touch the page now so RSS matches the pages we count. */
 		pages[i][0] = 0;
-		zs_os_set_owner(&pool->os, pages[i], zp->id, i);
 		zp->npop++;
 		c->pages++;
 		zs_pages_add(pool, 1 - reused);
