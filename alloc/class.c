@@ -115,6 +115,8 @@ static void shard_setup(zs_pool *pool, unsigned sh)
 		struct zs_class *c = &pool->classes[sh * n + i];
 
 		pthread_mutex_init(&c->lock, &attr);
+		c->os = &pool->os;
+		c->pool = pool;
 		c->index = i;
 		c->shard = sh;
 		c->size = pool->classes[i].size;
@@ -197,10 +199,10 @@ void zs_class_link(struct zs_class *c, struct zs_zspage *zp)
 	unsigned g = zs_fullness_of(c, zp->inuse);
 
 	zp->fullness = (uint8_t)g;
-	zp->prev = NULL;
-	zp->next = c->lists[g];
-	if (zp->next)
-		zp->next->prev = zp;
+	zp->prev = 0;
+	zp->next = c->lists[g] ? c->lists[g]->id : 0;
+	if (c->lists[g])
+		c->lists[g]->prev = zp->id;
 	c->lists[g] = zp;
 	c->nr_zspages[g]++;
 }
@@ -209,14 +211,16 @@ void zs_class_link(struct zs_class *c, struct zs_zspage *zp)
 void zs_class_unlink(struct zs_class *c, struct zs_zspage *zp)
 {
 	unsigned g = zp->fullness;
+	struct zs_zspage *prev = zs_zp(c->pool, zp->prev);
+	struct zs_zspage *next = zs_zp(c->pool, zp->next);
 
-	if (zp->prev)
-		zp->prev->next = zp->next;
+	if (prev)
+		prev->next = zp->next;
 	else
-		c->lists[g] = zp->next;
-	if (zp->next)
-		zp->next->prev = zp->prev;
-	zp->prev = zp->next = NULL;
+		c->lists[g] = next;
+	if (next)
+		next->prev = zp->prev;
+	zp->prev = zp->next = 0;
 	c->nr_zspages[g]--;
 }
 

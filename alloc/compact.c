@@ -33,6 +33,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,7 +62,8 @@ void zs_zspage_release(struct zs_zspage *zp)
 static struct zs_zspage *pick_source(struct zs_class *c)
 {
 	for (unsigned g = 0; g < ZS_NR_FULLNESS; g++)
-		for (struct zs_zspage *zp = c->lists[g]; zp; zp = zp->next)
+		for (struct zs_zspage *zp = c->lists[g]; zp;
+		     zp = zs_zp(c->pool, zp->next))
 			if (zs_zspage_try_isolate(zp))
 				return zp;
 	return NULL;
@@ -205,12 +207,12 @@ out_unlock:
 /* Move one page of draining arena @a.  Return: 0 moved, -EAGAIN the page
  * changed owner meanwhile (look again), -EBUSY its zspage is pinned,
  * -ENOMEM no page elsewhere. */
-static int move_page(zs_pool *pool, struct zs_arena *a, unsigned char *page,
+static int move_page(zs_pool *pool, struct zs_arena *a, zs_pno page,
 		     uint32_t zid, unsigned idx)
 {
 	struct zs_zspage *zp;
 	struct zs_class *c;
-	unsigned char *np;
+	zs_pno np;
 	unsigned reused;
 	int err;
 
@@ -242,7 +244,8 @@ static int move_page(zs_pool *pool, struct zs_arena *a, unsigned char *page,
 	err = zs_os_pages_alloc(&pool->os, 1, &np, a, &reused);
 	if (err)
 		goto out_release;
-	memcpy(np, page, ZS_PAGE_SIZE);
+	memcpy(zs_page_ptr(&pool->os, np), zs_page_ptr(&pool->os, page),
+	       ZS_PAGE_SIZE);
 	zs_pages(zp)[idx] = np;
 	zs_os_pages_free(&pool->os, &page, 1, false);
 	atomic_fetch_add(&pool->os.pages_moved, 1);
@@ -273,14 +276,13 @@ static void map_owners(zs_pool *pool, const struct zs_arena *a,
 			struct zs_zspage *zp = g <= ZS_NR_FULLNESS ? c->lists[g]
 								  : c->empty;
 
-			for (; zp; zp = zp->next) {
-				unsigned char **pages = zs_pages(zp);
+			for (; zp; zp = zs_zp(pool, zp->next)) {
+				zs_pno *pages = zs_pages(zp);
 
 				for (unsigned j = 0; j < zp->npages; j++)
-					if (pages[j] >= a->base &&
-					    pages[j] < a->base + ZS_ARENA_BYTES)
-						map[(size_t)(pages[j] - a->base) /
-						    ZS_PAGE_SIZE] =
+					if (pages[j] &&
+					    ZS_PNO_ARENA(pages[j]) == a->id)
+						map[ZS_PNO_IDX(pages[j])] =
 							ZS_OWNER(zp->id, j);
 			}
 		}
@@ -297,7 +299,7 @@ static void migrate_pages(zs_pool *pool)
 		return;
 	while ((a = zs_os_pick_drain(&pool->os))) {
 		unsigned pos = 0, again = 0;
-		unsigned char *page;
+		zs_pno page;
 		int err = 0;
 
 		map_owners(pool, a, map);
@@ -334,6 +336,12 @@ size_t zs_compact(zs_pool *pool)
 	zs_pages_sub(pool, n);
 	freed += n;
 	migrate_pages(pool);
+#ifdef __GLIBC__
+	/* The page arrays and slot tables of the zspages freed above were
+	 * malloc'd: give glibc's free pages among them back too. */
+	if (freed)
+		malloc_trim(0);
+#endif
 	atomic_fetch_add(&pool->pages_compacted, freed);
 	atomic_fetch_add(&pool->compactions, 1);
 	return freed;

@@ -81,10 +81,11 @@
 #define ZS_ARENA_BYTES ((size_t)ZS_ARENA_PAGES * ZS_PAGE_SIZE)
 
 /* Handle table: two levels, so entries never move and readers need no
- * lock.  A chunk holds 8192 entries of 4 bytes (32 KiB, mmapped). */
-#define ZS_HCHUNK_SHIFT 13u
+ * lock.  A chunk holds 4096 entries of 4 bytes (16 KiB, mmapped): small,
+ * since a chunk is touched whole when it is added. */
+#define ZS_HCHUNK_SHIFT 12u
 #define ZS_HCHUNK_ENTRIES (1u << ZS_HCHUNK_SHIFT)
-#define ZS_HCHUNK_MAX 16384u /* 128 Mi handles */
+#define ZS_HCHUNK_MAX 32768u /* 128 Mi handles */
 /* Per-class cache of free handle ids, refilled in batches: one trip to
  * the global list per 16 allocations.  Every class of every shard has
  * one, so it is kept small (128 ids made a class 1 KiB, 0.3% of a
@@ -96,9 +97,10 @@
  * lives (a lock-free reader may still look at a stale one).  At most
  * 2 Mi zspages, so that an id fits its 21 bits of a handle-table entry:
  * 128 GiB of pool at the default chain length, 32 GiB at the shortest. */
-#define ZS_ZCHUNK_SHIFT 10u
+/* 512 descriptors of 40 bytes: a chunk is 5 whole pages. */
+#define ZS_ZCHUNK_SHIFT 9u
 #define ZS_ZCHUNK_ENTRIES (1u << ZS_ZCHUNK_SHIFT)
-#define ZS_ZCHUNK_MAX 2048u
+#define ZS_ZCHUNK_MAX 4096u
 
 /* Slot table entries: a used slot holds its handle id; a free slot holds
  * ZS_SLOT_FREE | next free slot (ZS_SLOT_END ends the list). */
@@ -159,6 +161,20 @@ void zs_assert_fail(const char *expr, const char *file, int line);
 
 /* ---- types ---------------------------------------------------------- */
 
+/*
+ * Page numbers.  A zspage names its pages by number, not address: 4 bytes
+ * instead of 8 in every page array.  The number is the arena's id times
+ * ZS_ARENA_PAGES plus the page's index in the arena, plus 1 (0 = no
+ * page); zs_page_ptr() turns it into an address through the table of
+ * arena bases (os.c), which a page's arena stays in while the page is
+ * handed out, so readers need no lock.
+ */
+typedef uint32_t zs_pno;
+#define ZS_MAX_ARENAS 65536u /* 256 GiB of pool */
+#define ZS_PNO(aid, idx) ((((zs_pno)(aid)) * ZS_ARENA_PAGES | (idx)) + 1)
+#define ZS_PNO_ARENA(p) (((p) - 1) / ZS_ARENA_PAGES)
+#define ZS_PNO_IDX(p) (((p) - 1) % ZS_ARENA_PAGES)
+
 struct zs_class;
 
 /* zspage state word: pins in the low bits, ZS_ISOLATED while compaction
@@ -170,8 +186,10 @@ struct zs_class;
 struct zs_zspage {
 	atomic_uint state;        /* pins | ZS_ISOLATED */
 	uint32_t id;              /* constant */
-	/* fullness list, or the descriptor free list when not live */
-	struct zs_zspage *prev, *next; /* protected by class->lock */
+	/* Fullness list, or the descriptor free list when not live: ids
+	 * (0 = none), 4 bytes each instead of 8.  protected by class->lock
+	 * (zspages.lock on the free list) */
+	uint32_t prev, next;
 	uint16_t inuse;           /* protected by class->lock */
 	uint16_t freelist;        /* protected by class->lock */
 	/* Owner class (index in pool->classes) + 1, 0 when not live.
@@ -184,38 +202,44 @@ struct zs_zspage {
 	uint8_t npop;             /* pages present; protected by class->lock */
 	uint32_t slot0;           /* the slot table when ZS_ZP_INLINE */
 	/* ZS_ZP_INLINE: the page; else a malloc'd block of npages page
-	 * addresses followed by the slot table.  A page address is NULL
-	 * while no used slot has needed the page (zs_zspage_populate) or
-	 * after compaction gave it back (zs_zspage_trim).  protected by
-	 * class->lock; pinned readers may read the page addresses of their
+	 * numbers followed by the slot table.  A page number is 0 while no
+	 * used slot has needed the page (zs_zspage_populate) or after
+	 * compaction gave it back (zs_zspage_trim).  protected by
+	 * class->lock; pinned readers may read the page numbers of their
 	 * own object, which are present (page migration and trimming
 	 * isolate the zspage before changing one). */
 	union {
-		unsigned char *page0;
+		zs_pno page0;
 		void *block;
 	} u;
 };
 
-/* The zspage's page addresses (npages of them). */
-static inline unsigned char **zs_pages(struct zs_zspage *zp)
+_Static_assert(sizeof(struct zs_zspage) == 40 &&
+		       ZS_ZCHUNK_ENTRIES * sizeof(struct zs_zspage) %
+				       ZS_PAGE_SIZE == 0,
+	       "a descriptor chunk is whole pages");
+
+/* The zspage's page numbers (npages of them). */
+static inline zs_pno *zs_pages(struct zs_zspage *zp)
 {
 	return (zp->flags & ZS_ZP_INLINE) ? &zp->u.page0
-					  : (unsigned char **)zp->u.block;
+					  : (zs_pno *)zp->u.block;
 }
 
 /* The slot table: a used slot holds its handle id, a free one
  * ZS_SLOT_FREE | next free slot. */
 static inline uint32_t *zs_slots(struct zs_zspage *zp)
 {
-	return (zp->flags & ZS_ZP_INLINE)
-		       ? &zp->slot0
-		       : (uint32_t *)((unsigned char **)zp->u.block + zp->npages);
+	return (zp->flags & ZS_ZP_INLINE) ? &zp->slot0
+					  : (uint32_t *)zp->u.block + zp->npages;
 }
 
 struct zs_class {
 	/* Constant after create, and read by every thread (shard 0's serve
 	 * as the geometry of a size): kept on a cache line of their own, away
 	 * from the lock and the counters that the owner thread writes. */
+	struct zs_os *os;         /* the pool's, for zs_page_ptr */
+	zs_pool *pool;            /* for zs_zp */
 	unsigned index;           /* position in its shard, by size */
 	unsigned shard;
 	size_t size;              /* slot size (largest merged size) */
@@ -268,6 +292,7 @@ _Static_assert((uint64_t)ZS_ZCHUNK_MAX * ZS_ZCHUNK_ENTRIES <= (1u << 24) &&
 
 struct zs_arena {
 	unsigned char *base;
+	unsigned id;                          /* constant; see zs_pno */
 	unsigned nfree;                       /* protected by os.lock */
 	bool draining;                        /* protected by os.lock */
 	uint64_t bitmap[ZS_ARENA_PAGES / 64]; /* 1 = free; protected by os.lock */
@@ -279,6 +304,12 @@ struct zs_arena {
 
 struct zs_os {
 	pthread_mutex_t lock;
+	/* Arena base by arena id (ZS_MAX_ARENAS entries, one mapping whose
+	 * pages are touched as ids are used); NULL = id free.  Written under
+	 * lock before any page of the arena is handed out, cleared when the
+	 * arena is unmapped; read without lock by zs_page_ptr. */
+	_Atomic(unsigned char *) *base_of;
+	unsigned max_id;          /* ids below it were used; protected by lock */
 	struct zs_arena **arenas; /* sorted by base; protected by lock */
 	size_t narenas, cap;      /* protected by lock */
 	atomic_size_t mapped;     /* bytes mapped (arenas and metadata) */
@@ -361,7 +392,21 @@ size_t zs_reserve_drop(zs_pool *pool, struct zs_class *c);
 
 int zs_zspages_init(zs_pool *pool);
 void zs_zspages_fini(zs_pool *pool);
-struct zs_zspage *zs_zspage_get(zs_pool *pool, uint32_t id);
+/* The descriptor of zspage @id (chunks never move or go). */
+static inline struct zs_zspage *zs_zspage_get(zs_pool *pool, uint32_t id)
+{
+	struct zs_zspage *chunk;
+
+	chunk = atomic_load_explicit(&pool->zspages.chunks[id >> ZS_ZCHUNK_SHIFT],
+				     memory_order_acquire);
+	return &chunk[id & (ZS_ZCHUNK_ENTRIES - 1)];
+}
+
+/* The descriptor of a list link (0 = none). */
+static inline struct zs_zspage *zs_zp(zs_pool *pool, uint32_t id)
+{
+	return id ? zs_zspage_get(pool, id) : NULL;
+}
 int zs_zspage_create(zs_pool *pool, struct zs_class *c,
 		     struct zs_zspage **zpp);
 void zs_zspage_destroy(zs_pool *pool, struct zs_class *c,
@@ -410,12 +455,19 @@ void zs_zspage_release(struct zs_zspage *zp);
 
 int zs_os_init(struct zs_os *os);
 void zs_os_fini(struct zs_os *os);
-int zs_os_pages_alloc(struct zs_os *os, unsigned n, unsigned char **pages,
+/* The address of page @pno (not 0). */
+static inline unsigned char *zs_page_ptr(struct zs_os *os, zs_pno pno)
+{
+	return atomic_load_explicit(&os->base_of[ZS_PNO_ARENA(pno)],
+				    memory_order_relaxed) +
+	       (size_t)ZS_PNO_IDX(pno) * ZS_PAGE_SIZE;
+}
+int zs_os_pages_alloc(struct zs_os *os, unsigned n, zs_pno *pages,
 		      const struct zs_arena *avoid, unsigned *reusedp);
-unsigned zs_os_pages_free(struct zs_os *os, unsigned char *const *pages,
+unsigned zs_os_pages_free(struct zs_os *os, const zs_pno *pages,
 			  unsigned n, bool keep);
 size_t zs_os_reserve_flush(struct zs_os *os);
-bool zs_os_reserve_evict(struct zs_os *os, unsigned char *page);
+bool zs_os_reserve_evict(struct zs_os *os, zs_pno page);
 int zs_os_reserve_verify(struct zs_os *os);
 int zs_os_meta_map(struct zs_os *os, size_t len, void **p);
 void zs_os_meta_unmap(struct zs_os *os, void *p, size_t len);
@@ -423,7 +475,7 @@ size_t zs_os_meta_struct_bytes(struct zs_os *os);
 /* Page migration helpers (compact.c); see os.c for the contract. */
 struct zs_arena *zs_os_pick_drain(struct zs_os *os);
 int zs_os_next_used(struct zs_os *os, struct zs_arena *a, unsigned *pos,
-		    unsigned char **pagep);
+		    zs_pno *pagep);
 /* Caller must hold os->lock; @page is in @a. */
 static inline bool zs_arena_in_reserve(const struct zs_arena *a,
 				       const unsigned char *page)

@@ -56,9 +56,22 @@ static size_t arena_struct_cost(void)
 }
 
 
+#define ZS_BASE_OF_BYTES ((size_t)ZS_MAX_ARENAS * sizeof(unsigned char *))
+/* Entries of the arena-base table per page of it. */
+#define ZS_BASES_PER_PAGE (ZS_PAGE_SIZE / sizeof(unsigned char *))
+
 int zs_os_init(struct zs_os *os)
 {
+	void *m;
+
 	memset(os, 0, sizeof(*os));
+	/* Untouched pages of the table cost nothing; one is counted in the
+	 * metadata for every ZS_BASES_PER_PAGE ids used (arena_new). */
+	m = mmap(NULL, ZS_BASE_OF_BYTES, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED)
+		return -ENOMEM;
+	os->base_of = m;
 	pthread_mutex_init(&os->lock, NULL);
 	return 0;
 }
@@ -72,6 +85,8 @@ void zs_os_fini(struct zs_os *os)
 	free(os->arenas);
 	os->arenas = NULL;
 	os->narenas = os->cap = 0;
+	munmap((void *)os->base_of, ZS_BASE_OF_BYTES);
+	os->base_of = NULL;
 	pthread_mutex_destroy(&os->lock);
 }
 
@@ -119,6 +134,7 @@ static int arena_new(struct zs_os *os, struct zs_arena **ap)
 {
 	struct zs_arena *a;
 	void *base;
+	unsigned id;
 	size_t i;
 	int err;
 
@@ -131,6 +147,12 @@ static int arena_new(struct zs_os *os, struct zs_arena **ap)
 		os->arenas = v;
 		os->cap = cap;
 	}
+	/* The lowest free id, so the base table stays dense. */
+	for (id = 0; id < os->max_id; id++)
+		if (!atomic_load_explicit(&os->base_of[id], memory_order_relaxed))
+			break;
+	if (id == ZS_MAX_ARENAS)
+		return -ENOMEM;
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
@@ -140,6 +162,13 @@ static int arena_new(struct zs_os *os, struct zs_arena **ap)
 		return err;
 	}
 	a->base = base;
+	a->id = id;
+	atomic_store_explicit(&os->base_of[id], a->base, memory_order_relaxed);
+	if (id == os->max_id) {
+		if (id % ZS_BASES_PER_PAGE == 0)
+			atomic_fetch_add(&os->meta, ZS_PAGE_SIZE);
+		os->max_id++;
+	}
 	a->nfree = ZS_ARENA_PAGES;
 	memset(a->bitmap, 0xff, sizeof(a->bitmap));
 	for (i = os->narenas; i > 0 && os->arenas[i - 1]->base > a->base; i--)
@@ -169,6 +198,11 @@ static struct zs_arena *arena_of(struct zs_os *os, const unsigned char *p)
 			return a;
 	}
 	return NULL;
+}
+
+static zs_pno pno_in(const struct zs_arena *a, const unsigned char *page)
+{
+	return ZS_PNO(a->id, (zs_pno)((size_t)(page - a->base) / ZS_PAGE_SIZE));
 }
 
 /* Caller must hold os->lock.  Densest arena with a free page. */
@@ -244,14 +278,20 @@ static void reserve_unlink(struct zs_os *os, struct zs_arena *a,
 		os->over_since_ns = 0;
 }
 
-/* Caller must hold os->lock; the reserve is not empty. */
-static unsigned char *reserve_pop(struct zs_os *os)
+/* Caller must hold os->lock; the reserve is not empty.  *@ap: its arena. */
+static unsigned char *reserve_pop(struct zs_os *os, struct zs_arena **ap)
 {
 	unsigned char *page = os->reserve;
+	struct zs_arena *a = arena_of(os, page);
 
-	reserve_unlink(os, arena_of(os, page), page);
+	reserve_unlink(os, a, page);
+	if (ap)
+		*ap = a;
 	return page;
 }
+
+static unsigned pages_free(struct zs_os *os, unsigned char *const *pages,
+			   unsigned n, bool keep);
 
 static uint64_t coarse_ns(void)
 {
@@ -294,10 +334,10 @@ static size_t reserve_release(struct zs_os *os, size_t n)
 		pthread_mutex_lock(&os->lock);
 		while (k < ZS_MAX_PAGES_PER_ZSPAGE && total + k < n &&
 		       os->nreserve)
-			batch[k++] = reserve_pop(os);
+			batch[k++] = reserve_pop(os, NULL);
 		pthread_mutex_unlock(&os->lock);
 		if (k)
-			total += zs_os_pages_free(os, batch, k, false);
+			total += pages_free(os, batch, k, false);
 	} while (k);
 	return total;
 }
@@ -306,7 +346,7 @@ static size_t reserve_release(struct zs_os *os, size_t n)
  * zs_os_pages_alloc() - get @n pages (not necessarily contiguous) into
  * @pages, never from @avoid (may be NULL).  Return: 0 or -ENOMEM.
  */
-int zs_os_pages_alloc(struct zs_os *os, unsigned n, unsigned char **pages,
+int zs_os_pages_alloc(struct zs_os *os, unsigned n, zs_pno *pages,
 		      const struct zs_arena *avoid, unsigned *reusedp)
 {
 	unsigned got = 0, reused = 0;
@@ -316,7 +356,10 @@ int zs_os_pages_alloc(struct zs_os *os, unsigned n, unsigned char **pages,
 	/* Reserve pages first; page migration (avoid set) wants fresh ones
 	 * in dense arenas instead. */
 	while (!avoid && got < n && os->nreserve) {
-		pages[got++] = reserve_pop(os);
+		struct zs_arena *ra;
+		unsigned char *page = reserve_pop(os, &ra);
+
+		pages[got++] = pno_in(ra, page);
 		reused++;
 	}
 	while (got < n) {
@@ -332,7 +375,7 @@ int zs_os_pages_alloc(struct zs_os *os, unsigned n, unsigned char **pages,
 			}
 		}
 		while (got < n && a->nfree)
-			pages[got++] = arena_take(a);
+			pages[got++] = pno_in(a, arena_take(a));
 	}
 	pthread_mutex_unlock(&os->lock);
 	if (err && got)
@@ -351,6 +394,8 @@ static void arena_remove(struct zs_os *os, struct zs_arena *a)
 	memmove(&os->arenas[i], &os->arenas[i + 1],
 		(os->narenas - i - 1) * sizeof(*os->arenas));
 	os->narenas--;
+	/* No page of it is handed out: its id may go to a new arena. */
+	atomic_store_explicit(&os->base_of[a->id], NULL, memory_order_relaxed);
 }
 
 static void arena_unmap(struct zs_os *os, struct zs_arena *a)
@@ -411,8 +456,19 @@ static void madvise_pages(unsigned char *const *pages, unsigned n)
  * (MADV_DONTNEED) before they are marked free.
  * Return: the number of pages given back (not kept).
  */
-unsigned zs_os_pages_free(struct zs_os *os, unsigned char *const *pages,
-			  unsigned n, bool keep)
+unsigned zs_os_pages_free(struct zs_os *os, const zs_pno *pnos, unsigned n,
+			  bool keep)
+{
+	unsigned char *pages[ZS_MAX_PAGES_PER_ZSPAGE];
+
+	ZS_ASSERT(n <= ZS_MAX_PAGES_PER_ZSPAGE);
+	for (unsigned i = 0; i < n; i++)
+		pages[i] = zs_page_ptr(os, pnos[i]);
+	return pages_free(os, pages, n, keep);
+}
+
+static unsigned pages_free(struct zs_os *os, unsigned char *const *pages,
+			   unsigned n, bool keep)
 {
 	struct zs_arena *dead[ZS_MAX_PAGES_PER_ZSPAGE];
 	unsigned char *rel[ZS_MAX_PAGES_PER_ZSPAGE];
@@ -452,8 +508,9 @@ unsigned zs_os_pages_free(struct zs_os *os, unsigned char *const *pages,
 
 /* zs_os_reserve_evict() - if @page is in the reserve, give it back to the
  * kernel.  Return: true if it was. */
-bool zs_os_reserve_evict(struct zs_os *os, unsigned char *page)
+bool zs_os_reserve_evict(struct zs_os *os, zs_pno pno)
 {
+	unsigned char *page = zs_page_ptr(os, pno);
 	struct zs_arena *a;
 	bool found = false;
 
@@ -465,7 +522,7 @@ bool zs_os_reserve_evict(struct zs_os *os, unsigned char *page)
 	}
 	pthread_mutex_unlock(&os->lock);
 	if (found)
-		zs_os_pages_free(os, &page, 1, false);
+		pages_free(os, &page, 1, false);
 	return found;
 }
 
@@ -539,7 +596,7 @@ struct zs_arena *zs_os_pick_drain(struct zs_os *os)
  * *@pos, and its index there.  Return: 0, or -ENOENT when there is none.
  */
 int zs_os_next_used(struct zs_os *os, struct zs_arena *a, unsigned *pos,
-		    unsigned char **pagep)
+		    zs_pno *pagep)
 {
 	int err = -ENOENT;
 
@@ -548,7 +605,7 @@ int zs_os_next_used(struct zs_os *os, struct zs_arena *a, unsigned *pos,
 		if (a->bitmap[p / 64] & (1ull << (p % 64)))
 			continue;
 		*pos = p;
-		*pagep = a->base + (size_t)p * ZS_PAGE_SIZE;
+		*pagep = ZS_PNO(a->id, p);
 		err = 0;
 		break;
 	}

@@ -23,8 +23,8 @@
  * contiguous, holding objects back to back: object s starts at byte
  * s * size of the chain, and may straddle two pages.  There is no header
  * in the pages: a zspage's descriptor (id, in-use count, fullness, list
- * links, the page addresses and a slot table) lives outside, so the pages
- * hold only object bytes.  The slot table has one 32-bit word per slot:
+ * links as zspage ids, the page numbers and a slot table) lives outside,
+ * so the pages hold only object bytes.  The slot table has one 32-bit word per slot:
  * the id of the owning handle (the back-reference compaction needs), or
  * for a free slot the index of the next free slot.
  *
@@ -47,8 +47,10 @@
  * 32-bit word, holds where the object is: zspage id and slot.  Moving an
  * object rewrites that word only (compaction, which knows no sizes, moves
  * whole slots).  Metadata per live object: 4 bytes of entry + 4 of slot
- * table, plus a zspage descriptor (48 bytes) and page array (8 bytes a
- * page) per zspage, and a 4 KiB owner table per 4 MiB arena.
+ * table, plus a zspage descriptor (40 bytes) and page array (4 bytes a
+ * page: an arena id and index, not an address) per zspage.  Nothing maps
+ * a page back to its zspage: page migration, the only one who asks,
+ * builds that map for the arena it drains.
  *
  * Shards (class.c).  The whole set of classes exists once per shard
  * (default: one per CPU, at most 4).  Each thread allocates from its own
@@ -90,7 +92,9 @@
  * so other threads wait at most one zspage's copy.  Then page
  * migration: pages of a sparsely used arena are copied into free pages of
  * denser arenas (each move under the owner's class lock, with the zspage
- * isolated) until the arena is empty and can be unmapped.
+ * isolated) until the arena is empty and can be unmapped.  Last, glibc is
+ * asked to return the free pages among the page arrays and slot tables
+ * of the zspages compaction freed (malloc_trim).
  *
  * Memory from the OS (os.c).  All pages are ordinary private anonymous
  * memory in 4 MiB arenas, without transparent huge pages; a page freed by
@@ -229,7 +233,7 @@ int zs_malloc(zs_pool *pool, size_t size, zs_handle *hp)
 	zp = zs_class_fullest(c);
 	if (!zp && c->empty) {
 		zp = c->empty;
-		c->empty = zp->next;
+		c->empty = zs_zp(pool, zp->next);
 		c->nr_empty--;
 		zs_class_link(c, zp);
 	}
@@ -291,7 +295,7 @@ void zs_free(zs_pool *pool, zs_handle h)
 	if (zp->inuse == 0) {
 		zs_class_unlink(c, zp);
 		if (!c->nr_empty) {
-			zp->next = c->empty;
+			zp->next = c->empty ? c->empty->id : 0;
 			c->empty = zp;
 			c->nr_empty++;
 		} else {
@@ -312,7 +316,7 @@ size_t zs_reserve_drop(zs_pool *pool, struct zs_class *c)
 	while (c->empty) {
 		struct zs_zspage *zp = c->empty;
 
-		c->empty = zp->next;
+		c->empty = zs_zp(pool, zp->next);
 		c->nr_empty--;
 		freed += zp->npop;
 		zs_zspage_destroy(pool, c, zp, false);

@@ -157,8 +157,14 @@ static int fail(char *msg, size_t cap, const char *fmt, ...)
 
 /* Caller must hold os->lock.  @page is an arena page in use, not in the
  * reserve. */
-static bool page_in_use(struct zs_os *os, const unsigned char *page)
+static bool page_in_use(struct zs_os *os, zs_pno pno)
 {
+	const unsigned char *page;
+
+	if (ZS_PNO_ARENA(pno) >= os->max_id ||
+	    !atomic_load(&os->base_of[ZS_PNO_ARENA(pno)]))
+		return false;
+	page = zs_page_ptr(os, pno);
 	for (size_t i = 0; i < os->narenas; i++) {
 		struct zs_arena *a = os->arenas[i];
 		size_t pno;
@@ -266,8 +272,10 @@ int zs_pool_check(zs_pool *pool, char *msg, size_t msg_cap)
 			size_t n = 0;
 
 			for (struct zs_zspage *zp = c->lists[g]; zp && !err;
-			     zp = zp->next) {
-				if (zp->next && zp->next->prev != zp)
+			     zp = zs_zp(pool, zp->next)) {
+				struct zs_zspage *nx = zs_zp(pool, zp->next);
+
+				if (nx && nx->prev != zp->id)
 					err = fail(msg, msg_cap,
 						   "class %zu: broken list",
 						   c->size);
@@ -289,7 +297,7 @@ int zs_pool_check(zs_pool *pool, char *msg, size_t msg_cap)
 		size_t ne = 0;
 
 		for (struct zs_zspage *zp = c->empty; zp && !err;
-		     zp = zp->next, ne++)
+		     zp = zs_zp(pool, zp->next), ne++)
 			err = check_zspage(pool, c, zp, ZS_NR_FULLNESS + 1,
 					   &objs, &bytes, &pages, msg,
 					   msg_cap);

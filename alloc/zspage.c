@@ -51,15 +51,6 @@ void zs_zspages_fini(zs_pool *pool)
 	pthread_mutex_destroy(&t->lock);
 }
 
-struct zs_zspage *zs_zspage_get(zs_pool *pool, uint32_t id)
-{
-	struct zs_zspage *chunk;
-
-	chunk = atomic_load_explicit(&pool->zspages.chunks[id >> ZS_ZCHUNK_SHIFT],
-				     memory_order_acquire);
-	return &chunk[id & (ZS_ZCHUNK_ENTRIES - 1)];
-}
-
 /* Caller must hold t->lock. */
 static int descriptors_grow(zs_pool *pool)
 {
@@ -74,6 +65,8 @@ static int descriptors_grow(zs_pool *pool)
 	if (err)
 		return err;
 	chunk = p;
+	atomic_store_explicit(&t->chunks[t->nchunks], chunk,
+			      memory_order_release);
 	/* Push in reverse so ids come out ascending; id 0 is never used. */
 	for (unsigned j = ZS_ZCHUNK_ENTRIES; j-- > 0;) {
 		uint32_t id = (t->nchunks << ZS_ZCHUNK_SHIFT) | j;
@@ -81,11 +74,9 @@ static int descriptors_grow(zs_pool *pool)
 		chunk[j].id = id;
 		if (id == 0)
 			continue;
-		chunk[j].next = t->free;
+		chunk[j].next = t->free ? t->free->id : 0;
 		t->free = &chunk[j];
 	}
-	atomic_store_explicit(&t->chunks[t->nchunks], chunk,
-			      memory_order_release);
 	t->nchunks++;
 	return 0;
 }
@@ -100,7 +91,7 @@ static int descriptor_get(zs_pool *pool, struct zs_zspage **zpp)
 		err = descriptors_grow(pool);
 	if (!err) {
 		*zpp = t->free;
-		t->free = t->free->next;
+		t->free = zs_zp(pool, t->free->next);
 	}
 	pthread_mutex_unlock(&t->lock);
 	return err;
@@ -111,7 +102,7 @@ static void descriptor_put(zs_pool *pool, struct zs_zspage *zp)
 	struct zs_zspages *t = &pool->zspages;
 
 	pthread_mutex_lock(&t->lock);
-	zp->next = t->free;
+	zp->next = t->free ? t->free->id : 0;
 	t->free = zp;
 	pthread_mutex_unlock(&t->lock);
 }
@@ -126,7 +117,7 @@ static size_t block_bytes(const struct zs_class *c)
 {
 	if (class_inline(c))
 		return 0;
-	return c->pages_per_zspage * sizeof(unsigned char *) +
+	return c->pages_per_zspage * sizeof(zs_pno) +
 	       c->objs_per_zspage * sizeof(uint32_t);
 }
 
@@ -162,7 +153,7 @@ int zs_zspage_create(zs_pool *pool, struct zs_class *c,
 {
 	unsigned n = c->pages_per_zspage;
 	struct zs_zspage *zp = NULL;
-	unsigned char **pages;
+	zs_pno *pages;
 	uint32_t *slots;
 	int err;
 
@@ -182,7 +173,7 @@ int zs_zspage_create(zs_pool *pool, struct zs_class *c,
 	pages = zs_pages(zp);
 	slots = zs_slots(zp);
 	for (unsigned i = 0; i < n; i++)
-		pages[i] = NULL;
+		pages[i] = 0;
 	for (unsigned s = 0; s < c->objs_per_zspage; s++)
 		slots[s] = ZS_SLOT_FREE |
 			   (s + 1 < c->objs_per_zspage ? s + 1 : ZS_SLOT_END);
@@ -232,7 +223,7 @@ int zs_zspage_populate(zs_pool *pool, struct zs_class *c,
 		       struct zs_zspage *zp, unsigned slot, bool check_limit,
 		       size_t *grownp)
 {
-	unsigned char **pages = zs_pages(zp);
+	zs_pno *pages = zs_pages(zp);
 	unsigned first, last;
 
 	slot_pages(c, slot, &first, &last);
@@ -256,11 +247,11 @@ int zs_zspage_populate(zs_pool *pool, struct zs_class *c,
 		err = zs_os_pages_alloc(&pool->os, 1, &pages[i], NULL,
 					&reused);
 		if (err) {
-			pages[i] = NULL;
+			pages[i] = 0;
 			return err;
 		}
 		/* Touch the page now so RSS matches the pages we count. */
-		pages[i][0] = 0;
+		zs_page_ptr(&pool->os, pages[i])[0] = 0;
 		zp->npop++;
 		c->pages++;
 		zs_pages_add(pool, 1 - reused);
@@ -278,8 +269,8 @@ int zs_zspage_populate(zs_pool *pool, struct zs_class *c,
 unsigned zs_zspage_trim(zs_pool *pool, struct zs_class *c,
 			struct zs_zspage *zp)
 {
-	unsigned char **pages = zs_pages(zp);
-	unsigned char *rel[ZS_MAX_PAGES_PER_ZSPAGE];
+	zs_pno *pages = zs_pages(zp);
+	zs_pno rel[ZS_MAX_PAGES_PER_ZSPAGE];
 	bool used[ZS_MAX_PAGES_PER_ZSPAGE] = { false };
 	uint32_t *slots = zs_slots(zp);
 	unsigned n = 0, released;
@@ -296,7 +287,7 @@ unsigned zs_zspage_trim(zs_pool *pool, struct zs_class *c,
 	for (unsigned i = 0; i < zp->npages; i++)
 		if (pages[i] && !used[i]) {
 			rel[n++] = pages[i];
-			pages[i] = NULL;
+			pages[i] = 0;
 		}
 	if (!n)
 		return 0;
@@ -316,8 +307,8 @@ unsigned zs_zspage_trim(zs_pool *pool, struct zs_class *c,
 void zs_zspage_destroy(zs_pool *pool, struct zs_class *c,
 		       struct zs_zspage *zp, bool keep)
 {
-	unsigned char **pages = zs_pages(zp);
-	unsigned char *rel[ZS_MAX_PAGES_PER_ZSPAGE];
+	zs_pno *pages = zs_pages(zp);
+	zs_pno rel[ZS_MAX_PAGES_PER_ZSPAGE];
 	unsigned n = 0, released;
 
 	ZS_ASSERT(zp->inuse == 0);
@@ -404,7 +395,7 @@ unsigned char *zs_obj_addr(const struct zs_class *c,
 	size_t in = off % ZS_PAGE_SIZE;
 
 	*spansp = in + len > ZS_PAGE_SIZE;
-	return zs_pages(zp)[off / ZS_PAGE_SIZE] + in;
+	return zs_page_ptr(c->os, zs_pages(zp)[off / ZS_PAGE_SIZE]) + in;
 }
 
 /* The object's bytes may be read by the caller: it pinned the zspage or
@@ -416,10 +407,10 @@ void zs_obj_copy_out(const struct zs_class *c, struct zs_zspage *zp,
 	size_t pg = off / ZS_PAGE_SIZE, in = off % ZS_PAGE_SIZE;
 	size_t first = len < ZS_PAGE_SIZE - in ? len : ZS_PAGE_SIZE - in;
 
-	memcpy(dst, zs_pages(zp)[pg] + in, first);
+	memcpy(dst, zs_page_ptr(c->os, zs_pages(zp)[pg]) + in, first);
 	if (first < len)
-		memcpy((unsigned char *)dst + first, zs_pages(zp)[pg + 1],
-		       len - first);
+		memcpy((unsigned char *)dst + first,
+		       zs_page_ptr(c->os, zs_pages(zp)[pg + 1]), len - first);
 }
 
 void zs_obj_copy_in(const struct zs_class *c, struct zs_zspage *zp,
@@ -429,8 +420,8 @@ void zs_obj_copy_in(const struct zs_class *c, struct zs_zspage *zp,
 	size_t pg = off / ZS_PAGE_SIZE, in = off % ZS_PAGE_SIZE;
 	size_t first = len < ZS_PAGE_SIZE - in ? len : ZS_PAGE_SIZE - in;
 
-	memcpy(zs_pages(zp)[pg] + in, src, first);
+	memcpy(zs_page_ptr(c->os, zs_pages(zp)[pg]) + in, src, first);
 	if (first < len)
-		memcpy(zs_pages(zp)[pg + 1], (const unsigned char *)src + first,
-		       len - first);
+		memcpy(zs_page_ptr(c->os, zs_pages(zp)[pg + 1]),
+		       (const unsigned char *)src + first, len - first);
 }
