@@ -20,9 +20,9 @@ CTL_TEST_LIBS = src/libzsfsctl.a src/libzsfsdata.a alloc/libzsalloc.a \
 CTL_TESTS = tests/ctl_parse tests/ctl_text
 check_PROGRAMS += $(CTL_TESTS)
 TESTS += $(CTL_TESTS)
-tests_ctl_parse_SOURCES = tests/ctl_parse.c tests/tap.h
+tests_ctl_parse_SOURCES = tests/ctl_parse.c tests/ctl_util.h tests/tap.h
 tests_ctl_parse_LDADD = $(CTL_TEST_LIBS)
-tests_ctl_text_SOURCES = tests/ctl_text.c tests/tap.h
+tests_ctl_text_SOURCES = tests/ctl_text.c tests/ctl_util.h tests/tap.h
 tests_ctl_text_LDADD = $(CTL_TEST_LIBS)
 
 # Mounted test of .zsctl, the commands, the xattrs and auto compaction.

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ctl_internal.h"
+#include "ctl_util.h"
 #include "tap.h"
 
 #define OWNER 1000
@@ -33,45 +34,6 @@ static int fake_check(void *arg, char *msg, size_t cap)
 		return 0;
 	snprintf(msg, cap, "inode 42: size below last page");
 	return -EUCLEAN;
-}
-
-/* The value of @name in the ctl's text, or (size_t)-1. */
-static size_t stat_of(struct zsfs_ctl *ctl, const char *name)
-{
-	char *text, *line, *save = NULL;
-	size_t len, v = (size_t)-1, nlen = strlen(name);
-
-	if (zsfs_ctl_stats_text(ctl, &text, &len))
-		return v;
-	for (line = strtok_r(text, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save))
-		if (!strncmp(line, name, nlen) && line[nlen] == ' ') {
-			v = strtoull(line + nlen + 1, NULL, 10);
-			break;
-		}
-	free(text);
-	return v;
-}
-
-/* The value of @name in the text, as text, into @buf ("" when absent):
- * the percentages may have decimals. */
-static const char *str_of(struct zsfs_ctl *ctl, const char *name, char *buf,
-			  size_t cap)
-{
-	char *text, *line, *save = NULL;
-	size_t len, nlen = strlen(name);
-
-	buf[0] = '\0';
-	if (zsfs_ctl_stats_text(ctl, &text, &len))
-		return buf;
-	for (line = strtok_r(text, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save))
-		if (!strncmp(line, name, nlen) && line[nlen] == ' ') {
-			snprintf(buf, cap, "%s", line + nlen + 1);
-			break;
-		}
-	free(text);
-	return buf;
 }
 
 /* The three thresholds as the text shows them, in one string. */
