@@ -40,6 +40,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "alloc_util.h" /* t_rand, t_rss_anon */
 #include "zsmalloc.h"
 
 /* ---- the size stream ------------------------------------------------ */
@@ -230,36 +231,12 @@ static const struct alloc_ops allocators[] = {
 
 /* ---- measurement ---------------------------------------------------- */
 
-static size_t rss_anon(void)
-{
-	FILE *f = fopen("/proc/self/smaps_rollup", "r");
-	char line[256];
-	size_t kb = 0;
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Anonymous: %zu kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb * 1024;
-}
-
 static double now(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
 }
 
 struct tput_arg {
@@ -368,8 +345,8 @@ static int child(const char *name, const char *file, size_t ops,
 	fclose(f);
 	memset(tok, 0xff, n * sizeof(*tok));
 	for (size_t i = 0; i < sizeof(src); i++)
-		src[i] = (unsigned char)(rnd(&seed) | 1);
-	base = rss_anon();
+		src[i] = (unsigned char)(t_rand(&seed) | 1);
+	base = t_rss_anon();
 
 	/* fill */
 	for (size_t i = 0; i < n; i++) {
@@ -379,7 +356,7 @@ static int child(const char *name, const char *file, size_t ops,
 		a->write(tok[i], src, sizes[i]);
 		live += sizes[i];
 	}
-	rss_fill = rss_anon() - base;
+	rss_fill = t_rss_anon() - base;
 	if (bench_pool) {
 		struct zs_pool_stats ps;
 
@@ -389,24 +366,24 @@ static int child(const char *name, const char *file, size_t ops,
 	}
 	/* free a random half */
 	for (size_t i = 0; i < n; i++)
-		if (rnd(&seed) & 1) {
+		if (t_rand(&seed) & 1) {
 			a->free(tok[i]);
 			tok[i] = 0;
 			live -= sizes[i];
 		}
-	rss_free = rss_anon() - base;
+	rss_free = t_rss_anon() - base;
 	if (bench_pool) {
 		struct zs_pool_stats ps;
 
 		rss_before_compact = rss_free;
 		freed_pages = zs_compact(bench_pool);
-		rss_after = rss_anon() - base;
+		rss_after = t_rss_anon() - base;
 		zs_pool_stats(bench_pool, &ps);
 		mem_after = (double)ps.mem_bytes / (double)live;
 		pool_breakdown("compact");
 	} else if (!strcmp(name, "glibc")) {
 		malloc_trim(0);
-		rss_after = rss_anon() - base;
+		rss_after = t_rss_anon() - base;
 	}
 	for (size_t i = 0; i < n; i++)
 		if (tok[i])
