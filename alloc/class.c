@@ -104,17 +104,12 @@ int zs_classes_init(zs_pool *pool)
 /* Set up shard @sh's classes (for sh > 0 as copies of shard 0's). */
 static void shard_setup(zs_pool *pool, unsigned sh)
 {
-	pthread_mutexattr_t attr;
 	unsigned n = pool->nr_classes;
 
-	/* Critical sections under a class lock are short (a slot, a list
-	 * move), so waiters spin a little before sleeping. */
-	pthread_mutexattr_init(&attr);
-	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
 	for (unsigned i = 0; i < n; i++) {
 		struct zs_class *c = &pool->classes[sh * n + i];
 
-		pthread_mutex_init(&c->lock, &attr);
+		zs_mutex_init(&c->lock);
 		c->os = &pool->os;
 		c->pool = pool;
 		c->index = i;
@@ -123,7 +118,6 @@ static void shard_setup(zs_pool *pool, unsigned sh)
 		c->pages_per_zspage = pool->classes[i].pages_per_zspage;
 		c->objs_per_zspage = pool->classes[i].objs_per_zspage;
 	}
-	pthread_mutexattr_destroy(&attr);
 }
 
 void zs_classes_fini(zs_pool *pool)

@@ -26,7 +26,7 @@
 
 int zs_handles_init(zs_pool *pool)
 {
-	pthread_mutex_init(&pool->handles.lock, NULL);
+	zs_mutex_init(&pool->handles.lock);
 	return 0;
 }
 

@@ -276,7 +276,11 @@ struct zs_zspages {
 	pthread_mutex_t lock;
 	_Atomic(struct zs_zspage *) chunks[ZS_ZCHUNK_MAX];
 	unsigned nchunks;         /* protected by lock */
-	struct zs_zspage *free;   /* protected by lock */
+	/* Free descriptors, a list per class shard: a chunk goes whole to
+	 * the shard that grows it, so two threads' zspages never share a
+	 * cache line (each read pins its zspage with an atomic add on the
+	 * descriptor).  protected by lock */
+	struct zs_zspage *free[ZS_MAX_SHARDS];
 	atomic_size_t meta_bytes; /* descriptors' page arrays and slot tables */
 };
 
@@ -361,6 +365,20 @@ struct zs_pool {
 	pthread_mutex_t tbuf_lock;
 	struct zs_tbuf *tbufs;                    /* protected by tbuf_lock */
 };
+
+/* The pool's own locks (class, handles, zspages, os) guard a few list
+ * moves each, so a waiter spins a little before it sleeps: with two busy
+ * threads, sleeping on the os lock for every page taken made two threads
+ * slower than one. */
+static inline void zs_mutex_init(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t attr;
+
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+	pthread_mutex_init(m, &attr);
+	pthread_mutexattr_destroy(&attr);
+}
 
 /* ---- class.c -------------------------------------------------------- */
 

@@ -72,7 +72,7 @@ int zs_os_init(struct zs_os *os)
 	if (m == MAP_FAILED)
 		return -ENOMEM;
 	os->base_of = m;
-	pthread_mutex_init(&os->lock, NULL);
+	zs_mutex_init(&os->lock);
 	return 0;
 }
 

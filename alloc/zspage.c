@@ -31,7 +31,7 @@
 
 int zs_zspages_init(zs_pool *pool)
 {
-	pthread_mutex_init(&pool->zspages.lock, NULL);
+	zs_mutex_init(&pool->zspages.lock);
 	return 0;
 }
 
@@ -51,8 +51,8 @@ void zs_zspages_fini(zs_pool *pool)
 	pthread_mutex_destroy(&t->lock);
 }
 
-/* Caller must hold t->lock. */
-static int descriptors_grow(zs_pool *pool)
+/* Caller must hold t->lock.  A new chunk for @shard's free list. */
+static int descriptors_grow(zs_pool *pool, unsigned shard)
 {
 	struct zs_zspages *t = &pool->zspages;
 	struct zs_zspage *chunk;
@@ -74,36 +74,38 @@ static int descriptors_grow(zs_pool *pool)
 		chunk[j].id = id;
 		if (id == 0)
 			continue;
-		chunk[j].next = t->free ? t->free->id : 0;
-		t->free = &chunk[j];
+		chunk[j].next = t->free[shard] ? t->free[shard]->id : 0;
+		t->free[shard] = &chunk[j];
 	}
 	t->nchunks++;
 	return 0;
 }
 
-static int descriptor_get(zs_pool *pool, struct zs_zspage **zpp)
+static int descriptor_get(zs_pool *pool, unsigned shard,
+			  struct zs_zspage **zpp)
 {
 	struct zs_zspages *t = &pool->zspages;
 	int err = 0;
 
 	pthread_mutex_lock(&t->lock);
-	if (!t->free)
-		err = descriptors_grow(pool);
+	if (!t->free[shard])
+		err = descriptors_grow(pool, shard);
 	if (!err) {
-		*zpp = t->free;
-		t->free = zs_zp(pool, t->free->next);
+		*zpp = t->free[shard];
+		t->free[shard] = zs_zp(pool, (*zpp)->next);
 	}
 	pthread_mutex_unlock(&t->lock);
 	return err;
 }
 
-static void descriptor_put(zs_pool *pool, struct zs_zspage *zp)
+static void descriptor_put(zs_pool *pool, unsigned shard,
+			   struct zs_zspage *zp)
 {
 	struct zs_zspages *t = &pool->zspages;
 
 	pthread_mutex_lock(&t->lock);
-	zp->next = t->free ? t->free->id : 0;
-	t->free = zp;
+	zp->next = t->free[shard] ? t->free[shard]->id : 0;
+	t->free[shard] = zp;
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -157,7 +159,7 @@ int zs_zspage_create(zs_pool *pool, struct zs_class *c,
 	uint32_t *slots;
 	int err;
 
-	err = descriptor_get(pool, &zp);
+	err = descriptor_get(pool, c->shard, &zp);
 	if (err)
 		goto fail;
 	zp->npages = (uint8_t)n;
@@ -195,7 +197,7 @@ int zs_zspage_create(zs_pool *pool, struct zs_class *c,
 fail_descriptor:
 	zp->u.block = NULL;
 	zp->flags = 0;
-	descriptor_put(pool, zp);
+	descriptor_put(pool, c->shard, zp);
 fail:
 	return err;
 }
@@ -329,7 +331,7 @@ void zs_zspage_destroy(zs_pool *pool, struct zs_class *c,
 	c->pages -= n;
 	c->objs_allocated -= c->objs_per_zspage;
 	zs_pages_sub(pool, released);
-	descriptor_put(pool, zp);
+	descriptor_put(pool, c->shard, zp);
 }
 
 /*
