@@ -44,15 +44,21 @@ trap 'exit 130' INT TERM
 die() { echo "churn.sh: $*" >&2; exit 1; }
 [ -x "$ZSFS" ] || die "no zsfs binary at $ZSFS (set ZSFS)"
 
+# Mount with options $1, let it settle, and take the fresh mount's
+# baseline that memcheck and bigcheck measure growth against.
 mount_zs() {
 	"$ZSFS" -f "$MNT" -o "$1" >"$W/log" 2>&1 &
 	PID=$!
 	for _ in $(seq 100); do
-		mountpoint -q "$MNT" && return 0
-		kill -0 "$PID" 2>/dev/null || break
+		mountpoint -q "$MNT" && break
+		kill -0 "$PID" 2>/dev/null || die "mount failed: $(cat "$W/log")"
 		sleep 0.05
 	done
-	die "mount failed: $(cat "$W/log")"
+	mountpoint -q "$MNT" || die "mount failed: $(cat "$W/log")"
+	sleep 0.3
+	BASE_RSS=$(smaps Rss)
+	BASE_ANON=$(smaps Anonymous)
+	BASE_HEAP=$(get heap_bytes)
 }
 
 umount_zs() {
@@ -130,10 +136,6 @@ load() {
 
 echo "== 1: auto_compact=off, then echo compact > .zsctl"
 mount_zs auto_compact=off
-sleep 0.3
-BASE_RSS=$(smaps Rss)
-BASE_ANON=$(smaps Anonymous)
-BASE_HEAP=$(get heap_bytes)
 echo "fresh mount: Rss $(mib "$BASE_RSS"), Anonymous $(mib "$BASE_ANON")"
 load "$@"
 show "after churn:"
@@ -152,10 +154,6 @@ umount_zs
 
 echo "== 2: auto_compact=on, no command"
 mount_zs auto_compact=on
-sleep 0.3
-BASE_RSS=$(smaps Rss)
-BASE_ANON=$(smaps Anonymous)
-BASE_HEAP=$(get heap_bytes)
 load "$@"
 show "after churn (t=0):"
 t=0
@@ -187,10 +185,6 @@ umount_zs
 
 echo "== 3: four 64 MiB files of the same sources: the whole daemon against mem_used_total"
 mount_zs auto_compact=off
-sleep 0.3
-BASE_RSS=$(smaps Rss)
-BASE_ANON=$(smaps Anonymous)
-BASE_HEAP=$(get heap_bytes)
 find "$@" -type f -print0 2>/dev/null | sort -z | xargs -0 cat 2>/dev/null |
 	head -c 256M >"$W/stream"
 for i in 0 1 2 3; do
