@@ -212,6 +212,8 @@ int zsfs_inode_atime_due(struct zsfs *fs, const struct zsfs_inode *in,
 			 const struct timespec *now);
 /* Metadata accounting against size=: -ENOSPC when it would not fit. */
 int zsfs_meta_charge(struct zsfs *fs, size_t bytes);
+/* Compact once, then the pool's mem_bytes: before any size= ENOSPC. */
+size_t zsfs_pool_mem_compacted(struct zsfs *fs);
 void zsfs_meta_uncharge(struct zsfs *fs, size_t bytes);
 /* After a change of a regular file's data: charge or give back the change
  * in its page-table bytes (never fails: the data is already stored).

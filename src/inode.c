@@ -89,8 +89,9 @@ static size_t pool_mem(struct zsfs *fs, size_t need)
 }
 
 /* Compact the pool (giving back the freed pages it keeps for reuse and
- * its sparse zspages' pages) and return its fresh mem_bytes. */
-static size_t pool_mem_compacted(struct zsfs *fs)
+ * its sparse zspages' pages) and return its fresh mem_bytes: what a
+ * size= check does once before it answers ENOSPC, as the data path does. */
+size_t zsfs_pool_mem_compacted(struct zsfs *fs)
 {
 	struct zs_pool_stats ps;
 
@@ -109,19 +110,19 @@ int zsfs_meta_charge(struct zsfs *fs, size_t bytes)
 	if (fs->size_limit) {
 		size_t mem = pool_mem(fs, cur + bytes);
 
-		do {
-			if (mem + cur + bytes <= fs->size_limit)
+		for (;;) {
+			if (mem + cur + bytes > fs->size_limit) {
+				if (compacted)
+					return -ENOSPC;
+				mem = zsfs_pool_mem_compacted(fs);
+				compacted = true;
+				cur = atomic_load(&fs->meta_bytes);
 				continue;
-			/* Like the data path: compact once before ENOSPC. */
-			if (compacted)
-				return -ENOSPC;
-			mem = pool_mem_compacted(fs);
-			compacted = true;
-			cur = atomic_load(&fs->meta_bytes);
-			if (mem + cur + bytes > fs->size_limit)
-				return -ENOSPC;
-		} while (!atomic_compare_exchange_weak(&fs->meta_bytes, &cur,
-						       cur + bytes));
+			}
+			if (atomic_compare_exchange_weak(&fs->meta_bytes, &cur,
+							 cur + bytes))
+				break;
+		}
 		store_limit_update(fs, cur + bytes);
 	} else {
 		atomic_fetch_add(&fs->meta_bytes, bytes);

@@ -289,13 +289,9 @@ static int space_plausible(struct zsfs *fs, uint64_t len)
 		return 0;
 	zs_pool_stats(zsfs_store_pool(fs->store), &ps);
 	used = ps.mem_bytes + atomic_load(&fs->meta_bytes);
-	if (used + len > fs->size_limit && used + len >= used) {
-		/* Freed pages the pool keeps for reuse count in mem_bytes:
-		 * compact once before saying no, as writes do. */
-		zs_compact(zsfs_store_pool(fs->store));
-		zs_pool_stats(zsfs_store_pool(fs->store), &ps);
-		used = ps.mem_bytes + atomic_load(&fs->meta_bytes);
-	}
+	if (used + len > fs->size_limit && used + len >= used)
+		used = zsfs_pool_mem_compacted(fs) +
+		       atomic_load(&fs->meta_bytes);
 	return used + len > fs->size_limit || used + len < used ? -ENOSPC : 0;
 }
 
