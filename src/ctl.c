@@ -606,20 +606,30 @@ static int cmd_auto_compact(struct zsfs_ctl *ctl, const struct tok *args,
  * copies all three under it at each poll) and wakes the thread, so that a
  * lowered threshold applies now rather than at the next interval.
  */
-static int cmd_compact_share(struct zsfs_ctl *ctl, const struct tok *args,
-			     char *why, size_t why_cap)
+/* Parse a percent threshold into *@field (hundredths); @hint ends the
+ * error message. */
+static int set_pct(struct zsfs_ctl *ctl, const struct tok *arg,
+		   const char *name, const char *hint, unsigned *field,
+		   char *why, size_t why_cap)
 {
 	unsigned bp;
 
-	if (zsfs_parse_pct(args[0].p, args[0].len, &bp))
+	if (zsfs_parse_pct(arg->p, arg->len, &bp))
 		return fail(why, why_cap, -EINVAL,
-			    "compact_share: bad percent \"%.*s\" (want 0..100 with at most two decimals, e.g. 5 or 2.5)",
-			    TOK_SHOWN(&args[0]));
+			    "%s: bad percent \"%.*s\" (want 0..100 with at most two decimals%s)",
+			    name, TOK_SHOWN(arg), hint);
 	pthread_mutex_lock(&ctl->lock);
-	ctl->ac.min_share_bp = bp;
+	*field = bp;
 	pthread_mutex_unlock(&ctl->lock);
 	compactor_kick(ctl);
 	return 0;
+}
+
+static int cmd_compact_share(struct zsfs_ctl *ctl, const struct tok *args,
+			     char *why, size_t why_cap)
+{
+	return set_pct(ctl, &args[0], "compact_share", ", e.g. 5 or 2.5",
+		       &ctl->ac.min_share_bp, why, why_cap);
 }
 
 static int cmd_compact_min(struct zsfs_ctl *ctl, const struct tok *args,
@@ -642,17 +652,8 @@ static int cmd_compact_min(struct zsfs_ctl *ctl, const struct tok *args,
 static int cmd_compact_psi(struct zsfs_ctl *ctl, const struct tok *args,
 			   char *why, size_t why_cap)
 {
-	unsigned bp;
-
-	if (zsfs_parse_pct(args[0].p, args[0].len, &bp))
-		return fail(why, why_cap, -EINVAL,
-			    "compact_psi: bad percent \"%.*s\" (want 0..100 with at most two decimals; 0 = no PSI trigger)",
-			    TOK_SHOWN(&args[0]));
-	pthread_mutex_lock(&ctl->lock);
-	ctl->ac.psi_bp = bp;
-	pthread_mutex_unlock(&ctl->lock);
-	compactor_kick(ctl);
-	return 0;
+	return set_pct(ctl, &args[0], "compact_psi", "; 0 = no PSI trigger",
+		       &ctl->ac.psi_bp, why, why_cap);
 }
 
 static int cmd_check(struct zsfs_ctl *ctl, const struct tok *args,
