@@ -494,13 +494,19 @@ size_t zs_os_meta_struct_bytes(struct zs_os *os);
 struct zs_arena *zs_os_pick_drain(struct zs_os *os);
 int zs_os_next_used(struct zs_os *os, struct zs_arena *a, unsigned *pos,
 		    zs_pno *pagep);
+/* The index in @a of its page @page. */
+static inline unsigned zs_arena_idx(const struct zs_arena *a,
+				    const unsigned char *page)
+{
+	return (unsigned)((size_t)(page - a->base) / ZS_PAGE_SIZE);
+}
 /* Caller must hold os->lock; @page is in @a. */
 static inline bool zs_arena_in_reserve(const struct zs_arena *a,
 				       const unsigned char *page)
 {
-	size_t pno = (size_t)(page - a->base) / ZS_PAGE_SIZE;
+	unsigned idx = zs_arena_idx(a, page);
 
-	return a->rbitmap[pno / 64] & (1ull << (pno % 64));
+	return a->rbitmap[idx / 64] & (1ull << (idx % 64));
 }
 void zs_os_drain_done(struct zs_os *os, struct zs_arena *a);
 

@@ -202,7 +202,7 @@ static struct zs_arena *arena_of(struct zs_os *os, const unsigned char *p)
 
 static zs_pno pno_in(const struct zs_arena *a, const unsigned char *page)
 {
-	return ZS_PNO(a->id, (zs_pno)((size_t)(page - a->base) / ZS_PAGE_SIZE));
+	return ZS_PNO(a->id, zs_arena_idx(a, page));
 }
 
 /* Caller must hold os->lock.  Densest arena with a free page. */
@@ -245,10 +245,9 @@ static void reserve_push(struct zs_os *os, struct zs_arena *a,
 			 unsigned char *page)
 {
 	struct zs_rlink *l = rlink(page);
+	unsigned idx = zs_arena_idx(a, page);
 
-	size_t pno = (size_t)(page - a->base) / ZS_PAGE_SIZE;
-
-	a->rbitmap[pno / 64] |= 1ull << (pno % 64);
+	a->rbitmap[idx / 64] |= 1ull << (idx % 64);
 	l->prev = NULL;
 	l->next = os->reserve;
 	if (os->reserve)
@@ -263,7 +262,7 @@ static void reserve_unlink(struct zs_os *os, struct zs_arena *a,
 			   unsigned char *page)
 {
 	struct zs_rlink *l = rlink(page);
-	size_t pno = (size_t)(page - a->base) / ZS_PAGE_SIZE;
+	unsigned idx = zs_arena_idx(a, page);
 
 	if (l->prev)
 		rlink(l->prev)->next = l->next;
@@ -271,7 +270,7 @@ static void reserve_unlink(struct zs_os *os, struct zs_arena *a,
 		os->reserve = l->next;
 	if (l->next)
 		rlink(l->next)->prev = l->prev;
-	a->rbitmap[pno / 64] &= ~(1ull << (pno % 64));
+	a->rbitmap[idx / 64] &= ~(1ull << (idx % 64));
 	atomic_store_explicit(&os->nreserve, os->nreserve - 1,
 			      memory_order_relaxed);
 	if (os->nreserve <= ZS_RESERVE_SOFT)
@@ -421,12 +420,12 @@ static bool other_empty(struct zs_os *os, const struct zs_arena *a)
 static struct zs_arena *page_release(struct zs_os *os, unsigned char *page)
 {
 	struct zs_arena *a = arena_of(os, page);
-	size_t pno;
+	unsigned idx;
 
 	ZS_ASSERT(a);
-	pno = (size_t)(page - a->base) / ZS_PAGE_SIZE;
-	ZS_ASSERT(!(a->bitmap[pno / 64] & (1ull << (pno % 64))));
-	a->bitmap[pno / 64] |= 1ull << (pno % 64);
+	idx = zs_arena_idx(a, page);
+	ZS_ASSERT(!(a->bitmap[idx / 64] & (1ull << (idx % 64))));
+	a->bitmap[idx / 64] |= 1ull << (idx % 64);
 	a->nfree++;
 	if (a->nfree == ZS_ARENA_PAGES && !a->draining && other_empty(os, a)) {
 		arena_remove(os, a);

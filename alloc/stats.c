@@ -155,27 +155,18 @@ static int fail(char *msg, size_t cap, const char *fmt, ...)
 	return -EUCLEAN;
 }
 
-/* Caller must hold os->lock.  @page is an arena page in use, not in the
- * reserve. */
+/* Caller must hold os->lock.  Page @pno is in use, not in the reserve. */
 static bool page_in_use(struct zs_os *os, zs_pno pno)
 {
-	const unsigned char *page;
+	unsigned idx = ZS_PNO_IDX(pno);
+	uint64_t bit = 1ull << (idx % 64);
 
-	if (ZS_PNO_ARENA(pno) >= os->max_id ||
-	    !atomic_load(&os->base_of[ZS_PNO_ARENA(pno)]))
-		return false;
-	page = zs_page_ptr(os, pno);
 	for (size_t i = 0; i < os->narenas; i++) {
 		struct zs_arena *a = os->arenas[i];
-		size_t pno;
 
-		if (page < a->base || page >= a->base + ZS_ARENA_BYTES)
-			continue;
-		if ((size_t)(page - a->base) % ZS_PAGE_SIZE)
-			return false;
-		pno = (size_t)(page - a->base) / ZS_PAGE_SIZE;
-		return !(a->bitmap[pno / 64] & (1ull << (pno % 64))) &&
-		       !zs_arena_in_reserve(a, page);
+		if (a->id == ZS_PNO_ARENA(pno))
+			return !(a->bitmap[idx / 64] & bit) &&
+			       !(a->rbitmap[idx / 64] & bit);
 	}
 	return false;
 }
