@@ -298,7 +298,7 @@ static void migrate_pages(zs_pool *pool)
 	if (!map)
 		return;
 	while ((a = zs_os_pick_drain(&pool->os))) {
-		unsigned pos = 0, again = 0;
+		unsigned pos = 0, again = 0, remapped_at = ZS_ARENA_PAGES;
 		zs_pno page;
 		int err = 0;
 
@@ -310,12 +310,14 @@ static void migrate_pages(zs_pool *pool)
 					ZS_OWNER_IDX(o));
 			if (err == -EAGAIN && ++again < 64) {
 				err = 0;
-				/* The page changed hands since the map: look
-				 * at it once more, then at the next one. */
-				if (again % 2 == 0)
+				/* The page changed hands since the map: map
+				 * again and look once more; then go on. */
+				if (remapped_at == pos) {
 					pos++;
-				else
+				} else {
+					remapped_at = pos;
 					map_owners(pool, a, map);
+				}
 			}
 		}
 		zs_os_drain_done(&pool->os, a);
