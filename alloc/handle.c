@@ -11,8 +11,8 @@
  * bytes; the zspage slot table adds 4 for the back-reference (slot ->
  * handle id) that compaction needs.
  *
- * Free ids are kept in a global list threaded through the free entries
- * and, in front of it, a small per-class cache that the class lock already
+ * Free ids are kept in per-shard lists threaded through the free entries
+ * and, in front of them, a small per-class cache that the class lock already
  * protects, so most zs_malloc/zs_free calls never take the global lock.
  *
  * lock ordering: see internal.h.  zs_handle_get/put require the caller to
@@ -49,8 +49,8 @@ _Atomic uint32_t *zs_handle_entry(zs_pool *pool, uint32_t hid)
 	return &chunk[hid & (ZS_HCHUNK_ENTRIES - 1)];
 }
 
-/* Caller must hold t->lock. */
-static int chunk_add(zs_pool *pool)
+/* Caller must hold t->lock.  A new chunk for @shard's free list. */
+static int chunk_add(zs_pool *pool, unsigned shard)
 {
 	struct zs_handles *t = &pool->handles;
 	_Atomic uint32_t *chunk;
@@ -69,9 +69,9 @@ static int chunk_add(zs_pool *pool)
 
 		if (id == 0)
 			continue;
-		atomic_store_explicit(&chunk[j], t->free_head,
+		atomic_store_explicit(&chunk[j], t->free_head[shard],
 				      memory_order_relaxed);
-		t->free_head = id;
+		t->free_head[shard] = id;
 		t->nfree++;
 	}
 	atomic_store_explicit(&t->chunks[t->nchunks], chunk,
@@ -87,19 +87,20 @@ static int chunk_add(zs_pool *pool)
 int zs_handle_get(zs_pool *pool, struct zs_class *c, uint32_t *hidp)
 {
 	struct zs_handles *t = &pool->handles;
+	uint32_t *head = &t->free_head[c->shard];
 	int err = 0;
 
 	if (c->hcache_n == 0) {
 		pthread_mutex_lock(&t->lock);
 		while (c->hcache_n < ZS_HCACHE_BATCH) {
-			if (!t->free_head) {
-				err = chunk_add(pool);
+			if (!*head) {
+				err = chunk_add(pool, c->shard);
 				if (err)
 					break;
 			}
-			uint32_t id = t->free_head;
+			uint32_t id = *head;
 
-			t->free_head = (uint32_t)atomic_load_explicit(
+			*head = (uint32_t)atomic_load_explicit(
 				zs_handle_entry(pool, id), memory_order_relaxed);
 			t->nfree--;
 			c->hcache[c->hcache_n++] = id;
@@ -112,10 +113,20 @@ int zs_handle_get(zs_pool *pool, struct zs_class *c, uint32_t *hidp)
 	return 0;
 }
 
+/* Caller must hold t->lock.  Push @hid on @head's list. */
+static void free_push(zs_pool *pool, uint32_t *head, uint32_t hid)
+{
+	atomic_store_explicit(zs_handle_entry(pool, hid), *head,
+			      memory_order_relaxed);
+	*head = hid;
+	pool->handles.nfree++;
+}
+
 /* zs_handle_put() - return an id.  Caller must hold c->lock. */
 void zs_handle_put(zs_pool *pool, struct zs_class *c, uint32_t hid)
 {
 	struct zs_handles *t = &pool->handles;
+	uint32_t *head = &t->free_head[c->shard];
 
 	atomic_store_explicit(zs_handle_entry(pool, hid), 0,
 			      memory_order_relaxed);
@@ -123,20 +134,11 @@ void zs_handle_put(zs_pool *pool, struct zs_class *c, uint32_t hid)
 		c->hcache[c->hcache_n++] = hid;
 		return;
 	}
-	/* Spill half the cache (and this id) to the global list. */
+	/* Spill half the cache (and this id) to the shard's list. */
 	pthread_mutex_lock(&t->lock);
-	atomic_store_explicit(zs_handle_entry(pool, hid), t->free_head,
-			      memory_order_relaxed);
-	t->free_head = hid;
-	t->nfree++;
-	while (c->hcache_n > ZS_HCACHE_MAX - ZS_HCACHE_BATCH) {
-		uint32_t id = c->hcache[--c->hcache_n];
-
-		atomic_store_explicit(zs_handle_entry(pool, id), t->free_head,
-				      memory_order_relaxed);
-		t->free_head = id;
-		t->nfree++;
-	}
+	free_push(pool, head, hid);
+	while (c->hcache_n > ZS_HCACHE_MAX - ZS_HCACHE_BATCH)
+		free_push(pool, head, c->hcache[--c->hcache_n]);
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -157,8 +159,8 @@ size_t zs_handles_meta(zs_pool *pool)
 }
 
 /*
- * zs_handles_free() - count the free ids: the global list (walked, so a
- * broken list shows) and the class caches.  *@errp is set to -EINVAL when
+ * zs_handles_free() - count the free ids: the shards' lists (walked, so
+ * a broken list shows) and the class caches.  *@errp is set to -EINVAL when
  * the list is longer than it says or leaves the table.  Takes every class
  * lock in turn, then handles.lock: call with no lock held.
  */
@@ -174,14 +176,16 @@ size_t zs_handles_free(zs_pool *pool, int *errp)
 	}
 	*errp = 0;
 	pthread_mutex_lock(&t->lock);
-	for (uint32_t id = t->free_head; id; n++) {
-		if (n > t->nfree || (id >> ZS_HCHUNK_SHIFT) >= t->nchunks) {
-			*errp = -EINVAL;
-			break;
+	for (unsigned sh = 0; sh < ZS_MAX_SHARDS; sh++)
+		for (uint32_t id = t->free_head[sh]; id; n++) {
+			if (n > t->nfree ||
+			    (id >> ZS_HCHUNK_SHIFT) >= t->nchunks) {
+				*errp = -EINVAL;
+				break;
+			}
+			id = atomic_load_explicit(zs_handle_entry(pool, id),
+						  memory_order_relaxed);
 		}
-		id = atomic_load_explicit(zs_handle_entry(pool, id),
-					  memory_order_relaxed);
-	}
 	if (n != t->nfree)
 		*errp = -EINVAL;
 	pthread_mutex_unlock(&t->lock);

@@ -9,7 +9,7 @@
  *	pool->shard_lock            (setting up a shard; taken with no other
  *	                             lock held, takes none)
  *	class->lock                 (one size class of one shard)
- *	  pool->handles.lock        (global handle free list, chunk growth)
+ *	  pool->handles.lock        (handle free lists, chunk growth)
  *	  pool->zspages.lock        (zspage descriptor free list, growth)
  *	  pool->os.lock             (arenas, free-page bitmaps)
  *	pool->tbuf_lock             (leaf: per-thread map buffers)
@@ -87,7 +87,7 @@
 #define ZS_HCHUNK_ENTRIES (1u << ZS_HCHUNK_SHIFT)
 #define ZS_HCHUNK_MAX 32768u /* 128 Mi handles */
 /* Per-class cache of free handle ids, refilled in batches: one trip to
- * the global list per 16 allocations.  Every class of every shard has
+ * the shard's list per 16 allocations.  Every class of every shard has
  * one, so it is kept small (128 ids made a class 1 KiB, 0.3% of a
  * 100 MiB pool's memory). */
 #define ZS_HCACHE_MAX 32u
@@ -268,8 +268,12 @@ struct zs_handles {
 	/* Chunk pointers: set once under lock (release), read without. */
 	_Atomic(_Atomic uint32_t *) chunks[ZS_HCHUNK_MAX];
 	unsigned nchunks;         /* protected by lock */
-	uint32_t free_head;       /* protected by lock; 0 = empty */
-	size_t nfree;             /* protected by lock */
+	/* Free ids, a list per class shard (0 = empty): a chunk goes whole
+	 * to the shard that grows it, so two threads' entries (16 to a cache
+	 * line, written at every malloc and free) do not share lines.
+	 * protected by lock */
+	uint32_t free_head[ZS_MAX_SHARDS];
+	size_t nfree;             /* on all the lists; protected by lock */
 };
 
 struct zs_zspages {
