@@ -57,9 +57,10 @@
  * shard, dealt out round robin at its first zs_malloc, so concurrent
  * threads rarely contend for class locks or bounce zspage cache lines,
  * and a thread the scheduler moves between CPUs keeps filling the same
- * zspages; zspage descriptors come from per-shard free lists, a whole
- * chunk at a time, so two threads' descriptors (which every read pins
- * with an atomic add) never share a cache line.  An object stays in its
+ * zspages; zspage descriptors and handle ids come from per-shard free
+ * lists, a whole chunk at a time, so two threads' descriptors (which
+ * every read pins with an atomic add) and handle entries (written at
+ * every malloc and free) never share a cache line.  An object stays in its
  * shard (the handle records it), so zs_free goes to the right lock
  * from any thread.  The price is up to one partly filled zspage per class
  * per shard, which compaction treats like any other.
