@@ -222,6 +222,12 @@ void zsfs_inode_file_meta_sync(struct zsfs *fs, struct zsfs_inode *in);
 void zsfs_fs_counts(void *arg, struct zsfs_fs_counts *out);
 int zsfs_fs_check(void *arg, char *msg, size_t msg_cap);
 
+/* --- loop.c --- */
+/* Run the session until it ends (unmount or SIGTERM/SIGINT/SIGHUP) on
+ * up to @max_threads workers.  0, or the first receive error (negative
+ * errno). */
+int zsfs_loop_run(struct fuse_session *se, unsigned max_threads);
+
 /* --- dir.c --- (callers hold ns_lock: shared to read, exclusive to change) */
 int zsfs_dir_create(struct zsfs *fs, struct zsfs_inode *parent,
 		    struct zsfs_dir **out);

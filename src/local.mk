@@ -8,6 +8,7 @@ bin_PROGRAMS += src/zsfs
 src_zsfs_SOURCES = \
 	src/fs.h \
 	src/main.c \
+	src/loop.c \
 	src/options.h \
 	src/options.c \
 	src/inode.c \
@@ -47,3 +48,6 @@ TESTS += tests/fs_tree.sh
 dist_check_SCRIPTS += tests/fs_mount.sh
 TESTS += tests/fs_mount.sh
 THREADED_TESTS += tests/fs_dir.sh
+dist_check_SCRIPTS += tests/fs_memory.sh
+TESTS += tests/fs_memory.sh
+THREADED_TESTS += tests/fs_memory.sh

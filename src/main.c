@@ -25,8 +25,9 @@
 
 #include "fs.h"
 
-/* Idle FUSE workers kept (see main()). */
-#define ZSFS_IDLE_THREADS 4
+/* FUSE workers at most (loop.c starts them as requests overlap); as
+ * many as libfuse's loop would start by default. */
+#define ZSFS_MAX_THREADS 10
 
 struct cmdline {
 	const char *source;
@@ -145,7 +146,6 @@ int main(int argc, char **argv)
 	struct zsfs fs;
 	struct zsfs_ctl_params cp;
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
-	struct fuse_loop_config *lcfg = NULL;
 	char fopts[ZSFS_FUSE_OPTS_CAP + 1024];
 	uint64_t ram = (uint64_t)sysconf(_SC_PHYS_PAGES) *
 		       (uint64_t)sysconf(_SC_PAGESIZE);
@@ -212,28 +212,9 @@ int main(int argc, char **argv)
 	if (fuse_daemonize(cl.foreground) != 0)
 		goto out_unmount;
 
-	if (cl.single) {
-		rc = fuse_session_loop(fs.se);
-	} else {
-		lcfg = fuse_loop_cfg_create();
-		if (!lcfg) {
-			rc = 1;
-			goto out_unmount;
-		}
-		fuse_loop_cfg_set_clone_fd(lcfg, 0);
-		/* Each worker keeps a receive buffer of max_write + a page
-		 * (1 MiB) and its own malloc arena; idle workers above this
-		 * many exit.  4, not 10: 6 less possible 1 MiB buffers.  Not
-		 * 2: the kernel's asynchronous FORGETs and RELEASEs put 3
-		 * requests in flight often enough that a worker was created
-		 * and destroyed ~0.2 times per request (14.5k clone3 calls in
-		 * 80k small-file operations); with 4 there are none. */
-		fuse_loop_cfg_set_idle_threads(lcfg, ZSFS_IDLE_THREADS);
-		rc = fuse_session_loop_mt(fs.se, lcfg);
-		fuse_loop_cfg_destroy(lcfg);
-	}
-	/* The loop returns the signal that ended it: a clean exit. */
-	rc = rc == 0 || rc == SIGTERM || rc == SIGINT || rc == SIGHUP ? 0 : 1;
+	rc = zsfs_loop_run(fs.se, cl.single ? 1 : ZSFS_MAX_THREADS);
+	/* A signal that ends the loop is a clean exit; an error is not. */
+	rc = rc == 0 ? 0 : 1;
 
 out_unmount:
 	fuse_session_unmount(fs.se);

@@ -56,7 +56,11 @@ void zsfs_op_init(void *userdata, struct fuse_conn_info *conn)
 	 * kernel's page cache (or is invalidated by the kernel: punch,
 	 * copy_file_range, truncate), so a new mtime must not throw the
 	 * cache away. */
+	/* No SPLICE_READ: loop.c receives every request into its workers'
+	 * own buffers (libfuse would splice only for a write_buf handler,
+	 * which zsfs has not; this keeps it so). */
 	conn->want &= ~(unsigned)(FUSE_CAP_HANDLE_KILLPRIV |
+				  FUSE_CAP_SPLICE_READ |
 				  FUSE_CAP_WRITEBACK_CACHE |
 				  FUSE_CAP_ATOMIC_O_TRUNC |
 				  FUSE_CAP_AUTO_INVAL_DATA);
