@@ -90,9 +90,15 @@ show() {
 		"$(awk 'f { s += $NF } /^class / { f = 1 } END { print s + 0 }' "$MNT/.zsctl")"
 }
 
+# The FUSE workers give back what a large request dirtied in their
+# receive buffers 100 ms after their last use (src/loop.c): let that pass
+# before the daemon's memory is read.
+settle() { sleep 0.3; }
+
 # Daemon memory against the pool's figure.
 memcheck() {
 	local used meta dirty rss anon drss danon heap
+	settle
 	used=$(get mem_used_total)
 	heap=$(get heap_bytes)
 	meta=$(get meta_bytes)
@@ -194,6 +200,7 @@ rm -f "$W/stream"
 sync
 bigcheck() {
 	local used drss
+	settle
 	used=$(get mem_used_total)
 	drss=$(($(smaps Rss) - BASE_RSS))
 	printf '%-26s mem_used_total %s, daemon Rss-baseline %s: %+.2f%% (target within 2%%); meta_bytes %s\n' \
