@@ -61,9 +61,12 @@
 
 #include "fs.h"
 
-/* Bytes of a worker's buffer that stay resident: requests up to this
- * size (all but large writes and setxattrs) never dirty the rest. */
-#define LOOP_KEEP (64u << 10)
+/* Bytes of a worker's buffer that stay resident: two pages, so that the
+ * header of a request and a 4 KiB write (or any smaller request) never
+ * dirty the rest.  Larger requests (writes of more than a page,
+ * setxattrs of big values) are rare enough between pauses that refaulting
+ * their tail after a pause costs nothing measurable. */
+#define LOOP_KEEP (8u << 10)
 /* How long a dirty tail is kept after its last use: far longer than the
  * gap between the requests of a stream of large writes (a 1 MiB write
  * every 1-2 ms), so a stream never refaults it; short enough that what

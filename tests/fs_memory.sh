@@ -3,7 +3,7 @@
 #
 # Each FUSE worker receives requests into a buffer of 1 MiB + 4 KiB; a
 # large write makes it resident.  src/loop.c gives a worker's buffer back
-# (all but its first 64 KiB) 100 ms after its last large request, while
+# (all but its first 8 KiB) 100 ms after its last large request, while
 # the worker waits for the next one.  Checked here, on a real mount:
 #  - after four writers in parallel (so several workers take 1 MiB
 #    writes) and a pause, the daemon's Rss growth over its fresh mount is
