@@ -6,7 +6,7 @@
 # (all but its first 8 KiB) 100 ms after its last large request, while
 # the worker waits for the next one.  Checked here, on a real mount:
 #  - after four writers in parallel (so several workers take 1 MiB
-#    writes) and a pause, the daemon's Rss growth over its fresh mount is
+#    writes) and a short pause, the daemon's Rss growth over its fresh mount is
 #    mem_used_total + meta_bytes + at most 2 MiB (libfuse's own loop kept
 #    1 MiB in each worker that had taken a large write: 4 MiB and more);
 #  - the files read back intact, also after more writes that refault the
@@ -45,17 +45,23 @@ same_all() {
 }
 
 check "four 12 MiB files written in parallel, 1 MiB writes" write_all a
-sleep 0.5
+# extra: what the daemon's Rss grew by beyond mem_used_total + meta_bytes
+extra() {
+	echo $(($(rss) - base - $(ctl_get mem_used_total) - $(ctl_get meta_bytes)))
+}
 if [ $sanitized = 1 ]; then
 	T_N=$((T_N + 1))
 	echo "ok $T_N - # SKIP Rss in a sanitizer build"
 else
-	used=$(ctl_get mem_used_total)
-	meta=$(ctl_get meta_bytes)
-	extra=$(($(rss) - base - used - meta))
-	diag "Rss growth $(($(rss) - base)), mem_used_total $used, meta_bytes $meta: $extra bytes more"
-	check "after a pause the daemon holds at most 2 MiB beyond mem_used_total + meta_bytes" \
-		test "$extra" -le $((2 << 20))
+	# The buffers go 100-150 ms after the last write; allow a loaded
+	# machine up to 3 s before calling it a failure.
+	for _ in $(seq 30); do
+		sleep 0.1
+		[ "$(extra)" -le $((2 << 20)) ] && break
+	done
+	diag "Rss growth $(($(rss) - base)), mem_used_total $(ctl_get mem_used_total), meta_bytes $(ctl_get meta_bytes): $(extra) bytes more"
+	check "soon after, the daemon holds at most 2 MiB beyond mem_used_total + meta_bytes" \
+		test "$(extra)" -le $((2 << 20))
 fi
 check "the files read back intact" same_all a
 check "four more written (the buffers given back fill again)" write_all b
