@@ -111,6 +111,55 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl,
 	return 0;
 }
 
+/*
+ * Turn glibc's per-thread malloc caches (tcache) off, by running the
+ * daemon again with GLIBC_TUNABLES saying so; glibc reads it only at
+ * start.  Each thread's tcache keeps up to 7 freed chunks of every small
+ * size; left scattered over the heap, the chunks of half a dozen threads
+ * pin pages that malloc_trim cannot give back.  After rm -rf of a 1.2 GB
+ * tree the daemon held 7.4-8.6 MiB above its fresh mount for less than
+ * 1 MiB of live allocations; without tcache, 2.3-2.6 MiB (ext4 on zram:
+ * 2.8).  The daemon's malloc calls are few per request: sequential write
+ * (dd bs=1M of 512 MiB, four alternating runs each) averaged 714 MB/s with
+ * tcache and 710 without, and untar took as long.
+ * Not done when the user's GLIBC_TUNABLES already sets tcache_count (that
+ * also ends the loop), under valgrind (which would not follow the exec),
+ * or when /proc/self/exe cannot be run: then the daemon goes on as it is.
+ */
+static void malloc_tcache_off(char **argv)
+{
+	static const char tune[] = "glibc.malloc.tcache_count=0";
+	const char *env = getenv("GLIBC_TUNABLES");
+	const char *pre = getenv("LD_PRELOAD");
+	char *old = NULL, *val;
+
+	if ((env && strstr(env, "glibc.malloc.tcache_count")) ||
+	    (pre && strstr(pre, "vgpreload")))
+		return;
+	if (env && *env) {
+		old = strdup(env);  /* setenv may drop the string env is */
+		val = malloc(strlen(env) + sizeof(tune) + 1);
+		if (!old || !val)
+			goto out;
+		sprintf(val, "%s:%s", old, tune);
+	} else {
+		val = strdup(tune);
+		if (!val)
+			goto out;
+	}
+	if (setenv("GLIBC_TUNABLES", val, 1) == 0) {
+		execv("/proc/self/exe", argv);
+		/* could not: back to what the user had */
+		if (old)
+			setenv("GLIBC_TUNABLES", old, 1);
+		else
+			unsetenv("GLIBC_TUNABLES");
+	}
+out:
+	free(val);
+	free(old);
+}
+
 /* The option string for fuse_session_new(). */
 static int fuse_optstring(const struct zsfs_options *o, const char *source,
 			  char *buf, size_t cap)
@@ -167,6 +216,7 @@ int main(int argc, char **argv)
 		usage(stderr, argv[0]);
 		return 1;
 	}
+	malloc_tcache_off(argv);
 	if (fuse_optstring(&o, cl.source, fopts, sizeof(fopts)) < 0) {
 		fprintf(stderr, "zsfs: options too long\n");
 		return 1;
