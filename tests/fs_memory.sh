@@ -14,7 +14,7 @@
 #  - the daemon exits cleanly (and, in sanitizer builds, with no report:
 #    this test runs under TSan too, for loop.c's signals and counters);
 #  - it runs with glibc's per-thread malloc caches off (src/main.c), and
-#    after cp -a /usr/include, rm -rf and compact it holds at most 1 MiB beyond
+#    after cp -a /usr/include, rm -rf and compact it holds at most 1.25 MiB beyond
 #    mem_used_total; a user's own GLIBC_TUNABLES tcache setting stands.
 # The Rss checks are skipped in sanitizer builds (shadow memory).
 . "${TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
@@ -75,7 +75,8 @@ umount_clean "after large writes"
 # --- glibc's per-thread malloc caches are off (src/main.c) ------------
 # Their freed chunks, scattered over the heap, pin pages malloc_trim
 # cannot give back: after cp -a /usr/include, rm -rf and a compaction,
-# the daemon held 1.8 MiB beyond the pool with them, 0.3 MiB without.
+# the daemon held 1.8-2.0 MiB beyond the pool with them, 0.3-0.4 MiB
+# without (0.6 MiB in a CI run beside other tests).
 tree_churn() {
 	cp -a /usr/include "$MNT/inc" && sync && rm -rf "$MNT/inc" && sync &&
 		echo compact >"$MNT/.zsctl"
@@ -97,11 +98,11 @@ else
 	tree_churn
 	for _ in $(seq 30); do
 		sleep 0.1
-		[ "$(extra)" -le $((1 << 20)) ] && break
+		[ "$(extra)" -le $((5 << 18)) ] && break
 	done
 	diag "after cp -a /usr/include, rm -rf, compact: Rss growth $(($(rss) - base)), mem_used_total $(ctl_get mem_used_total): $(extra) bytes more"
-	check "cp -a /usr/include, rm -rf, compact: the daemon holds at most 1 MiB beyond mem_used_total" \
-		test "$(extra)" -le $((1 << 20))
+	check "cp -a /usr/include, rm -rf, compact: the daemon holds at most 1.25 MiB beyond mem_used_total" \
+		test "$(extra)" -le $((5 << 18))
 fi
 umount_clean "after a tree came and went"
 
