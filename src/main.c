@@ -117,8 +117,8 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *cl,
  * start.  Each thread's tcache keeps up to 7 freed chunks of every small
  * size; left scattered over the heap, the chunks of half a dozen threads
  * pin pages that malloc_trim cannot give back.  After rm -rf of a 1.2 GB
- * tree the daemon held 7.4-8.6 MiB above its fresh mount for less than
- * 1 MiB of live allocations; without tcache, 2.3-2.6 MiB (ext4 on zram:
+ * tree the daemon held 7.2-9.3 MiB above its fresh mount for less than
+ * 1 MiB of live allocations; without tcache, 2.3-2.9 MiB (ext4 on zram:
  * 2.8).  The daemon's malloc calls are few per request: sequential write
  * (dd bs=1M of 512 MiB, four alternating runs each) averaged 714 MB/s with
  * tcache and 710 without, and untar took as long.
