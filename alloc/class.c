@@ -194,7 +194,7 @@ void zs_class_link(struct zs_class *c, struct zs_zspage *zp)
 
 	zp->fullness = (uint8_t)g;
 	zp->prev = 0;
-	zp->next = c->lists[g] ? c->lists[g]->id : 0;
+	zp->next = zs_zp_id(c->lists[g]);
 	if (c->lists[g])
 		c->lists[g]->prev = zp->id;
 	c->lists[g] = zp;

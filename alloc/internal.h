@@ -429,6 +429,12 @@ static inline struct zs_zspage *zs_zp(zs_pool *pool, uint32_t id)
 {
 	return id ? zs_zspage_get(pool, id) : NULL;
 }
+
+/* The list link naming @zp (NULL = 0): zs_zp's inverse. */
+static inline uint32_t zs_zp_id(const struct zs_zspage *zp)
+{
+	return zp ? zp->id : 0;
+}
 int zs_zspage_create(zs_pool *pool, struct zs_class *c,
 		     struct zs_zspage **zpp);
 void zs_zspage_destroy(zs_pool *pool, struct zs_class *c,

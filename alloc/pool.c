@@ -298,7 +298,7 @@ void zs_free(zs_pool *pool, zs_handle h)
 	if (zp->inuse == 0) {
 		zs_class_unlink(c, zp);
 		if (!c->nr_empty) {
-			zp->next = c->empty ? c->empty->id : 0;
+			zp->next = zs_zp_id(c->empty);
 			c->empty = zp;
 			c->nr_empty++;
 		} else {

@@ -74,7 +74,7 @@ static int descriptors_grow(zs_pool *pool, unsigned shard)
 		chunk[j].id = id;
 		if (id == 0)
 			continue;
-		chunk[j].next = t->free[shard] ? t->free[shard]->id : 0;
+		chunk[j].next = zs_zp_id(t->free[shard]);
 		t->free[shard] = &chunk[j];
 	}
 	t->nchunks++;
@@ -104,7 +104,7 @@ static void descriptor_put(zs_pool *pool, unsigned shard,
 	struct zs_zspages *t = &pool->zspages;
 
 	pthread_mutex_lock(&t->lock);
-	zp->next = t->free[shard] ? t->free[shard]->id : 0;
+	zp->next = zs_zp_id(t->free[shard]);
 	t->free[shard] = zp;
 	pthread_mutex_unlock(&t->lock);
 }
