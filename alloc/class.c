@@ -110,7 +110,6 @@ static void shard_setup(zs_pool *pool, unsigned sh)
 		struct zs_class *c = &pool->classes[sh * n + i];
 
 		zs_mutex_init(&c->lock);
-		c->os = &pool->os;
 		c->pool = pool;
 		c->index = i;
 		c->shard = sh;

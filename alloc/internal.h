@@ -238,8 +238,7 @@ struct zs_class {
 	/* Constant after create, and read by every thread (shard 0's serve
 	 * as the geometry of a size): kept on a cache line of their own, away
 	 * from the lock and the counters that the owner thread writes. */
-	struct zs_os *os;         /* the pool's, for zs_page_ptr */
-	zs_pool *pool;            /* for zs_zp */
+	zs_pool *pool;            /* for zs_zp and zs_page_ptr */
 	unsigned index;           /* position in its shard, by size */
 	unsigned shard;
 	size_t size;              /* slot size (largest merged size) */

@@ -397,7 +397,7 @@ unsigned char *zs_obj_addr(const struct zs_class *c,
 	size_t in = off % ZS_PAGE_SIZE;
 
 	*spansp = in + len > ZS_PAGE_SIZE;
-	return zs_page_ptr(c->os, zs_pages(zp)[off / ZS_PAGE_SIZE]) + in;
+	return zs_page_ptr(&c->pool->os, zs_pages(zp)[off / ZS_PAGE_SIZE]) + in;
 }
 
 /* The object's bytes may be read by the caller: it pinned the zspage or
@@ -408,11 +408,12 @@ void zs_obj_copy_out(const struct zs_class *c, struct zs_zspage *zp,
 	size_t off = (size_t)slot * c->size;
 	size_t pg = off / ZS_PAGE_SIZE, in = off % ZS_PAGE_SIZE;
 	size_t first = len < ZS_PAGE_SIZE - in ? len : ZS_PAGE_SIZE - in;
+	struct zs_os *os = &c->pool->os;
 
-	memcpy(dst, zs_page_ptr(c->os, zs_pages(zp)[pg]) + in, first);
+	memcpy(dst, zs_page_ptr(os, zs_pages(zp)[pg]) + in, first);
 	if (first < len)
 		memcpy((unsigned char *)dst + first,
-		       zs_page_ptr(c->os, zs_pages(zp)[pg + 1]), len - first);
+		       zs_page_ptr(os, zs_pages(zp)[pg + 1]), len - first);
 }
 
 void zs_obj_copy_in(const struct zs_class *c, struct zs_zspage *zp,
@@ -421,9 +422,10 @@ void zs_obj_copy_in(const struct zs_class *c, struct zs_zspage *zp,
 	size_t off = (size_t)slot * c->size;
 	size_t pg = off / ZS_PAGE_SIZE, in = off % ZS_PAGE_SIZE;
 	size_t first = len < ZS_PAGE_SIZE - in ? len : ZS_PAGE_SIZE - in;
+	struct zs_os *os = &c->pool->os;
 
-	memcpy(zs_page_ptr(c->os, zs_pages(zp)[pg]) + in, src, first);
+	memcpy(zs_page_ptr(os, zs_pages(zp)[pg]) + in, src, first);
 	if (first < len)
-		memcpy(zs_page_ptr(c->os, zs_pages(zp)[pg + 1]),
+		memcpy(zs_page_ptr(os, zs_pages(zp)[pg + 1]),
 		       (const unsigned char *)src + first, len - first);
 }
