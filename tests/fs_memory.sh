@@ -15,7 +15,9 @@
 #    this test runs under TSan too, for loop.c's signals and counters);
 #  - it runs with glibc's per-thread malloc caches off (src/main.c), and
 #    after cp -a /usr/include, rm -rf and compact it holds at most 1.25 MiB beyond
-#    mem_used_total; a user's own GLIBC_TUNABLES tcache setting stands;
+#    mem_used_total; a user's own GLIBC_TUNABLES tcache setting stands,
+#    and with other tunables set (one glibc does not know among them)
+#    ours is appended: the daemon works and leaves as little after the tree;
 #  - .zsctl is honest about the whole daemon: with the tree in,
 #    mem_used_total + heap_bytes grew as the daemon's Anonymous memory did.
 # The Rss checks are skipped in sanitizer builds (shadow memory).
@@ -131,4 +133,28 @@ GLIBC_TUNABLES=glibc.malloc.tcache_count=3 zs_mount
 check "GLIBC_TUNABLES with tcache_count given: left as it is" \
 	eval "tr '\\0' '\\n' </proc/$ZS_PID/environ | grep -qx 'GLIBC_TUNABLES=glibc.malloc.tcache_count=3'"
 umount_clean "with the user's tcache setting"
+
+# Other tunables (and ones glibc does not know) are kept and ours is
+# added: the daemon mounts, works, and (tcache off) leaves as little after
+# the tree as above.  Only the daemon's own glibc sees the whole value:
+# /proc/PID/environ shows what glibc left of the string after parsing it.
+GLIBC_TUNABLES=glibc.malloc.arena_max=2:no.such.tunable=1 zs_mount -o auto_compact=off
+sleep 0.3
+pid=$ZS_PID
+base=$(rss)
+check "GLIBC_TUNABLES with other settings: the mount works" \
+	eval 'echo hi >"$MNT/f" && [ "$(cat "$MNT/f")" = hi ] && rm "$MNT/f"'
+if [ ! -d /usr/include ]; then
+	T_N=$((T_N + 1))
+	echo "ok $T_N - # SKIP no /usr/include to copy"
+elif [ $sanitized = 1 ]; then
+	T_N=$((T_N + 1))
+	echo "ok $T_N - # SKIP Rss in a sanitizer build"
+else
+	tree_in
+	tree_out
+	extra_at_most $((5 << 18)) \
+		"with other tunables too: at most 1.25 MiB beyond mem_used_total after the tree"
+fi
+umount_clean "with other tunables"
 done_testing
