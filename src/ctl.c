@@ -664,12 +664,15 @@ static int cmd_check(struct zsfs_ctl *ctl, const struct tok *args,
 
 	msg[0] = '\0';
 	if (ctl->fs_check) {
+		/* It ends with the pool's check, under the filesystem's own
+		 * lock, so that no file's pages are freed meanwhile; a second
+		 * walk here would have no such shelter. */
 		rc = ctl->fs_check(ctl->fs_arg, msg, sizeof(msg));
 		if (rc)
 			return fail(why, why_cap, -EIO, "check: filesystem: %s",
 				    msg[0] ? msg : strerror(-rc));
+		return 0;
 	}
-	msg[0] = '\0';
 	rc = zs_pool_check(ctl->pool, msg, sizeof(msg));
 	if (rc)
 		return fail(why, why_cap, -EIO, "check: pool: %s",

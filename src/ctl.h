@@ -113,7 +113,9 @@ struct zsfs_ctl_params {
 	int use_psi;              /* watch /proc/pressure/memory if present */
 	/* Fill @out (may be NULL when not wanted). */
 	void (*fs_counts)(void *arg, struct zsfs_fs_counts *out);
-	/* The filesystem's consistency walk: 0, or -EUCLEAN with @msg. */
+	/* The filesystem's consistency walk, ending with zs_pool_check()
+	 * while it keeps its files from being freed: 0, or -EUCLEAN with
+	 * @msg.  NULL: the check command walks the pool alone. */
 	int (*fs_check)(void *arg, char *msg, size_t msg_cap);
 	void *fs_arg;
 };
