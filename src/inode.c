@@ -95,7 +95,7 @@ size_t zsfs_pool_mem_compacted(struct zsfs *fs)
 {
 	struct zs_pool_stats ps;
 
-	zs_compact(zsfs_store_pool(fs->store));
+	zsfs_store_compact_for_space(fs->store);
 	zs_pool_stats(zsfs_store_pool(fs->store), &ps);
 	atomic_store(&fs->pool_mem_cache, ps.mem_bytes);
 	atomic_store(&fs->pool_mem_at, mono_ns());

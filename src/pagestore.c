@@ -446,6 +446,12 @@ void zsfs_store_stats(struct zsfs_store *store, struct zsfs_store_stats *st)
 #undef STORE_COUNTER_READ
 }
 
+void zsfs_store_compact_for_space(struct zsfs_store *store)
+{
+	CNT_ADD(store, enospc_compactions, 1);
+	zs_compact(store->pool);
+}
+
 /* zs_malloc, with one compaction and retry when the pool is full. */
 static int store_alloc(struct zsfs_store *store, size_t size, zs_handle *hp)
 {
@@ -453,8 +459,7 @@ static int store_alloc(struct zsfs_store *store, size_t size, zs_handle *hp)
 
 	if (rc != -ENOSPC)
 		return rc;
-	CNT_ADD(store, enospc_compactions, 1);
-	zs_compact(store->pool);
+	zsfs_store_compact_for_space(store);
 	rc = zs_malloc(store->pool, size, hp);
 	if (rc == -ENOSPC)
 		CNT_ADD(store, enospc_errors, 1);

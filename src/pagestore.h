@@ -112,6 +112,9 @@ int zsfs_store_create(const struct zsfs_store_params *params,
 void zsfs_store_destroy(struct zsfs_store *store);
 
 zs_pool *zsfs_store_pool(struct zsfs_store *store);
+/* The size= cap is in the way: compact the pool once, counted in
+ * enospc_compactions.  Thread safe. */
+void zsfs_store_compact_for_space(struct zsfs_store *store);
 /* The codec as a string, e.g. "lz4" or "zstd:3". */
 const char *zsfs_store_codec(const struct zsfs_store *store);
 void zsfs_store_set_limit(struct zsfs_store *store, size_t limit_bytes);
