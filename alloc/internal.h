@@ -340,6 +340,8 @@ struct zs_tbuf {
 struct zs_pool {
 	unsigned max_pages_per_zspage;
 	atomic_size_t limit_bytes;
+	int (*may_grow)(void *arg, size_t mem_bytes_after); /* immutable */
+	void *may_grow_arg;                                  /* immutable */
 	atomic_size_t pages;
 	atomic_size_t pages_max;
 	atomic_size_t pages_compacted;

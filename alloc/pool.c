@@ -169,6 +169,10 @@ int zs_pool_create(const struct zs_pool_params *params, zs_pool **poolp)
 	pool->max_pages_per_zspage = maxp;
 	pool->nshards = shards;
 	atomic_store(&pool->limit_bytes, limit);
+	if (params) {
+		pool->may_grow = params->may_grow;
+		pool->may_grow_arg = params->may_grow_arg;
+	}
 	err = zs_os_init(&pool->os);
 	if (err)
 		goto fail_pool;

@@ -67,6 +67,11 @@ size_t zs_mem_bytes(zs_pool *pool)
 	       zs_meta_bytes(pool);
 }
 
+size_t zs_pool_mem_bytes(zs_pool *pool)
+{
+	return zs_mem_bytes(pool);
+}
+
 void zs_pool_stats(zs_pool *pool, struct zs_pool_stats *st)
 {
 	memset(st, 0, sizeof(*st));

@@ -39,6 +39,16 @@ struct zs_pool_params {
 	unsigned max_pages_per_zspage;
 	/* Cap on mem_bytes (see zs_pool_stats); 0 means no cap. */
 	size_t limit_bytes;
+	/*
+	 * Optional growth check, for an owner that caps the pool together
+	 * with memory of its own: before the pool takes a page from the OS
+	 * it calls may_grow(may_grow_arg, mem_bytes once it has the page);
+	 * 0 refuses it, as the limit does (zs_malloc answers -ENOSPC).
+	 * Called with a class lock held: it must not call into the pool
+	 * (except zs_pool_mem_bytes) and must not block.  NULL: none.
+	 */
+	int (*may_grow)(void *arg, size_t mem_bytes_after);
+	void *may_grow_arg;
 	/* Sets of size classes, 1..8: each thread allocates from one set
 	 * (dealt out round robin), so threads scale; each set costs up to
 	 * one partly filled zspage per class.  0 means the number of CPUs,
@@ -113,6 +123,13 @@ size_t zs_compact(zs_pool *pool);
 
 /* zs_can_compact() - cheap estimate of the pages zs_compact() would free. */
 size_t zs_can_compact(zs_pool *pool);
+
+/*
+ * zs_pool_mem_bytes() - what the pool holds now, mem_bytes of
+ * zs_pool_stats(), from a few atomic loads: no lock is taken, so it is
+ * cheap enough for every charge against a cap.
+ */
+size_t zs_pool_mem_bytes(zs_pool *pool);
 
 /* Change the cap (0 = none).  Objects already stored stay. */
 void zs_set_limit(zs_pool *pool, size_t limit_bytes);

@@ -240,11 +240,16 @@ int zs_zspage_populate(zs_pool *pool, struct zs_class *c,
 				&pool->limit_bytes, memory_order_relaxed);
 
 			/* Pages from the OS reserve are counted already. */
-			if (limit &&
+			if ((limit || pool->may_grow) &&
 			    !atomic_load_explicit(&pool->os.nreserve,
-						  memory_order_relaxed) &&
-			    zs_mem_bytes(pool) + ZS_PAGE_SIZE > limit)
-				return -ENOSPC;
+						  memory_order_relaxed)) {
+				size_t after = zs_mem_bytes(pool) + ZS_PAGE_SIZE;
+
+				if ((limit && after > limit) ||
+				    (pool->may_grow &&
+				     !pool->may_grow(pool->may_grow_arg, after)))
+					return -ENOSPC;
+			}
 		}
 		err = zs_os_pages_alloc(&pool->os, 1, &pages[i], NULL,
 					&reused);
