@@ -221,7 +221,7 @@ int main(int argc, char **argv)
 	usleep(2000 * 1000);
 	atomic_store(&phase, 2);
 	t0 = now_ns();
-	freed = zsfs_ctl_compact(ctl, 1);
+	freed = zsfs_budget_reclaim(zsfs_store_budget(B.store), ZSFS_RECLAIM_MANUAL);
 	t1 = now_ns();
 	atomic_store(&phase, 0);
 	atomic_store(&stop, 1);

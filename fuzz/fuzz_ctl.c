@@ -49,11 +49,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	uid = (data[0] & 3) == 3 ? 65534 : (data[0] & 1) ? 0 : OWNER;
-	zsfs_store_set_limit(store, SENTINEL);
+	zsfs_budget_set_mem_limit(zsfs_store_budget(store), SENTINEL);
 	if (!(data[0] & 4)) {
 		rc = zsfs_ctl_command(ctl, uid, (const char *)data + 1, size - 1,
 				      why, sizeof(why));
-		if (rc && zsfs_store_limit(store) != SENTINEL)
+		if (rc && zsfs_budget_pool_cap(zsfs_store_budget(store)) != SENTINEL)
 			abort(); /* a failing command changed something */
 		if (rc && rc != -EINVAL && rc != -EPERM && rc != -E2BIG)
 			abort();

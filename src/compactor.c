@@ -144,7 +144,7 @@ static void *compactor_main(void *arg)
 		th = ctl->ac;
 		pthread_mutex_unlock(&ctl->lock);
 
-		ctl_sample_mem(ctl);
+		zsfs_budget_sample_max(ctl->budget);
 		if (on) {
 			size_t can = zs_can_compact(ctl->pool);
 			struct zs_pool_stats ps;
@@ -166,7 +166,8 @@ static void *compactor_main(void *arg)
 							 settled, psi, avg10)) {
 					size_t freed = 0;
 
-					if (ctl_try_compact_auto(ctl, &freed))
+					if (zsfs_budget_reclaim_try(ctl->budget,
+								    &freed))
 						stuck_estimate = freed ? 0 : can;
 				}
 			}

@@ -15,11 +15,12 @@
  *	pages_compacted N       |  the high-water mark since mount/reset_max
  *	huge_pages N            |
  *	huge_pages_since N     /
- *	inodes ... meta_bytes     the filesystem's counts (fs_counts)
+ *	inodes ... others         the filesystem's counts (fs_counts)
+ *	meta_bytes ...            the budget's holders, "<name>_bytes" each
  *	pool_* N                  the pool's own figures
  *	heap_bytes N              the daemon's malloc heap (not the pool)
  *	pages_stored ...          the rest of the store's ZSFS_STORE_STATS
- *	compactions_* ...         the ctl's ZSFS_CTL_STATS, compactions_enospc
+ *	compactions_* ...         the budget's ZSFS_BUDGET_STATS
  *	auto_compact 0|1
  *	compact_share_pct P       the compactor's thresholds (compactor.c):
  *	compact_min_bytes N       percentages print as integers when whole,
@@ -32,7 +33,8 @@
  *
  * uNN_MM are the fullness groups (zspages whose share of used slots is in
  * [NN%, MM%)), "full" the totally full zspages.  New counters added to
- * ZSFS_STORE_STATS or ZSFS_CTL_STATS show up without touching this file.
+ * ZSFS_STORE_STATS, ZSFS_BUDGET_STATS or ZSFS_BUDGET_HOLDERS show up
+ * without touching this file.
  *
  * Commands, one per line written to .zsctl (root or the mount's owner):
  *	compact               run a compaction now; the write returns when done
@@ -53,7 +55,7 @@
  * stderr as "zsfs: .zsctl: ...".
  *
  * lock ordering: see ctl_internal.h; a writer's lock comes first:
- *	w->lock -> ctl->compact_lock -> ctl->lock
+ *	w->lock -> (the budget's reclaim lock) -> ctl->lock
  */
 #include "config.h"
 
@@ -89,6 +91,7 @@ int zsfs_ctl_create(const struct zsfs_ctl_params *params,
 		return -ENOMEM;
 	ctl->store = params->store;
 	ctl->pool = zsfs_store_pool(params->store);
+	ctl->budget = zsfs_store_budget(params->store);
 	ctl->owner = params->owner;
 	ctl->ac.min_share_bp = params->ac_min_share_bp;
 	ctl->ac.min_bytes = params->ac_min_bytes;
@@ -110,10 +113,8 @@ int zsfs_ctl_create(const struct zsfs_ctl_params *params,
 	ctl->fs_arg = params->fs_arg;
 	ctl->auto_compact = !!params->auto_compact;
 
-	if (pthread_mutex_init(&ctl->compact_lock, NULL))
-		goto err_free;
 	if (pthread_mutex_init(&ctl->lock, NULL))
-		goto err_compact_lock;
+		goto err_free;
 	if (pthread_condattr_init(&ca))
 		goto err_lock;
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -122,14 +123,11 @@ int zsfs_ctl_create(const struct zsfs_ctl_params *params,
 		goto err_lock;
 	}
 	pthread_condattr_destroy(&ca);
-	ctl_sample_mem(ctl);
 	*ctlp = ctl;
 	return 0;
 
 err_lock:
 	pthread_mutex_destroy(&ctl->lock);
-err_compact_lock:
-	pthread_mutex_destroy(&ctl->compact_lock);
 err_free:
 	free(ctl);
 	return rc;
@@ -147,100 +145,7 @@ void zsfs_ctl_destroy(struct zsfs_ctl *ctl)
 	compactor_stop(ctl);
 	pthread_cond_destroy(&ctl->cond);
 	pthread_mutex_destroy(&ctl->lock);
-	pthread_mutex_destroy(&ctl->compact_lock);
 	free(ctl);
-}
-
-/* ---- high-water mark and compaction ---- */
-
-size_t ctl_sample_mem(struct zsfs_ctl *ctl)
-{
-	struct zs_pool_stats ps;
-	size_t v, max;
-
-	zs_pool_stats(ctl->pool, &ps);
-	v = ps.mem_bytes;
-	pthread_mutex_lock(&ctl->lock);
-	if (ps.pages_max > ctl->pages_max_at_reset) {
-		size_t peak = ps.pages_max * (size_t)ZS_PAGE_SIZE + ps.meta_bytes;
-
-		if (peak > v)
-			v = peak;
-	}
-	if (v > ctl->mem_used_max)
-		ctl->mem_used_max = v;
-	max = ctl->mem_used_max;
-	pthread_mutex_unlock(&ctl->lock);
-	return max;
-}
-
-static void ctl_reset_max(struct zsfs_ctl *ctl)
-{
-	struct zs_pool_stats ps;
-
-	zs_pool_stats(ctl->pool, &ps);
-	pthread_mutex_lock(&ctl->lock);
-	ctl->mem_used_max = ps.mem_bytes;
-	ctl->pages_max_at_reset = ps.pages_max;
-	pthread_mutex_unlock(&ctl->lock);
-}
-
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-/* Caller must hold ctl->compact_lock. */
-static size_t ctl_compact_locked(struct zsfs_ctl *ctl, int manual)
-{
-	uint64_t t0, t1;
-	size_t freed;
-
-	ctl_sample_mem(ctl); /* the peak is before compaction frees */
-	t0 = now_usec();
-	freed = zs_compact(ctl->pool);
-	t1 = now_usec();
-#ifdef __GLIBC__
-	/*
-	 * The pool gives its pages back itself; the daemon's malloc heap
-	 * (per-thread arenas holding freed inodes, names, request buffers)
-	 * keeps what it freed until trimmed.  Trim it here, so a compaction
-	 * brings the process's real memory down too (~20 MiB on a churned
-	 * 100 MiB mount).  Not counted in last_compact_usec.
-	 */
-	malloc_trim(0);
-#endif
-	pthread_mutex_lock(&ctl->lock);
-	if (manual)
-		ctl->st.compactions_manual++;
-	else
-		ctl->st.compactions_auto++;
-	ctl->st.last_compact_usec = (size_t)(t1 - t0);
-	ctl->st.last_compact_pages = freed;
-	pthread_mutex_unlock(&ctl->lock);
-	return freed;
-}
-
-size_t zsfs_ctl_compact(struct zsfs_ctl *ctl, int manual)
-{
-	size_t freed;
-
-	pthread_mutex_lock(&ctl->compact_lock);
-	freed = ctl_compact_locked(ctl, manual);
-	pthread_mutex_unlock(&ctl->compact_lock);
-	return freed;
-}
-
-int ctl_try_compact_auto(struct zsfs_ctl *ctl, size_t *freed)
-{
-	if (pthread_mutex_trylock(&ctl->compact_lock))
-		return 0;
-	*freed = ctl_compact_locked(ctl, 0);
-	pthread_mutex_unlock(&ctl->compact_lock);
-	return 1;
 }
 
 /* ---- the text ---- */
@@ -250,7 +155,8 @@ struct ctl_snap {
 	struct zsfs_store_stats st;
 	struct zs_pool_stats pool;
 	struct zsfs_fs_counts fc;
-	struct zsfs_ctl_stats cs;
+	struct zsfs_budget_stats bs;
+	size_t held[ZSFS_HOLDERS_NR];
 	size_t mem_limit;
 	size_t mem_used_max;
 	size_t auto_compact;
@@ -277,8 +183,10 @@ struct ctl_snap {
 	X(files, s->fc.files)                                                \
 	X(dirs, s->fc.dirs)                                                  \
 	X(symlinks, s->fc.symlinks)                                          \
-	X(others, s->fc.others)                                              \
-	X(meta_bytes, s->fc.meta_bytes)                                      \
+	X(others, s->fc.others)
+
+/* After the budget's holders ("meta_bytes", ...), the pool's. */
+#define ZSFS_CTL_POOL(X)                                                     \
 	X(pool_pages, s->pool.pages)                                         \
 	X(pool_pages_max, s->pool.pages_max)                                 \
 	X(pool_objects, s->pool.objs)                                        \
@@ -290,7 +198,6 @@ struct ctl_snap {
 
 /* The last integer lines. */
 #define ZSFS_CTL_TAIL(X)                                                     \
-	X(compactions_enospc, s->st.enospc_compactions)                      \
 	X(auto_compact, s->auto_compact)
 
 /* The compactor's thresholds, after auto_compact: "P" percentages (see
@@ -300,12 +207,7 @@ struct ctl_snap {
 	X(compact_min_bytes, s->ac.min_bytes)                                \
 	P(compact_psi_pct, s->ac.psi_bp)
 
-/* Store counters shown elsewhere under another name. */
-static const char *const store_renamed[] = {
-	"enospc_compactions", /* compactions_enospc */
-};
-
-/* Whether the store counter @name was already printed (mm_stat or renamed). */
+/* Whether the store counter @name was already printed (mm_stat). */
 static int store_stat_shown(const char *name)
 {
 #define ZSFS_CTL_MM_NAME(n, v) #n,
@@ -313,9 +215,6 @@ static int store_stat_shown(const char *name)
 #undef ZSFS_CTL_MM_NAME
 	for (size_t i = 0; i < sizeof(mm) / sizeof(mm[0]); i++)
 		if (!strcmp(mm[i], name))
-			return 1;
-	for (size_t i = 0; i < sizeof(store_renamed) / sizeof(store_renamed[0]); i++)
-		if (!strcmp(store_renamed[i], name))
 			return 1;
 	return 0;
 }
@@ -345,11 +244,13 @@ static void ctl_snapshot(struct zsfs_ctl *ctl, struct ctl_snap *s)
 	if (ctl->fs_counts)
 		ctl->fs_counts(ctl->fs_arg, &s->fc);
 	zsfs_store_stats(ctl->store, &s->st);
-	s->mem_limit = zsfs_store_limit(ctl->store);
-	s->mem_used_max = ctl_sample_mem(ctl);
+	s->mem_limit = zsfs_budget_pool_cap(ctl->budget);
+	s->mem_used_max = zsfs_budget_sample_max(ctl->budget);
+	zsfs_budget_stats(ctl->budget, &s->bs);
+	for (unsigned h = 0; h < ZSFS_HOLDERS_NR; h++)
+		s->held[h] = zsfs_budget_held(ctl->budget, (enum zsfs_holder)h);
 	zs_pool_stats(ctl->pool, &s->pool);
 	pthread_mutex_lock(&ctl->lock);
-	s->cs = ctl->st;
 	s->auto_compact = (size_t)ctl->auto_compact;
 	s->ac = ctl->ac;
 	pthread_mutex_unlock(&ctl->lock);
@@ -418,15 +319,20 @@ int zsfs_ctl_stats_text(struct zsfs_ctl *ctl, char **textp, size_t *lenp)
 #define ZSFS_CTL_PRINT(n, v) fprintf(f, "%s %zu\n", #n, (size_t)(v));
 	ZSFS_CTL_MM_STAT(ZSFS_CTL_PRINT)
 	ZSFS_CTL_FS_POOL(ZSFS_CTL_PRINT)
+#define ZSFS_CTL_PRINT_HELD(e, n, desc)                                     \
+	fprintf(f, "%s_bytes %zu\n", #n, s->held[ZSFS_HOLD_##e]);
+	ZSFS_BUDGET_HOLDERS(ZSFS_CTL_PRINT_HELD)
+#undef ZSFS_CTL_PRINT_HELD
+	ZSFS_CTL_POOL(ZSFS_CTL_PRINT)
 #undef ZSFS_CTL_PRINT
 #define ZSFS_CTL_PRINT_STORE(n, desc)                                      \
 	if (!store_stat_shown(#n))                                           \
 		fprintf(f, "%s %zu\n", #n, s->st.n);
 	ZSFS_STORE_STATS(ZSFS_CTL_PRINT_STORE)
 #undef ZSFS_CTL_PRINT_STORE
-#define ZSFS_CTL_PRINT_CTL(n, desc) fprintf(f, "%s %zu\n", #n, s->cs.n);
-	ZSFS_CTL_STATS(ZSFS_CTL_PRINT_CTL)
-#undef ZSFS_CTL_PRINT_CTL
+#define ZSFS_CTL_PRINT_BUDGET(n, desc) fprintf(f, "%s %zu\n", #n, s->bs.n);
+	ZSFS_BUDGET_STATS(ZSFS_CTL_PRINT_BUDGET)
+#undef ZSFS_CTL_PRINT_BUDGET
 #define ZSFS_CTL_PRINT(n, v) fprintf(f, "%s %zu\n", #n, (size_t)(v));
 	ZSFS_CTL_TAIL(ZSFS_CTL_PRINT)
 #define ZSFS_CTL_PRINT_PCT(n, v) print_pct(f, #n, (v));
@@ -553,7 +459,7 @@ struct ctl_cmd {
 static int cmd_compact(struct zsfs_ctl *ctl, const struct tok *args,
 		       char *why, size_t why_cap)
 {
-	zsfs_ctl_compact(ctl, 1);
+	zsfs_budget_reclaim(ctl->budget, ZSFS_RECLAIM_MANUAL);
 	return 0;
 }
 
@@ -566,14 +472,14 @@ static int cmd_mem_limit(struct zsfs_ctl *ctl, const struct tok *args,
 		return fail(why, why_cap, -EINVAL,
 			    "mem_limit: bad size \"%.*s\" (want N, N[kmgt] or N%%)",
 			    (int)(args[0].len > 64 ? 64 : args[0].len), args[0].p);
-	zsfs_store_set_limit(ctl->store, v);
+	zsfs_budget_set_mem_limit(ctl->budget, v);
 	return 0;
 }
 
 static int cmd_reset_max(struct zsfs_ctl *ctl, const struct tok *args,
 			 char *why, size_t why_cap)
 {
-	ctl_reset_max(ctl);
+	zsfs_budget_reset_max(ctl->budget);
 	return 0;
 }
 
@@ -964,6 +870,6 @@ int zsfs_ctl_xattr_set(struct zsfs_ctl *ctl, uid_t uid, const char *name,
 	if (!((len == 1 && value[0] == '1') ||
 	      (len == 2 && value[0] == '1' && value[1] == '\n')))
 		return -EINVAL;
-	zsfs_ctl_compact(ctl, 1);
+	zsfs_budget_reclaim(ctl->budget, ZSFS_RECLAIM_MANUAL);
 	return 0;
 }

@@ -88,7 +88,6 @@ struct zsfs_fs_counts {
 	size_t dirs;
 	size_t symlinks;
 	size_t others;      /* fifos, sockets, devices */
-	size_t meta_bytes;  /* inodes, names, xattrs, page tables */
 };
 
 struct zsfs_ctl_params {
@@ -170,9 +169,6 @@ int zsfs_ctl_writer_open(struct zsfs_ctl *ctl, uid_t uid,
 int zsfs_ctl_writer_write(struct zsfs_ctl_writer *w, const char *buf,
 			  size_t len);
 int zsfs_ctl_writer_close(struct zsfs_ctl_writer *w); /* NULL ok */
-
-/* Run a compaction now (manual=1 counts as manual).  Return pages freed. */
-size_t zsfs_ctl_compact(struct zsfs_ctl *ctl, int manual);
 
 /*
  * The reserved xattrs.  zsfs_ctl_xattr_is_reserved() says whether @name is

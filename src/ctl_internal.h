@@ -4,12 +4,11 @@
  * background compactor and PSI).  Nothing here is part of ctl.h.
  *
  * lock ordering:
- *	ctl->compact_lock           (one compaction at a time; held across
- *	                             zs_compact, which takes the pool's locks)
- *	  ctl->lock                 (counters, high-water mark, compactor
- *	                             state and thresholds; a leaf: never held
- *	                             while calling the pool, the store or the
- *	                             filesystem)
+ *	ctl->lock                   (compactor state and thresholds; a leaf:
+ *	                             never held while calling the pool, the
+ *	                             store, the budget or the filesystem)
+ * Compactions are serialised and counted by the store's budget
+ * (budget.c), whose locks are taken with no ctl lock held.
  *
  * The filesystem's callbacks (fs_counts, fs_check) are called with no ctl
  * lock held, so the filesystem may call into the ctl while holding its own
@@ -38,22 +37,6 @@
 #define ZSFS_CTL_LINE_MAX 4096u
 
 /*
- * The control plane's own counters: one list generates the struct, the
- * updates (ctl_stat_add / ctl_stat_set) and the text form (ctl.c).
- */
-#define ZSFS_CTL_STATS(X)                                                    \
-	X(compactions_manual, "compactions asked for (command, xattr)")     \
-	X(compactions_auto, "compactions run by the background thread")     \
-	X(last_compact_usec, "duration of the last compaction, microseconds") \
-	X(last_compact_pages, "pages the last compaction freed")
-
-struct zsfs_ctl_stats {
-#define ZSFS_CTL_STATS_FIELD(name, desc) size_t name;
-	ZSFS_CTL_STATS(ZSFS_CTL_STATS_FIELD)
-#undef ZSFS_CTL_STATS_FIELD
-};
-
-/*
  * When the background compactor compacts (policy in compactor.c).  Set at
  * create from the params, changed by the compact_share, compact_min and
  * compact_psi commands; the thread copies them under ctl->lock each poll.
@@ -68,6 +51,7 @@ struct zsfs_ctl {
 	/* constant after create */
 	struct zsfs_store *store;
 	zs_pool *pool;
+	struct zsfs_budget *budget;   /* the store's */
 	uid_t owner;
 	unsigned ac_interval_ms;
 	int use_psi;
@@ -75,34 +59,14 @@ struct zsfs_ctl {
 	int (*fs_check)(void *arg, char *msg, size_t msg_cap);
 	void *fs_arg;
 
-	pthread_mutex_t compact_lock; /* serialises compactions */
-
 	pthread_mutex_t lock;
 	pthread_cond_t cond;          /* wakes the compactor; with lock */
-	struct zsfs_ctl_stats st;     /* protected by lock */
 	int auto_compact;             /* protected by lock */
 	struct ac_thresholds ac;      /* protected by lock */
 	int stopping;                 /* protected by lock */
 	int thread_started;           /* protected by lock */
 	pthread_t thread;             /* set once by start, joined by destroy */
-	/*
-	 * High-water mark of the pool's mem_bytes since mount or reset_max.
-	 * It is sampled (every poll of the compactor, every compaction, every
-	 * read of the text); a peak between samples is still caught through
-	 * the pool's monotonic pages_max: when it grew since the last reset,
-	 * pages_max * 4096 + meta_bytes is a peak reached after the reset.
-	 */
-	size_t mem_used_max;          /* protected by lock */
-	size_t pages_max_at_reset;    /* protected by lock */
 };
-
-/* ---- ctl.c ---- */
-
-/* Take a sample of mem_bytes into the high-water mark; returns it. */
-size_t ctl_sample_mem(struct zsfs_ctl *ctl);
-/* For the compactor: compact (counted as automatic) unless another
- * compaction is running.  Return 1 and *@freed when it ran, else 0. */
-int ctl_try_compact_auto(struct zsfs_ctl *ctl, size_t *freed);
 
 /* ---- compactor.c ---- */
 

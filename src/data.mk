@@ -3,6 +3,8 @@
 noinst_LIBRARIES += src/libzsfsdata.a
 src_libzsfsdata_a_SOURCES = \
 	src/pagestore.h \
+	src/budget.h \
+	src/budget.c \
 	src/codec.h \
 	src/codec.c \
 	src/codec_lz4.c \
@@ -25,7 +27,8 @@ ZSFSDATA_TESTS = \
 	tests/pagestore_enospc \
 	tests/pagestore_smallwrite \
 	tests/pagestore_threads \
-	tests/pagestore_parallel
+	tests/pagestore_parallel \
+	tests/budget_reclaim
 check_PROGRAMS += $(ZSFSDATA_TESTS)
 TESTS += $(ZSFSDATA_TESTS)
 
@@ -48,6 +51,8 @@ tests_pagestore_threads_SOURCES = tests/pagestore_threads.c tests/tap.h
 tests_pagestore_threads_LDADD = $(ZSFSDATA_TEST_LIBS)
 tests_pagestore_parallel_SOURCES = tests/pagestore_parallel.c tests/tap.h
 tests_pagestore_parallel_LDADD = $(ZSFSDATA_TEST_LIBS)
+tests_budget_reclaim_SOURCES = tests/budget_reclaim.c tests/tap.h
+tests_budget_reclaim_LDADD = $(ZSFSDATA_TEST_LIBS)
 
 # In-process codec throughput: bench/codeclimit FILE (used by bench/compare).
 noinst_PROGRAMS += bench/codeclimit
@@ -85,5 +90,6 @@ else
 fuzz-pagestore:
 	@echo "fuzz-pagestore needs clang (libFuzzer); configure found none" >&2; exit 1
 endif
-THREADED_TESTS += tests/pagestore_threads tests/pagestore_parallel
+THREADED_TESTS += tests/pagestore_threads tests/pagestore_parallel \
+	tests/budget_reclaim
 noinst_HEADERS += tests/testrng.h

@@ -55,7 +55,7 @@ int zsfs_dir_create(struct zsfs *fs, struct zsfs_inode *parent,
 	struct zsfs_dir *d;
 	size_t meta = sizeof(*d) + DIR_MIN_BUCKETS * sizeof(void *) +
 		      DIR_MIN_SLOTS * sizeof(struct zsfs_slot);
-	int rc = zsfs_meta_charge(fs, meta);
+	int rc = zsfs_budget_charge(fs->budget, ZSFS_HOLD_META, meta);
 
 	if (rc < 0)
 		return rc;
@@ -78,7 +78,7 @@ int zsfs_dir_create(struct zsfs *fs, struct zsfs_inode *parent,
 	*out = d;
 	return 0;
 nomem:
-	zsfs_meta_uncharge(fs, meta);
+	zsfs_budget_sub(fs->budget, ZSFS_HOLD_META, meta);
 	return -ENOMEM;
 }
 
@@ -94,7 +94,7 @@ void zsfs_dir_destroy(struct zsfs *fs, struct zsfs_dir *d)
 			free(d->vec[i].e);
 		}
 	}
-	zsfs_meta_uncharge(fs, names + d->meta);
+	zsfs_budget_sub(fs->budget, ZSFS_HOLD_META, names + d->meta);
 	free(d->buckets);
 	free(d->vec);
 	free(d);
@@ -118,11 +118,11 @@ static void dir_rehash(struct zsfs *fs, struct zsfs_dir *d)
 	size_t n = d->nbuckets * 2, i;
 	struct zsfs_dirent **nb;
 
-	if (zsfs_meta_charge(fs, d->nbuckets * sizeof(*nb)) < 0)
+	if (zsfs_budget_charge(fs->budget, ZSFS_HOLD_META, d->nbuckets * sizeof(*nb)) < 0)
 		return;
 	nb = calloc(n, sizeof(*nb));
 	if (!nb) {
-		zsfs_meta_uncharge(fs, d->nbuckets * sizeof(*nb));
+		zsfs_budget_sub(fs->budget, ZSFS_HOLD_META, d->nbuckets * sizeof(*nb));
 		return;
 	}
 	for (i = 0; i < d->nbuckets; i++) {
@@ -166,24 +166,24 @@ int zsfs_dir_add(struct zsfs *fs, struct zsfs_dir *d, const char *name,
 		size_t ncap = d->vcap * 2;
 		struct zsfs_slot *nv;
 
-		rc = zsfs_meta_charge(fs, d->vcap * sizeof(*nv));
+		rc = zsfs_budget_charge(fs->budget, ZSFS_HOLD_META, d->vcap * sizeof(*nv));
 		if (rc < 0)
 			return rc;
 		nv = realloc(d->vec, ncap * sizeof(*nv));
 		if (!nv) {
-			zsfs_meta_uncharge(fs, d->vcap * sizeof(*nv));
+			zsfs_budget_sub(fs->budget, ZSFS_HOLD_META, d->vcap * sizeof(*nv));
 			return -ENOMEM;
 		}
 		d->vec = nv;
 		d->vcap = ncap;
 		d->meta = dir_meta(d);
 	}
-	rc = zsfs_meta_charge(fs, esize);
+	rc = zsfs_budget_charge(fs->budget, ZSFS_HOLD_META, esize);
 	if (rc < 0)
 		return rc;
 	e = malloc(esize);
 	if (!e) {
-		zsfs_meta_uncharge(fs, esize);
+		zsfs_budget_sub(fs->budget, ZSFS_HOLD_META, esize);
 		return -ENOMEM;
 	}
 	e->inode = in;
@@ -232,7 +232,7 @@ void zsfs_dir_remove(struct zsfs *fs, struct zsfs_dir *d, struct zsfs_dirent *e)
 	d->count--;
 	if (d->tombs > 32 && d->tombs > d->vlen / 2)
 		dir_compact(d);
-	zsfs_meta_uncharge(fs, sizeof(*e) + e->len + 1);
+	zsfs_budget_sub(fs->budget, ZSFS_HOLD_META, sizeof(*e) + e->len + 1);
 	free(e);
 }
 

@@ -27,10 +27,10 @@
  *                      the counters; nlink is written under both ns_lock
  *                      (exclusive) and life_lock, so either one is enough
  *                      to read it.
- *       -> fs->limit_lock (mutex, leaf) the store's cap (inode.c).
  *   No function sleeps on ns_lock while holding an inode lock.
- *   The store (pagestore.h) and the control plane (ctl.h) have their own
- *   internal locks and are called with any of the above held; they never
+ *   The store (pagestore.h), its budget (budget.h) and the control plane
+ *   (ctl.h) have their own internal locks and are called with any of the
+ *   above held; they never
  *   call back into the filesystem except ctl's fs_counts/fs_check, which
  *   run from the ctl's threads with no zsfs lock held.
  */
@@ -135,10 +135,10 @@ struct zsfs_inode {
 struct zsfs {
 	struct zsfs_options opts;      /* immutable after start */
 	struct zsfs_store *store;      /* thread safe */
+	struct zsfs_budget *budget;    /* the store's; thread safe */
 	struct zsfs_ctl *ctl;          /* thread safe */
 	struct fuse_session *se;
 	uid_t owner;                   /* the mounting user */
-	uint64_t size_limit;           /* opts.size; 0 = none */
 
 	pthread_rwlock_t ns_lock;
 	pthread_mutex_t life_lock;
@@ -151,21 +151,6 @@ struct zsfs {
 	uint64_t next_number;
 	size_t nr_inodes;              /* in use, root and .zsctl included */
 	size_t nr_files, nr_dirs, nr_symlinks, nr_others;
-
-	_Atomic size_t meta_bytes;     /* inodes, names, xattrs, dir and page tables */
-	/* The store's cap is size - meta_bytes, or lower when the control
-	 * plane's "mem_limit" command set one (seen as a cap we did not set). */
-	/* The pool's mem_bytes as last read, and when (CLOCK_MONOTONIC ns):
-	 * zs_pool_stats() takes every class lock, too slow for each charge. */
-	_Atomic size_t pool_mem_cache;
-	_Atomic int64_t pool_mem_at;
-	pthread_mutex_t limit_lock;    /* leaf; orders the two below */
-	size_t limit_set;              /* protected by limit_lock: last set */
-	size_t limit_user;             /* protected by limit_lock: 0 = none */
-	/* Heap trimming (inode.c): metadata bytes freed since the last
-	 * malloc_trim, and when it ran (CLOCK_MONOTONIC ns). */
-	_Atomic size_t trim_freed;
-	_Atomic int64_t trim_at;
 	int debug;
 };
 
@@ -210,11 +195,6 @@ void zsfs_now(struct timespec *ts);
  * the mount's atime flags say?  Caller holds in->lock (any mode). */
 int zsfs_inode_atime_due(struct zsfs *fs, const struct zsfs_inode *in,
 			 const struct timespec *now);
-/* Metadata accounting against size=: -ENOSPC when it would not fit. */
-int zsfs_meta_charge(struct zsfs *fs, size_t bytes);
-/* Compact once, then the pool's mem_bytes: before any size= ENOSPC. */
-size_t zsfs_pool_mem_compacted(struct zsfs *fs);
-void zsfs_meta_uncharge(struct zsfs *fs, size_t bytes);
 /* After a change of a regular file's data: charge or give back the change
  * in its page-table bytes (never fails: the data is already stored).
  * Caller holds in->lock exclusive. */

@@ -1,15 +1,16 @@
 /*
  * inode.c - the inode table: creation, reference counts (nlink, nlookup,
- * nopen), freeing, metadata accounting against size=, and the
- * filesystem-wide callbacks the control plane uses (counts and check).
+ * nopen), freeing, and the filesystem-wide callbacks the control plane
+ * uses (counts and check).  What inodes, names, xattrs and page tables
+ * take is charged to the store's budget (budget.h) as ZSFS_HOLD_META.
  *
  * Node ids are inode addresses, so finding an inode is O(1) and needs no
  * table lock; the kernel only sends ids it holds a lookup reference on.
  * All inodes are also on one list (fs->inode_list) for the check walk and
  * for teardown.
  *
- * lock ordering: fs->ns_lock -> inode->lock -> fs->life_lock, and
- * fs->limit_lock (a leaf, taken alone) (see fs.h).
+ * lock ordering: fs->ns_lock -> inode->lock -> fs->life_lock (see fs.h);
+ * the budget's locks come after all of them (budget.c).
  * An inode is freed only with ns_lock held (shared or exclusive) and
  * life_lock saying nlink == nlookup == nopen == 0, so a walker holding
  * ns_lock exclusive sees a stable list.
@@ -31,105 +32,6 @@ void zsfs_now(struct timespec *ts)
 	clock_gettime(CLOCK_REALTIME, ts);
 }
 
-/*
- * Keep the store's cap at size - meta_bytes so data and metadata share
- * size=.  Called after every change of meta_bytes.  The control plane's
- * "mem_limit" command sets the store's cap directly; a cap that is not the
- * one we set last is taken as that user limit and kept as a lower bound
- * from then on (a change racing with this update can be missed until the
- * next one).
- */
-static void store_limit_update(struct zsfs *fs, size_t meta)
-{
-	size_t want, cur;
-
-	if (!fs->size_limit || !fs->store)
-		return;
-	want = meta < fs->size_limit ? fs->size_limit - meta : ZSFS_PAGE_SIZE;
-	pthread_mutex_lock(&fs->limit_lock);
-	cur = zsfs_store_limit(fs->store);
-	if (cur != fs->limit_set)
-		fs->limit_user = cur;
-	if (fs->limit_user && fs->limit_user < want)
-		want = fs->limit_user;
-	if (want != cur)
-		zsfs_store_set_limit(fs->store, want);
-	fs->limit_set = want;
-	pthread_mutex_unlock(&fs->limit_lock);
-}
-
-/* How stale a cached pool size may be, and how close to size= we stop
- * trusting it: within META_SLACK of the cap every charge reads the pool. */
-#define POOL_MEM_MAX_AGE_NS 2000000
-#define META_SLACK ((size_t)8 << 20)
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* The pool's mem_bytes, from the cache unless it is old or @need puts us
- * near the cap. */
-static size_t pool_mem(struct zsfs *fs, size_t need)
-{
-	size_t mem = atomic_load(&fs->pool_mem_cache);
-	int64_t now = mono_ns();
-	struct zs_pool_stats ps;
-
-	if (now - atomic_load(&fs->pool_mem_at) < POOL_MEM_MAX_AGE_NS &&
-	    mem + need + META_SLACK <= fs->size_limit)
-		return mem;
-	zs_pool_stats(zsfs_store_pool(fs->store), &ps);
-	atomic_store(&fs->pool_mem_cache, ps.mem_bytes);
-	atomic_store(&fs->pool_mem_at, now);
-	return ps.mem_bytes;
-}
-
-/* Compact the pool (giving back the freed pages it keeps for reuse and
- * its sparse zspages' pages) and return its fresh mem_bytes: what a
- * size= check does once before it answers ENOSPC, as the data path does. */
-size_t zsfs_pool_mem_compacted(struct zsfs *fs)
-{
-	struct zs_pool_stats ps;
-
-	zsfs_store_compact_for_space(fs->store);
-	zs_pool_stats(zsfs_store_pool(fs->store), &ps);
-	atomic_store(&fs->pool_mem_cache, ps.mem_bytes);
-	atomic_store(&fs->pool_mem_at, mono_ns());
-	return ps.mem_bytes;
-}
-
-int zsfs_meta_charge(struct zsfs *fs, size_t bytes)
-{
-	size_t cur = atomic_load(&fs->meta_bytes);
-	bool compacted = false;
-
-	if (fs->size_limit) {
-		size_t mem = pool_mem(fs, cur + bytes);
-
-		for (;;) {
-			if (mem + cur + bytes > fs->size_limit) {
-				if (compacted)
-					return -ENOSPC;
-				mem = zsfs_pool_mem_compacted(fs);
-				compacted = true;
-				cur = atomic_load(&fs->meta_bytes);
-				continue;
-			}
-			if (atomic_compare_exchange_weak(&fs->meta_bytes, &cur,
-							 cur + bytes))
-				break;
-		}
-		store_limit_update(fs, cur + bytes);
-	} else {
-		atomic_fetch_add(&fs->meta_bytes, bytes);
-	}
-	return 0;
-}
-
 void zsfs_inode_file_meta_sync(struct zsfs *fs, struct zsfs_inode *in)
 {
 	size_t now;
@@ -137,22 +39,11 @@ void zsfs_inode_file_meta_sync(struct zsfs *fs, struct zsfs_inode *in)
 	if (!in->file)
 		return;
 	now = zsfs_file_meta_bytes(in->file);
-	if (now > in->file_meta) {
-		size_t total = atomic_fetch_add(&fs->meta_bytes, now - in->file_meta);
-
-		store_limit_update(fs, total + now - in->file_meta);
-	} else if (now < in->file_meta) {
-		zsfs_meta_uncharge(fs, in->file_meta - now);
-	}
+	if (now > in->file_meta)
+		zsfs_budget_add(fs->budget, ZSFS_HOLD_META, now - in->file_meta);
+	else if (now < in->file_meta)
+		zsfs_budget_sub(fs->budget, ZSFS_HOLD_META, in->file_meta - now);
 	in->file_meta = now;
-}
-
-void zsfs_meta_uncharge(struct zsfs *fs, size_t bytes)
-{
-	size_t now = atomic_fetch_sub(&fs->meta_bytes, bytes) - bytes;
-
-	store_limit_update(fs, now);
-	atomic_fetch_add(&fs->trim_freed, bytes);
 }
 
 struct zsfs_inode *zsfs_inode_get(struct zsfs *fs, fuse_ino_t ino)
@@ -191,7 +82,7 @@ int zsfs_inode_new(struct zsfs *fs, mode_t mode, uid_t uid, gid_t gid,
 	}
 	pthread_mutex_unlock(&fs->life_lock);
 
-	rc = zsfs_meta_charge(fs, meta);
+	rc = zsfs_budget_charge(fs->budget, ZSFS_HOLD_META, meta);
 	if (rc < 0)
 		return rc;
 	rc = -ENOMEM;
@@ -240,42 +131,8 @@ fail_lock:
 fail_free:
 	free(in);
 fail:
-	zsfs_meta_uncharge(fs, meta);
+	zsfs_budget_sub(fs->budget, ZSFS_HOLD_META, meta);
 	return rc;
-}
-
-/*
- * Give freed heap back to the kernel.  glibc keeps freed chunks of its
- * arenas (one per worker thread) resident; after rm -rf of a big tree that
- * was 14-15 MiB above an empty mount's RSS.  malloc_trim(0) walks the
- * arenas and madvises their free pages away: a few ms for a big heap, so
- * it runs after an inode is freed only when ZSFS_TRIM_BYTES of metadata
- * (zsfs_meta_uncharge counts it) went since the last trim, at most once
- * per ZSFS_TRIM_INTERVAL_NS; or when the filesystem became empty (only
- * the root and .zsctl left) and ZSFS_TRIM_EMPTY_BYTES went, so that
- * creating and removing one file over and over does not trim each time.
- * Lock-free (atomics): callers may hold ns_lock.
- */
-#define ZSFS_TRIM_BYTES ((size_t)16 << 20)
-#define ZSFS_TRIM_EMPTY_BYTES ((size_t)64 << 10)
-#define ZSFS_TRIM_INTERVAL_NS INT64_C(1000000000)
-
-static void heap_trim_maybe(struct zsfs *fs, int empty)
-{
-	size_t freed = atomic_load(&fs->trim_freed);
-	int64_t now, last;
-
-	if (freed < (empty ? ZSFS_TRIM_EMPTY_BYTES : ZSFS_TRIM_BYTES))
-		return;
-	now = mono_ns();
-	last = atomic_load(&fs->trim_at);
-	if (!empty && now - last < ZSFS_TRIM_INTERVAL_NS)
-		return;
-	/* One thread wins; the others go on without waiting. */
-	if (!atomic_compare_exchange_strong(&fs->trim_at, &last, now))
-		return;
-	atomic_store(&fs->trim_freed, 0);
-	malloc_trim(0);
 }
 
 /* Free an inode nobody can reach.  No lock of its own is held. */
@@ -283,13 +140,13 @@ static void inode_free(struct zsfs *fs, struct zsfs_inode *in)
 {
 	zsfs_file_destroy(fs->store, in->file);
 	if (in->file_meta)
-		zsfs_meta_uncharge(fs, in->file_meta);
+		zsfs_budget_sub(fs->budget, ZSFS_HOLD_META, in->file_meta);
 	zsfs_xattr_free_all(fs, in);
 	if (in->dir)
 		zsfs_dir_destroy(fs, in->dir);
 	free(in->target);
 	pthread_rwlock_destroy(&in->lock);
-	zsfs_meta_uncharge(fs, in->meta);
+	zsfs_budget_sub(fs->budget, ZSFS_HOLD_META, in->meta);
 	free(in);
 }
 
@@ -321,7 +178,7 @@ void zsfs_inode_maybe_free(struct zsfs *fs, struct zsfs_inode *in)
 	if (dead)
 		{
 		inode_free(fs, in);
-		heap_trim_maybe(fs, dead == 2);
+		zsfs_budget_trim_maybe(fs->budget, dead == 2);
 	}
 }
 
@@ -350,7 +207,7 @@ void zsfs_inode_forget(struct zsfs *fs, struct zsfs_inode *in, uint64_t n)
 	if (dead)
 		{
 		inode_free(fs, in);
-		heap_trim_maybe(fs, dead == 2);
+		zsfs_budget_trim_maybe(fs->budget, dead == 2);
 	}
 }
 
@@ -373,7 +230,7 @@ void zsfs_inode_close(struct zsfs *fs, struct zsfs_inode *in)
 	if (dead)
 		{
 		inode_free(fs, in);
-		heap_trim_maybe(fs, dead == 2);
+		zsfs_budget_trim_maybe(fs->budget, dead == 2);
 	}
 }
 
@@ -437,16 +294,10 @@ int zsfs_fs_init(struct zsfs *fs, const struct zsfs_options *o, uid_t owner)
 	memset(fs, 0, sizeof(*fs));
 	fs->opts = *o;
 	fs->owner = owner;
-	fs->size_limit = o->size;
 	fs->inode_list.next = fs->inode_list.prev = &fs->inode_list;
 	fs->next_number = 1;
-	atomic_init(&fs->meta_bytes, 0);
-	atomic_init(&fs->pool_mem_cache, 0);
-	atomic_init(&fs->pool_mem_at, INT64_MIN / 2);
 	pthread_rwlock_init(&fs->ns_lock, NULL);
 	pthread_mutex_init(&fs->life_lock, NULL);
-	pthread_mutex_init(&fs->limit_lock, NULL);
-	fs->limit_set = o->size;
 
 	memset(&sp, 0, sizeof(sp));
 	sp.compress = o->compress;
@@ -458,6 +309,7 @@ int zsfs_fs_init(struct zsfs *fs, const struct zsfs_options *o, uid_t owner)
 			err[0] ? err : strerror(-rc));
 		goto fail;
 	}
+	fs->budget = zsfs_store_budget(fs->store);
 	rc = zsfs_inode_new(fs, S_IFDIR | (o->mode & 07777), o->uid, o->gid, 0,
 			    NULL, &fs->root);
 	if (rc < 0)
@@ -480,7 +332,6 @@ fail_store:
 fail:
 	pthread_rwlock_destroy(&fs->ns_lock);
 	pthread_mutex_destroy(&fs->life_lock);
-	pthread_mutex_destroy(&fs->limit_lock);
 	return rc;
 }
 
@@ -499,7 +350,6 @@ void zsfs_fs_fini(struct zsfs *fs)
 	fs->store = NULL;
 	pthread_rwlock_destroy(&fs->ns_lock);
 	pthread_mutex_destroy(&fs->life_lock);
-	pthread_mutex_destroy(&fs->limit_lock);
 }
 
 void zsfs_fs_counts(void *arg, struct zsfs_fs_counts *out)
@@ -516,7 +366,6 @@ void zsfs_fs_counts(void *arg, struct zsfs_fs_counts *out)
 	out->symlinks = fs->nr_symlinks;
 	out->others = fs->nr_others;
 	pthread_mutex_unlock(&fs->life_lock);
-	out->meta_bytes = atomic_load(&fs->meta_bytes);
 }
 
 /*

@@ -278,23 +278,6 @@ void zsfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	fuse_reply_err(req, -rc);
 }
 
-/* Is there room for @len more bytes of data?  A plausibility check for
- * fallocate: pages are compressed later, so nothing is reserved. */
-static int space_plausible(struct zsfs *fs, uint64_t len)
-{
-	struct zs_pool_stats ps;
-	size_t used;
-
-	if (!fs->size_limit)
-		return 0;
-	zs_pool_stats(zsfs_store_pool(fs->store), &ps);
-	used = ps.mem_bytes + atomic_load(&fs->meta_bytes);
-	if (used + len > fs->size_limit && used + len >= used)
-		used = zsfs_pool_mem_compacted(fs) +
-		       atomic_load(&fs->meta_bytes);
-	return used + len > fs->size_limit || used + len < used ? -ENOSPC : 0;
-}
-
 void zsfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 		       off_t length, struct fuse_file_info *fi)
 {
@@ -323,7 +306,7 @@ void zsfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 		/* Space past what the file already covers. */
 		uint64_t need = end > in->size ? end - (off > in->size ? off : in->size) : 0;
 
-		rc = space_plausible(fs, need);
+		rc = zsfs_budget_room(fs->budget, need);
 		break;
 	}
 	case FALLOC_FL_PUNCH_HOLE:

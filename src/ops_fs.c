@@ -83,15 +83,13 @@ void zsfs_op_destroy(void *userdata)
 void zsfs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct zsfs *fs = fuse_req_userdata(req);
-	struct zs_pool_stats ps;
 	struct statvfs sv;
-	uint64_t total = fs->size_limit, used;
+	uint64_t total = zsfs_budget_size(fs->budget), used;
 	size_t inodes;
 
 	if (!total)
 		total = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
-	zs_pool_stats(zsfs_store_pool(fs->store), &ps);
-	used = ps.mem_bytes + atomic_load(&fs->meta_bytes);
+	used = zsfs_budget_used(fs->budget);
 	pthread_mutex_lock(&fs->life_lock);
 	inodes = fs->nr_inodes;
 	pthread_mutex_unlock(&fs->life_lock);

@@ -63,6 +63,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "codec.h"
 #include "pagemap.h"
 #include "pagestore.h"
@@ -139,11 +140,11 @@ struct store_counters {
 
 struct zsfs_store {
 	zs_pool *pool;                       /* constant; thread safe */
+	struct zsfs_budget *budget;          /* constant; thread safe */
 	const struct zsfs_codec *codec;      /* constant */
 	int level;                           /* constant */
 	char codec_name[16];                 /* constant */
 	size_t dirty_max_bytes;              /* constant */
-	atomic_size_t limit_bytes;
 	atomic_size_t dirty_bytes;           /* all files' dirty pages */
 	struct store_counters cnt;
 	pthread_mutex_t tctx_lock;
@@ -354,7 +355,7 @@ int zsfs_codec_check(const char *spec, char *err, size_t err_cap)
 int zsfs_store_create(const struct zsfs_store_params *params,
 		      struct zsfs_store **storep, char *err, size_t err_cap)
 {
-	struct zs_pool_params pp = { .limit_bytes = 0 };
+	struct zs_pool_params pp = { .may_grow = zsfs_budget_pool_may_grow };
 	struct zsfs_store *store;
 	int rc;
 
@@ -369,19 +370,22 @@ int zsfs_store_create(const struct zsfs_store_params *params,
 			  sizeof(store->codec_name));
 	store->dirty_max_bytes = params && params->dirty_max_bytes ?
 		params->dirty_max_bytes : ZSFS_DIRTY_MAX_DEFAULT;
-	if (params) {
+	rc = zsfs_budget_create(params ? params->limit_bytes : 0,
+				&store->budget);
+	if (rc)
+		goto err_free;
+	if (params)
 		pp.max_pages_per_zspage = params->max_pages_per_zspage;
-		pp.limit_bytes = params->limit_bytes;
-	}
-	atomic_init(&store->limit_bytes, pp.limit_bytes);
+	pp.may_grow_arg = store->budget;
 	rc = zs_pool_create(&pp, &store->pool);
 	if (rc) {
 		if (rc == -EINVAL && err && err_cap)
 			snprintf(err, err_cap,
 				 "max_pages_per_zspage=%u: out of range",
 				 pp.max_pages_per_zspage);
-		goto err_free;
+		goto err_budget;
 	}
+	zsfs_budget_attach_pool(store->budget, store->pool);
 	rc = -pthread_mutex_init(&store->tctx_lock, NULL);
 	if (rc)
 		goto err_pool;
@@ -395,6 +399,8 @@ err_tlock:
 	pthread_mutex_destroy(&store->tctx_lock);
 err_pool:
 	zs_pool_destroy(store->pool);
+err_budget:
+	zsfs_budget_destroy(store->budget);
 err_free:
 	free(store);
 	return rc;
@@ -414,6 +420,7 @@ void zsfs_store_destroy(struct zsfs_store *store)
 	}
 	pthread_mutex_destroy(&store->tctx_lock);
 	zs_pool_destroy(store->pool);
+	zsfs_budget_destroy(store->budget);
 	free(store);
 }
 
@@ -427,15 +434,9 @@ const char *zsfs_store_codec(const struct zsfs_store *store)
 	return store->codec_name;
 }
 
-void zsfs_store_set_limit(struct zsfs_store *store, size_t limit_bytes)
+struct zsfs_budget *zsfs_store_budget(struct zsfs_store *store)
 {
-	atomic_store(&store->limit_bytes, limit_bytes);
-	zs_set_limit(store->pool, limit_bytes);
-}
-
-size_t zsfs_store_limit(struct zsfs_store *store)
-{
-	return atomic_load(&store->limit_bytes);
+	return store->budget;
 }
 
 void zsfs_store_stats(struct zsfs_store *store, struct zsfs_store_stats *st)
@@ -446,12 +447,6 @@ void zsfs_store_stats(struct zsfs_store *store, struct zsfs_store_stats *st)
 #undef STORE_COUNTER_READ
 }
 
-void zsfs_store_compact_for_space(struct zsfs_store *store)
-{
-	CNT_ADD(store, enospc_compactions, 1);
-	zs_compact(store->pool);
-}
-
 /* zs_malloc, with one compaction and retry when the pool is full. */
 static int store_alloc(struct zsfs_store *store, size_t size, zs_handle *hp)
 {
@@ -459,7 +454,7 @@ static int store_alloc(struct zsfs_store *store, size_t size, zs_handle *hp)
 
 	if (rc != -ENOSPC)
 		return rc;
-	zsfs_store_compact_for_space(store);
+	zsfs_budget_reclaim(store->budget, ZSFS_RECLAIM_SPACE);
 	rc = zs_malloc(store->pool, size, hp);
 	if (rc == -ENOSPC)
 		CNT_ADD(store, enospc_errors, 1);

@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "budget.h"
 #include "zsmalloc.h"
 
 #define ZSFS_PAGE_SIZE 4096u
@@ -77,7 +78,8 @@ struct zsfs_file;
 struct zsfs_store_params {
 	/* "lz4" (also when NULL), "zstd", "zstd:LEVEL" (1..19), "none". */
 	const char *compress;
-	/* Cap on the pool's memory (mem_bytes); 0 = none. */
+	/* The size= cap of the store's budget (budget.h): the pool's memory
+	 * plus every other holder's bytes; 0 = none. */
 	size_t limit_bytes;
 	/* zspage chain length, 0 = the allocator's default. */
 	unsigned max_pages_per_zspage;
@@ -112,13 +114,11 @@ int zsfs_store_create(const struct zsfs_store_params *params,
 void zsfs_store_destroy(struct zsfs_store *store);
 
 zs_pool *zsfs_store_pool(struct zsfs_store *store);
-/* The size= cap is in the way: compact the pool once, counted in
- * enospc_compactions.  Thread safe. */
-void zsfs_store_compact_for_space(struct zsfs_store *store);
+/* The store's memory budget: caps, holders and the one door to
+ * compaction (budget.h).  Made and freed with the store. */
+struct zsfs_budget *zsfs_store_budget(struct zsfs_store *store);
 /* The codec as a string, e.g. "lz4" or "zstd:3". */
 const char *zsfs_store_codec(const struct zsfs_store *store);
-void zsfs_store_set_limit(struct zsfs_store *store, size_t limit_bytes);
-size_t zsfs_store_limit(struct zsfs_store *store);
 
 /*
  * Store-wide counters, one list for the struct, its updates and its text
@@ -132,7 +132,6 @@ size_t zsfs_store_limit(struct zsfs_store *store);
 	X(huge_pages_since, "pages ever stored raw")                        \
 	X(pages_stored, "pages with data: compressed, raw or same-filled")  \
 	X(dirty_pages, "uncompressed dirty pages waiting to be stored")     \
-	X(enospc_compactions, "compactions run because the pool was full")  \
 	X(enospc_errors, "writes refused with ENOSPC")                       \
 	X(dirty_evictions, "dirty pages stored to make room in a dirty set") \
 	X(decompress_errors, "pages that failed to decompress (EIO)")

@@ -80,7 +80,7 @@ static void xattr_free(struct zsfs *fs, struct zsfs_inode *in,
 		       struct zsfs_xattr *x)
 {
 	in->xattr_list_bytes -= x->name_len + 1;
-	zsfs_meta_uncharge(fs, xattr_alloc_size(x->name_len, x->size));
+	zsfs_budget_sub(fs->budget, ZSFS_HOLD_META, xattr_alloc_size(x->name_len, x->size));
 	free(x);
 }
 
@@ -104,12 +104,12 @@ int zsfs_xattr_set(struct zsfs *fs, struct zsfs_inode *in, const char *name,
 	if (!pp && in->xattr_list_bytes + nlen + 1 > ZSFS_XATTR_LIST_MAX)
 		return -ENOSPC;
 	asz = xattr_alloc_size(nlen, size);
-	rc = zsfs_meta_charge(fs, asz);
+	rc = zsfs_budget_charge(fs->budget, ZSFS_HOLD_META, asz);
 	if (rc < 0)
 		return rc;
 	x = malloc(asz);
 	if (!x) {
-		zsfs_meta_uncharge(fs, asz);
+		zsfs_budget_sub(fs->budget, ZSFS_HOLD_META, asz);
 		return -ENOMEM;
 	}
 	x->name_len = nlen;

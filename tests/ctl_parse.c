@@ -100,7 +100,7 @@ static void test_bad(struct zsfs_ctl *ctl, struct zsfs_store *store)
 	       cmd(ctl, OWNER, "compact_psi 7.5") == 0 &&
 	       !strcmp(thresholds(ctl, before, sizeof(before)),
 		       "3.25 12345 7.5"), "thresholds before: %s", before);
-	zsfs_store_set_limit(store, 12345);
+	zsfs_budget_set_mem_limit(zsfs_store_budget(store), 12345);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int rc;
 
@@ -120,7 +120,7 @@ static void test_bad(struct zsfs_ctl *ctl, struct zsfs_store *store)
 		       "line with NUL %zu fails with EINVAL (rc %d: %s)", i, rc,
 		       why);
 	}
-	TAP_OK(zsfs_store_limit(store) == 12345, "bad lines changed nothing");
+	TAP_OK(zsfs_budget_pool_cap(zsfs_store_budget(store)) == 12345, "bad lines changed nothing");
 	TAP_OK(!strcmp(thresholds(ctl, after, sizeof(after)), before),
 	       "... nor the thresholds (%s)", after);
 }
@@ -139,21 +139,21 @@ static void test_commands(struct zsfs_ctl *ctl, struct zsfs_store *store)
 	TAP_OK(cmd(ctl, 0, "  \tcompact \r") == 0, "compact with blanks around");
 
 	TAP_OK(cmd(ctl, OWNER, "mem_limit 64m") == 0 &&
-	       zsfs_store_limit(store) == (size_t)64 << 20, "mem_limit 64m");
+	       zsfs_budget_pool_cap(zsfs_store_budget(store)) == (size_t)64 << 20, "mem_limit 64m");
 	TAP_OK(stat_of(ctl, "mem_limit") == (size_t)64 << 20,
 	       "mem_limit shows in the text");
 	TAP_OK(cmd(ctl, OWNER, "mem_limit 3K") == 0 &&
-	       zsfs_store_limit(store) == 3072, "mem_limit 3K");
+	       zsfs_budget_pool_cap(zsfs_store_budget(store)) == 3072, "mem_limit 3K");
 	TAP_OK(cmd(ctl, OWNER, "mem_limit 2g") == 0 &&
-	       zsfs_store_limit(store) == (size_t)2 << 30, "mem_limit 2g");
+	       zsfs_budget_pool_cap(zsfs_store_budget(store)) == (size_t)2 << 30, "mem_limit 2g");
 	TAP_OK(cmd(ctl, OWNER, "mem_limit 1t") == 0 &&
-	       zsfs_store_limit(store) == (size_t)1 << 40, "mem_limit 1t");
+	       zsfs_budget_pool_cap(zsfs_store_budget(store)) == (size_t)1 << 40, "mem_limit 1t");
 	TAP_OK(cmd(ctl, OWNER, "mem_limit 4097") == 0 &&
-	       zsfs_store_limit(store) == 4097, "mem_limit in bytes");
+	       zsfs_budget_pool_cap(zsfs_store_budget(store)) == 4097, "mem_limit in bytes");
 	TAP_OK(cmd(ctl, OWNER, "mem_limit 10%") == 0 &&
-	       zsfs_store_limit(store) > 0, "mem_limit 10%%");
+	       zsfs_budget_pool_cap(zsfs_store_budget(store)) > 0, "mem_limit 10%%");
 	TAP_OK(cmd(ctl, OWNER, "mem_limit 0") == 0 &&
-	       zsfs_store_limit(store) == 0, "mem_limit 0 = none");
+	       zsfs_budget_pool_cap(zsfs_store_budget(store)) == 0, "mem_limit 0 = none");
 
 	TAP_OK(cmd(ctl, OWNER, "reset_max") == 0, "reset_max");
 	TAP_OK(stat_of(ctl, "mem_used_max") == stat_of(ctl, "mem_used_total"),
@@ -245,13 +245,13 @@ static void test_perms(struct zsfs_ctl *ctl, struct zsfs_store *store)
 	char why[256];
 	struct zsfs_ctl_writer *w;
 
-	zsfs_store_set_limit(store, 777);
+	zsfs_budget_set_mem_limit(zsfs_store_budget(store), 777);
 	TAP_OK(zsfs_ctl_command(ctl, OTHER, "mem_limit 1m", 12, why,
 				sizeof(why)) == -EPERM && why[0],
 	       "another uid gets EPERM (%s)", why);
 	TAP_OK(cmd(ctl, OTHER, "compact") == -EPERM, "... for compact too");
 	TAP_OK(cmd(ctl, OTHER, "bogus") == -EPERM, "... and before parsing");
-	TAP_OK(zsfs_store_limit(store) == 777, "EPERM changed nothing");
+	TAP_OK(zsfs_budget_pool_cap(zsfs_store_budget(store)) == 777, "EPERM changed nothing");
 	TAP_OK(cmd(ctl, OTHER, "") == 0, "an empty line is fine for anyone");
 	TAP_OK(cmd(ctl, 0, "mem_limit 1m") == 0, "root may");
 	TAP_OK(cmd(ctl, OWNER, "mem_limit 2m") == 0, "the owner may");
@@ -261,7 +261,7 @@ static void test_perms(struct zsfs_ctl *ctl, struct zsfs_store *store)
 	TAP_OK(zsfs_ctl_writer_write(w, "mem_limit 5m\n", 13) == -EPERM,
 	       "but its writes fail with EPERM");
 	TAP_OK(zsfs_ctl_writer_close(w) == 0, "close");
-	TAP_OK(zsfs_store_limit(store) == (size_t)2 << 20, "limit unchanged");
+	TAP_OK(zsfs_budget_pool_cap(zsfs_store_budget(store)) == (size_t)2 << 20, "limit unchanged");
 }
 
 #define WR(w, s) zsfs_ctl_writer_write((w), (s), strlen(s))
@@ -271,17 +271,17 @@ static void test_writer(struct zsfs_ctl *ctl, struct zsfs_store *store)
 	struct zsfs_ctl_writer *a, *b;
 	char *big;
 
-	zsfs_store_set_limit(store, 0);
+	zsfs_budget_set_mem_limit(zsfs_store_budget(store), 0);
 	TAP_OK(zsfs_ctl_writer_open(ctl, OWNER, &a) == 0, "writer open");
-	TAP_OK(WR(a, "mem_li") == 0 && zsfs_store_limit(store) == 0,
+	TAP_OK(WR(a, "mem_li") == 0 && zsfs_budget_pool_cap(zsfs_store_budget(store)) == 0,
 	       "partial line waits");
-	TAP_OK(WR(a, "mit 5") == 0 && zsfs_store_limit(store) == 0,
+	TAP_OK(WR(a, "mit 5") == 0 && zsfs_budget_pool_cap(zsfs_store_budget(store)) == 0,
 	       "still waiting");
 	TAP_OK(WR(a, "m\nmem_limit 6m") == 0 &&
-	       zsfs_store_limit(store) == (size_t)5 << 20,
+	       zsfs_budget_pool_cap(zsfs_store_budget(store)) == (size_t)5 << 20,
 	       "the line ran at its newline");
 	TAP_OK(zsfs_ctl_writer_close(a) == 0 &&
-	       zsfs_store_limit(store) == (size_t)6 << 20,
+	       zsfs_budget_pool_cap(zsfs_store_budget(store)) == (size_t)6 << 20,
 	       "a last line without newline runs at close");
 
 	/* two writers, interleaved: each has its own buffer */
@@ -289,9 +289,9 @@ static void test_writer(struct zsfs_ctl *ctl, struct zsfs_store *store)
 	zsfs_ctl_writer_open(ctl, 0, &b);
 	WR(a, "mem_limit 1");
 	WR(b, "mem_limit 2");
-	TAP_OK(WR(a, "1m\n") == 0 && zsfs_store_limit(store) == (size_t)11 << 20,
+	TAP_OK(WR(a, "1m\n") == 0 && zsfs_budget_pool_cap(zsfs_store_budget(store)) == (size_t)11 << 20,
 	       "writer a's line");
-	TAP_OK(WR(b, "2m\n") == 0 && zsfs_store_limit(store) == (size_t)22 << 20,
+	TAP_OK(WR(b, "2m\n") == 0 && zsfs_budget_pool_cap(zsfs_store_budget(store)) == (size_t)22 << 20,
 	       "writer b's line");
 	TAP_OK(zsfs_ctl_writer_close(a) == 0 && zsfs_ctl_writer_close(b) == 0,
 	       "close both, nothing pending");
@@ -300,10 +300,10 @@ static void test_writer(struct zsfs_ctl *ctl, struct zsfs_store *store)
 	zsfs_ctl_writer_open(ctl, OWNER, &a);
 	TAP_OK(WR(a, "mem_limit 7m\nbogus\nmem_limit 8m\n") == -EINVAL,
 	       "a bad line fails the write");
-	TAP_OK(zsfs_store_limit(store) == (size_t)7 << 20,
+	TAP_OK(zsfs_budget_pool_cap(zsfs_store_budget(store)) == (size_t)7 << 20,
 	       "lines before it ran, lines after it did not");
 	TAP_OK(WR(a, "\n\n  \nmem_limit 9m\n") == 0 &&
-	       zsfs_store_limit(store) == (size_t)9 << 20,
+	       zsfs_budget_pool_cap(zsfs_store_budget(store)) == (size_t)9 << 20,
 	       "the writer goes on after an error; blank lines ignored");
 	TAP_OK(WR(a, "bogus") == 0, "a bad partial line is not run yet");
 	TAP_OK(zsfs_ctl_writer_close(a) == -EINVAL, "it fails at close");
@@ -317,18 +317,18 @@ static void test_writer(struct zsfs_ctl *ctl, struct zsfs_store *store)
 	TAP_OK(zsfs_ctl_writer_write(a, big, 100) == 0,
 	       "the rest of that line is dropped");
 	TAP_OK(WR(a, "\nmem_limit 10m\n") == 0 &&
-	       zsfs_store_limit(store) == (size_t)10 << 20,
+	       zsfs_budget_pool_cap(zsfs_store_budget(store)) == (size_t)10 << 20,
 	       "the next line runs");
 	memcpy(big, "mem_limit 1m", 12);
 	big[4999] = '\n';
 	TAP_OK(zsfs_ctl_writer_write(a, big, 5000) == -E2BIG &&
-	       zsfs_store_limit(store) == (size_t)10 << 20,
+	       zsfs_budget_pool_cap(zsfs_store_budget(store)) == (size_t)10 << 20,
 	       "an over-long complete line: E2BIG, not run");
 	TAP_OK(WR(a, "mem_limit 4096") == 0, "partial");
 	TAP_OK(zsfs_ctl_writer_write(a, big, 4090) == -E2BIG,
 	       "a partial line growing past 4096: E2BIG");
 	TAP_OK(zsfs_ctl_writer_close(a) == 0 &&
-	       zsfs_store_limit(store) == (size_t)10 << 20,
+	       zsfs_budget_pool_cap(zsfs_store_budget(store)) == (size_t)10 << 20,
 	       "the refused line does not run at close");
 	free(big);
 

@@ -265,8 +265,8 @@ static void test_params(void)
 	p.compress = "zstd:9";
 	TAP_OK(zsfs_store_create(&p, &s, err, sizeof(err)) == 0 &&
 	       !strcmp(zsfs_store_codec(s), "zstd:9"), "codec name zstd:9");
-	zsfs_store_set_limit(s, 1 << 20);
-	TAP_OK(zsfs_store_limit(s) == 1 << 20, "limit set");
+	zsfs_budget_set_mem_limit(zsfs_store_budget(s), 1 << 20);
+	TAP_OK(zsfs_budget_pool_cap(zsfs_store_budget(s)) == 1 << 20, "limit set");
 	zsfs_store_destroy(s);
 	zsfs_store_destroy(NULL);
 	zsfs_file_destroy(NULL, NULL);

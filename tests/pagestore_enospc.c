@@ -63,6 +63,7 @@ int main(void)
 				       .limit_bytes = 2u << 20 };
 	unsigned char buf[3 * PG], rec[100], out[PG];
 	struct zsfs_store_stats st;
+	struct zsfs_budget_stats bs;
 	struct zs_pool_stats ps;
 	struct zsfs_file *a, *b;
 	struct zsfs_store *s;
@@ -83,10 +84,11 @@ int main(void)
 			break;
 	}
 	zsfs_store_stats(s, &st);
+	zsfs_budget_stats(zsfs_store_budget(s), &bs);
 	TAP_OK(rc == -ENOSPC && w == 0 && n >= 16,
 	       "pool full after %llu raw pages: -ENOSPC", (unsigned long long)n);
-	TAP_OK(st.enospc_compactions >= 1 && st.enospc_errors >= 1,
-	       "compacted %zu times, %zu refusals", st.enospc_compactions,
+	TAP_OK(bs.compactions_enospc >= 1 && st.enospc_errors >= 1,
+	       "compacted %zu times, %zu refusals", bs.compactions_enospc,
 	       st.enospc_errors);
 	zs_pool_stats(zsfs_store_pool(s), &ps);
 	TAP_OK(ps.mem_bytes <= p.limit_bytes, "pool within its limit: %zu <= %zu",
