@@ -444,7 +444,7 @@ int zsfs_fs_check(void *arg, char *msg, size_t msg_cap)
 	}
 	pthread_mutex_unlock(&fs->life_lock);
 	if (rc == 0)
-		rc = zs_pool_check(zsfs_store_pool(fs->store), msg, msg_cap);
+		rc = zsfs_store_check(fs->store, msg, msg_cap);
 out:
 	pthread_rwlock_unlock(&fs->ns_lock);
 	return rc;

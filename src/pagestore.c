@@ -439,6 +439,11 @@ struct zsfs_budget *zsfs_store_budget(struct zsfs_store *store)
 	return store->budget;
 }
 
+int zsfs_store_check(struct zsfs_store *store, char *msg, size_t msg_cap)
+{
+	return zs_pool_check(store->pool, msg, msg_cap);
+}
+
 void zsfs_store_stats(struct zsfs_store *store, struct zsfs_store_stats *st)
 {
 #define STORE_COUNTER_READ(name, desc) \

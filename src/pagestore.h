@@ -225,6 +225,10 @@ void zsfs_file_stats(const struct zsfs_file *file, struct zsfs_file_stats *st);
  * meta_bytes. */
 size_t zsfs_file_meta_bytes(const struct zsfs_file *file);
 
+/* The pool's own invariant walk (zs_pool_check), for the filesystem's
+ * check: call it on a quiet store.  Return 0 or -EUCLEAN + @msg. */
+int zsfs_store_check(struct zsfs_store *store, char *msg, size_t msg_cap);
+
 /* Check the file's table against the pool.  Return 0 or -EUCLEAN + @msg. */
 int zsfs_file_check(struct zsfs_store *store, const struct zsfs_file *file,
 		    char *msg, size_t msg_cap);
