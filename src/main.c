@@ -10,8 +10,10 @@
  * naming it and exits with status 1.  The daemon runs on the low-level
  * API, multithreaded unless -s.  SIGTERM, SIGINT and SIGHUP end the loop;
  * the mount is then removed and everything freed.  With auto_unmount (the
- * default) a killed daemon's mount is removed by fusermount3; without it,
- * access to the dead mount fails with ENOTCONN until it is unmounted.  At start the daemon sets its
+ * default) a killed daemon's mount is removed by fusermount3, whose
+ * socket a guard process keeps until the daemon is entirely gone
+ * (autounmount.c); without it, access to the dead mount fails with
+ * ENOTCONN until it is unmounted.  At start the daemon sets its
  * oom_score_adj (sysmem.h) and says once in the log when size= is more
  * than its memory cgroup allows (memcg.h).
  */
@@ -24,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "autounmount.h"
 #include "fs.h"
 #include "memcg.h"
 #include "sysmem.h"
@@ -228,6 +231,8 @@ int main(int argc, char **argv)
 	struct zsfs fs;
 	struct zsfs_ctl_params cp;
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct zsfs_autounmount au;
+	char aumsg[256];
 	char fopts[ZSFS_FUSE_OPTS_CAP + 1024];
 	uint64_t ram = (uint64_t)sysconf(_SC_PHYS_PAGES) *
 		       (uint64_t)sysconf(_SC_PAGESIZE);
@@ -292,10 +297,15 @@ int main(int argc, char **argv)
 		goto out_ctl;
 	if (fuse_set_signal_handlers(fs.se) != 0)
 		goto out_session;
+	zsfs_autounmount_before(&au);
 	if (fuse_session_mount(fs.se, cl.mountpoint) != 0)
 		goto out_signals;
 	if (fuse_daemonize(cl.foreground) != 0)
 		goto out_unmount;
+	if (o.auto_unmount &&
+	    zsfs_autounmount_guard(&au, fuse_session_fd(fs.se), aumsg,
+				   sizeof(aumsg)) < 0)
+		fprintf(stderr, "zsfs: %s\n", aumsg);
 
 	rc = zsfs_loop_run(fs.se, cl.single ? 1 : ZSFS_MAX_THREADS);
 	/* A signal that ends the loop is a clean exit; an error is not. */
