@@ -10,7 +10,11 @@ src_libzsfsctl_a_SOURCES = \
 	src/ctl.h \
 	src/ctl_internal.h \
 	src/ctl.c \
-	src/compactor.c
+	src/compactor.c \
+	src/memcg.h \
+	src/memcg.c \
+	src/sysmem.h \
+	src/sysmem.c
 
 CTL_TEST_LIBS = src/libzsfsctl.a src/libzsfsdata.a alloc/libzsalloc.a \
 	$(LZ4_LIBS) $(ZSTD_LIBS)

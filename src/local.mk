@@ -9,6 +9,8 @@ src_zsfs_SOURCES = \
 	src/fs.h \
 	src/main.c \
 	src/loop.c \
+	src/autounmount.h \
+	src/autounmount.c \
 	src/options.h \
 	src/options.c \
 	src/inode.c \

@@ -10,8 +10,12 @@
  * naming it and exits with status 1.  The daemon runs on the low-level
  * API, multithreaded unless -s.  SIGTERM, SIGINT and SIGHUP end the loop;
  * the mount is then removed and everything freed.  With auto_unmount (the
- * default) a killed daemon's mount is removed by fusermount3; without it,
- * access to the dead mount fails with ENOTCONN until it is unmounted.
+ * default) a killed daemon's mount is removed by fusermount3, whose
+ * socket a guard process keeps until the daemon is entirely gone
+ * (autounmount.c); without it, access to the dead mount fails with
+ * ENOTCONN until it is unmounted.  At start the daemon sets its
+ * oom_score_adj (sysmem.h) and says once in the log when size= is more
+ * than its memory cgroup allows (memcg.h).
  */
 #include "config.h"
 
@@ -22,7 +26,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "autounmount.h"
 #include "fs.h"
+#include "memcg.h"
+#include "sysmem.h"
 
 /* FUSE workers at most (loop.c starts them as requests overlap); as
  * many as libfuse's loop would start by default. */
@@ -159,6 +166,36 @@ out:
 	free(old);
 }
 
+/* The daemon's standing with the OOM killer; a failure is said once and
+ * is not fatal. */
+static void oom_setup(const struct zsfs_options *o)
+{
+	char msg[256];
+	int rc = zsfs_oom_adjust("/", o->has_oom_score_adj, o->oom_score_adj,
+				 NULL, msg, sizeof(msg));
+
+	if (rc < 0 || (rc == 0 && o->has_oom_score_adj))
+		fprintf(stderr, "zsfs: %s\n", msg);
+}
+
+/* Say once when size= is more than the memory cgroup allows: the kernel
+ * kills the daemon at the cgroup's limit, whatever size= says. */
+static void memcg_note(const struct zsfs_options *o)
+{
+	struct zsfs_memcg *mc;
+	struct zsfs_memcg_reading r;
+
+	if (zsfs_memcg_open("/", &mc) < 0)
+		return;
+	if (zsfs_memcg_read(mc, &r) == 0 && r.limit &&
+	    (o->size == 0 || o->size > r.limit))
+		fprintf(stderr, "zsfs: size=%llu is more than the memory cgroup "
+			"allows: %llu bytes (%s)\n",
+			(unsigned long long)o->size,
+			(unsigned long long)r.limit, r.source);
+	zsfs_memcg_close(mc);
+}
+
 /* The option string for fuse_session_new(). */
 static int fuse_optstring(const struct zsfs_options *o, const char *source,
 			  char *buf, size_t cap)
@@ -194,6 +231,8 @@ int main(int argc, char **argv)
 	struct zsfs fs;
 	struct zsfs_ctl_params cp;
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct zsfs_autounmount au;
+	char aumsg[256];
 	char fopts[ZSFS_FUSE_OPTS_CAP + 1024];
 	uint64_t ram = (uint64_t)sysconf(_SC_PHYS_PAGES) *
 		       (uint64_t)sysconf(_SC_PAGESIZE);
@@ -216,6 +255,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	malloc_tcache_off(argv);
+	oom_setup(&o);
+	memcg_note(&o);
 	if (fuse_optstring(&o, cl.source, fopts, sizeof(fopts)) < 0) {
 		fprintf(stderr, "zsfs: options too long\n");
 		return 1;
@@ -256,10 +297,15 @@ int main(int argc, char **argv)
 		goto out_ctl;
 	if (fuse_set_signal_handlers(fs.se) != 0)
 		goto out_session;
+	zsfs_autounmount_before(&au);
 	if (fuse_session_mount(fs.se, cl.mountpoint) != 0)
 		goto out_signals;
 	if (fuse_daemonize(cl.foreground) != 0)
 		goto out_unmount;
+	if (o.auto_unmount &&
+	    zsfs_autounmount_guard(&au, fuse_session_fd(fs.se), aumsg,
+				   sizeof(aumsg)) < 0)
+		fprintf(stderr, "zsfs: %s\n", aumsg);
 
 	rc = zsfs_loop_run(fs.se, cl.single ? 1 : ZSFS_MAX_THREADS);
 	/* A signal that ends the loop is a clean exit; an error is not. */

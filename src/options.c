@@ -15,6 +15,7 @@
 #include "ctl.h"
 #include "options.h"
 #include "pagestore.h"
+#include "sysmem.h"
 
 const char zsfs_options_help[] =
 "zsfs options (-o opt[,opt...]):\n"
@@ -37,6 +38,13 @@ const char zsfs_options_help[] =
 "    compact_psi=PCT        compact any freeable page when memory pressure\n"
 "                           (PSI some avg10) reaches PCT; 0 = never\n"
 "                           (default 10)\n"
+"    min_free=SIZE          new writes get ENOSPC while the machine's\n"
+"                           MemAvailable is below this: bytes with k/m/g/t\n"
+"                           suffix, or N% of RAM; 0 = never (default: the\n"
+"                           larger of 64m and 1%)\n"
+"    oom_score_adj=N        the daemon's OOM killer score adjustment,\n"
+"                           -1000..1000 (default -900, unless the daemon\n"
+"                           inherited a non-zero value)\n"
 "    allow_other            let every user access the mount (default when\n"
 "                           mounted by root)\n"
 "    noallow_other          only the mounting user may access the mount\n"
@@ -224,6 +232,8 @@ void zsfs_options_init(struct zsfs_options *o, uint64_t ram_bytes,
 	o->compact_min = ZSFS_AC_MIN_BYTES;
 	o->allow_other = uid == 0;
 	o->auto_unmount = 1;
+	o->min_free = zsfs_min_free_default(ram_bytes);
+	o->oom_score_adj = ZSFS_OOM_SCORE_ADJ_DEFAULT;
 	/* libfuse mounts nosuid,nodev unless told otherwise; tmpfs mounted by
 	 * root has device nodes and setuid files working.  Later nosuid/nodev
 	 * options override these. */
@@ -233,6 +243,38 @@ void zsfs_options_init(struct zsfs_options *o, uint64_t ram_bytes,
 
 #define BAD(...) do { snprintf(err, err_cap, __VA_ARGS__); return -EINVAL; } while (0)
 
+/* The memory-safety options (sysmem.h).  Return 1 when @key is not one
+ * of them, else 0 or -EINVAL. */
+static int apply_mem_opt(struct zsfs_options *o, const char *key,
+			 const char *val, uint64_t ram_bytes, char *err,
+			 size_t err_cap)
+{
+	uint64_t n;
+
+	if (strcmp(key, "min_free") == 0) {
+		if (!val || zsfs_parse_size(val, 1, ram_bytes, &n) < 0)
+			BAD("bad value for min_free: '%s' (bytes with k/m/g/t suffix, or N%%)",
+			    val ? val : "");
+		o->min_free = n;
+		return 0;
+	}
+	if (strcmp(key, "oom_score_adj") == 0) {
+		char *end;
+		long v;
+
+		errno = 0;
+		v = val && *val ? strtol(val, &end, 10) : 0;
+		if (!val || !*val || errno || *end || v < ZSFS_OOM_SCORE_ADJ_MIN ||
+		    v > ZSFS_OOM_SCORE_ADJ_MAX)
+			BAD("bad value for oom_score_adj: '%s' (-1000..1000)",
+			    val ? val : "");
+		o->oom_score_adj = (int)v;
+		o->has_oom_score_adj = 1;
+		return 0;
+	}
+	return 1;
+}
+
 /* Apply one option: @key, and @val (NULL when there was no '='). */
 static int apply_opt(struct zsfs_options *o, const char *key, const char *val,
 		     uint64_t ram_bytes, char *err, size_t err_cap)
@@ -241,6 +283,9 @@ static int apply_opt(struct zsfs_options *o, const char *key, const char *val,
 	unsigned id;
 	int rc;
 
+	rc = apply_mem_opt(o, key, val, ram_bytes, err, err_cap);
+	if (rc != 1)
+		return rc;
 	if (strcmp(key, "size") == 0) {
 		if (!val || zsfs_parse_size(val, 1, ram_bytes, &n) < 0)
 			BAD("bad value for size: '%s'", val ? val : "");

@@ -52,6 +52,13 @@ struct zsfs_options {
 	int atime;           /* ZSFS_ATIME_*: when reads update atime */
 	int nodiratime;      /* 1 = listing a directory leaves its atime */
 	unsigned max_read;   /* max_read= (also passed to FUSE); 0 = default */
+	/* Memory safety (sysmem.h): new writes get ENOSPC while
+	 * MemAvailable is below min_free bytes (0 = off; min_free=SIZE|N%);
+	 * oom_score_adj= is written to /proc/self/oom_score_adj when
+	 * has_oom_score_adj, else the default unless one was inherited. */
+	uint64_t min_free;
+	int oom_score_adj;
+	int has_oom_score_adj;
 	/* Comma-separated options for fuse_session_new(), NUL-terminated. */
 	char fuse_opts[ZSFS_FUSE_OPTS_CAP];
 };
@@ -63,7 +70,8 @@ struct zsfs_options {
  * @uid, @gid: the mounting user (owner of the root directory).
  * allow_other, suid and dev default to on when @uid is 0 (like a tmpfs
  * root mounts), auto_unmount to on, compress to "lz4", auto_compact to on,
- * and the compactor's thresholds to ctl.h's defaults (5%, 1 MiB, PSI 10%).
+ * and the compactor's thresholds to ctl.h's defaults (5%, 1 MiB, PSI 10%);
+ * min_free to the larger of 64 MiB and 1% of @ram_bytes (sysmem.h).
  */
 void zsfs_options_init(struct zsfs_options *o, uint64_t ram_bytes,
 		       uid_t uid, gid_t gid);

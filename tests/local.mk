@@ -25,6 +25,20 @@ dist_check_SCRIPTS += $(RELIABILITY_TESTS)
 TESTS += $(RELIABILITY_TESTS)
 THREADED_TESTS += tests/mt_stress.sh
 
+# The daemon's memory safety: cgroup limits and MemAvailable read from
+# fake trees (no FUSE), and the daemon's oom_score_adj on a live mount.
+MEM_UNIT_TESTS = tests/memcg_read tests/sysmem_basic
+check_PROGRAMS += $(MEM_UNIT_TESTS)
+TESTS += $(MEM_UNIT_TESTS)
+tests_memcg_read_SOURCES = tests/memcg_read.c tests/tap.h
+tests_memcg_read_LDADD = src/libzsfsctl.a
+tests_sysmem_basic_SOURCES = tests/sysmem_basic.c tests/tap.h \
+	src/options.h src/options.c
+tests_sysmem_basic_LDADD = src/libzsfsctl.a src/libzsfsdata.a \
+	alloc/libzsalloc.a $(LZ4_LIBS) $(ZSTD_LIBS)
+dist_check_SCRIPTS += tests/oom_score.sh
+TESTS += tests/oom_score.sh
+
 # Shared by every mounted and C test.
 EXTRA_DIST += tests/lib.sh tests/tap.h
 
