@@ -343,14 +343,6 @@ static void job_share(struct zsfs_store *store, struct store_job *job)
 
 /* ---- store ---------------------------------------------------------- */
 
-int zsfs_codec_check(const char *spec, char *err, size_t err_cap)
-{
-	const struct zsfs_codec *codec;
-	int level;
-
-	return zsfs_codec_parse(spec, &codec, &level, err, err_cap);
-}
-
 int zsfs_store_create(const struct zsfs_store_params *params,
 		      struct zsfs_store **storep, char *err, size_t err_cap)
 {
