@@ -1,5 +1,8 @@
 /*
- * codec.c - the codec table and the compress= spec parser.
+ * codec.c - the codec table and the compress= spec: parsing, checking
+ * (zsfs_codec_check, for option parsing before any store exists) and the
+ * canonical form.  No state, no locks; called by pagestore.c (store
+ * create) and options.c (through zsfs_codec_check).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -79,4 +82,12 @@ void zsfs_codec_format(const struct zsfs_codec *codec, int level, char *buf,
 		snprintf(buf, buf_cap, "%s:%d", codec->name, level);
 	else
 		snprintf(buf, buf_cap, "%s", codec->name);
+}
+
+int zsfs_codec_check(const char *spec, char *err, size_t err_cap)
+{
+	const struct zsfs_codec *codec;
+	int level;
+
+	return zsfs_codec_parse(spec, &codec, &level, err, err_cap);
 }

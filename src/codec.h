@@ -3,7 +3,7 @@
  *
  * A codec turns one 4 KiB page into at most @dst_cap bytes and back.  Each
  * library sits in its own file (codec_lz4.c, codec_zstd.c, codec_none.c)
- * behind struct zsfs_codec; codec.c parses the compress= spec.  Codecs keep
+ * behind struct zsfs_codec; codec.c parses and checks the compress= spec.  Codecs keep
  * no state of their own: the caller owns the contexts (the store lends one
  * to each operation), so every function is thread safe as long as a
  * context is used by one thread at a time.
@@ -73,5 +73,12 @@ int zsfs_codec_parse(const char *spec, const struct zsfs_codec **codecp,
 /* Canonical spec of a parsed codec ("lz4", "zstd:3", "none") into @buf. */
 void zsfs_codec_format(const struct zsfs_codec *codec, int level, char *buf,
 		       size_t buf_cap);
+
+/*
+ * zsfs_codec_check() - validate a compress= value without making a store.
+ * Return: 0, or -EINVAL with a message naming what is wrong in @err.
+ * (Also declared in pagestore.h, for options.c.)
+ */
+int zsfs_codec_check(const char *spec, char *err, size_t err_cap);
 
 #endif

@@ -12,7 +12,15 @@ src_libzsfsdata_a_SOURCES = \
 	src/codec_none.c \
 	src/pagemap.h \
 	src/pagemap.c \
-	src/pagestore.c
+	src/store_internal.h \
+	src/workers.c \
+	src/pagestore.c \
+	src/pagecodec.c \
+	src/entry.c \
+	src/dirty.c \
+	src/pagejob.c \
+	src/fileio.c \
+	src/range.c
 src_libzsfsdata_a_CFLAGS = $(AM_CFLAGS) $(LZ4_CFLAGS) $(ZSTD_CFLAGS)
 
 ZSFSDATA_TEST_LIBS = src/libzsfsdata.a alloc/libzsalloc.a $(LZ4_LIBS) $(ZSTD_LIBS)
@@ -77,7 +85,14 @@ FUZZ_PAGESTORE_SRCS = \
 	$(srcdir)/src/codec_zstd.c \
 	$(srcdir)/src/codec_none.c \
 	$(srcdir)/src/pagemap.c \
-	$(srcdir)/src/pagestore.c
+	$(srcdir)/src/workers.c \
+	$(srcdir)/src/pagestore.c \
+	$(srcdir)/src/pagecodec.c \
+	$(srcdir)/src/entry.c \
+	$(srcdir)/src/dirty.c \
+	$(srcdir)/src/pagejob.c \
+	$(srcdir)/src/fileio.c \
+	$(srcdir)/src/range.c
 fuzz/fuzz_pagestore: $(FUZZ_PAGESTORE_SRCS) alloc/libzsalloc.a
 	@$(MKDIR_P) fuzz
 	$(AM_V_CCLD)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined \

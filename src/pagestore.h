@@ -101,6 +101,8 @@ struct zsfs_store_params {
 /*
  * zsfs_codec_check() - validate a compress= value without making a store.
  * Return: 0, or -EINVAL with a message naming what is wrong in @err.
+ * Defined in codec.c and declared in codec.h too; declared here as well
+ * for the option parser, which sees only this header.
  */
 int zsfs_codec_check(const char *spec, char *err, size_t err_cap);
 

@@ -1,0 +1,334 @@
+/*
+ * entry.c - a file's page table: its entries, what each one owns, and the
+ * counts kept of them.
+ *
+ * A zsfs_file is a pagemap (pagemap.h) from page index to a 16-byte
+ * entry; the first ZSFS_PAGEMAP_DIRECT entries sit in the file struct
+ * itself, so a small file is one malloc'ed block of 160 bytes.  An entry
+ * is a hole (no entry), SAME, COMP or RAW (made by pagecodec.c; COMP and
+ * RAW own a pool object), or DIRTY (owns a malloc'ed uncompressed copy in
+ * the file's dirty set, dirty.c; no pool object: the stored one is freed
+ * when the page is loaded, since the copy holds all of its data).
+ *
+ * Every change of an entry goes through slot_replace() (fill or replace)
+ * or entry_release() (empty), which keep the file's counters and the
+ * store's in step, and release what the old entry owned.  Storing a page
+ * always allocates the new object before it frees the old one, so a
+ * failure (ENOSPC) leaves the old data - or the dirty copy - in place.
+ *
+ * Also here: the file's life (create, destroy) and what can be asked of
+ * its table as a whole (stats, meta_bytes, check).
+ *
+ * Locking: none of its own.  The caller's inode lock: exclusive for
+ * every function that changes the file, shared for stats, meta_bytes and
+ * check.  Called by: dirty.c, pagejob.c, fileio.c, range.c, and the
+ * filesystem (zsfs_file_create, _destroy, _stats, _meta_bytes, _check).
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+_Static_assert(ZSFS_MAX_FILE_SIZE ==
+	       (ZSFS_PAGEMAP_MAX_INDEX + 1) << ZSFS_PAGE_SHIFT,
+	       "file size limit and page table height disagree");
+
+/* ---- entries -------------------------------------------------------- */
+
+/* Add (@sign = 1) or remove (-1) @e from the file's and store's counts. */
+static void entry_account(struct zsfs_store *store, struct zsfs_file *file,
+			  const struct zsfs_pentry *e, int sign)
+{
+	size_t bytes = 0;
+
+	switch (e->kind) {
+	case ZSFS_PK_SAME:
+		if (sign > 0) {
+			file->pages_same++;
+			CNT_ADD(store, same_pages, 1);
+		} else {
+			file->pages_same--;
+			CNT_SUB(store, same_pages, 1);
+		}
+		break;
+	case ZSFS_PK_COMP:
+		bytes = e->len;
+		if (sign > 0)
+			file->pages_compressed++;
+		else
+			file->pages_compressed--;
+		break;
+	case ZSFS_PK_RAW:
+		bytes = ZSFS_PAGE_SIZE;
+		if (sign > 0) {
+			file->pages_raw++;
+			CNT_ADD(store, huge_pages, 1);
+			CNT_ADD(store, huge_pages_since, 1);
+		} else {
+			file->pages_raw--;
+			CNT_SUB(store, huge_pages, 1);
+		}
+		break;
+	case ZSFS_PK_DIRTY:
+		if (sign > 0) {
+			CNT_ADD(store, dirty_pages, 1);
+			atomic_fetch_add(&store->dirty_bytes, ZSFS_PAGE_SIZE);
+		} else {
+			CNT_SUB(store, dirty_pages, 1);
+			atomic_fetch_sub(&store->dirty_bytes, ZSFS_PAGE_SIZE);
+		}
+		return;
+	default:
+		return;
+	}
+	if (sign > 0) {
+		file->stored_bytes += bytes;
+		CNT_ADD(store, compr_data_size, bytes);
+		CNT_ADD(store, pages_stored, 1);
+		CNT_ADD(store, orig_data_size, ZSFS_PAGE_SIZE);
+	} else {
+		file->stored_bytes -= bytes;
+		CNT_SUB(store, compr_data_size, bytes);
+		CNT_SUB(store, pages_stored, 1);
+		CNT_SUB(store, orig_data_size, ZSFS_PAGE_SIZE);
+	}
+}
+
+/* Free what @e refers to and take it out of the counts. */
+static void entry_release(struct zsfs_store *store, struct zsfs_file *file,
+			  const struct zsfs_pentry *e)
+{
+	switch (e->kind) {
+	case ZSFS_PK_COMP:
+	case ZSFS_PK_RAW:
+		zs_free(store->pool, e->val);
+		break;
+	case ZSFS_PK_DIRTY: {
+		struct store_dirty *d = (struct store_dirty *)(uintptr_t)e->val;
+
+		dirty_unlink(file, d);
+		free(d);
+		break;
+	}
+	default:
+		break;
+	}
+	entry_account(store, file, e, -1);
+}
+
+/* Put @ne into @slot: the new entry first, then the old one is freed. */
+void slot_replace(struct zsfs_store *store, struct zsfs_file *file,
+		  struct zsfs_pentry *slot, const struct zsfs_pentry *ne)
+{
+	struct zsfs_pentry old = *slot;
+
+	*slot = *ne;
+	entry_account(store, file, ne, 1);
+	if (old.kind == ZSFS_PK_EMPTY)
+		zsfs_pagemap_filled(&file->map);
+	else
+		entry_release(store, file, &old);
+}
+
+/* Make the hole at @idx: free its page at once. */
+void page_drop(struct zsfs_store *store, struct zsfs_file *file,
+	       uint64_t idx)
+{
+	const struct zsfs_pentry *e = zsfs_pagemap_lookup(&file->map, idx);
+
+	if (!e)
+		return;
+	entry_release(store, file, e);
+	zsfs_pagemap_clear(&file->map, idx);
+}
+
+/* Store the 4096 bytes at @data as page @idx, replacing what was there
+ * (a dirty copy included).  On failure the old entry is untouched. */
+int page_store(struct zsfs_store *store, struct zsfs_file *file,
+	       uint64_t idx, const void *data)
+{
+	struct zsfs_pentry *slot, ne;
+	struct store_tctx *t;
+	int rc;
+
+	rc = zsfs_pagemap_slot(&file->map, idx, &slot);
+	if (rc)
+		return rc;
+	rc = tctx_get(store, &t);
+	if (rc == 0) {
+		rc = page_encode(store, t, data, true, &ne);
+		tctx_put(store, t);
+	}
+	if (rc) {
+		if (slot->kind == ZSFS_PK_EMPTY)
+			zsfs_pagemap_clear(&file->map, idx);
+		return rc;
+	}
+	slot_replace(store, file, slot, &ne);
+	return 0;
+}
+
+/* Free the object of an encoded entry that will not be used. */
+void entry_discard(struct zsfs_store *store, const struct zsfs_pentry *ne)
+{
+	if (ne->kind == ZSFS_PK_COMP || ne->kind == ZSFS_PK_RAW)
+		zs_free(store->pool, ne->val);
+}
+
+/* Free every page at index >= @from and < @to. */
+void range_drop(struct zsfs_store *store, struct zsfs_file *file,
+		uint64_t from, uint64_t to)
+{
+	const struct zsfs_pentry *e;
+	uint64_t idx;
+
+	while (from < to && !zsfs_pagemap_next(&file->map, from, &idx, &e) &&
+	       idx < to) {
+		entry_release(store, file, e);
+		zsfs_pagemap_clear(&file->map, idx);
+		from = idx + 1;
+	}
+}
+
+/* ---- files ---------------------------------------------------------- */
+
+int zsfs_file_create(struct zsfs_file **filep)
+{
+	struct zsfs_file *file = calloc(1, sizeof(*file));
+
+	if (!file)
+		return -ENOMEM;
+	zsfs_pagemap_init(&file->map);
+	*filep = file;
+	return 0;
+}
+
+void zsfs_file_destroy(struct zsfs_store *store, struct zsfs_file *file)
+{
+	if (!file)
+		return;
+	range_drop(store, file, 0, ZSFS_PAGEMAP_MAX_INDEX + 1);
+	zsfs_pagemap_fini(&file->map);
+	free(file);
+}
+
+void zsfs_file_stats(const struct zsfs_file *file, struct zsfs_file_stats *st)
+{
+	uint64_t last;
+
+	st->stored_bytes = file->stored_bytes;
+	st->pages_compressed = file->pages_compressed;
+	st->pages_raw = file->pages_raw;
+	st->pages_same = file->pages_same;
+	st->pages_dirty = file->ndirty;
+	st->last_page_plus1 = zsfs_pagemap_last(&file->map, &last) ? 0 :
+								     last + 1;
+}
+
+size_t zsfs_file_meta_bytes(const struct zsfs_file *file)
+{
+	return zsfs_malloc_size(file, sizeof(*file)) +
+	       zsfs_pagemap_bytes(&file->map);
+}
+
+static int check_fail(char *msg, size_t msg_cap, uint64_t idx,
+		      const char *what)
+{
+	snprintf(msg, msg_cap, "page %llu: %s", (unsigned long long)idx, what);
+	return -EUCLEAN;
+}
+
+int zsfs_file_check(struct zsfs_store *store, const struct zsfs_file *file,
+		    char *msg, size_t msg_cap)
+{
+	size_t comp = 0, raw = 0, same = 0, dirty = 0, bytes = 0;
+	const struct store_dirty *d;
+	const struct zsfs_pentry *e;
+	unsigned char scratch[ZSFS_PAGE_SIZE];
+	uint64_t idx, from = 0;
+	unsigned i;
+	int rc;
+
+	rc = zsfs_pagemap_check(&file->map, msg, msg_cap);
+	if (rc)
+		return rc;
+	/* The dirty list: well linked, each page's entry points back. */
+	i = 0;
+	d = file->dirty;
+	while (d) {
+		if (++i > ZSFS_DIRTY_PER_FILE)
+			return check_fail(msg, msg_cap, d->idx,
+					  "dirty set: too long or not a ring");
+		e = zsfs_pagemap_lookup(&file->map, d->idx);
+		if (!e || e->kind != ZSFS_PK_DIRTY ||
+		    (const struct store_dirty *)(uintptr_t)e->val != d ||
+		    d->next->prev != d)
+			return check_fail(msg, msg_cap, d->idx,
+					  "dirty set: bad link or entry");
+		d = d->next;
+		if (d == file->dirty)
+			break;
+	}
+	if (i != file->ndirty) {
+		snprintf(msg, msg_cap, "dirty set: %u pages linked, %u counted",
+			 i, file->ndirty);
+		return -EUCLEAN;
+	}
+	while (!zsfs_pagemap_next(&file->map, from, &idx, &e)) {
+		from = idx + 1;
+		switch (e->kind) {
+		case ZSFS_PK_SAME:
+			if (e->len)
+				return check_fail(msg, msg_cap, idx,
+						  "same-filled entry with a length");
+			same++;
+			break;
+		case ZSFS_PK_COMP:
+			if (!e->val || !e->len || e->len > ZSFS_HUGE_THRESHOLD)
+				return check_fail(msg, msg_cap, idx,
+						  "compressed entry: bad handle or length");
+			if (zs_obj_size(store->pool, e->val) != e->len)
+				return check_fail(msg, msg_cap, idx,
+						  "object size differs from the entry's length");
+			if (page_load(store, e, scratch))
+				return check_fail(msg, msg_cap, idx,
+						  "does not decompress");
+			comp++;
+			bytes += e->len;
+			break;
+		case ZSFS_PK_RAW:
+			if (!e->val ||
+			    zs_obj_size(store->pool, e->val) != ZSFS_PAGE_SIZE)
+				return check_fail(msg, msg_cap, idx,
+						  "raw entry: object is not a page");
+			raw++;
+			bytes += ZSFS_PAGE_SIZE;
+			break;
+		case ZSFS_PK_DIRTY:
+			d = (const struct store_dirty *)(uintptr_t)e->val;
+			/* With the list walk above: it is in the set. */
+			if (d->idx != idx)
+				return check_fail(msg, msg_cap, idx,
+						  "dirty entry not in the dirty set");
+			dirty++;
+			break;
+		default:
+			return check_fail(msg, msg_cap, idx, "bad kind");
+		}
+	}
+	if (file->ndirty > ZSFS_DIRTY_PER_FILE || dirty != file->ndirty ||
+	    comp != file->pages_compressed || raw != file->pages_raw ||
+	    same != file->pages_same || bytes != file->stored_bytes) {
+		snprintf(msg, msg_cap,
+			 "file counters: found %zu comp %zu raw %zu same %zu dirty %zu bytes, recorded %zu %zu %zu %u %zu",
+			 comp, raw, same, dirty, bytes, file->pages_compressed,
+			 file->pages_raw, file->pages_same, file->ndirty,
+			 file->stored_bytes);
+		return -EUCLEAN;
+	}
+	return 0;
+}

@@ -1,0 +1,243 @@
+/*
+ * pagecodec.c - one page of data to an entry and back.
+ *
+ * page_encode() turns 4096 bytes into an entry of the file's page table
+ * (pagemap.h), choosing its kind:
+ *
+ *	SAME   the page is one 8-byte word repeated (zero pages included):
+ *	       only the word is kept, no pool memory (zram's same_pages).
+ *	COMP   a pool object of len bytes holding the codec's output.
+ *	RAW    a pool object of 4096 bytes: the page did not compress to
+ *	       ZSFS_HUGE_THRESHOLD bytes or less (zram's huge pages).
+ *
+ * page_load() and page_load_part() are the way back, for those kinds and
+ * for DIRTY (an uncompressed copy in the file's dirty set, dirty.c).  A
+ * whole page decompresses straight from the pool mapping into the
+ * caller's buffer; part of a compressed page goes through the scratch
+ * page of a codec state.  These three are the only functions that know
+ * what a stored object holds: a new encoding (per-page dictionaries,
+ * recompression with a stronger codec) changes this file and the kinds in
+ * pagemap.h, not its callers.  The codecs themselves sit behind struct
+ * zsfs_codec (codec.h).
+ *
+ * Codec states (codec context, scratch and compression buffers) are taken
+ * from the store's idle list for one operation and given back (tctx_get,
+ * tctx_put); zsfs_store_destroy() frees them (tctx_free).
+ *
+ * Nothing here touches a file's table or counters: encoding and decoding
+ * run on any thread, the helpers' included (pagejob.c), the caller
+ * holding the file's inode lock.  Called by: entry.c (page_store),
+ * dirty.c, pagejob.c, fileio.c, range.c, and the file check (entry.c).
+ *
+ * lock ordering:
+ *	store->tctx_lock    (leaf: the list of idle codec states)
+ * Not held while calling into the pool or the codec.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+_Static_assert(ZSFS_PAGE_SIZE == ZSFS_CODEC_PAGE, "one page size");
+_Static_assert(ZSFS_HUGE_THRESHOLD < ZSFS_PAGE_SIZE, "threshold");
+
+#define PAGE_WORDS (ZSFS_PAGE_SIZE / sizeof(uint64_t))
+
+/* ---- codec states --------------------------------------------------- */
+
+/* Take an idle codec state, or make one.  Give it back with tctx_put. */
+int tctx_get(struct zsfs_store *store, struct store_tctx **tp)
+{
+	struct store_tctx *t;
+	int rc;
+
+	pthread_mutex_lock(&store->tctx_lock);
+	t = store->tctxs;
+	if (t)
+		store->tctxs = t->next;
+	pthread_mutex_unlock(&store->tctx_lock);
+	if (t) {
+		*tp = t;
+		return 0;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	rc = store->codec->ctx_create(store->level, &t->cctx);
+	if (rc) {
+		free(t);
+		return rc;
+	}
+	*tp = t;
+	return 0;
+}
+
+void tctx_put(struct zsfs_store *store, struct store_tctx *t)
+{
+	pthread_mutex_lock(&store->tctx_lock);
+	t->next = store->tctxs;
+	store->tctxs = t;
+	pthread_mutex_unlock(&store->tctx_lock);
+}
+
+/* ---- pages --------------------------------------------------------- */
+
+static bool page_same(const void *data, uint64_t *wordp)
+{
+	const unsigned char *p = data;
+	uint64_t w, x;
+	size_t i;
+
+	memcpy(&w, p, sizeof(w));
+	for (i = 1; i < PAGE_WORDS; i++) {
+		memcpy(&x, p + i * sizeof(x), sizeof(x));
+		if (x != w)
+			return false;
+	}
+	*wordp = w;
+	return true;
+}
+
+static void fill_word(void *dst, uint64_t w, size_t pgoff, size_t n)
+{
+	unsigned char *d = dst;
+	const unsigned char *wb = (const unsigned char *)&w;
+	size_t i;
+
+	if (w == 0) {
+		memset(d, 0, n);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		d[i] = wb[(pgoff + i) % sizeof(w)];
+}
+
+/*
+ * Turn 4096 bytes at @data into a new entry: same-filled, compressed or
+ * raw.  @data must not be @t->cbuf.  @compact: on -ENOSPC compact the
+ * pool once and retry (store_alloc); without it the caller falls back to
+ * a path that does.  Return 0, -ENOSPC, -ENOMEM, -EIO.
+ */
+int page_encode(struct zsfs_store *store, struct store_tctx *t,
+		const void *data, bool compact, struct zsfs_pentry *ne)
+{
+	size_t len;
+	zs_handle h;
+	uint64_t w;
+	int rc;
+
+	memset(ne, 0, sizeof(*ne));
+	if (page_same(data, &w)) {
+		ne->kind = ZSFS_PK_SAME;
+		ne->val = w;
+		return 0;
+	}
+	rc = store->codec->compress(t->cctx, store->level, data, t->cbuf,
+				    ZSFS_HUGE_THRESHOLD, &len);
+	if (rc == 0) {
+		rc = compact ? store_alloc(store, len, &h) :
+			       zs_malloc(store->pool, len, &h);
+		if (rc)
+			return rc;
+		zs_write(store->pool, h, t->cbuf, len);
+		ne->kind = ZSFS_PK_COMP;
+		ne->len = (uint32_t)len;
+		ne->val = h;
+		return 0;
+	}
+	if (rc != -E2BIG)
+		return rc;
+	rc = compact ? store_alloc(store, ZSFS_PAGE_SIZE, &h) :
+		       zs_malloc(store->pool, ZSFS_PAGE_SIZE, &h);
+	if (rc)
+		return rc;
+	zs_write(store->pool, h, data, ZSFS_PAGE_SIZE);
+	ne->kind = ZSFS_PK_RAW;
+	ne->len = ZSFS_PAGE_SIZE;
+	ne->val = h;
+	return 0;
+}
+
+/* Fill @dst with the whole page of entry @e (NULL: a hole). */
+int page_load(struct zsfs_store *store, const struct zsfs_pentry *e,
+	      void *dst)
+{
+	struct zs_mapping m;
+	struct store_tctx *t;
+	const void *src;
+	int rc;
+
+	if (!e) {
+		memset(dst, 0, ZSFS_PAGE_SIZE);
+		return 0;
+	}
+	switch (e->kind) {
+	case ZSFS_PK_SAME:
+		fill_word(dst, e->val, 0, ZSFS_PAGE_SIZE);
+		return 0;
+	case ZSFS_PK_RAW:
+		zs_read(store->pool, e->val, dst, ZSFS_PAGE_SIZE);
+		return 0;
+	case ZSFS_PK_DIRTY:
+		memcpy(dst, ((const struct store_dirty *)(uintptr_t)e->val)->data,
+		       ZSFS_PAGE_SIZE);
+		return 0;
+	case ZSFS_PK_COMP:
+		rc = tctx_get(store, &t);
+		if (rc)
+			return rc;
+		src = zs_map(store->pool, e->val, ZS_MM_RO, &m);
+		rc = store->codec->decompress(t->cctx, src, e->len, dst);
+		zs_unmap(store->pool, &m);
+		tctx_put(store, t);
+		if (rc) {
+			CNT_ADD(store, decompress_errors, 1);
+			return -EIO;
+		}
+		return 0;
+	default:
+		return -EIO;
+	}
+}
+
+/* Part of a page; whole pages go to page_load. */
+int page_load_part(struct zsfs_store *store, const struct zsfs_pentry *e,
+		   size_t pgoff, size_t n, void *dst)
+{
+	struct store_tctx *t;
+	int rc;
+
+	if (!e) {
+		memset(dst, 0, n);
+	} else if (n == ZSFS_PAGE_SIZE) {
+		return page_load(store, e, dst);
+	} else if (e->kind == ZSFS_PK_SAME) {
+		fill_word(dst, e->val, pgoff, n);
+	} else if (e->kind == ZSFS_PK_DIRTY) {
+		memcpy(dst,
+		       ((const struct store_dirty *)(uintptr_t)e->val)->data +
+		       pgoff, n);
+	} else if (e->kind == ZSFS_PK_RAW) {
+		struct zs_mapping m;
+		const unsigned char *p;
+
+		p = zs_map(store->pool, e->val, ZS_MM_RO, &m);
+		memcpy(dst, p + pgoff, n);
+		zs_unmap(store->pool, &m);
+	} else {
+		rc = tctx_get(store, &t);
+		if (rc)
+			return rc;
+		rc = page_load(store, e, t->scratch);
+		if (rc == 0)
+			memcpy(dst, t->scratch + pgoff, n);
+		tctx_put(store, t);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}

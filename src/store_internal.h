@@ -1,0 +1,295 @@
+/*
+ * store_internal.h - the page store's internal types and cross-file
+ * declarations.  Not installed, not for the filesystem: it includes
+ * pagestore.h, the public contract.
+ *
+ * The data layer, bottom to top.  A file calls only into files below it
+ * (and pagemap.c, codec.c, the allocator), never up or sideways:
+ *
+ *	fileio.c     zsfs_file_read/write: bytes to pages, serial or shared
+ *	range.c      punch, truncate, seek, copy
+ *	pagejob.c    large requests: pages encoded/decoded by the helpers
+ *	dirty.c      the dirty set: load, evict, flush, the dirty bounds
+ *	entry.c      a file's entries: replace, release, counts, check
+ *	pagecodec.c  page <-> entry: same-filled, codec, raw; codec states
+ *	pagestore.c  the store: pool, codec choice, budget, counters, alloc
+ *	workers.c    the helper threads, knowing nothing of pages
+ *
+ * (range.c sits above fileio.c: it writes partial pages through it.)
+ * The helpers run work given to them as a callback (struct store_job),
+ * so the store can start and stop them without calling up into the page
+ * layers; the dirty list's link/unlink/touch and tctx_free are inline
+ * here for the same reason (entry.c unlinks, the store frees states).
+ *
+ * lock ordering (the only locks of the data layer; both are leaves):
+ *	store->tctx_lock    the list of idle codec states (pagecodec.c)
+ *	store->wk.lock      the helpers' job queue and life (workers.c)
+ * No lock is held while calling into the pool or a codec.  A zsfs_file
+ * has no lock: the caller's inode lock serialises (see pagestore.h).
+ */
+#ifndef ZSFS_STORE_INTERNAL_H
+#define ZSFS_STORE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "codec.h"
+#include "pagemap.h"
+#include "pagestore.h"
+
+/* ---- types ------------------------------------------------------------ */
+
+/*
+ * A codec state with its buffers.  A thread takes one from the store's
+ * idle list for the length of one operation and gives it back (tctx_get,
+ * tctx_put); a new one is made when none is idle, so there are as many as
+ * operations ever ran at once.  Not pthread keys: libfuse lets idle worker
+ * threads exit detached, and a key destructor running in such a thread
+ * could touch the store while the main thread destroys it.
+ */
+struct store_tctx {
+	struct store_tctx *next;          /* protected by store->tctx_lock */
+	void *cctx;                       /* codec context */
+	unsigned char scratch[ZSFS_PAGE_SIZE]; /* a decompressed page */
+	unsigned char cbuf[ZSFS_PAGE_SIZE];    /* codec output, object copies */
+};
+
+/*
+ * Work for the helper threads.  The caller and every helper that joins
+ * call @run, which claims parts of the work until none is left (pagejob.c
+ * claims chunks of pages with one atomic counter, so the caller never
+ * waits for a helper to start: a busy or slow helper just claims less).
+ * The owner embeds it in its own struct.
+ */
+struct store_job {
+	struct store_job *next;     /* protected by wk.lock */
+	bool queued;                /* protected by wk.lock */
+	unsigned active;            /* helpers inside; protected by wk.lock */
+	void (*run)(struct store_job *job); /* constant; any thread */
+};
+
+/* The store's helper threads.  Started at the first large request. */
+struct store_workers {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;        /* a job was queued, or stop */
+	pthread_cond_t idle;        /* a job's active count fell to 0 */
+	unsigned want;              /* constant: helpers to start */
+	unsigned nthreads;          /* protected by lock */
+	bool started, stop;         /* protected by lock */
+	struct store_job *jobs;     /* protected by lock: jobs with chunks left */
+	pthread_t th[ZSFS_THREADS_MAX];
+};
+
+/* The counters, one atomic per entry of the X-macro list. */
+struct store_counters {
+#define STORE_COUNTER(name, desc) atomic_size_t name;
+	ZSFS_STORE_STATS(STORE_COUNTER)
+#undef STORE_COUNTER
+};
+
+#define CNT_ADD(s, name, v) \
+	atomic_fetch_add_explicit(&(s)->cnt.name, (v), memory_order_relaxed)
+#define CNT_SUB(s, name, v) \
+	atomic_fetch_sub_explicit(&(s)->cnt.name, (v), memory_order_relaxed)
+
+struct zsfs_store {
+	zs_pool *pool;                       /* constant; thread safe */
+	struct zsfs_budget *budget;          /* constant; thread safe */
+	const struct zsfs_codec *codec;      /* constant */
+	int level;                           /* constant */
+	char codec_name[16];                 /* constant */
+	size_t dirty_max_bytes;              /* constant */
+	atomic_size_t dirty_bytes;           /* all files' dirty pages */
+	struct store_counters cnt;
+	pthread_mutex_t tctx_lock;
+	struct store_tctx *tctxs;            /* idle; protected by tctx_lock */
+	struct store_workers wk;
+};
+
+/* An uncompressed page of a file's dirty set: a node of the file's
+ * circular list, most recently written first. */
+struct store_dirty {
+	uint64_t idx;
+	struct store_dirty *prev, *next;
+	unsigned char data[ZSFS_PAGE_SIZE];
+};
+
+/* Every field is protected by the caller's inode lock (exclusive to
+ * change, shared to read). */
+struct zsfs_file {
+	struct zsfs_pagemap map;
+	struct store_dirty *dirty;           /* newest; ->prev is the oldest */
+	unsigned ndirty;
+	size_t stored_bytes;
+	size_t pages_compressed;
+	size_t pages_raw;
+	size_t pages_same;
+};
+
+/* ---- workers.c: the helper threads ------------------------------------ */
+
+/* Set up @wk for @threads threads, the caller included (0 = the online
+ * CPUs); none is started yet.  Return 0 or -errno. */
+int workers_init(struct store_workers *wk, unsigned threads);
+/* Stop and join the helpers, free @wk's locks.  No job may be running. */
+void workers_fini(struct store_workers *wk);
+/* Run @job->run on the helpers and the calling thread; return when every
+ * part is done (its results visible to the caller through wk->lock). */
+void job_share(struct store_workers *wk, struct store_job *job);
+
+/* ---- pagestore.c: the store ------------------------------------------- */
+
+/* zs_malloc, with one compaction and retry when the pool is full.  Thread
+ * safe.  Return 0, -ENOSPC (counted), -ENOMEM, -EINVAL. */
+int store_alloc(struct zsfs_store *store, size_t size, zs_handle *hp);
+
+/* ---- pagecodec.c: page <-> entry, codec states ------------------------ */
+
+/* Take an idle codec state, or make one; give it back with tctx_put.
+ * Thread safe.  Return 0 or -ENOMEM. */
+int tctx_get(struct zsfs_store *store, struct store_tctx **tp);
+void tctx_put(struct zsfs_store *store, struct store_tctx *t);
+
+/* Free a codec state that is on no list (the store, at destroy). */
+static inline void tctx_free(const struct zsfs_codec *codec,
+			     struct store_tctx *t)
+{
+	codec->ctx_destroy(t->cctx);
+	free(t);
+}
+
+/*
+ * page_encode() - turn 4096 bytes at @data into a new entry *@ne:
+ * same-filled, compressed or raw, its object (if any) allocated and
+ * written.  @data must not be @t->cbuf.  @compact: on -ENOSPC compact the
+ * pool once and retry (store_alloc); without it the caller falls back to
+ * a path that does.  Touches no file: any thread.
+ * Return 0, -ENOSPC, -ENOMEM, -EIO.
+ */
+int page_encode(struct zsfs_store *store, struct store_tctx *t,
+		const void *data, bool compact, struct zsfs_pentry *ne);
+/* Fill @dst with the whole page of entry @e (NULL: a hole).  Return 0,
+ * -ENOMEM, -EIO (does not decode; counted in decompress_errors). */
+int page_load(struct zsfs_store *store, const struct zsfs_pentry *e,
+	      void *dst);
+/* Fill @n bytes at @dst with bytes [@pgoff, @pgoff + @n) of the page of
+ * entry @e (NULL: a hole), decoding only what needs it.  Return as
+ * page_load. */
+int page_load_part(struct zsfs_store *store, const struct zsfs_pentry *e,
+		   size_t pgoff, size_t n, void *dst);
+
+/* ---- entry.c: a file's entries ---------------------------------------- */
+
+/* Put @ne into @slot (from zsfs_pagemap_slot): the new entry first, then
+ * the old one is released.  Caller holds the file exclusive. */
+void slot_replace(struct zsfs_store *store, struct zsfs_file *file,
+		  struct zsfs_pentry *slot, const struct zsfs_pentry *ne);
+/* Make the hole at @idx: free its page at once. */
+void page_drop(struct zsfs_store *store, struct zsfs_file *file,
+	       uint64_t idx);
+/* Free every page at index >= @from and < @to. */
+void range_drop(struct zsfs_store *store, struct zsfs_file *file,
+		uint64_t from, uint64_t to);
+/* Store the 4096 bytes at @data as page @idx, replacing what was there
+ * (a dirty copy included).  On failure the old entry is untouched.
+ * Return 0, -ENOSPC, -ENOMEM, -EFBIG, -EIO. */
+int page_store(struct zsfs_store *store, struct zsfs_file *file,
+	       uint64_t idx, const void *data);
+/* Free the object of an encoded entry that will not be used. */
+void entry_discard(struct zsfs_store *store, const struct zsfs_pentry *ne);
+
+/* ---- dirty.c: the dirty set ------------------------------------------- */
+
+/* Put @d (not in the set) at the head of the dirty set: the newest. */
+static inline void dirty_link(struct zsfs_file *file, struct store_dirty *d)
+{
+	struct store_dirty *h = file->dirty;
+
+	if (h) {
+		d->next = h;
+		d->prev = h->prev;
+		h->prev->next = d;
+		h->prev = d;
+	} else {
+		d->next = d->prev = d;
+	}
+	file->dirty = d;
+	file->ndirty++;
+}
+
+static inline void dirty_unlink(struct zsfs_file *file, struct store_dirty *d)
+{
+	if (d->next == d) {
+		file->dirty = NULL;
+	} else {
+		d->prev->next = d->next;
+		d->next->prev = d->prev;
+		if (file->dirty == d)
+			file->dirty = d->next;
+	}
+	d->next = d->prev = NULL;
+	file->ndirty--;
+}
+
+/* @d was just written: make it the newest. */
+static inline void dirty_touch(struct zsfs_file *file, struct store_dirty *d)
+{
+	if (file->dirty != d) {
+		dirty_unlink(file, d);
+		dirty_link(file, d);
+	}
+}
+
+/*
+ * dirty_load() - load page @idx into the dirty set.
+ * Return: 0 and *@dp; -EAGAIN when the store-wide cap leaves no room even
+ * after this file flushed its own set (the caller writes through);
+ * -ENOSPC when making room failed; -ENOMEM; -EIO.
+ */
+int dirty_load(struct zsfs_store *store, struct zsfs_file *file,
+	       uint64_t idx, struct store_dirty **dp);
+
+/* ---- pagejob.c: large requests ---------------------------------------- */
+
+/* Fewer whole pages go the serial way: waking a helper (a futex wake and
+ * a context switch, ~10-50 us) costs about what a few pages take. */
+#define PAR_MIN_PAGES 16u
+/* The same for reads, which decode ~5x faster than lz4 compresses: 16
+ * pages decode in ~25 us, and 64 KiB reads got slower shared (3.0 ->
+ * 1.3 GB/s on a loaded 2-core machine).  FUSE's 128 KiB readahead
+ * requests stay serial too: the kernel keeps several in flight, on
+ * several daemon threads, already. */
+#define PAR_MIN_READ_PAGES 64u
+/* Pages per job at most (a 1 MiB FUSE write): the entries and results
+ * sit on the caller's stack, 5 KiB. */
+#define PAR_MAX_PAGES 256u
+
+/*
+ * write_pages_par() - store @npages (PAR_MIN_PAGES..PAR_MAX_PAGES) whole
+ * pages at @src as pages @idx... of @file, compressed by the helpers and
+ * the caller.
+ * Return: 0 and *@donep pages stored, all of them or a prefix ending
+ * before a page that failed to encode (the caller goes on serially from
+ * there); -ENOMEM when the table could not grow (*@donep stored).
+ */
+int write_pages_par(struct zsfs_store *store, struct zsfs_file *file,
+		    uint64_t idx, size_t npages, const unsigned char *src,
+		    size_t *donep);
+/* Read @npages (PAR_MIN_READ_PAGES..PAR_MAX_PAGES) whole pages from page
+ * @idx into @dst, decoded by the helpers and the caller.  Return as
+ * zsfs_file_read. */
+int read_pages_par(struct zsfs_store *store, const struct zsfs_file *file,
+		   uint64_t idx, size_t npages, unsigned char *dst);
+
+/* ---- fileio.c: read and write ----------------------------------------- */
+
+/* Write into one page of @file: @n bytes at @pgoff (a whole page when
+ * @n == ZSFS_PAGE_SIZE).  Return as zsfs_file_write. */
+int write_page(struct zsfs_store *store, struct zsfs_file *file,
+	       uint64_t idx, size_t pgoff, size_t n, const void *src);
+
+#endif
