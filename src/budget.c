@@ -31,6 +31,8 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -55,6 +57,9 @@ struct zsfs_budget {
 	zs_pool *pool;
 
 	_Atomic size_t size;            /* size= cap, 0 = none */
+	_Atomic size_t ceiling;         /* the machine's cap, 0 = none */
+	_Atomic size_t room;            /* more it may take, SIZE_MAX = any */
+	_Atomic size_t room_base;       /* used() when room was set */
 	_Atomic size_t mem_limit;       /* the pool alone, 0 = none */
 	_Atomic size_t held[ZSFS_HOLDERS_NR];
 	_Atomic size_t foreign;         /* sum of held[] */
@@ -67,6 +72,7 @@ struct zsfs_budget {
 	pthread_mutex_t reclaim_lock;   /* serialises compactions */
 	pthread_mutex_t lock;           /* leaf */
 	struct zsfs_budget_stats st;    /* protected by lock */
+	char ceiling_source[256];       /* protected by lock */
 	size_t mem_used_max;            /* protected by lock */
 	size_t pages_max_at_reset;      /* protected by lock */
 };
@@ -86,6 +92,7 @@ int zsfs_budget_create(size_t size_bytes, struct zsfs_budget **bp)
 	if (!b)
 		return -ENOMEM;
 	atomic_init(&b->size, size_bytes);
+	atomic_init(&b->room, SIZE_MAX);
 	atomic_init(&b->trim_at, INT64_MIN / 2);
 	if (pthread_mutex_init(&b->reclaim_lock, NULL))
 		goto err_free;
@@ -121,30 +128,51 @@ static size_t pool_mem(const struct zsfs_budget *b)
 	return b->pool ? zs_pool_mem_bytes(b->pool) : 0;
 }
 
+static size_t eff_size(const struct zsfs_budget *b)
+{
+	size_t size = atomic_load_explicit(&b->size, memory_order_relaxed);
+	size_t ceil = atomic_load_explicit(&b->ceiling, memory_order_relaxed);
+
+	return ceil && (!size || ceil < size) ? ceil : size;
+}
+
+/* May pool + holders grow to @used_after?  size=, the ceiling, the room. */
+static int fits(const struct zsfs_budget *b, size_t used_after)
+{
+	size_t size = eff_size(b);
+	size_t room = atomic_load_explicit(&b->room, memory_order_relaxed);
+
+	if (size && used_after > size)
+		return 0;
+	if (room != SIZE_MAX) {
+		size_t base = atomic_load_explicit(&b->room_base,
+						   memory_order_relaxed);
+
+		if (used_after > base && used_after - base > room)
+			return 0;
+	}
+	return 1;
+}
+
 int zsfs_budget_pool_may_grow(void *arg, size_t mem_bytes_after)
 {
 	struct zsfs_budget *b = arg;
 	size_t lim = atomic_load_explicit(&b->mem_limit, memory_order_relaxed);
-	size_t size = atomic_load_explicit(&b->size, memory_order_relaxed);
 
 	if (lim && mem_bytes_after > lim)
 		return 0;
-	if (size && mem_bytes_after +
-			    atomic_load_explicit(&b->foreign,
-						 memory_order_relaxed) > size)
-		return 0;
-	return 1;
+	return fits(b, mem_bytes_after +
+			       atomic_load_explicit(&b->foreign,
+						    memory_order_relaxed));
 }
 
-/* Add @bytes to foreign if size= has room for them.  1 if added. */
+/* Add @bytes to foreign if the caps have room for them.  1 if added. */
 static int foreign_try_add(struct zsfs_budget *b, size_t bytes)
 {
-	size_t size = atomic_load(&b->size);
 	size_t cur = atomic_load(&b->foreign);
 
 	do {
-		if (size && (pool_mem(b) + cur + bytes > size ||
-			     cur + bytes < cur))
+		if (cur + bytes < cur || !fits(b, pool_mem(b) + cur + bytes))
 			return 0;
 	} while (!atomic_compare_exchange_weak(&b->foreign, &cur, cur + bytes));
 	return 1;
@@ -187,13 +215,45 @@ size_t zsfs_budget_used(const struct zsfs_budget *b)
 
 size_t zsfs_budget_size(const struct zsfs_budget *b)
 {
-	return atomic_load(&b->size);
+	return eff_size(b);
+}
+
+void zsfs_budget_size_source(struct zsfs_budget *b, char *buf, size_t cap)
+{
+	size_t size = atomic_load(&b->size);
+	size_t ceil = atomic_load(&b->ceiling);
+
+	if (!cap)
+		return;
+	if (ceil && (!size || ceil < size)) {
+		pthread_mutex_lock(&b->lock);
+		snprintf(buf, cap, "%s", b->ceiling_source);
+		pthread_mutex_unlock(&b->lock);
+	} else {
+		snprintf(buf, cap, "%s", size ? "size=" : "none");
+	}
+}
+
+void zsfs_budget_set_ceiling(struct zsfs_budget *b, size_t bytes,
+			     const char *source)
+{
+	pthread_mutex_lock(&b->lock);
+	snprintf(b->ceiling_source, sizeof(b->ceiling_source), "%s",
+		 source ? source : "");
+	pthread_mutex_unlock(&b->lock);
+	atomic_store(&b->ceiling, bytes);
+}
+
+void zsfs_budget_set_room(struct zsfs_budget *b, size_t bytes)
+{
+	atomic_store(&b->room_base, zsfs_budget_used(b));
+	atomic_store(&b->room, bytes);
 }
 
 size_t zsfs_budget_pool_cap(const struct zsfs_budget *b)
 {
 	size_t lim = atomic_load(&b->mem_limit);
-	size_t size = atomic_load(&b->size);
+	size_t size = eff_size(b);
 	size_t foreign = atomic_load(&b->foreign);
 	size_t cap;
 
@@ -212,17 +272,13 @@ void zsfs_budget_set_mem_limit(struct zsfs_budget *b, size_t bytes)
 
 int zsfs_budget_room(struct zsfs_budget *b, uint64_t bytes)
 {
-	size_t size = atomic_load(&b->size);
-	uint64_t used;
+	uint64_t used = zsfs_budget_used(b);
 
-	if (!size)
+	if (used + bytes >= used && fits(b, used + bytes))
 		return 0;
+	zsfs_budget_reclaim(b, ZSFS_RECLAIM_SPACE);
 	used = zsfs_budget_used(b);
-	if (used + bytes > size || used + bytes < used) {
-		zsfs_budget_reclaim(b, ZSFS_RECLAIM_SPACE);
-		used = zsfs_budget_used(b);
-	}
-	return used + bytes > size || used + bytes < used ? -ENOSPC : 0;
+	return used + bytes >= used && fits(b, used + bytes) ? 0 : -ENOSPC;
 }
 
 /* ---- reclaim ---- */

@@ -18,6 +18,13 @@
  * The pool's effective cap (what .zsctl's mem_limit line shows) is the
  * smaller of the two: mem_limit, and size= less the holders' bytes.
  *
+ * What the machine allows, beside size=: the control plane polls the
+ * daemon's memory cgroup and the machine's MemAvailable and sets a
+ * ceiling (the cgroup's room for the mount: it lowers size= while it is
+ * the smaller) and a room (how much more may be taken before
+ * MemAvailable falls under min_free).  Both refuse growth as size= does:
+ * the writer gets ENOSPC, not the OOM killer.
+ *
  * Adding a holder of memory is one line in ZSFS_BUDGET_HOLDERS: it gets an
  * enum value, a counter that size= covers, and a "<name>_bytes" line in
  * .zsctl.
@@ -105,8 +112,23 @@ size_t zsfs_budget_held(const struct zsfs_budget *b, enum zsfs_holder h);
 
 /* Everything counted: the pool's memory and every holder's bytes. */
 size_t zsfs_budget_used(const struct zsfs_budget *b);
-/* The size= cap, 0 = none. */
+/* The effective size= cap: size=, or the ceiling when that is lower; 0 =
+ * none.  What df shows as the filesystem's size. */
 size_t zsfs_budget_size(const struct zsfs_budget *b);
+/* Where the effective cap comes from: "size=" or the ceiling's source
+ * ("cgroup v1 /sys/fs/...").  Copied into @buf (NUL-terminated). */
+void zsfs_budget_size_source(struct zsfs_budget *b, char *buf, size_t cap);
+
+/*
+ * zsfs_budget_set_ceiling() - the most the mount may hold because of what
+ * the machine allows (@bytes, 0 = no ceiling), and why (@source, copied).
+ * zsfs_budget_set_room() - @bytes more may be taken from now on
+ * (SIZE_MAX: no such check); measured against what is used at the call.
+ * Lock-free for the growth check; the control plane calls them each poll.
+ */
+void zsfs_budget_set_ceiling(struct zsfs_budget *b, size_t bytes,
+			     const char *source);
+void zsfs_budget_set_room(struct zsfs_budget *b, size_t bytes);
 /* The pool's effective cap now (.zsctl's mem_limit), 0 = none. */
 size_t zsfs_budget_pool_cap(const struct zsfs_budget *b);
 /* mem_limit: cap the pool alone at @bytes; 0 removes it. */

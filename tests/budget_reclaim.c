@@ -35,7 +35,7 @@ static void test_caps(void)
 	struct zsfs_store_params p = { .compress = "lz4", .limit_bytes = LIMIT };
 	struct zsfs_store *s;
 	struct zsfs_budget *b;
-	char err[128];
+	char err[128], src[64];
 	size_t used, cap;
 
 	TAP_OK(zsfs_store_create(&p, &s, err, sizeof(err)) == 0, "store");
@@ -69,6 +69,41 @@ static void test_caps(void)
 	zsfs_budget_sub(b, ZSFS_HOLD_META, 1 << 20);
 	TAP_OK(zsfs_budget_held(b, ZSFS_HOLD_META) == 0 &&
 	       zsfs_budget_pool_cap(b) == LIMIT, "uncharged: all of it again");
+
+	/* the machine's ceiling (a memory cgroup) lowers size= */
+	zsfs_budget_size_source(b, src, sizeof(src));
+	TAP_OK(!strcmp(src, "size="), "the cap comes from size= (%s)", src);
+	zsfs_budget_set_ceiling(b, LIMIT / 2, "cgroup v2 /test/memory.max");
+	zsfs_budget_size_source(b, src, sizeof(src));
+	TAP_OK(zsfs_budget_size(b) == LIMIT / 2 &&
+	       zsfs_budget_pool_cap(b) == LIMIT / 2 &&
+	       !strcmp(src, "cgroup v2 /test/memory.max"),
+	       "a lower ceiling is the cap, and says where it comes from");
+	TAP_OK(zsfs_budget_charge(b, ZSFS_HOLD_META, LIMIT / 2) == -ENOSPC &&
+	       zsfs_budget_pool_may_grow(b, LIMIT / 2 + 1) == 0,
+	       "charges and the pool stop at the ceiling");
+	zsfs_budget_set_ceiling(b, LIMIT * 2, "cgroup v2 /test/memory.max");
+	zsfs_budget_size_source(b, src, sizeof(src));
+	TAP_OK(zsfs_budget_size(b) == LIMIT && !strcmp(src, "size="),
+	       "a ceiling above size= changes nothing");
+	zsfs_budget_set_ceiling(b, 0, NULL);
+
+	/* the machine's room (MemAvailable less min_free) */
+	used = zsfs_budget_used(b);
+	zsfs_budget_set_room(b, 1 << 20);
+	TAP_OK(zsfs_budget_charge(b, ZSFS_HOLD_META, 2 << 20) == -ENOSPC &&
+	       zsfs_budget_pool_may_grow(b, used + (2 << 20)) == 0 &&
+	       zsfs_budget_room(b, 2 << 20) == -ENOSPC,
+	       "past the machine's room: refused");
+	TAP_OK(zsfs_budget_charge(b, ZSFS_HOLD_META, 512 << 10) == 0 &&
+	       zsfs_budget_charge(b, ZSFS_HOLD_META, 512 << 10) == 0 &&
+	       zsfs_budget_charge(b, ZSFS_HOLD_META, 4096) == -ENOSPC,
+	       "within it: granted, until it is used up");
+	zsfs_budget_sub(b, ZSFS_HOLD_META, 1 << 20);
+	zsfs_budget_set_room(b, SIZE_MAX);
+	TAP_OK(zsfs_budget_charge(b, ZSFS_HOLD_META, 2 << 20) == 0,
+	       "no room check: granted");
+	zsfs_budget_sub(b, ZSFS_HOLD_META, 2 << 20);
 	zsfs_store_destroy(s);
 }
 
