@@ -10,6 +10,10 @@ src_libzsfsctl_a_SOURCES = \
 	src/ctl.h \
 	src/ctl_internal.h \
 	src/ctl.c \
+	src/ctl_text.c \
+	src/ctl_cmd.c \
+	src/ctl_writer.c \
+	src/ctl_xattr.c \
 	src/compactor.c
 
 CTL_TEST_LIBS = src/libzsfsctl.a src/libzsfsdata.a alloc/libzsalloc.a \
@@ -45,6 +49,10 @@ if HAVE_CLANG
 FUZZ_CTL_SRCS = \
 	$(srcdir)/fuzz/fuzz_ctl.c \
 	$(srcdir)/src/ctl.c \
+	$(srcdir)/src/ctl_text.c \
+	$(srcdir)/src/ctl_cmd.c \
+	$(srcdir)/src/ctl_writer.c \
+	$(srcdir)/src/ctl_xattr.c \
 	$(srcdir)/src/compactor.c
 fuzz/fuzz_ctl: $(FUZZ_CTL_SRCS) src/libzsfsdata.a alloc/libzsalloc.a
 	@$(MKDIR_P) fuzz

@@ -1,7 +1,16 @@
 /*
  * ctl_internal.h - the control plane's private struct and the declarations
- * shared by ctl.c (text, commands, writer, xattrs) and compactor.c (the
- * background compactor and PSI).  Nothing here is part of ctl.h.
+ * its files share, grouped by the file that defines them: ctl.c (the
+ * object, the high-water mark, the compaction door), ctl_text.c (the
+ * .zsctl text), ctl_cmd.c (the commands), ctl_writer.c (the writer of an
+ * open .zsctl), ctl_xattr.c (user.zsfs.*) and compactor.c (the background
+ * compactor and PSI).  Nothing here is part of ctl.h.
+ *
+ * Which file uses which (no two use each other, but ctl.c and
+ * compactor.c, which start and feed one another):
+ *	ctl_writer.c -> ctl_cmd.c -> ctl.c, compactor.c, parse.c
+ *	ctl_xattr.c  -> ctl_cmd.c, ctl_text.c, ctl.c
+ *	ctl_text.c   -> ctl.c
  *
  * lock ordering:
  *	ctl->compact_lock           (one compaction at a time; held across
@@ -38,8 +47,8 @@
 #define ZSFS_CTL_LINE_MAX 4096u
 
 /*
- * The control plane's own counters: one list generates the struct, the
- * updates (ctl_stat_add / ctl_stat_set) and the text form (ctl.c).
+ * The control plane's own counters: one list generates the struct and
+ * the text form (ctl_text.c).
  */
 #define ZSFS_CTL_STATS(X)                                                    \
 	X(compactions_manual, "compactions asked for (command, xattr)")     \
@@ -100,9 +109,26 @@ struct zsfs_ctl {
 
 /* Take a sample of mem_bytes into the high-water mark; returns it. */
 size_t ctl_sample_mem(struct zsfs_ctl *ctl);
+/* mem_used_max := the pool's mem_bytes now (the reset_max command). */
+void ctl_reset_max(struct zsfs_ctl *ctl);
 /* For the compactor: compact (counted as automatic) unless another
  * compaction is running.  Return 1 and *@freed when it ran, else 0. */
 int ctl_try_compact_auto(struct zsfs_ctl *ctl, size_t *freed);
+
+/* ---- ctl_text.c ---- */
+/* zsfs_ctl_stats_text() (ctl.h) only. */
+
+/* ---- ctl_cmd.c ---- (and zsfs_ctl_command(), ctl.h) */
+
+/* May @uid change anything (commands, user.zsfs.compact)?  Root and the
+ * mount's owner may. */
+int ctl_may_command(const struct zsfs_ctl *ctl, uid_t uid);
+
+/* ---- ctl_writer.c ---- */
+/* zsfs_ctl_writer_open/write/close() (ctl.h) only. */
+
+/* ---- ctl_xattr.c ---- */
+/* zsfs_ctl_xattr_is_reserved/get/set() (ctl.h) only. */
 
 /* ---- compactor.c ---- */
 
