@@ -29,6 +29,14 @@ tests_ctl_parse_LDADD = $(CTL_TEST_LIBS)
 tests_ctl_text_SOURCES = tests/ctl_text.c tests/ctl_util.h tests/tap.h
 tests_ctl_text_LDADD = $(CTL_TEST_LIBS)
 
+# The mount options and the commands read sizes and percentages alike:
+# one table through both parsers (no FUSE).
+check_PROGRAMS += tests/parse_agree
+TESTS += tests/parse_agree
+tests_parse_agree_SOURCES = tests/parse_agree.c tests/tap.h \
+	src/options.h src/options.c
+tests_parse_agree_LDADD = $(CTL_TEST_LIBS)
+
 # Mounted test of .zsctl, the commands, the xattrs and auto compaction.
 dist_check_SCRIPTS += tests/ctl_mount.sh
 TESTS += tests/ctl_mount.sh
