@@ -22,7 +22,7 @@ const char zsfs_options_help[] =
 "zsfs options (-o opt[,opt...]):\n"
 "    size=SIZE              cap on the memory used: the compressed data's\n"
 "                           pool plus metadata (inodes, names, xattrs);\n"
-"                           bytes with k/m/g/t suffix, or N% of RAM;\n"
+"                           bytes with k/m/g/t/p/e suffix, or N% of RAM;\n"
 "                           0 = no cap (default: 50%)\n"
 "    nr_inodes=N            most inodes, k/m/g suffix; 0 = no limit\n"
 "                           (default: half the RAM pages)\n"
@@ -34,7 +34,7 @@ const char zsfs_options_help[] =
 "    compact_share=PCT      compact when this share of the pool's pages is\n"
 "                           freeable: 0..100, two decimals at most; 0 = any\n"
 "                           (default 5)\n"
-"    compact_min=SIZE       and when at least this many bytes are: k/m/g/t\n"
+"    compact_min=SIZE       and when at least this many bytes are: k..e\n"
 "                           suffix; 0 = any (default 1m)\n"
 "    compact_psi=PCT        compact any freeable page when memory pressure\n"
 "                           (PSI some avg10) reaches PCT; 0 = never\n"
@@ -261,7 +261,7 @@ static int apply_opt(struct zsfs_options *o, const char *key, const char *val,
 		/* no N%: RAM has nothing to do with what is freeable */
 		rc = val ? zsfs_parse_size(val, 0, ram_bytes, &n) : -EINVAL;
 		if (rc < 0)
-			BAD("bad value for compact_min: '%s' (%s: bytes, with k/m/g/t suffix)",
+			BAD("bad value for compact_min: '%s' (%s: bytes, with k/m/g/t/p/e suffix)",
 			    val ? val : "", zsfs_parse_strerror(rc));
 		o->compact_min = n;
 	} else if (strcmp(key, "fsname") == 0 || strcmp(key, "subtype") == 0) {
