@@ -353,6 +353,8 @@ void zsfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_create(req, &e, fi);
 }
 
+/* What a link checks before it looks at names (fs.h).  No lock: an
+ * inode's type never changes. */
 int zsfs_link_check(struct zsfs *fs, fuse_ino_t newparent,
 		    const char *newname)
 {
@@ -494,6 +496,8 @@ static void move_dir(struct zsfs *fs, struct zsfs_inode *in,
 #define RENAME_EXCHANGE (1 << 1)
 #endif
 
+/* What a rename checks before it looks at names (fs.h), in this order.
+ * No lock: an inode's type never changes. */
 int zsfs_rename_check(struct zsfs *fs, fuse_ino_t parent, const char *name,
 		      fuse_ino_t newparent, const char *newname,
 		      unsigned int flags)
