@@ -12,12 +12,12 @@
 #ifndef ZSFS_CTL_H
 #define ZSFS_CTL_H
 
-#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "pagestore.h"
+#include "parse.h" /* ZSFS_PCT_BP_MAX, and the grammar of the thresholds */
 
 /* The name of the control file in the root directory. */
 #define ZSFS_CTL_NAME ".zsctl"
@@ -30,56 +30,14 @@ struct zsfs_ctl;
  * Defaults of the background compactor's thresholds, which the mount
  * options compact_share=, compact_min= and compact_psi= and the commands
  * of the same names change (policy in compactor.c).  Percentages are kept
- * in hundredths of a percent (basis points): 500 is 5%, 10000 is 100%.
+ * in hundredths of a percent (basis points): 500 is 5%, 10000 is 100%
+ * (ZSFS_PCT_BP_MAX, parse.h).
  */
 #define ZSFS_AC_MIN_SHARE_BP 500u         /* 5% of the pool's pages */
 #define ZSFS_AC_MIN_BYTES ((size_t)1 << 20) /* and at least 1 MiB */
 /* PSI memory "some avg10" (percent of the last 10 s that tasks stalled
  * on memory) at or above which any freeable page is worth compacting. */
 #define ZSFS_AC_PSI_BP 1000u              /* 10% */
-#define ZSFS_PCT_BP_MAX 10000u            /* 100% */
-
-/*
- * zsfs_parse_pct() - a percentage of 0..100 with at most two decimals,
- * "N", "N.D" or "N.DD" (no sign, no blanks, no '%'), @len bytes at @s
- * (which need not be NUL-terminated), into hundredths of a percent.
- * Inline so that the mount options and the commands take exactly the same
- * syntax: options.c does not link the control plane.
- * Return: 0 and *@bp, or -EINVAL (empty, junk, a third decimal, > 100).
- */
-static inline int zsfs_parse_pct(const char *s, size_t len, unsigned *bp)
-{
-	size_t i = 0, dec = 0;
-	unsigned v = 0;
-
-	while (i < len && s[i] >= '0' && s[i] <= '9') {
-		v = v * 10 + (unsigned)(s[i] - '0');
-		if (v > 100)
-			return -EINVAL; /* checked per digit: cannot overflow */
-		i++;
-	}
-	if (i == 0)
-		return -EINVAL;
-	v *= 100;
-	if (i < len && s[i] == '.') {
-		unsigned scale = 10;
-
-		/* "5." and ".5" are refused: a digit on both sides */
-		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++, dec++) {
-			if (dec == 2)
-				return -EINVAL;
-			v += (unsigned)(s[i] - '0') * scale;
-			scale /= 10;
-		}
-		if (dec == 0)
-			return -EINVAL;
-	}
-	if (i != len || v > ZSFS_PCT_BP_MAX)
-		return -EINVAL;
-	*bp = v;
-	return 0;
-}
-
 /* What the filesystem reports about its namespace. */
 struct zsfs_fs_counts {
 	size_t inodes;      /* inodes in use, root included */
@@ -134,7 +92,7 @@ void zsfs_ctl_destroy(struct zsfs_ctl *ctl);
  * before the blank one, "codec NAME" (e.g. "codec zstd:3"), and the two
  * percentages compact_share_pct and compact_psi_pct, which carry up to two
  * decimals when they are not whole ("5", "2.5", "0.25").  The full list
- * is in ctl.c's file comment.  Never waits for a running compaction.
+ * is in ctl_text.c's file comment.  Never waits for a running compaction.
  * Return: 0, -ENOMEM.
  */
 int zsfs_ctl_stats_text(struct zsfs_ctl *ctl, char **textp, size_t *lenp);

@@ -10,6 +10,10 @@ src_libzsfsctl_a_SOURCES = \
 	src/ctl.h \
 	src/ctl_internal.h \
 	src/ctl.c \
+	src/ctl_text.c \
+	src/ctl_cmd.c \
+	src/ctl_writer.c \
+	src/ctl_xattr.c \
 	src/compactor.c \
 	src/memcg.h \
 	src/memcg.c \
@@ -28,6 +32,14 @@ tests_ctl_parse_SOURCES = tests/ctl_parse.c tests/ctl_util.h tests/tap.h
 tests_ctl_parse_LDADD = $(CTL_TEST_LIBS)
 tests_ctl_text_SOURCES = tests/ctl_text.c tests/ctl_util.h tests/tap.h
 tests_ctl_text_LDADD = $(CTL_TEST_LIBS)
+
+# The mount options and the commands read sizes and percentages alike:
+# one table through both parsers (no FUSE).
+check_PROGRAMS += tests/parse_agree
+TESTS += tests/parse_agree
+tests_parse_agree_SOURCES = tests/parse_agree.c tests/tap.h \
+	src/options.h src/options.c
+tests_parse_agree_LDADD = $(CTL_TEST_LIBS)
 
 # Mounted test of .zsctl, the commands, the xattrs and auto compaction.
 dist_check_SCRIPTS += tests/ctl_mount.sh
@@ -49,6 +61,10 @@ if HAVE_CLANG
 FUZZ_CTL_SRCS = \
 	$(srcdir)/fuzz/fuzz_ctl.c \
 	$(srcdir)/src/ctl.c \
+	$(srcdir)/src/ctl_text.c \
+	$(srcdir)/src/ctl_cmd.c \
+	$(srcdir)/src/ctl_writer.c \
+	$(srcdir)/src/ctl_xattr.c \
 	$(srcdir)/src/compactor.c
 fuzz/fuzz_ctl: $(FUZZ_CTL_SRCS) src/libzsfsdata.a alloc/libzsalloc.a
 	@$(MKDIR_P) fuzz

@@ -1,7 +1,16 @@
 /*
  * ctl_internal.h - the control plane's private struct and the declarations
- * shared by ctl.c (text, commands, writer, xattrs) and compactor.c (the
- * background compactor and PSI).  Nothing here is part of ctl.h.
+ * its files share, grouped by the file that defines them: ctl.c (the
+ * object, its start and stop), ctl_text.c (the
+ * .zsctl text), ctl_cmd.c (the commands), ctl_writer.c (the writer of an
+ * open .zsctl), ctl_xattr.c (user.zsfs.*) and compactor.c (the background
+ * compactor and PSI).  Nothing here is part of ctl.h.
+ *
+ * Which file uses which (no two use each other, but ctl.c and
+ * compactor.c, which start and feed one another):
+ *	ctl_writer.c -> ctl_cmd.c -> ctl.c, compactor.c, parse.c
+ *	ctl_xattr.c  -> ctl_cmd.c, ctl_text.c, ctl.c
+ *	ctl_text.c   -> ctl.c
  *
  * lock ordering:
  *	ctl->lock                   (compactor state and thresholds; a leaf:
@@ -67,6 +76,21 @@ struct zsfs_ctl {
 	int thread_started;           /* protected by lock */
 	pthread_t thread;             /* set once by start, joined by destroy */
 };
+
+/* ---- ctl_text.c ---- */
+/* zsfs_ctl_stats_text() (ctl.h) only. */
+
+/* ---- ctl_cmd.c ---- (and zsfs_ctl_command(), ctl.h) */
+
+/* May @uid change anything (commands, user.zsfs.compact)?  Root and the
+ * mount's owner may. */
+int ctl_may_command(const struct zsfs_ctl *ctl, uid_t uid);
+
+/* ---- ctl_writer.c ---- */
+/* zsfs_ctl_writer_open/write/close() (ctl.h) only. */
+
+/* ---- ctl_xattr.c ---- */
+/* zsfs_ctl_xattr_is_reserved/get/set() (ctl.h) only. */
 
 /* ---- compactor.c ---- */
 

@@ -1,7 +1,12 @@
 # src/ data path library (codecs, page table, page store): part of the one
-# Makefile (included from Makefile.am).
+# Makefile (included from Makefile.am).  It also holds parse.c, the grammar
+# of sizes and percentages, because it is the one library that both the
+# mount options (the daemon, tests/options_parse, fuzz_options) and the
+# control plane link.
 noinst_LIBRARIES += src/libzsfsdata.a
 src_libzsfsdata_a_SOURCES = \
+	src/parse.h \
+	src/parse.c \
 	src/pagestore.h \
 	src/budget.h \
 	src/budget.c \

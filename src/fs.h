@@ -11,7 +11,8 @@
  * their entries in a hash table (O(1) lookup) and in a vector in cookie
  * order (stable readdir offsets), see dir.c.  The control file .zsctl is an
  * inode of its own that no directory holds; lookup in the root finds it by
- * name.
+ * name.  Its requests have their own handlers (ops_ctl.c), which ops_fs.c
+ * routes to from one list.
  *
  * lock ordering:
  *   fs->ns_lock        (rwlock) the namespace: directory contents, nlink,
@@ -158,16 +159,6 @@ struct zsfs {
  * dirty pages at close (a reader's close has nothing to report). */
 #define ZSFS_FH_WRITER 1
 
-/* A handle on an open .zsctl (fi->fh). */
-struct zsfs_ctl_handle {
-	char *text;                    /* snapshot for reads */
-	size_t len;
-	uid_t uid;                     /* who opened it */
-	int writable;                  /* opened for writing */
-	pthread_mutex_t lock;
-	struct zsfs_ctl_writer *writer; /* protected by lock; NULL after flush */
-};
-
 /* --- inode.c --- */
 int zsfs_fs_init(struct zsfs *fs, const struct zsfs_options *o, uid_t owner);
 void zsfs_fs_fini(struct zsfs *fs);
@@ -309,6 +300,58 @@ void zsfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		      size_t size);
 void zsfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 void zsfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+
+/* The checks zsfs_op_link and zsfs_op_rename make before they look at
+ * any name (name lengths, parents, rename's flags), for ops_ctl.c to
+ * answer in the same order: 0 or -errno. */
+int zsfs_link_check(struct zsfs *fs, fuse_ino_t newparent,
+		    const char *newname);
+int zsfs_rename_check(struct zsfs *fs, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags);
+
+/* --- ops_ctl.c: .zsctl's handlers, and how ops_fs.c knows its requests:
+ * by node id, or by the name .zsctl in the root directory. --- */
+int zsfs_ctl_is_node(struct zsfs *fs, fuse_ino_t ino);
+int zsfs_ctl_is_name(struct zsfs *fs, fuse_ino_t parent, const char *name);
+void zsfs_ctl_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void zsfs_ctl_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		       mode_t mode, dev_t rdev);
+void zsfs_ctl_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		       mode_t mode);
+void zsfs_ctl_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+			 const char *name);
+void zsfs_ctl_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+			mode_t mode, struct fuse_file_info *fi);
+void zsfs_ctl_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void zsfs_ctl_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void zsfs_ctl_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+			fuse_ino_t newparent, const char *newname,
+			unsigned int flags);
+void zsfs_ctl_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		      const char *newname);
+void zsfs_ctl_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+			 int to_set, struct fuse_file_info *fi);
+void zsfs_ctl_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void zsfs_ctl_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		      struct fuse_file_info *fi);
+void zsfs_ctl_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		       size_t size, off_t off, struct fuse_file_info *fi);
+void zsfs_ctl_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void zsfs_ctl_op_release(fuse_req_t req, fuse_ino_t ino,
+			 struct fuse_file_info *fi);
+void zsfs_ctl_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		       struct fuse_file_info *fi);
+void zsfs_ctl_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
+			   off_t offset, off_t length,
+			   struct fuse_file_info *fi);
+void zsfs_ctl_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+		       struct fuse_file_info *fi);
+void zsfs_ctl_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
+				 off_t off_in, struct fuse_file_info *fi_in,
+				 fuse_ino_t ino_out, off_t off_out,
+				 struct fuse_file_info *fi_out, size_t len,
+				 int flags);
 
 /* ops_entry.c helper shared with ops_file.c (create). */
 int zsfs_entry_make(struct zsfs *fs, fuse_req_t req, fuse_ino_t parent,

@@ -159,8 +159,8 @@ static void inode_free(struct zsfs *fs, struct zsfs_inode *in)
  */
 static int inode_unlist_if_dead(struct zsfs *fs, struct zsfs_inode *in)
 {
-	if (in == fs->root || in == fs->ctl_inode ||
-	    in->nlink || in->nlookup || in->nopen)
+	/* .zsctl is never dead: it keeps its one link (see zsfs_fs_init) */
+	if (in == fs->root || in->nlink || in->nlookup || in->nopen)
 		return 0;
 	in->prev->next = in->next;
 	in->next->prev = in->prev;
@@ -319,6 +319,13 @@ int zsfs_fs_init(struct zsfs *fs, const struct zsfs_options *o, uid_t owner)
 		goto fail_store;
 	fs->root->nodeid = FUSE_ROOT_ID;
 	zsfs_inode_set_nlink(fs, fs->root, 2);
+	/*
+	 * .zsctl: one link for the mount's life, its name in the root, which
+	 * no directory table holds.  Nothing can drop that link: every
+	 * request that names .zsctl or its node goes to ops_ctl.c (routed in
+	 * ops_fs.c), which refuses unlink, rename and link; so it is never
+	 * freed before zsfs_fs_fini, and zsfs_fs_check verifies the link.
+	 */
 	rc = zsfs_inode_new(fs, S_IFREG | 0644, owner, getgid(), 0, NULL,
 			    &fs->ctl_inode);
 	if (rc < 0)
@@ -385,6 +392,7 @@ int zsfs_fs_check(void *arg, char *msg, size_t msg_cap)
 	pthread_rwlock_wrlock(&fs->ns_lock);
 	for (in = fs->inode_list.next; in != &fs->inode_list; in = in->next)
 		in->check_refs = 0;
+	fs->ctl_inode->check_refs = 1; /* its name in the root, outside the table */
 	for (in = fs->inode_list.next; in != &fs->inode_list; in = in->next) {
 		size_t i, subdirs = 0, live = 0;
 
@@ -418,7 +426,7 @@ int zsfs_fs_check(void *arg, char *msg, size_t msg_cap)
 		}
 	}
 	for (in = fs->inode_list.next; in != &fs->inode_list; in = in->next) {
-		if (in == fs->root || in == fs->ctl_inode)
+		if (in == fs->root)
 			continue;
 		if (in->type == S_IFDIR ? in->check_refs != (in->nlink ? 1u : 0u)
 		    : in->check_refs != in->nlink) {

@@ -20,6 +20,7 @@ src_zsfs_SOURCES = \
 	src/ops_file.c \
 	src/ops_dir.c \
 	src/ops_xattr.c \
+	src/ops_ctl.c \
 	src/ops_fs.c
 src_zsfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
 src_zsfs_LDADD = src/libzsfsctl.a src/libzsfsdata.a alloc/libzsalloc.a \

@@ -7,7 +7,8 @@
  * these handlers only keep the tree consistent and the attributes right.
  * New inodes take their group from a setgid parent, and directories
  * inherit the setgid bit; the umask or the parent's default ACL shape the
- * mode (FUSE_CAP_DONT_MASK, see xattr.c).
+ * mode (FUSE_CAP_DONT_MASK, see xattr.c).  Requests that name .zsctl or
+ * its node never reach these handlers: ops_fs.c routes them to ops_ctl.c.
  *
  * lock ordering: fs->ns_lock -> inode->lock (parents before children; two
  * parents in address order) -> fs->life_lock.  Every handler that changes
@@ -26,12 +27,6 @@
 static struct zsfs *req_fs(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
-}
-
-static int is_ctl_name(struct zsfs *fs, struct zsfs_inode *parent,
-		       const char *name)
-{
-	return parent == fs->root && strcmp(name, ZSFS_CTL_NAME) == 0;
 }
 
 static int check_name(const char *name)
@@ -71,8 +66,6 @@ void zsfs_entry_fill(struct zsfs *fs, struct zsfs_inode *in,
 	pthread_rwlock_rdlock(&in->lock);
 	zsfs_inode_stat(fs, in, &e->attr);
 	pthread_rwlock_unlock(&in->lock);
-	if (in == fs->ctl_inode)
-		e->attr.st_size = 0;
 }
 
 /* A directory inode from a node id that is still linked: 0 or -errno. */
@@ -101,13 +94,9 @@ void zsfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	rc = get_dir(fs, parent, &p);
 	if (rc < 0)
 		goto unlock;
-	if (is_ctl_name(fs, p, name)) {
-		in = fs->ctl_inode;
-	} else {
-		de = zsfs_dir_lookup(p->dir, name);
-		if (de)
-			in = de->inode;
-	}
+	de = zsfs_dir_lookup(p->dir, name);
+	if (de)
+		in = de->inode;
 	if (in) {
 		zsfs_inode_ref(fs, in);
 		zsfs_entry_fill(fs, in, &e);
@@ -158,8 +147,6 @@ void zsfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	pthread_rwlock_rdlock(&in->lock);
 	zsfs_inode_stat(fs, in, &st);
 	pthread_rwlock_unlock(&in->lock);
-	if (in == fs->ctl_inode)
-		st.st_size = 0;
 	fuse_reply_attr(req, &st, ZSFS_ATTR_TIMEOUT);
 }
 
@@ -172,14 +159,6 @@ void zsfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct stat st;
 	int rc = 0;
 
-	if (in == fs->ctl_inode) {
-		/* O_TRUNC on open sends a size change: nothing to do. */
-		if (to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MTIME |
-			       FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME |
-			       FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW))
-			rc = -EPERM;
-		goto reply;
-	}
 	zsfs_now(&now);
 	pthread_rwlock_wrlock(&in->lock);
 	if (to_set & FUSE_SET_ATTR_SIZE) {
@@ -224,13 +203,10 @@ void zsfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		in->ctime = now;
 unlock:
 	pthread_rwlock_unlock(&in->lock);
-reply:
 	if (rc == 0) {
 		pthread_rwlock_rdlock(&in->lock);
 		zsfs_inode_stat(fs, in, &st);
 		pthread_rwlock_unlock(&in->lock);
-		if (in == fs->ctl_inode)
-			st.st_size = 0;
 	}
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
@@ -272,7 +248,7 @@ int zsfs_entry_make(struct zsfs *fs, fuse_req_t req, fuse_ino_t parent,
 		rc = -ENOENT;
 		goto unlock;
 	}
-	if (is_ctl_name(fs, p, name) || zsfs_dir_lookup(p->dir, name)) {
+	if (zsfs_dir_lookup(p->dir, name)) {
 		rc = -EEXIST;
 		goto unlock;
 	}
@@ -377,21 +353,30 @@ void zsfs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_create(req, &e, fi);
 }
 
+/* What a link checks before it looks at names (fs.h).  No lock: an
+ * inode's type never changes. */
+int zsfs_link_check(struct zsfs *fs, fuse_ino_t newparent,
+		    const char *newname)
+{
+	struct zsfs_inode *np;
+	int rc = check_name(newname);
+
+	return rc < 0 ? rc : get_dir(fs, newparent, &np);
+}
+
 void zsfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		  const char *newname)
 {
 	struct zsfs *fs = req_fs(req);
 	struct zsfs_inode *in = zsfs_inode_get(fs, ino), *np;
 	struct fuse_entry_param e;
-	int rc = check_name(newname);
+	int rc = zsfs_link_check(fs, newparent, newname);
 
 	if (rc < 0)
 		goto out;
 	pthread_rwlock_wrlock(&fs->ns_lock);
-	rc = get_dir(fs, newparent, &np);
-	if (rc < 0)
-		goto unlock;
-	if (in->type == S_IFDIR || in == fs->ctl_inode) {
+	np = zsfs_inode_get(fs, newparent);
+	if (in->type == S_IFDIR) {
 		rc = -EPERM;
 		goto unlock;
 	}
@@ -399,7 +384,7 @@ void zsfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		rc = -ENOENT;
 		goto unlock;
 	}
-	if (is_ctl_name(fs, np, newname) || zsfs_dir_lookup(np->dir, newname)) {
+	if (zsfs_dir_lookup(np->dir, newname)) {
 		rc = -EEXIST;
 		goto unlock;
 	}
@@ -441,10 +426,6 @@ static int remove_name(struct zsfs *fs, fuse_ino_t parent, const char *name,
 	rc = get_dir(fs, parent, &p);
 	if (rc < 0)
 		goto unlock;
-	if (is_ctl_name(fs, p, name)) {
-		rc = want_dir ? -ENOTDIR : -EPERM;
-		goto unlock;
-	}
 	de = zsfs_dir_lookup(p->dir, name);
 	if (!de) {
 		rc = -ENOENT;
@@ -515,6 +496,28 @@ static void move_dir(struct zsfs *fs, struct zsfs_inode *in,
 #define RENAME_EXCHANGE (1 << 1)
 #endif
 
+/* What a rename checks before it looks at names (fs.h), in this order.
+ * No lock: an inode's type never changes. */
+int zsfs_rename_check(struct zsfs *fs, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags)
+{
+	struct zsfs_inode *d;
+	int rc;
+
+	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE) ||
+	    (flags & RENAME_NOREPLACE && flags & RENAME_EXCHANGE))
+		return -EINVAL;
+	rc = check_name(name);
+	if (rc == 0)
+		rc = check_name(newname);
+	if (rc == 0)
+		rc = get_dir(fs, parent, &d);
+	if (rc == 0)
+		rc = get_dir(fs, newparent, &d);
+	return rc;
+}
+
 void zsfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		    fuse_ino_t newparent, const char *newname,
 		    unsigned int flags)
@@ -524,26 +527,12 @@ void zsfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct zsfs_dirent *se, *te;
 	int rc;
 
-	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE) ||
-	    (flags & RENAME_NOREPLACE && flags & RENAME_EXCHANGE)) {
-		rc = -EINVAL;
-		goto out;
-	}
-	rc = check_name(name);
-	if (rc == 0)
-		rc = check_name(newname);
+	rc = zsfs_rename_check(fs, parent, name, newparent, newname, flags);
 	if (rc < 0)
 		goto out;
 	pthread_rwlock_wrlock(&fs->ns_lock);
-	rc = get_dir(fs, parent, &op);
-	if (rc == 0)
-		rc = get_dir(fs, newparent, &np);
-	if (rc < 0)
-		goto unlock;
-	if (is_ctl_name(fs, op, name) || is_ctl_name(fs, np, newname)) {
-		rc = -EPERM;
-		goto unlock;
-	}
+	op = zsfs_inode_get(fs, parent);
+	np = zsfs_inode_get(fs, newparent);
 	if (np->nlink == 0) {
 		rc = -ENOENT; /* the target directory was removed */
 		goto unlock;

@@ -1,12 +1,12 @@
 /*
  * ops_file.c - FUSE handlers for open files: open, read, write, flush,
- * release, fsync, fallocate, lseek, copy_file_range; regular files go to
- * the page store, the control file .zsctl to the control plane.
+ * release, fsync, fallocate, lseek, copy_file_range of regular files,
+ * whose data is in the page store.  The control file .zsctl has its own
+ * (ops_ctl.c); ops_fs.c routes its requests there.
  *
  * Regular files are opened with keep_cache: only this daemon changes them
  * and every change passes through the kernel, so its page cache stays
- * valid (mmap needs cached, not direct, I/O).  .zsctl is opened direct_io so
- * every read sees the snapshot taken at open, not stale cached text.
+ * valid (mmap needs cached, not direct, I/O).
  * Writes that run out of space reply ENOSPC (a short count when part was
  * stored), never EIO.  A writer's close flushes the file's dirty pages so a
  * late ENOSPC reaches close(2); read-only handles are opened noflush (the
@@ -15,7 +15,6 @@
  *
  * lock ordering: fs->ns_lock (release only, for freeing) -> inode->lock
  * (two inodes in address order, copy_file_range) -> fs->life_lock.
- * handle->lock (.zsctl writer) is taken with no other lock held.
  */
 #include "config.h"
 
@@ -33,21 +32,6 @@ static struct zsfs *req_fs(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
-static struct zsfs_ctl_handle *ctl_handle(struct fuse_file_info *fi)
-{
-	return (struct zsfs_ctl_handle *)(uintptr_t)fi->fh;
-}
-
-static void ctl_handle_free(struct zsfs_ctl_handle *h)
-{
-	if (!h)
-		return;
-	zsfs_ctl_writer_close(h->writer);
-	free(h->text);
-	pthread_mutex_destroy(&h->lock);
-	free(h);
-}
-
 void zsfs_file_handle_init(struct fuse_file_info *fi)
 {
 	int writer = (fi->flags & O_ACCMODE) != O_RDONLY;
@@ -62,46 +46,12 @@ void zsfs_file_handle_init(struct fuse_file_info *fi)
 	fi->noflush = !writer;
 }
 
-static int ctl_open(struct zsfs *fs, fuse_req_t req, struct fuse_file_info *fi)
-{
-	struct zsfs_ctl_handle *h = calloc(1, sizeof(*h));
-	int acc = fi->flags & O_ACCMODE;
-	int rc = 0;
-
-	if (!h)
-		return -ENOMEM;
-	pthread_mutex_init(&h->lock, NULL);
-	h->uid = fuse_req_ctx(req)->uid;
-	if (acc != O_WRONLY) {
-		rc = zsfs_ctl_stats_text(fs->ctl, &h->text, &h->len);
-		if (rc < 0)
-			goto fail;
-	}
-	if (acc != O_RDONLY) {
-		rc = zsfs_ctl_writer_open(fs->ctl, h->uid, &h->writer);
-		if (rc < 0)
-			goto fail;
-		h->writable = 1;
-	}
-	fi->fh = (uint64_t)(uintptr_t)h;
-	fi->direct_io = 1;
-	fi->nonseekable = 0;
-	return 0;
-fail:
-	ctl_handle_free(h);
-	return rc;
-}
-
 void zsfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct zsfs *fs = req_fs(req);
 	struct zsfs_inode *in = zsfs_inode_get(fs, ino);
 	int rc = 0;
 
-	if (in == fs->ctl_inode) {
-		rc = ctl_open(fs, req, fi);
-		goto out;
-	}
 	if (in->type == S_IFDIR) {
 		rc = -EISDIR;
 		goto out;
@@ -125,20 +75,6 @@ void zsfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	size_t n = 0;
 	int rc = 0, touch = 0;
 
-	if (in == fs->ctl_inode) {
-		/* The snapshot taken at open; the handle is this reader's. */
-		struct zsfs_ctl_handle *h = ctl_handle(fi);
-
-		if (h->text && (uint64_t)off < h->len) {
-			n = h->len - (size_t)off < size ? h->len - (size_t)off : size;
-			buf = malloc(n);
-			if (!buf)
-				rc = -ENOMEM;
-			else
-				memcpy(buf, h->text + off, n);
-		}
-		goto out;
-	}
 	pthread_rwlock_rdlock(&in->lock);
 	if ((uint64_t)off < in->size) {
 		n = in->size - (uint64_t)off < size ? in->size - (uint64_t)off : size;
@@ -159,7 +95,6 @@ unlock:
 		in->atime = now;
 		pthread_rwlock_unlock(&in->lock);
 	}
-out:
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
 	else
@@ -175,21 +110,6 @@ void zsfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	size_t written = 0;
 	int rc;
 
-	if (in == fs->ctl_inode) {
-		struct zsfs_ctl_handle *h = ctl_handle(fi);
-
-		pthread_mutex_lock(&h->lock);
-		rc = 0;
-		if (!h->writer)
-			rc = h->writable ? zsfs_ctl_writer_open(fs->ctl, h->uid,
-								&h->writer)
-					 : -EBADF;
-		if (rc == 0)
-			rc = zsfs_ctl_writer_write(h->writer, buf, size);
-		pthread_mutex_unlock(&h->lock);
-		written = size;
-		goto out;
-	}
 	if ((uint64_t)off > ZSFS_MAX_FILE_SIZE - size) {
 		rc = -EFBIG;
 		goto out;
@@ -233,17 +153,8 @@ void zsfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct zsfs_inode *in = zsfs_inode_get(fs, ino);
 	int rc = 0;
 
-	if (in == fs->ctl_inode) {
-		struct zsfs_ctl_handle *h = ctl_handle(fi);
-
-		/* Run a last unterminated command now so close(2) sees it. */
-		pthread_mutex_lock(&h->lock);
-		rc = zsfs_ctl_writer_close(h->writer);
-		h->writer = NULL;
-		pthread_mutex_unlock(&h->lock);
-	} else if (in->file && fi->fh == ZSFS_FH_WRITER) {
+	if (in->file && fi->fh == ZSFS_FH_WRITER)
 		rc = file_flush(fs, in);
-	}
 	fuse_reply_err(req, -rc);
 }
 
@@ -252,17 +163,12 @@ void zsfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct zsfs *fs = req_fs(req);
 	struct zsfs_inode *in = zsfs_inode_get(fs, ino);
 
-	if (in == fs->ctl_inode) {
-		ctl_handle_free(ctl_handle(fi));
-		goto out;
-	}
 	/* Errors were reported by flush; release cannot report any. */
 	if (in->file && fi->fh == ZSFS_FH_WRITER)
 		(void)file_flush(fs, in);
 	pthread_rwlock_rdlock(&fs->ns_lock);
 	zsfs_inode_close(fs, in);
 	pthread_rwlock_unlock(&fs->ns_lock);
-out:
 	fuse_reply_err(req, 0);
 }
 
@@ -273,7 +179,7 @@ void zsfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	struct zsfs_inode *in = zsfs_inode_get(fs, ino);
 	int rc = 0;
 
-	if (in->file && in != fs->ctl_inode)
+	if (in->file)
 		rc = file_flush(fs, in);
 	fuse_reply_err(req, -rc);
 }
@@ -287,7 +193,7 @@ void zsfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 	int keep = mode & FALLOC_FL_KEEP_SIZE;
 	int rc = 0;
 
-	if (!in->file || in == fs->ctl_inode) {
+	if (!in->file) {
 		rc = in->type == S_IFDIR ? -EISDIR : -ENODEV;
 		goto out;
 	}
@@ -351,7 +257,7 @@ void zsfs_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 	uint64_t res = 0;
 	int rc;
 
-	if (!in->file || in == fs->ctl_inode || off < 0) {
+	if (!in->file || off < 0) {
 		rc = off < 0 ? -ENXIO : -EINVAL;
 		goto out;
 	}
@@ -377,8 +283,7 @@ void zsfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 	uint64_t dend;
 	int rc = 0;
 
-	if (!src->file || !dst->file || src == fs->ctl_inode ||
-	    dst == fs->ctl_inode) {
+	if (!src->file || !dst->file) {
 		rc = -EINVAL;
 		goto out;
 	}

@@ -1,6 +1,16 @@
 /*
- * ops_fs.c - the filesystem-wide FUSE handlers (init, destroy, statfs) and
- * the one table that wires every zsfs_op_<op> handler.
+ * ops_fs.c - the filesystem-wide FUSE handlers (init, destroy, statfs),
+ * the one point where requests for .zsctl part from the others, and the
+ * one table that wires every handler.
+ *
+ * .zsctl: ZSFS_CTL_ROUTES lists each request the control file answers
+ * itself and how such a request is known (its node, or its name in the
+ * root; for two-sided requests either side).  Each line makes a wrapper
+ * route_<op> that sends the request to zsfs_ctl_op_<op> (ops_ctl.c) or to
+ * zsfs_op_<op>, so the handlers of ops_entry.c and ops_file.c never see
+ * .zsctl.  A request type not in the list reaches the ordinary handler for
+ * .zsctl too (getattr, forget, the xattrs: see ops_ctl.c for why that is
+ * right).
  *
  * init picks the kernel features: no atomic O_TRUNC (see below); POSIX ACLs (kernel-enforced, stored as
  * xattrs) with DONT_MASK so we apply the umask or the default ACL
@@ -75,6 +85,95 @@ void zsfs_op_init(void *userdata, struct fuse_conn_info *conn)
 			 strerror(-rc));
 }
 
+/* Is this request for .zsctl?  By node id, or by a name in a directory. */
+#define CTL_NODE(ino) zsfs_ctl_is_node(fs, (ino))
+#define CTL_NAME(dir, name) zsfs_ctl_is_name(fs, (dir), (name))
+
+#define ZSFS_CTL_ROUTES(X)                                                   \
+	X(lookup, CTL_NAME(parent, name),                                    \
+	  (fuse_req_t req, fuse_ino_t parent, const char *name),             \
+	  (req, parent, name))                                               \
+	X(mknod, CTL_NAME(parent, name),                                     \
+	  (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,  \
+	   dev_t rdev),                                                      \
+	  (req, parent, name, mode, rdev))                                   \
+	X(mkdir, CTL_NAME(parent, name),                                     \
+	  (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode), \
+	  (req, parent, name, mode))                                         \
+	X(symlink, CTL_NAME(parent, name),                                   \
+	  (fuse_req_t req, const char *link, fuse_ino_t parent,              \
+	   const char *name),                                                \
+	  (req, link, parent, name))                                         \
+	X(create, CTL_NAME(parent, name),                                    \
+	  (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,  \
+	   struct fuse_file_info *fi),                                       \
+	  (req, parent, name, mode, fi))                                     \
+	X(unlink, CTL_NAME(parent, name),                                    \
+	  (fuse_req_t req, fuse_ino_t parent, const char *name),             \
+	  (req, parent, name))                                               \
+	X(rmdir, CTL_NAME(parent, name),                                     \
+	  (fuse_req_t req, fuse_ino_t parent, const char *name),             \
+	  (req, parent, name))                                               \
+	X(rename, CTL_NAME(parent, name) || CTL_NAME(newparent, newname),    \
+	  (fuse_req_t req, fuse_ino_t parent, const char *name,              \
+	   fuse_ino_t newparent, const char *newname, unsigned int flags),    \
+	  (req, parent, name, newparent, newname, flags))                    \
+	X(link, CTL_NODE(ino) || CTL_NAME(newparent, newname),               \
+	  (fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,             \
+	   const char *newname),                                             \
+	  (req, ino, newparent, newname))                                    \
+	X(setattr, CTL_NODE(ino),                                            \
+	  (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,    \
+	   struct fuse_file_info *fi),                                       \
+	  (req, ino, attr, to_set, fi))                                      \
+	X(open, CTL_NODE(ino),                                               \
+	  (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi),       \
+	  (req, ino, fi))                                                    \
+	X(read, CTL_NODE(ino),                                               \
+	  (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,           \
+	   struct fuse_file_info *fi),                                       \
+	  (req, ino, size, off, fi))                                         \
+	X(write, CTL_NODE(ino),                                              \
+	  (fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,     \
+	   off_t off, struct fuse_file_info *fi),                            \
+	  (req, ino, buf, size, off, fi))                                    \
+	X(flush, CTL_NODE(ino),                                              \
+	  (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi),       \
+	  (req, ino, fi))                                                    \
+	X(release, CTL_NODE(ino),                                            \
+	  (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi),       \
+	  (req, ino, fi))                                                    \
+	X(fsync, CTL_NODE(ino),                                              \
+	  (fuse_req_t req, fuse_ino_t ino, int datasync,                     \
+	   struct fuse_file_info *fi),                                       \
+	  (req, ino, datasync, fi))                                          \
+	X(fallocate, CTL_NODE(ino),                                          \
+	  (fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,           \
+	   off_t length, struct fuse_file_info *fi),                         \
+	  (req, ino, mode, offset, length, fi))                              \
+	X(lseek, CTL_NODE(ino),                                              \
+	  (fuse_req_t req, fuse_ino_t ino, off_t off, int whence,            \
+	   struct fuse_file_info *fi),                                       \
+	  (req, ino, off, whence, fi))                                       \
+	X(copy_file_range, CTL_NODE(ino_in) || CTL_NODE(ino_out),            \
+	  (fuse_req_t req, fuse_ino_t ino_in, off_t off_in,                  \
+	   struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,  \
+	   struct fuse_file_info *fi_out, size_t len, int flags),            \
+	  (req, ino_in, off_in, fi_in, ino_out, off_out, fi_out, len, flags))
+
+#define ZSFS_CTL_ROUTE(op, is_ctl, params, args)                             \
+	static void route_##op params                                        \
+	{                                                                    \
+		struct zsfs *fs = fuse_req_userdata(req);                    \
+                                                                             \
+		if (is_ctl)                                                  \
+			zsfs_ctl_op_##op args;                               \
+		else                                                         \
+			zsfs_op_##op args;                                   \
+	}
+ZSFS_CTL_ROUTES(ZSFS_CTL_ROUTE)
+#undef ZSFS_CTL_ROUTE
+
 void zsfs_op_destroy(void *userdata)
 {
 	/* Teardown is in main(), after the session loop has stopped. */
@@ -107,33 +206,17 @@ void zsfs_op_statfs(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_statfs(req, &sv);
 }
 
+/* The routed requests take their wrapper, the others their handler. */
+#define ZSFS_CTL_WIRE(op, is_ctl, params, args) .op = route_##op,
 const struct fuse_lowlevel_ops zsfs_ops = {
+	ZSFS_CTL_ROUTES(ZSFS_CTL_WIRE)
 	.init = zsfs_op_init,
 	.destroy = zsfs_op_destroy,
 	.statfs = zsfs_op_statfs,
-	.lookup = zsfs_op_lookup,
 	.forget = zsfs_op_forget,
 	.forget_multi = zsfs_op_forget_multi,
 	.getattr = zsfs_op_getattr,
-	.setattr = zsfs_op_setattr,
 	.readlink = zsfs_op_readlink,
-	.mknod = zsfs_op_mknod,
-	.mkdir = zsfs_op_mkdir,
-	.symlink = zsfs_op_symlink,
-	.create = zsfs_op_create,
-	.link = zsfs_op_link,
-	.unlink = zsfs_op_unlink,
-	.rmdir = zsfs_op_rmdir,
-	.rename = zsfs_op_rename,
-	.open = zsfs_op_open,
-	.read = zsfs_op_read,
-	.write = zsfs_op_write,
-	.flush = zsfs_op_flush,
-	.release = zsfs_op_release,
-	.fsync = zsfs_op_fsync,
-	.fallocate = zsfs_op_fallocate,
-	.lseek = zsfs_op_lseek,
-	.copy_file_range = zsfs_op_copy_file_range,
 	.opendir = zsfs_op_opendir,
 	.readdir = zsfs_op_readdir,
 	.readdirplus = zsfs_op_readdirplus,
@@ -144,3 +227,4 @@ const struct fuse_lowlevel_ops zsfs_ops = {
 	.listxattr = zsfs_op_listxattr,
 	.removexattr = zsfs_op_removexattr,
 };
+#undef ZSFS_CTL_WIRE

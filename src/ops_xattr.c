@@ -7,7 +7,9 @@
  * EOPNOTSUPP as tmpfs does.  Who may use which namespace is the kernel's
  * check.  Names under user.zsfs. belong to the control plane (ctl.h): they
  * are answered by zsfs_ctl_xattr_get/set with the file's page statistics,
- * never listed, never stored, and cannot be removed (EPERM).
+ * never listed, never stored, and cannot be removed (EPERM).  .zsctl
+ * takes no special case here: it is an empty file, so its page
+ * statistics are zeros, and other names are stored on it as on any file.
  *
  * lock ordering: inode->lock only (shared for get/list, exclusive for
  * set/remove) -> fs->life_lock (meta accounting does not lock).
@@ -149,12 +151,12 @@ void zsfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		uint64_t fsize;
 
 		pthread_rwlock_rdlock(&in->lock);
-		if (in->file && in != fs->ctl_inode)
+		if (in->file)
 			zsfs_file_stats(in->file, &fst);
 		fsize = in->size;
 		pthread_rwlock_unlock(&in->lock);
 		rc = zsfs_ctl_xattr_get(fs->ctl, name,
-					in->file && in != fs->ctl_inode ? &fst : NULL,
+					in->file ? &fst : NULL,
 					fsize, &val, &len);
 		goto out;
 	}

@@ -1,6 +1,7 @@
 /*
- * options.c - mount option parsing: tmpfs's names and size syntax, zsfs's
- * own options, and the generic options of mount(8), the kernel and FUSE.
+ * options.c - mount option parsing: tmpfs's names, zsfs's own options, and
+ * the generic options of mount(8), the kernel and FUSE.  Sizes and
+ * percentages are read by parse.c, the grammar the .zsctl commands share.
  *
  * The parser is a pure function (see options.h): it never mounts, prints
  * or exits, so a bad option is refused before anything is mounted.
@@ -15,13 +16,14 @@
 #include "ctl.h"
 #include "options.h"
 #include "pagestore.h"
+#include "parse.h"
 #include "sysmem.h"
 
 const char zsfs_options_help[] =
 "zsfs options (-o opt[,opt...]):\n"
 "    size=SIZE              cap on the memory used: the compressed data's\n"
 "                           pool plus metadata (inodes, names, xattrs);\n"
-"                           bytes with k/m/g/t suffix, or N% of RAM;\n"
+"                           bytes with k/m/g/t/p/e suffix, or N% of RAM;\n"
 "                           0 = no cap (default: 50%)\n"
 "    nr_inodes=N            most inodes, k/m/g suffix; 0 = no limit\n"
 "                           (default: half the RAM pages)\n"
@@ -33,7 +35,7 @@ const char zsfs_options_help[] =
 "    compact_share=PCT      compact when this share of the pool's pages is\n"
 "                           freeable: 0..100, two decimals at most; 0 = any\n"
 "                           (default 5)\n"
-"    compact_min=SIZE       and when at least this many bytes are: k/m/g/t\n"
+"    compact_min=SIZE       and when at least this many bytes are: k..e\n"
 "                           suffix; 0 = any (default 1m)\n"
 "    compact_psi=PCT        compact any freeable page when memory pressure\n"
 "                           (PSI some avg10) reaches PCT; 0 = never\n"
@@ -96,49 +98,6 @@ static int in_list(const char *const *list, const char *s)
 	for (; *list; list++)
 		if (strcmp(*list, s) == 0)
 			return 1;
-	return 0;
-}
-
-int zsfs_parse_size(const char *s, int allow_pct, uint64_t ram_bytes,
-		    uint64_t *out)
-{
-	const char *p = s;
-	uint64_t v = 0;
-	unsigned shift = 0;
-
-	if (*p < '0' || *p > '9')
-		return -EINVAL;
-	while (*p >= '0' && *p <= '9') {
-		if (v > (UINT64_MAX - 9) / 10)
-			return -ERANGE;
-		v = v * 10 + (uint64_t)(*p - '0');
-		p++;
-	}
-	if (*p == '%') {
-		if (!allow_pct || p[1] != '\0')
-			return -EINVAL;
-		if (v > 100)
-			return -ERANGE;
-		/* ram_bytes * v / 100 without overflow, rounded to pages. */
-		v = ram_bytes / 100 * v + ram_bytes % 100 * v / 100;
-		*out = v / ZSFS_PAGE_SIZE * ZSFS_PAGE_SIZE;
-		return 0;
-	}
-	switch (*p) {
-	case '\0': break;
-	case 'k': case 'K': shift = 10; break;
-	case 'm': case 'M': shift = 20; break;
-	case 'g': case 'G': shift = 30; break;
-	case 't': case 'T': shift = 40; break;
-	case 'p': case 'P': shift = 50; break;
-	case 'e': case 'E': shift = 60; break;
-	default: return -EINVAL;
-	}
-	if (*p && p[1] != '\0')
-		return -EINVAL;
-	if (shift && v > (UINT64_MAX >> shift))
-		return -ERANGE;
-	*out = v << shift;
 	return 0;
 }
 
@@ -287,14 +246,18 @@ static int apply_opt(struct zsfs_options *o, const char *key, const char *val,
 	if (rc != 1)
 		return rc;
 	if (strcmp(key, "size") == 0) {
-		if (!val || zsfs_parse_size(val, 1, ram_bytes, &n) < 0)
-			BAD("bad value for size: '%s'", val ? val : "");
+		rc = val ? zsfs_parse_size(val, 1, ram_bytes, &n) : -EINVAL;
+		if (rc < 0)
+			BAD("bad value for size: '%s' (%s)", val ? val : "",
+			    zsfs_parse_strerror(rc));
 		if (n && n < 64 * ZSFS_PAGE_SIZE)
 			BAD("bad value for size: '%s' (at least 256k, or 0 for no cap)", val);
 		o->size = n;
 	} else if (strcmp(key, "nr_inodes") == 0) {
-		if (!val || zsfs_parse_size(val, 0, ram_bytes, &n) < 0)
-			BAD("bad value for nr_inodes: '%s'", val ? val : "");
+		rc = val ? zsfs_parse_size(val, 0, ram_bytes, &n) : -EINVAL;
+		if (rc < 0)
+			BAD("bad value for nr_inodes: '%s' (%s)", val ? val : "",
+			    zsfs_parse_strerror(rc));
 		if (n && n < 2)
 			BAD("bad value for nr_inodes: '%s' (at least 2)", val);
 		o->nr_inodes = n;
@@ -331,18 +294,20 @@ static int apply_opt(struct zsfs_options *o, const char *key, const char *val,
 	} else if (strcmp(key, "compact_share") == 0 || strcmp(key, "compact_psi") == 0) {
 		unsigned bp;
 
-		if (!val || zsfs_parse_pct(val, strlen(val), &bp) < 0)
-			BAD("bad value for %s: '%s' (a percent 0..100, at most two decimals, e.g. 5 or 2.5)",
-			    key, val ? val : "");
+		rc = val ? zsfs_parse_pct(val, strlen(val), &bp) : -EINVAL;
+		if (rc < 0)
+			BAD("bad value for %s: '%s' (%s: a percent 0..100, at most two decimals, e.g. 5 or 2.5)",
+			    key, val ? val : "", zsfs_parse_strerror(rc));
 		if (strcmp(key, "compact_share") == 0)
 			o->compact_share_bp = bp;
 		else
 			o->compact_psi_bp = bp;
 	} else if (strcmp(key, "compact_min") == 0) {
 		/* no N%: RAM has nothing to do with what is freeable */
-		if (!val || zsfs_parse_size(val, 0, ram_bytes, &n) < 0)
-			BAD("bad value for compact_min: '%s' (bytes, with k/m/g/t suffix)",
-			    val ? val : "");
+		rc = val ? zsfs_parse_size(val, 0, ram_bytes, &n) : -EINVAL;
+		if (rc < 0)
+			BAD("bad value for compact_min: '%s' (%s: bytes, with k/m/g/t/p/e suffix)",
+			    val ? val : "", zsfs_parse_strerror(rc));
 		o->compact_min = n;
 	} else if (strcmp(key, "fsname") == 0 || strcmp(key, "subtype") == 0) {
 		if (!val || !*val)

@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "parse.h" /* zsfs_parse_size(): the grammar of size= */
+
 /* Room for the options passed through to FUSE (fsname= etc. included). */
 #define ZSFS_FUSE_OPTS_CAP 4096
 #define ZSFS_COMPRESS_CAP 32
@@ -90,15 +92,6 @@ void zsfs_options_init(struct zsfs_options *o, uint64_t ram_bytes,
  */
 int zsfs_options_parse(struct zsfs_options *o, const char *optstring,
 		       uint64_t ram_bytes, char *err, size_t err_cap);
-
-/*
- * zsfs_parse_size() - tmpfs's size syntax: a number with an optional
- * k/m/g/t/p/e suffix (powers of 1024, either case).  @allow_pct accepts
- * "N%" of @ram_bytes rounded to 4 KiB pages.  Return: 0 and *@out, or
- * -EINVAL (syntax) / -ERANGE (overflow).
- */
-int zsfs_parse_size(const char *s, int allow_pct, uint64_t ram_bytes,
-		    uint64_t *out);
 
 /* The -o help text, one option a line; the man page is written from it. */
 extern const char zsfs_options_help[];
