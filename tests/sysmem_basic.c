@@ -26,7 +26,7 @@ static char base[PATH_MAX];
 
 static void put(const char *rel, const char *text)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX + 64];
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s", base, rel);
@@ -41,7 +41,7 @@ static void put(const char *rel, const char *text)
 
 static int get_int(const char *rel)
 {
-	char path[PATH_MAX], buf[32] = "";
+	char path[PATH_MAX + 64], buf[32] = "";
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s", base, rel);
