@@ -26,14 +26,22 @@
  *     min_bytes too, whatever the thresholds say;
  *   - when a compaction freed nothing, wait until the estimate changes
  *     before trying again, so a wrong estimate cannot spin the thread.
- * A change of a threshold wakes the thread (compactor_kick), so a lowered
+ * A change of a threshold wakes the thread (the setters), so a lowered
  * one applies at once rather than at the next interval.
  * The thread also samples the pool's memory for mem_used_max.  A manual
  * compaction in progress makes the thread skip its turn (trylock), so the
  * thread never queues behind one and destroy never waits for two.
  *
- * lock ordering: see ctl_internal.h.  The thread takes ctl->lock only to
- * read its state and to wait; it compacts with ctl->lock released.
+ * What the machine allows (compactor_watch_memory), each poll: with a
+ * memory cgroup, the budget's ceiling is its limit less what others in
+ * the cgroup use (its usage less what the budget counts) and a margin
+ * (ZSFS_CG_MARGIN_*), so the pool stops with ENOSPC before the cgroup's
+ * OOM killer picks the daemon; a limit lowered at run time (systemctl
+ * set-property) is followed within a poll.  With min_free, the budget's
+ * room is MemAvailable less min_free.
+ *
+ * lock ordering: c->lock is a leaf.  The thread takes it only to read its
+ * state and to wait; it compacts and reads /proc with it released.
  */
 #include "config.h"
 
@@ -45,7 +53,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ctl_internal.h"
+#include "compactor.h"
+#include "parse.h"
 
 int psi_parse_some_avg10(const char *text, double *avg10)
 {
@@ -121,10 +130,51 @@ static void deadline_after_ms(struct timespec *ts, unsigned ms)
 	}
 }
 
+size_t compactor_cg_ceiling(uint64_t limit, uint64_t usage, int has_usage,
+			    size_t used)
+{
+	uint64_t margin, others = 0;
+
+	if (!limit)
+		return 0;
+	margin = limit >> ZSFS_CG_MARGIN_SHIFT;
+	if (margin < ZSFS_CG_MARGIN_MIN)
+		margin = ZSFS_CG_MARGIN_MIN;
+	if (has_usage && usage > used)
+		others = usage - used;
+	if (limit <= margin + others + ZS_PAGE_SIZE)
+		return ZS_PAGE_SIZE; /* no room at all: refuse growth */
+	limit -= margin + others;
+	return limit > SIZE_MAX ? SIZE_MAX : (size_t)limit;
+}
+
+void compactor_watch_memory(struct zsfs_compactor *c)
+{
+	if (c->memcg) {
+		struct zsfs_memcg_reading r;
+
+		if (zsfs_memcg_read(c->memcg, &r) == 0)
+			zsfs_budget_set_ceiling(
+				c->budget,
+				compactor_cg_ceiling(r.limit, r.usage,
+						     r.has_usage,
+						     zsfs_budget_used(c->budget)),
+				r.source);
+	}
+	if (c->sysmem.min_free && zsfs_sysmem_update(&c->sysmem) == 0) {
+		uint64_t avail = atomic_load(&c->sysmem.avail);
+		uint64_t room = avail > c->sysmem.min_free ?
+				avail - c->sysmem.min_free : 0;
+
+		zsfs_budget_set_room(c->budget,
+				     room > SIZE_MAX ? SIZE_MAX : (size_t)room);
+	}
+}
+
 static void *compactor_main(void *arg)
 {
-	struct zsfs_ctl *ctl = arg;
-	int have_psi = ctl->use_psi && access(ZSFS_PSI_MEMORY, R_OK) == 0;
+	struct zsfs_compactor *c = arg;
+	int have_psi = c->use_psi && access(ZSFS_PSI_MEMORY, R_OK) == 0;
 	size_t stuck_estimate = 0; /* estimate when a compaction freed 0 */
 	size_t last_can = 0;
 	unsigned same_polls = 0;   /* polls with the estimate unchanged */
@@ -132,32 +182,32 @@ static void *compactor_main(void *arg)
 	struct timespec ts;
 	int on;
 
-	pthread_mutex_lock(&ctl->lock);
-	while (!ctl->stopping) {
-		deadline_after_ms(&ts, ctl->ac_interval_ms);
-		pthread_cond_timedwait(&ctl->cond, &ctl->lock, &ts);
-		if (ctl->stopping)
+	pthread_mutex_lock(&c->lock);
+	while (!c->stopping) {
+		deadline_after_ms(&ts, c->interval_ms);
+		pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+		if (c->stopping)
 			break;
 		/* one consistent set for this poll; commands may change
 		 * them as soon as the lock is dropped */
-		on = ctl->auto_compact;
-		th = ctl->ac;
-		pthread_mutex_unlock(&ctl->lock);
+		on = c->on;
+		th = c->th;
+		pthread_mutex_unlock(&c->lock);
 
-		zsfs_budget_sample_max(ctl->budget);
+		compactor_watch_memory(c);
+		zsfs_budget_sample_max(c->budget);
 		if (on) {
-			size_t can = zs_can_compact(ctl->pool);
+			size_t can = zs_can_compact(c->pool);
 			struct zs_pool_stats ps;
 			double avg10 = 0;
 			int psi = 0;
-
 			int settled;
 
 			same_polls = can == last_can ? same_polls + 1 : 0;
 			last_can = can;
 			settled = same_polls >= ZSFS_AC_SETTLE_POLLS;
 			if (can && can != stuck_estimate) {
-				zs_pool_stats(ctl->pool, &ps);
+				zs_pool_stats(c->pool, &ps);
 				if (have_psi && th.psi_bp &&
 				    !compactor_should_run(&th, can, ps.pages,
 							  settled, 0, 0))
@@ -166,51 +216,130 @@ static void *compactor_main(void *arg)
 							 settled, psi, avg10)) {
 					size_t freed = 0;
 
-					if (zsfs_budget_reclaim_try(ctl->budget,
+					if (zsfs_budget_reclaim_try(c->budget,
 								    &freed))
 						stuck_estimate = freed ? 0 : can;
 				}
 			}
 		}
-		pthread_mutex_lock(&ctl->lock);
+		pthread_mutex_lock(&c->lock);
 	}
-	pthread_mutex_unlock(&ctl->lock);
+	pthread_mutex_unlock(&c->lock);
 	return NULL;
 }
 
-int compactor_start(struct zsfs_ctl *ctl)
+int compactor_init(struct zsfs_compactor *c,
+		   const struct zsfs_compactor_params *p)
+{
+	pthread_condattr_t ca;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->pool = p->pool;
+	c->budget = p->budget;
+	c->interval_ms = p->interval_ms ? p->interval_ms : ZSFS_AC_INTERVAL_MS;
+	c->use_psi = p->use_psi;
+	c->on = !!p->on;
+	c->th = p->th;
+	if (p->watch_memory) {
+		rc = zsfs_memcg_open(NULL, &c->memcg);
+		if (rc)
+			return rc;
+		zsfs_sysmem_init(&c->sysmem, NULL, p->min_free);
+	}
+	if (pthread_mutex_init(&c->lock, NULL))
+		goto err_memcg;
+	if (pthread_condattr_init(&ca))
+		goto err_lock;
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	rc = pthread_cond_init(&c->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (rc)
+		goto err_lock;
+	if (p->watch_memory)
+		compactor_watch_memory(c);
+	return 0;
+
+err_lock:
+	pthread_mutex_destroy(&c->lock);
+err_memcg:
+	zsfs_memcg_close(c->memcg);
+	c->memcg = NULL;
+	return -ENOMEM;
+}
+
+void compactor_fini(struct zsfs_compactor *c)
+{
+	compactor_stop(c);
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->lock);
+	zsfs_memcg_close(c->memcg);
+	c->memcg = NULL;
+}
+
+int compactor_start(struct zsfs_compactor *c)
 {
 	int rc = 0;
 
-	if (!ctl)
-		return -EINVAL;
-	pthread_mutex_lock(&ctl->lock);
-	if (!ctl->thread_started && !ctl->stopping) {
-		rc = -pthread_create(&ctl->thread, NULL, compactor_main, ctl);
+	pthread_mutex_lock(&c->lock);
+	if (!c->started && !c->stopping) {
+		rc = -pthread_create(&c->thread, NULL, compactor_main, c);
 		if (!rc)
-			ctl->thread_started = 1;
+			c->started = 1;
 	}
-	pthread_mutex_unlock(&ctl->lock);
+	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
 
-void compactor_stop(struct zsfs_ctl *ctl)
+void compactor_stop(struct zsfs_compactor *c)
 {
 	int started;
 
-	pthread_mutex_lock(&ctl->lock);
-	ctl->stopping = 1;
-	started = ctl->thread_started;
-	ctl->thread_started = 0;
-	pthread_cond_broadcast(&ctl->cond);
-	pthread_mutex_unlock(&ctl->lock);
+	pthread_mutex_lock(&c->lock);
+	c->stopping = 1;
+	started = c->started;
+	c->started = 0;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
 	if (started)
-		pthread_join(ctl->thread, NULL);
+		pthread_join(c->thread, NULL);
 }
 
-void compactor_kick(struct zsfs_ctl *ctl)
+void compactor_get(struct zsfs_compactor *c, int *on, struct ac_thresholds *th)
 {
-	pthread_mutex_lock(&ctl->lock);
-	pthread_cond_broadcast(&ctl->cond);
-	pthread_mutex_unlock(&ctl->lock);
+	pthread_mutex_lock(&c->lock);
+	if (on)
+		*on = c->on;
+	if (th)
+		*th = c->th;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Under c->lock: change one setting and wake the thread. */
+#define COMPACTOR_SET(c, field, v)                                           \
+	do {                                                                 \
+		pthread_mutex_lock(&(c)->lock);                              \
+		(c)->field = (v);                                            \
+		pthread_cond_broadcast(&(c)->cond);                          \
+		pthread_mutex_unlock(&(c)->lock);                            \
+	} while (0)
+
+void compactor_set_on(struct zsfs_compactor *c, int on)
+{
+	COMPACTOR_SET(c, on, !!on);
+}
+
+void compactor_set_share(struct zsfs_compactor *c, unsigned bp)
+{
+	COMPACTOR_SET(c, th.min_share_bp, bp);
+}
+
+void compactor_set_min(struct zsfs_compactor *c, size_t bytes)
+{
+	COMPACTOR_SET(c, th.min_bytes, bytes);
+}
+
+void compactor_set_psi(struct zsfs_compactor *c, unsigned bp)
+{
+	COMPACTOR_SET(c, th.psi_bp, bp);
 }

@@ -14,14 +14,13 @@
  * Sizes and percentages in the commands are read by parse.c, the grammar
  * the mount options share.
  *
- * lock ordering: see ctl_internal.h; a writer's lock comes first:
- *	w->lock -> (the budget's reclaim lock) -> ctl->lock
+ * lock ordering: see ctl_internal.h.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <stdlib.h>
-#include <time.h>
+#include <string.h>
 
 #include "ctl_internal.h"
 
@@ -30,9 +29,9 @@
 int zsfs_ctl_create(const struct zsfs_ctl_params *params,
 		    struct zsfs_ctl **ctlp)
 {
+	struct zsfs_compactor_params cp;
 	struct zsfs_ctl *ctl;
-	pthread_condattr_t ca;
-	int rc = -ENOMEM;
+	int rc;
 
 	if (!params || !params->store || !ctlp)
 		return -EINVAL;
@@ -46,57 +45,48 @@ int zsfs_ctl_create(const struct zsfs_ctl_params *params,
 	ctl->pool = zsfs_store_pool(params->store);
 	ctl->budget = zsfs_store_budget(params->store);
 	ctl->owner = params->owner;
-	ctl->ac.min_share_bp = params->ac_min_share_bp;
-	ctl->ac.min_bytes = params->ac_min_bytes;
-	ctl->ac.psi_bp = params->ac_psi_bp;
-	if (!params->ac_exact) {
-		/* zero-initialised params: 0 means the default */
-		if (!ctl->ac.min_share_bp)
-			ctl->ac.min_share_bp = ZSFS_AC_MIN_SHARE_BP;
-		if (!ctl->ac.min_bytes)
-			ctl->ac.min_bytes = ZSFS_AC_MIN_BYTES;
-		if (!ctl->ac.psi_bp)
-			ctl->ac.psi_bp = ZSFS_AC_PSI_BP;
-	}
-	ctl->ac_interval_ms = params->ac_interval_ms ? params->ac_interval_ms
-						     : ZSFS_AC_INTERVAL_MS;
-	ctl->use_psi = params->use_psi;
 	ctl->fs_counts = params->fs_counts;
 	ctl->fs_check = params->fs_check;
 	ctl->fs_arg = params->fs_arg;
-	ctl->auto_compact = !!params->auto_compact;
 
-	if (pthread_mutex_init(&ctl->lock, NULL))
-		goto err_free;
-	if (pthread_condattr_init(&ca))
-		goto err_lock;
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	if (pthread_cond_init(&ctl->cond, &ca)) {
-		pthread_condattr_destroy(&ca);
-		goto err_lock;
+	memset(&cp, 0, sizeof(cp));
+	cp.pool = ctl->pool;
+	cp.budget = ctl->budget;
+	cp.on = params->auto_compact;
+	cp.th.min_share_bp = params->ac_min_share_bp;
+	cp.th.min_bytes = params->ac_min_bytes;
+	cp.th.psi_bp = params->ac_psi_bp;
+	if (!params->ac_exact) {
+		/* zero-initialised params: 0 means the default */
+		if (!cp.th.min_share_bp)
+			cp.th.min_share_bp = ZSFS_AC_MIN_SHARE_BP;
+		if (!cp.th.min_bytes)
+			cp.th.min_bytes = ZSFS_AC_MIN_BYTES;
+		if (!cp.th.psi_bp)
+			cp.th.psi_bp = ZSFS_AC_PSI_BP;
 	}
-	pthread_condattr_destroy(&ca);
+	cp.interval_ms = params->ac_interval_ms;
+	cp.use_psi = params->use_psi;
+	cp.watch_memory = params->watch_memory;
+	cp.min_free = params->min_free;
+	rc = compactor_init(&ctl->comp, &cp);
+	if (rc) {
+		free(ctl);
+		return rc;
+	}
 	*ctlp = ctl;
 	return 0;
-
-err_lock:
-	pthread_mutex_destroy(&ctl->lock);
-err_free:
-	free(ctl);
-	return rc;
 }
 
 int zsfs_ctl_start(struct zsfs_ctl *ctl)
 {
-	return compactor_start(ctl);
+	return ctl ? compactor_start(&ctl->comp) : -EINVAL;
 }
 
 void zsfs_ctl_destroy(struct zsfs_ctl *ctl)
 {
 	if (!ctl)
 		return;
-	compactor_stop(ctl);
-	pthread_cond_destroy(&ctl->cond);
-	pthread_mutex_destroy(&ctl->lock);
+	compactor_fini(&ctl->comp);
 	free(ctl);
 }

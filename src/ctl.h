@@ -26,18 +26,9 @@
 
 struct zsfs_ctl;
 
-/*
- * Defaults of the background compactor's thresholds, which the mount
- * options compact_share=, compact_min= and compact_psi= and the commands
- * of the same names change (policy in compactor.c).  Percentages are kept
- * in hundredths of a percent (basis points): 500 is 5%, 10000 is 100%
- * (ZSFS_PCT_BP_MAX, parse.h).
- */
-#define ZSFS_AC_MIN_SHARE_BP 500u         /* 5% of the pool's pages */
-#define ZSFS_AC_MIN_BYTES ((size_t)1 << 20) /* and at least 1 MiB */
-/* PSI memory "some avg10" (percent of the last 10 s that tasks stalled
- * on memory) at or above which any freeable page is worth compacting. */
-#define ZSFS_AC_PSI_BP 1000u              /* 10% */
+/* The compactor's thresholds and their defaults (ZSFS_AC_*). */
+#include "compactor.h"
+
 /* What the filesystem reports about its namespace. */
 struct zsfs_fs_counts {
 	size_t inodes;      /* inodes in use, root included */
@@ -68,6 +59,10 @@ struct zsfs_ctl_params {
 	unsigned ac_psi_bp;       /* 1/100 %: 0..10000; 0 = no PSI trigger */
 	unsigned ac_interval_ms;  /* polling interval; 0 = default, always */
 	int use_psi;              /* watch /proc/pressure/memory if present */
+	/* Follow the memory cgroup and MemAvailable (compactor.h): the
+	 * daemon sets it; unit tests leave it 0 so the host does not count. */
+	int watch_memory;
+	uint64_t min_free;        /* MemAvailable kept free; 0 = no check */
 	/* Fill @out (may be NULL when not wanted). */
 	void (*fs_counts)(void *arg, struct zsfs_fs_counts *out);
 	/* The filesystem's consistency walk, ending with zs_pool_check()
@@ -89,7 +84,8 @@ void zsfs_ctl_destroy(struct zsfs_ctl *ctl);
  * first nine zram's mm_stat fields, then the rest, then after a blank line
  * the per-class table.  *@textp is malloc'ed; the caller frees it.
  * Every value is a decimal integer (bytes or counts) except the last line
- * before the blank one, "codec NAME" (e.g. "codec zstd:3"), and the two
+ * before the blank one, "codec NAME" (e.g. "codec zstd:3"), the word of
+ * "size_source" (size=, or the cgroup limit file in force), and the two
  * percentages compact_share_pct and compact_psi_pct, which carry up to two
  * decimals when they are not whole ("5", "2.5", "0.25").  The full list
  * is in ctl_text.c's file comment.  Never waits for a running compaction.

@@ -14,6 +14,7 @@ src_libzsfsctl_a_SOURCES = \
 	src/ctl_cmd.c \
 	src/ctl_writer.c \
 	src/ctl_xattr.c \
+	src/compactor.h \
 	src/compactor.c \
 	src/memcg.h \
 	src/memcg.c \
@@ -65,7 +66,9 @@ FUZZ_CTL_SRCS = \
 	$(srcdir)/src/ctl_cmd.c \
 	$(srcdir)/src/ctl_writer.c \
 	$(srcdir)/src/ctl_xattr.c \
-	$(srcdir)/src/compactor.c
+	$(srcdir)/src/compactor.c \
+	$(srcdir)/src/memcg.c \
+	$(srcdir)/src/sysmem.c
 fuzz/fuzz_ctl: $(FUZZ_CTL_SRCS) src/libzsfsdata.a alloc/libzsalloc.a
 	@$(MKDIR_P) fuzz
 	$(AM_V_CCLD)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined \

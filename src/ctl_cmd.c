@@ -25,8 +25,8 @@
  * into words, and a command parses all its arguments before it changes
  * anything, so a refused line changes nothing.
  *
- * lock ordering: a command takes ctl->compact_lock (compact) or ctl->lock
- * (the thresholds, auto_compact), never both at once; see ctl_internal.h.
+ * lock ordering: a command takes the budget's reclaim lock (compact) or
+ * the compactor's lock (the thresholds, auto_compact), never both at once.
  */
 #include "config.h"
 
@@ -140,23 +140,21 @@ static int cmd_auto_compact(struct zsfs_ctl *ctl, const struct tok *args,
 		return fail(why, why_cap, -EINVAL,
 			    "auto_compact: want on or off, not \"%.*s\"",
 			    TOK_SHOWN(&args[0]));
-	pthread_mutex_lock(&ctl->lock);
-	ctl->auto_compact = on;
-	pthread_mutex_unlock(&ctl->lock);
-	compactor_kick(ctl);
+	compactor_set_on(&ctl->comp, on);
 	return 0;
 }
 
 /*
  * The compactor's thresholds.  Each command parses first, so that a bad
- * value changes nothing, then sets its field under ctl->lock (the thread
- * copies all three under it at each poll) and wakes the thread, so that a
- * lowered threshold applies now rather than at the next interval.
+ * value changes nothing, then hands it to the compactor, which wakes its
+ * thread so that a lowered threshold applies now rather than at the next
+ * interval.
  */
-/* Parse a percent threshold into *@field (hundredths); @hint ends the
- * error message. */
+/* Parse a percent threshold and give it to @set (hundredths); @hint ends
+ * the error message. */
 static int set_pct(struct zsfs_ctl *ctl, const struct tok *arg,
-		   const char *name, const char *hint, unsigned *field,
+		   const char *name, const char *hint,
+		   void (*set)(struct zsfs_compactor *, unsigned),
 		   char *why, size_t why_cap)
 {
 	unsigned bp;
@@ -167,10 +165,7 @@ static int set_pct(struct zsfs_ctl *ctl, const struct tok *arg,
 		return fail(why, why_cap, -EINVAL,
 			    "%s: bad percent \"%.*s\" (%s; want 0..100 with at most two decimals%s)",
 			    name, TOK_SHOWN(arg), zsfs_parse_strerror(rc), hint);
-	pthread_mutex_lock(&ctl->lock);
-	*field = bp;
-	pthread_mutex_unlock(&ctl->lock);
-	compactor_kick(ctl);
+	set(&ctl->comp, bp);
 	return 0;
 }
 
@@ -178,7 +173,7 @@ static int cmd_compact_share(struct zsfs_ctl *ctl, const struct tok *args,
 			     char *why, size_t why_cap)
 {
 	return set_pct(ctl, &args[0], "compact_share", ", e.g. 5 or 2.5",
-		       &ctl->ac.min_share_bp, why, why_cap);
+		       compactor_set_share, why, why_cap);
 }
 
 static int cmd_compact_min(struct zsfs_ctl *ctl, const struct tok *args,
@@ -195,10 +190,7 @@ static int cmd_compact_min(struct zsfs_ctl *ctl, const struct tok *args,
 		return fail(why, why_cap, -EINVAL,
 			    "compact_min: bad size \"%.*s\" (%s; want N or N[kmgtpe])",
 			    TOK_SHOWN(&args[0]), zsfs_parse_strerror(rc));
-	pthread_mutex_lock(&ctl->lock);
-	ctl->ac.min_bytes = (size_t)v;
-	pthread_mutex_unlock(&ctl->lock);
-	compactor_kick(ctl);
+	compactor_set_min(&ctl->comp, (size_t)v);
 	return 0;
 }
 
@@ -206,7 +198,7 @@ static int cmd_compact_psi(struct zsfs_ctl *ctl, const struct tok *args,
 			   char *why, size_t why_cap)
 {
 	return set_pct(ctl, &args[0], "compact_psi", "; 0 = no PSI trigger",
-		       &ctl->ac.psi_bp, why, why_cap);
+		       compactor_set_psi, why, why_cap);
 }
 
 static int cmd_check(struct zsfs_ctl *ctl, const struct tok *args,

@@ -20,11 +20,15 @@
  *	heap_bytes N              the daemon's malloc heap (not the pool)
  *	pages_stored ...          the rest of the store's ZSFS_STORE_STATS
  *	compactions_* ...         the budget's ZSFS_BUDGET_STATS
+ *	size_bytes N              the effective size= cap (what df shows):
+ *	size_source WORD          size=, or the memory cgroup's limit file
+ *	                          when that is lower ("cgroup_v1:/sys/...")
  *	auto_compact 0|1
  *	compact_share_pct P       the compactor's thresholds (compactor.c):
  *	compact_min_bytes N       percentages print as integers when whole,
  *	compact_psi_pct P         else with one or two decimals (2.5, 0.25)
- *	codec NAME                e.g. lz4, zstd:3, none (the only text value)
+ *	codec NAME                e.g. lz4, zstd:3, none (a text value, as
+ *	                          size_source is)
  *	<blank line>
  *	class size objs_per_zspage pages_per_zspage u0_25 u25_50 u50_75
  *	      u75_100 full objs_allocated objs_used pages_used pages_freeable
@@ -35,9 +39,10 @@
  * ZSFS_STORE_STATS, ZSFS_BUDGET_STATS or ZSFS_BUDGET_HOLDERS show up
  * without touching this file.
  *
- * lock ordering: ctl->lock alone, for the copy of the ctl's own fields;
- * the pool, the store and the filesystem are asked with no ctl lock held,
- * so reading the text never waits for a compaction.
+ * lock ordering: the compactor's lock alone, for the copy of its switch
+ * and thresholds; the pool, the store, the budget (not its reclaim lock)
+ * and the filesystem are asked one at a time, so reading the text never
+ * waits for a compaction.
  */
 #include "config.h"
 
@@ -56,6 +61,8 @@ struct ctl_snap {
 	struct zsfs_fs_counts fc;
 	struct zsfs_budget_stats bs;
 	size_t held[ZSFS_HOLDERS_NR];
+	size_t size;                  /* the effective size= cap */
+	char size_source[256];        /* where it comes from, no blanks */
 	size_t mem_limit;
 	size_t mem_used_max;
 	size_t auto_compact;
@@ -139,6 +146,8 @@ static size_t heap_bytes(void)
 
 static void ctl_snapshot(struct zsfs_ctl *ctl, struct ctl_snap *s)
 {
+	int on;
+
 	memset(s, 0, sizeof(*s));
 	if (ctl->fs_counts)
 		ctl->fs_counts(ctl->fs_arg, &s->fc);
@@ -146,13 +155,18 @@ static void ctl_snapshot(struct zsfs_ctl *ctl, struct ctl_snap *s)
 	s->mem_limit = zsfs_budget_pool_cap(ctl->budget);
 	s->mem_used_max = zsfs_budget_sample_max(ctl->budget);
 	zsfs_budget_stats(ctl->budget, &s->bs);
+	s->size = zsfs_budget_size(ctl->budget);
+	zsfs_budget_size_source(ctl->budget, s->size_source,
+				sizeof(s->size_source));
+	/* one token: "cgroup v1 /sys/..." reads as "cgroup_v1:/sys/..." */
+	for (char *p = s->size_source; *p; p++)
+		if (*p == ' ' || *p == '\t' || *p == '\n')
+			*p = p[1] == '/' ? ':' : '_';
 	for (unsigned h = 0; h < ZSFS_HOLDERS_NR; h++)
 		s->held[h] = zsfs_budget_held(ctl->budget, (enum zsfs_holder)h);
 	zs_pool_stats(ctl->pool, &s->pool);
-	pthread_mutex_lock(&ctl->lock);
-	s->auto_compact = (size_t)ctl->auto_compact;
-	s->ac = ctl->ac;
-	pthread_mutex_unlock(&ctl->lock);
+	compactor_get(&ctl->comp, &on, &s->ac);
+	s->auto_compact = (size_t)on;
 	s->heap_bytes = heap_bytes();
 	/* mem_bytes may have grown since the sample */
 	if (s->pool.mem_bytes > s->mem_used_max)
@@ -232,6 +246,7 @@ int zsfs_ctl_stats_text(struct zsfs_ctl *ctl, char **textp, size_t *lenp)
 #define ZSFS_CTL_PRINT_BUDGET(n, desc) fprintf(f, "%s %zu\n", #n, s->bs.n);
 	ZSFS_BUDGET_STATS(ZSFS_CTL_PRINT_BUDGET)
 #undef ZSFS_CTL_PRINT_BUDGET
+	fprintf(f, "size_bytes %zu\nsize_source %s\n", s->size, s->size_source);
 #define ZSFS_CTL_PRINT(n, v) fprintf(f, "%s %zu\n", #n, (size_t)(v));
 	ZSFS_CTL_TAIL(ZSFS_CTL_PRINT)
 #define ZSFS_CTL_PRINT_PCT(n, v) print_pct(f, #n, (v));

@@ -11,8 +11,8 @@
  * the rest of it, up to its newline, is dropped unrun.  The first failing
  * line stops the write (the lines before it have run).
  *
- * lock ordering: w->lock is taken first, before any ctl lock a command
- * takes: w->lock -> ctl->compact_lock -> ctl->lock.
+ * lock ordering: w->lock is taken first, before any lock a command
+ * takes: w->lock -> the budget's reclaim lock or the compactor's lock.
  */
 #include "config.h"
 

@@ -284,6 +284,8 @@ int main(int argc, char **argv)
 	cp.ac_min_bytes = o.compact_min > SIZE_MAX ? SIZE_MAX
 						   : (size_t)o.compact_min;
 	cp.use_psi = 1;
+	cp.watch_memory = 1;
+	cp.min_free = o.min_free;
 	cp.fs_counts = zsfs_fs_counts;
 	cp.fs_check = zsfs_fs_check;
 	cp.fs_arg = &fs;

@@ -111,7 +111,7 @@ static void test_text(struct zsfs_ctl *ctl, zs_pool *pool)
 		"compactions_manual", "compactions_auto", "compactions_enospc",
 		"last_compact_usec", "last_compact_pages", "auto_compact",
 		"compact_share_pct", "compact_min_bytes", "compact_psi_pct",
-		"heap_bytes",
+		"heap_bytes", "compactions_waited", "size_bytes",
 	};
 	/* the last lines before the blank one, in order */
 	static const char *const tail[] = {
@@ -172,6 +172,8 @@ static void test_text(struct zsfs_ctl *ctl, zs_pool *pool)
 				order_ok = 0;
 			if (!strcmp(name, "codec"))
 				codec = !strcmp(val, "lz4");
+			else if (!strcmp(name, "size_source"))
+				ints_ok &= !strcmp(val, "none"); /* no size= */
 			else if (val[strspn(val, "0123456789")] || codec)
 				ints_ok = 0; /* non-integer, or after codec */
 			/* keep the last five names */

@@ -135,9 +135,7 @@ static int cmd(struct zsfs_ctl *ctl, const char *name, const char *text,
 
 static void ac_now(struct zsfs_ctl *ctl, struct ac_thresholds *th)
 {
-	pthread_mutex_lock(&ctl->lock);
-	*th = ctl->ac;
-	pthread_mutex_unlock(&ctl->lock);
+	compactor_get(&ctl->comp, NULL, th);
 }
 
 static void test_sizes(struct zsfs_ctl *ctl, struct zsfs_store *store,
