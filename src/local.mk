@@ -53,4 +53,6 @@ TESTS += tests/fs_mount.sh
 THREADED_TESTS += tests/fs_dir.sh
 dist_check_SCRIPTS += tests/fs_memory.sh
 TESTS += tests/fs_memory.sh
+dist_check_SCRIPTS += tests/memcg_mount.sh
+TESTS += tests/memcg_mount.sh
 THREADED_TESTS += tests/fs_memory.sh
