@@ -22,7 +22,7 @@ src_zsfs_SOURCES = \
 	src/ops_xattr.c \
 	src/ops_ctl.c \
 	src/ops_fs.c
-src_zsfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
+src_zsfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS) $(LZ4_CFLAGS) $(ZSTD_CFLAGS)
 src_zsfs_LDADD = src/libzsfsctl.a src/libzsfsdata.a alloc/libzsalloc.a \
 	$(FUSE_LIBS) $(LZ4_LIBS) $(ZSTD_LIBS)
 
@@ -56,3 +56,12 @@ TESTS += tests/fs_memory.sh
 dist_check_SCRIPTS += tests/memcg_mount.sh
 TESTS += tests/memcg_mount.sh
 THREADED_TESTS += tests/fs_memory.sh
+
+# zsfsctl, the human view of a mount: a bash script, its version filled in.
+bin_SCRIPTS = src/zsfsctl
+EXTRA_DIST += src/zsfsctl.in
+CLEANFILES += src/zsfsctl
+src/zsfsctl: src/zsfsctl.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) src && \
+	sed -e 's|@PACKAGE_VERSION[@]|$(PACKAGE_VERSION)|g' $(srcdir)/src/zsfsctl.in >$@.tmp && \
+	chmod +x $@.tmp && mv -f $@.tmp $@

@@ -26,6 +26,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <lz4.h>
+#include <zstd.h>
+
 #include "autounmount.h"
 #include "fs.h"
 #include "memcg.h"
@@ -54,7 +57,8 @@ static void usage(FILE *f, const char *prog)
 		"pages compressed with lz4 or zstd).\n"
 		"\n"
 		"    -h, --help             this text\n"
-		"    -V, --version          print the version\n"
+		"    -V, --version          print the version and those of libfuse,\n"
+		"                           lz4 and zstd it runs with\n"
 		"    -f                     stay in the foreground\n"
 		"    -d, -o debug           debug output (implies -f)\n"
 		"    -s                     single-threaded\n"
@@ -247,7 +251,11 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (cl.version) {
-		printf("zsfs %s (libfuse %s)\n", PACKAGE_VERSION, fuse_pkgversion());
+		/* the libraries this process runs with, not the headers'
+		 * versions it was built against */
+		printf("zsfs %s\nlibfuse %s\nlz4 %s\nzstd %s\n", PACKAGE_VERSION,
+		       fuse_pkgversion(), LZ4_versionString(),
+		       ZSTD_versionString());
 		return 0;
 	}
 	if (!cl.mountpoint) {

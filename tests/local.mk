@@ -47,3 +47,9 @@ EXTRA_DIST += tests/soak.sh
 soak: tests/fsx tests/mt_stress src/zsfs
 	$(AM_TESTS_ENVIRONMENT) $(SHELL) $(srcdir)/tests/soak.sh
 .PHONY: soak
+
+# Running zsfs for real: zsfsctl, mounting through fstab, a mount by a
+# user who is not root.
+ADMIN_TESTS = tests/zsfsctl.sh tests/fstab.sh tests/unpriv.sh
+dist_check_SCRIPTS += $(ADMIN_TESTS)
+TESTS += $(ADMIN_TESTS)
