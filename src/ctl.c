@@ -586,6 +586,14 @@ static int cmd_check(struct zsfs_ctl *ctl, const struct tok *args,
 	return 0;
 }
 
+/* A new dictionary now (dict=auto): the settle thread trains it. */
+static int cmd_dict_retrain(struct zsfs_ctl *ctl, const struct tok *args,
+			    char *why, size_t why_cap)
+{
+	zsfs_store_dict_retrain(ctl->store);
+	return 0;
+}
+
 static const struct ctl_cmd ctl_cmds[] = {
 	{ .name = "compact", .nargs = 0, .run = cmd_compact },
 	{ .name = "mem_limit", .nargs = 1, .run = cmd_mem_limit },
@@ -595,6 +603,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ .name = "compact_min", .nargs = 1, .run = cmd_compact_min },
 	{ .name = "compact_psi", .nargs = 1, .run = cmd_compact_psi },
 	{ .name = "check", .nargs = 0, .run = cmd_check },
+	{ .name = "dict_retrain", .nargs = 0, .run = cmd_dict_retrain },
 };
 
 int zsfs_ctl_command(struct zsfs_ctl *ctl, uid_t uid, const char *line,

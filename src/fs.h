@@ -137,6 +137,7 @@ struct zsfs {
 	struct zsfs_store *store;      /* thread safe */
 	struct zsfs_budget *budget;    /* the store's; thread safe */
 	struct zsfs_ctl *ctl;          /* thread safe */
+	struct zsfs_settle *settle;    /* settle.c; NULL when not running */
 	struct fuse_session *se;
 	uid_t owner;                   /* the mounting user */
 
@@ -167,6 +168,13 @@ struct zsfs_ctl_handle {
 	pthread_mutex_t lock;
 	struct zsfs_ctl_writer *writer; /* protected by lock; NULL after flush */
 };
+
+/* --- settle.c --- */
+/* Start the settle thread (after daemonizing: a fork loses threads), if
+ * the store has background work; stop it (idempotent; zsfs_fs_fini
+ * calls it).  Return 0 or -errno. */
+int zsfs_settle_start(struct zsfs *fs);
+void zsfs_settle_stop(struct zsfs *fs);
 
 /* --- inode.c --- */
 int zsfs_fs_init(struct zsfs *fs, const struct zsfs_options *o, uid_t owner);
