@@ -34,6 +34,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -52,6 +53,7 @@ struct zsfs_settle {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;       /* with lock: kicked or stop */
 	bool kicked, stop;         /* protected by lock */
+	bool worked;               /* the thread's: a round since idle */
 };
 
 static void settle_kick(void *arg)
@@ -221,8 +223,17 @@ static void *settle_main(void *arg)
 			 * after the look kicks us. */
 			zsfs_store_settle_arm(st->fs->store);
 			zsfs_store_stats(st->fs->store, &ss);
-			if (!ss.recompress_pending)
+			if (!ss.recompress_pending && st->worked) {
+				/* Going idle: this thread's malloc arena (codec
+				 * state, samples, training) goes back too. */
 				zsfs_store_settle_idle(st->fs->store);
+				/* Smaller objects left holes in the pool's
+				 * pages: compact once (it also trims malloc). */
+				zsfs_budget_reclaim(st->fs->budget,
+						    ZSFS_RECLAIM_AUTO);
+				malloc_trim(0);
+				st->worked = false;
+			}
 			pthread_mutex_lock(&st->lock);
 			if (!st->kicked && !st->stop && !ss.recompress_pending &&
 			    !zsfs_store_dict_due(st->fs->store)) {
@@ -233,6 +244,7 @@ static void *settle_main(void *arg)
 		st->kicked = false;
 		pthread_mutex_unlock(&st->lock);
 		retry = settle_round(st);
+		st->worked = true;
 		if (retry && settle_sleep(st, retry))
 			return NULL;
 		pthread_mutex_lock(&st->lock);
