@@ -5,8 +5,8 @@
 #
 # For each tree (default /usr/include and /usr/lib/gcc), in one run:
 #   zsfs lz4 dict=off,recompress=off   (today's zsfs)
-#   zsfs lz4 (defaults: dict=auto, recompress=lz4hc:9)
-#   zsfs zstd (defaults: dict=auto, recompress=zstd:9)
+#   zsfs lz4 dict=auto,recompress=on (lz4hc:9)
+#   zsfs zstd dict=auto,recompress=on (zstd:9)
 #   ext4 on zram (lz4), hot-added and removed on exit, even on failure
 # zsfs memory is the daemon's smaps_rollup Rss growth over the fresh
 # mount, read after recompress_pending reached 0 (settle seconds and the
@@ -83,7 +83,7 @@ zram_run() {
 printf '%-14s %-34s %10s %7s %9s %8s %8s %9s\n' tree config mem_MiB x_zram settle_s cpu_s idle_cpu cpu_s/GiB
 for tree in "$@"; do
 	z=$(zram_run "$tree")
-	for cfg in "compress=lz4,dict=off,recompress=off" "compress=lz4" "compress=zstd"; do
+	for cfg in "compress=lz4,dict=off,recompress=off" "compress=lz4,dict=auto,recompress=on" "compress=zstd,dict=auto,recompress=on"; do
 		read -r mem st cpu idle orig <<<"$(zsfs_run "$cfg" "$tree")"
 		printf '%-14s %-34s %10.1f %7.3f %9s %8s %8s %9.1f\n' "$(basename "$tree")" "$cfg" \
 			"$(awk -v m="$mem" 'BEGIN { print m / 1048576 }')" \

@@ -93,12 +93,14 @@ struct zsfs_store_params {
 	 * started at the first large request and stopped by
 	 * zsfs_store_destroy(). */
 	unsigned threads;
-	/* Background recompression of settled pages (recompress.c): NULL
-	 * or "" = the default (lz4hc:9 on lz4, zstd:9 on zstd), "off",
+	/* Background recompression of settled pages (recompress.c): NULL,
+	 * "" or "off" = none (the default), "on" = lz4hc:9 on lz4, zstd:9
+	 * on zstd,
 	 * "lz4hc:N" (lz4 only, 1..12), "zstd:N" (zstd only, 1..19). */
 	const char *recompress;
-	/* Dictionaries (dict.c): NULL, "" or "auto" = trained from the
-	 * mount's own pages; "off"; else the path of a dictionary file. */
+	/* Dictionaries (dict.c): "auto" = trained from the mount's own
+	 * pages; NULL, "" or "off" = none (the default); else the path of a
+	 * dictionary file. */
 	const char *dict;
 };
 
