@@ -44,7 +44,9 @@
 
 /* Holders of memory outside the pool: X(ENUM, name, description). */
 #define ZSFS_BUDGET_HOLDERS(X)                                               \
-	X(META, meta, "inodes, names, xattrs, directory and page tables")
+	X(META, meta, "inodes, names, xattrs, directory and page tables")   \
+	X(DICT, dict, "compression dictionaries")                           \
+	X(SETTLE, settle, "background recompression: codec state, training samples")
 
 enum zsfs_holder {
 #define ZSFS_BUDGET_HOLDER_ENUM(e, name, desc) ZSFS_HOLD_##e,

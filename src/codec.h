@@ -49,7 +49,38 @@ struct zsfs_codec {
 	 * exactly one page.
 	 */
 	int (*decompress)(void *ctx, const void *src, size_t len, void *dst);
+
+	/*
+	 * Dictionaries (dict.c); NULL in a codec without them ("none").
+	 * A dictionary is content (a zstd dictionary or raw bytes) prepared
+	 * for decoding; compressing with it needs a second object prepared
+	 * for one level (cdict), which only the background recompression
+	 * makes.  Both are read-only once made: any thread.
+	 *
+	 * dict_create() - prepare @size bytes at @content (copied).
+	 * Return 0 and *@dp; -EINVAL (not a dictionary this codec takes);
+	 * -ENOMEM.
+	 */
+	int (*dict_create)(const void *content, size_t size, void **dp);
+	void (*dict_destroy)(void *d);
+	/* Heap bytes the dictionary holds (for the budget). */
+	size_t (*dict_bytes)(const void *d);
+	/* A compression-side object for @d at @level; @d must outlive it. */
+	int (*cdict_create)(const void *d, int level, void **cdp);
+	void (*cdict_destroy)(void *cd);
+	size_t (*cdict_bytes)(const void *cd);
+	/* As compress, with the dictionary @cd (the level is @cd's). */
+	int (*compress_dict)(void *ctx, void *cd, const void *src, void *dst,
+			     size_t dst_cap, size_t *lenp);
+	/* As decompress, with the dictionary @d. */
+	int (*decompress_dict)(void *ctx, const void *d, const void *src,
+			       size_t len, void *dst);
 };
+
+/* lz4 levels: 0 is lz4's fast compressor (what writes use); 1..12 are
+ * LZ4HC's levels, whose output the ordinary lz4 decoder reads. */
+#define ZSFS_LZ4HC_LEVEL_MIN 1
+#define ZSFS_LZ4HC_LEVEL_MAX 12
 
 /* ---- codec_lz4.c ---------------------------------------------------- */
 extern const struct zsfs_codec zsfs_codec_lz4;

@@ -97,7 +97,7 @@ int zsfs_ctl_stats_text(struct zsfs_ctl *ctl, char **textp, size_t *lenp);
  * zsfs_ctl_command() - run one command line (without its newline) written
  * to .zsctl by user @uid: compact, mem_limit SIZE, reset_max,
  * auto_compact on|off, compact_share PCT, compact_min SIZE,
- * compact_psi PCT, check.  Empty and all-blank lines do nothing.
+ * compact_psi PCT, check, dict_retrain.  Empty and all-blank lines do nothing.
  * Return: 0; -EPERM when @uid is neither root nor the owner (checked
  * first, for any non-blank line); -E2BIG for a line over 4096 bytes;
  * -EINVAL for an unknown or malformed command (nothing changed); -EIO when

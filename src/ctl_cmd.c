@@ -14,6 +14,7 @@
  *	compact_psi PCT       decimals, SIZE bytes or with k..e (no %);
  *	                      the thread is woken to apply them at once
  *	check                 the filesystem's and the pool's consistency walk
+ *	dict_retrain          train a new dictionary from the pages now stored
  * Empty and all-whitespace lines are ignored; tokens are separated by
  * blanks.  Errors: -EPERM (not root nor owner), -EINVAL (unknown or
  * malformed: binary bytes, NUL, extra tokens, bad or overflowing numbers;
@@ -225,6 +226,13 @@ static int cmd_check(struct zsfs_ctl *ctl, const struct tok *args,
 	return 0;
 }
 
+static int cmd_dict_retrain(struct zsfs_ctl *ctl, const struct tok *args,
+			    char *why, size_t why_cap)
+{
+	zsfs_store_dict_retrain(ctl->store);
+	return 0;
+}
+
 static const struct ctl_cmd ctl_cmds[] = {
 	{ .name = "compact", .nargs = 0, .run = cmd_compact },
 	{ .name = "mem_limit", .nargs = 1, .run = cmd_mem_limit },
@@ -234,6 +242,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ .name = "compact_min", .nargs = 1, .run = cmd_compact_min },
 	{ .name = "compact_psi", .nargs = 1, .run = cmd_compact_psi },
 	{ .name = "check", .nargs = 0, .run = cmd_check },
+	{ .name = "dict_retrain", .nargs = 0, .run = cmd_dict_retrain },
 };
 
 int zsfs_ctl_command(struct zsfs_ctl *ctl, uid_t uid, const char *line,

@@ -21,6 +21,8 @@ src_libzsfsdata_a_SOURCES = \
 	src/workers.c \
 	src/pagestore.c \
 	src/pagecodec.c \
+	src/dict.c \
+	src/recompress.c \
 	src/entry.c \
 	src/dirty.c \
 	src/pagejob.c \
@@ -93,6 +95,8 @@ FUZZ_PAGESTORE_SRCS = \
 	$(srcdir)/src/workers.c \
 	$(srcdir)/src/pagestore.c \
 	$(srcdir)/src/pagecodec.c \
+	$(srcdir)/src/dict.c \
+	$(srcdir)/src/recompress.c \
 	$(srcdir)/src/entry.c \
 	$(srcdir)/src/dirty.c \
 	$(srcdir)/src/pagejob.c \

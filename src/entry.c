@@ -56,11 +56,21 @@ static void entry_account(struct zsfs_store *store, struct zsfs_file *file,
 		}
 		break;
 	case ZSFS_PK_COMP:
-		bytes = e->len;
+		bytes = zsfs_pentry_bytes(e);
 		if (sign > 0)
 			file->pages_compressed++;
 		else
 			file->pages_compressed--;
+		if (zsfs_pentry_dict(e)) {
+			/* The entry's reference on its dictionary; the one
+			 * going away is dropped by entry_release. */
+			if (sign > 0) {
+				dict_get(store, zsfs_pentry_dict(e));
+				CNT_ADD(store, dict_pages, 1);
+			} else {
+				CNT_SUB(store, dict_pages, 1);
+			}
+		}
 		break;
 	case ZSFS_PK_RAW:
 		bytes = ZSFS_PAGE_SIZE;
@@ -85,6 +95,21 @@ static void entry_account(struct zsfs_store *store, struct zsfs_file *file,
 	default:
 		return;
 	}
+	if (store->settle_on && e->kind != ZSFS_PK_SAME &&
+	    !(e->len & ZSFS_PLEN_SETTLED)) {
+		if (sign > 0) {
+			file->unsettled++;
+			CNT_ADD(store, recompress_pending, 1);
+			if (atomic_load_explicit(&store->hook_armed,
+						 memory_order_relaxed) &&
+			    atomic_exchange(&store->hook_armed, false) &&
+			    store->work_hook)
+				store->work_hook(store->work_arg);
+		} else {
+			file->unsettled--;
+			CNT_SUB(store, recompress_pending, 1);
+		}
+	}
 	if (sign > 0) {
 		file->stored_bytes += bytes;
 		CNT_ADD(store, compr_data_size, bytes);
@@ -106,6 +131,11 @@ static void entry_release(struct zsfs_store *store, struct zsfs_file *file,
 	case ZSFS_PK_COMP:
 	case ZSFS_PK_RAW:
 		zs_free(store->pool, e->val);
+		if (zsfs_pentry_dict(e)) {
+			entry_account(store, file, e, -1);
+			dict_put(store, zsfs_pentry_dict(e));
+			return;
+		}
 		break;
 	case ZSFS_PK_DIRTY: {
 		struct store_dirty *d = (struct store_dirty *)(uintptr_t)e->val;
@@ -179,6 +209,19 @@ void entry_discard(struct zsfs_store *store, const struct zsfs_pentry *ne)
 		zs_free(store->pool, ne->val);
 }
 
+/* Mark the COMP or RAW entry in @slot settled, as it is. */
+void entry_settle(struct zsfs_store *store, struct zsfs_file *file,
+		  struct zsfs_pentry *slot)
+{
+	if (slot->len & ZSFS_PLEN_SETTLED)
+		return;
+	slot->len |= ZSFS_PLEN_SETTLED;
+	if (store->settle_on) {
+		file->unsettled--;
+		CNT_SUB(store, recompress_pending, 1);
+	}
+}
+
 /* Free every page at index >= @from and < @to. */
 void range_drop(struct zsfs_store *store, struct zsfs_file *file,
 		uint64_t from, uint64_t to)
@@ -245,7 +288,7 @@ static int check_fail(char *msg, size_t msg_cap, uint64_t idx,
 int zsfs_file_check(struct zsfs_store *store, const struct zsfs_file *file,
 		    char *msg, size_t msg_cap)
 {
-	size_t comp = 0, raw = 0, same = 0, dirty = 0, bytes = 0;
+	size_t comp = 0, raw = 0, same = 0, dirty = 0, bytes = 0, pend = 0;
 	const struct store_dirty *d;
 	const struct zsfs_pentry *e;
 	unsigned char scratch[ZSFS_PAGE_SIZE];
@@ -288,19 +331,38 @@ int zsfs_file_check(struct zsfs_store *store, const struct zsfs_file *file,
 			same++;
 			break;
 		case ZSFS_PK_COMP:
-			if (!e->val || !e->len || e->len > ZSFS_HUGE_THRESHOLD)
+			if (!e->val || !zsfs_pentry_bytes(e) ||
+			    zsfs_pentry_bytes(e) > ZSFS_HUGE_THRESHOLD ||
+			    (e->len & ~(ZSFS_PLEN_BYTES | ZSFS_PLEN_SETTLED |
+					ZSFS_PLEN_DICT_MASK << ZSFS_PLEN_DICT_SHIFT)))
 				return check_fail(msg, msg_cap, idx,
 						  "compressed entry: bad handle or length");
-			if (zs_obj_size(store->pool, e->val) != e->len)
+			if (zs_obj_size(store->pool, e->val) !=
+			    zsfs_pentry_bytes(e))
 				return check_fail(msg, msg_cap, idx,
 						  "object size differs from the entry's length");
+			if (zsfs_pentry_dict(e) &&
+			    (!dict_of(store, zsfs_pentry_dict(e)) ||
+			     !atomic_load(&dict_of(store,
+						   zsfs_pentry_dict(e))->refs)))
+				return check_fail(msg, msg_cap, idx,
+						  "names a dictionary that does not exist");
 			if (page_load(store, e, scratch))
 				return check_fail(msg, msg_cap, idx,
+						  zsfs_pentry_dict(e) ?
+						  "does not decompress with its dictionary" :
 						  "does not decompress");
 			comp++;
-			bytes += e->len;
+			bytes += zsfs_pentry_bytes(e);
+			pend += store->settle_on &&
+				!(e->len & ZSFS_PLEN_SETTLED);
 			break;
 		case ZSFS_PK_RAW:
+			if (zsfs_pentry_dict(e))
+				return check_fail(msg, msg_cap, idx,
+						  "raw entry names a dictionary");
+			pend += store->settle_on &&
+				!(e->len & ZSFS_PLEN_SETTLED);
 			if (!e->val ||
 			    zs_obj_size(store->pool, e->val) != ZSFS_PAGE_SIZE)
 				return check_fail(msg, msg_cap, idx,
@@ -322,12 +384,14 @@ int zsfs_file_check(struct zsfs_store *store, const struct zsfs_file *file,
 	}
 	if (file->ndirty > ZSFS_DIRTY_PER_FILE || dirty != file->ndirty ||
 	    comp != file->pages_compressed || raw != file->pages_raw ||
-	    same != file->pages_same || bytes != file->stored_bytes) {
+	    same != file->pages_same || bytes != file->stored_bytes ||
+	    pend != file->unsettled) {
 		snprintf(msg, msg_cap,
-			 "file counters: found %zu comp %zu raw %zu same %zu dirty %zu bytes, recorded %zu %zu %zu %u %zu",
-			 comp, raw, same, dirty, bytes, file->pages_compressed,
-			 file->pages_raw, file->pages_same, file->ndirty,
-			 file->stored_bytes);
+			 "file counters: found %zu comp %zu raw %zu same %zu dirty %zu bytes %zu pending, recorded %zu %zu %zu %u %zu %u",
+			 comp, raw, same, dirty, bytes, pend,
+			 file->pages_compressed, file->pages_raw,
+			 file->pages_same, file->ndirty, file->stored_bytes,
+			 file->unsettled);
 		return -EUCLEAN;
 	}
 	return 0;

@@ -138,6 +138,7 @@ struct zsfs {
 	struct zsfs_store *store;      /* thread safe */
 	struct zsfs_budget *budget;    /* the store's; thread safe */
 	struct zsfs_ctl *ctl;          /* thread safe */
+	struct zsfs_settle *settle;    /* settle.c; NULL when not running */
 	struct fuse_session *se;
 	uid_t owner;                   /* the mounting user */
 
@@ -158,6 +159,13 @@ struct zsfs {
 /* fi->fh of a regular file opened for writing: only those flush their
  * dirty pages at close (a reader's close has nothing to report). */
 #define ZSFS_FH_WRITER 1
+
+/* --- settle.c --- */
+/* Start the settle thread (after daemonizing: a fork loses threads), if
+ * the store has background work; stop it (idempotent; zsfs_fs_fini
+ * calls it).  Return 0 or -errno. */
+int zsfs_settle_start(struct zsfs *fs);
+void zsfs_settle_stop(struct zsfs *fs);
 
 /* --- inode.c --- */
 int zsfs_fs_init(struct zsfs *fs, const struct zsfs_options *o, uid_t owner);

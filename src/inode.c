@@ -302,6 +302,8 @@ int zsfs_fs_init(struct zsfs *fs, const struct zsfs_options *o, uid_t owner)
 	memset(&sp, 0, sizeof(sp));
 	sp.compress = o->compress;
 	sp.limit_bytes = o->size;
+	sp.recompress = o->recompress;
+	sp.dict = o->dict;
 	err[0] = '\0';
 	rc = zsfs_store_create(&sp, &fs->store, err, sizeof(err));
 	if (rc < 0) {
@@ -346,6 +348,7 @@ void zsfs_fs_fini(struct zsfs *fs)
 {
 	struct zsfs_inode *in, *next;
 
+	zsfs_settle_stop(fs);
 	/* The session is gone: no other thread runs.  Free every inode. */
 	for (in = fs->inode_list.next; in != &fs->inode_list; in = next) {
 		next = in->next;

@@ -14,6 +14,7 @@ src_zsfs_SOURCES = \
 	src/options.h \
 	src/options.c \
 	src/inode.c \
+	src/settle.c \
 	src/dir.c \
 	src/xattr.c \
 	src/ops_entry.c \

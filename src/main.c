@@ -312,6 +312,8 @@ int main(int argc, char **argv)
 		goto out_signals;
 	if (fuse_daemonize(cl.foreground) != 0)
 		goto out_unmount;
+	if (zsfs_settle_start(&fs) < 0)
+		fprintf(stderr, "zsfs: no background recompression: cannot start its thread\n");
 	if (o.auto_unmount &&
 	    zsfs_autounmount_guard(&au, fuse_session_fd(fs.se), aumsg,
 				   sizeof(aumsg)) < 0)

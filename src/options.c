@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,15 @@ const char zsfs_options_help[] =
 "    oom_score_adj=N        the daemon's OOM killer score adjustment,\n"
 "                           -1000..1000 (default -900, unless the daemon\n"
 "                           inherited a non-zero value)\n"
+"    recompress=off|on|lz4hc:N|zstd:N  settled pages recompressed in the\n"
+"                           background at this level of the mount's codec\n"
+"                           (default off; on = lz4hc:9 / zstd:9)\n"
+"    dict=auto|off|PATH     compression dictionaries: trained from the\n"
+"                           mount's pages, none (default), or this file\n"
+"    settle_delay=SECONDS   a file settles this long after its last write\n"
+"                           (default 2; 0 = at once)\n"
+"    settle_cpu=PCT         CPU the background recompression may use, in\n"
+"                           percent of one core (default 25; 100 = no cap)\n"
 "    allow_other            let every user access the mount (default when\n"
 "                           mounted by root)\n"
 "    noallow_other          only the mounting user may access the mount\n"
@@ -193,6 +203,8 @@ void zsfs_options_init(struct zsfs_options *o, uint64_t ram_bytes,
 	o->auto_unmount = 1;
 	o->min_free = zsfs_min_free_default(ram_bytes);
 	o->oom_score_adj = ZSFS_OOM_SCORE_ADJ_DEFAULT;
+	o->settle_delay = ZSFS_SETTLE_DELAY_DEFAULT;
+	o->settle_cpu = ZSFS_SETTLE_CPU_DEFAULT;
 	/* libfuse mounts nosuid,nodev unless told otherwise; tmpfs mounted by
 	 * root has device nodes and setuid files working.  Later nosuid/nodev
 	 * options override these. */
@@ -234,6 +246,47 @@ static int apply_mem_opt(struct zsfs_options *o, const char *key,
 	return 1;
 }
 
+/* Background recompression and dictionaries.  Return 1 when @key is not
+ * one of them, else 0 or -EINVAL.  recompress= and dict= are checked
+ * against the codec when the store is made (mount time). */
+static int apply_settle_opt(struct zsfs_options *o, const char *key,
+			    const char *val, char *err, size_t err_cap)
+{
+	unsigned long v;
+	char *end;
+
+	if (strcmp(key, "recompress") == 0) {
+		if (!val || !*val || strlen(val) >= sizeof(o->recompress))
+			BAD("bad value for recompress: '%s' (off, lz4hc:N or zstd:N)",
+			    val ? val : "");
+		strcpy(o->recompress, val);
+		return 0;
+	}
+	if (strcmp(key, "dict") == 0) {
+		if (!val || !*val || strlen(val) >= sizeof(o->dict))
+			BAD("bad value for dict: '%s' (auto, off or a file)",
+			    val ? val : "");
+		strcpy(o->dict, val);
+		return 0;
+	}
+	if (strcmp(key, "settle_delay") == 0 || strcmp(key, "settle_cpu") == 0) {
+		bool cpu = key[7] == 'c';
+
+		errno = 0;
+		v = val && *val ? strtoul(val, &end, 10) : 0;
+		if (!val || !*val || errno || *end || *val == '-' ||
+		    (cpu ? v < 1 || v > 100 : v > 3600))
+			BAD("bad value for %s: '%s' (%s)", key, val ? val : "",
+			    cpu ? "1..100 percent of one core" : "0..3600 seconds");
+		if (cpu)
+			o->settle_cpu = (unsigned)v;
+		else
+			o->settle_delay = (unsigned)v;
+		return 0;
+	}
+	return 1;
+}
+
 /* Apply one option: @key, and @val (NULL when there was no '='). */
 static int apply_opt(struct zsfs_options *o, const char *key, const char *val,
 		     uint64_t ram_bytes, char *err, size_t err_cap)
@@ -243,6 +296,9 @@ static int apply_opt(struct zsfs_options *o, const char *key, const char *val,
 	int rc;
 
 	rc = apply_mem_opt(o, key, val, ram_bytes, err, err_cap);
+	if (rc != 1)
+		return rc;
+	rc = apply_settle_opt(o, key, val, err, err_cap);
 	if (rc != 1)
 		return rc;
 	if (strcmp(key, "size") == 0) {

@@ -30,6 +30,15 @@
  * FUSE filesystem): relatime (default), strictatime, noatime. */
 enum { ZSFS_ATIME_RELATIME, ZSFS_ATIME_STRICT, ZSFS_ATIME_NONE };
 
+/* dict=PATH: the longest path accepted. */
+#define ZSFS_DICT_PATH_CAP 1024
+/* A file settles 2 s after its last write: a build or a copy rewrites
+ * what it just wrote within a second or two; later, it is done. */
+#define ZSFS_SETTLE_DELAY_DEFAULT 2u
+/* At most 25% of one core: on a 2-core machine a build still has 1.75
+ * cores, and a GiB of lz4 text settles in about a minute or two. */
+#define ZSFS_SETTLE_CPU_DEFAULT 25u
+
 struct zsfs_options {
 	/* Cap on the pool's memory in bytes; 0 = no cap (size=0). */
 	uint64_t size;
@@ -61,6 +70,15 @@ struct zsfs_options {
 	uint64_t min_free;
 	int oom_score_adj;
 	int has_oom_score_adj;
+	/* Background recompression and dictionaries (settle.c, the store's
+	 * recompress.c and dict.c): recompress= and dict= as given ("" =
+	 * the default), checked when the store is made; a file settles
+	 * settle_delay seconds after its last write; the settle thread uses
+	 * at most settle_cpu percent of one core (100 = no cap). */
+	char recompress[16];
+	char dict[ZSFS_DICT_PATH_CAP];
+	unsigned settle_delay;
+	unsigned settle_cpu;
 	/* Comma-separated options for fuse_session_new(), NUL-terminated. */
 	char fuse_opts[ZSFS_FUSE_OPTS_CAP];
 };

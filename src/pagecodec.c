@@ -15,9 +15,8 @@
  * whole page decompresses straight from the pool mapping into the
  * caller's buffer; part of a compressed page goes through the scratch
  * page of a codec state.  These three are the only functions that know
- * what a stored object holds: a new encoding (per-page dictionaries,
- * recompression with a stronger codec) changes this file and the kinds in
- * pagemap.h, not its callers.  The codecs themselves sit behind struct
+ * what a stored object holds (a COMP entry may name a dictionary, dict.c,
+ * which page_load() decodes with; recompress.c makes such entries).  The codecs themselves sit behind struct
  * zsfs_codec (codec.h).
  *
  * Codec states (codec context, scratch and compression buffers) are taken
@@ -191,7 +190,18 @@ int page_load(struct zsfs_store *store, const struct zsfs_pentry *e,
 		if (rc)
 			return rc;
 		src = zs_map(store->pool, e->val, ZS_MM_RO, &m);
-		rc = store->codec->decompress(t->cctx, src, e->len, dst);
+		if (zsfs_pentry_dict(e)) {
+			/* The entry holds a reference: it is alive. */
+			struct store_dict *sd =
+				dict_of(store, zsfs_pentry_dict(e));
+
+			rc = sd ? store->codec->decompress_dict(t->cctx, sd->d,
+					src, zsfs_pentry_bytes(e), dst) : -EIO;
+		} else {
+			rc = store->codec->decompress(t->cctx, src,
+						      zsfs_pentry_bytes(e),
+						      dst);
+		}
 		zs_unmap(store->pool, &m);
 		tctx_put(store, t);
 		if (rc) {

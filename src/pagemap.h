@@ -57,9 +57,30 @@ enum zsfs_pkind {
  */
 struct zsfs_pentry {
 	uint64_t val;
-	uint32_t len;
+	uint32_t len;  /* bytes (ZSFS_PLEN_BYTES), dictionary id, settled */
 	uint32_t kind; /* enum zsfs_pkind */
 };
+
+/*
+ * The length word of a COMP or RAW entry: the object's bytes in the low
+ * 16 bits; the id of the dictionary its object needs (0 = none; only
+ * COMP) in bits 16..23; ZSFS_PLEN_SETTLED once the background
+ * recompression has been at it (pagestore's recompress.c).
+ */
+#define ZSFS_PLEN_BYTES 0xffffu
+#define ZSFS_PLEN_DICT_SHIFT 16
+#define ZSFS_PLEN_DICT_MASK 0xffu
+#define ZSFS_PLEN_SETTLED (1u << 24)
+
+static inline uint32_t zsfs_pentry_bytes(const struct zsfs_pentry *e)
+{
+	return e->len & ZSFS_PLEN_BYTES;
+}
+
+static inline unsigned zsfs_pentry_dict(const struct zsfs_pentry *e)
+{
+	return (e->len >> ZSFS_PLEN_DICT_SHIFT) & ZSFS_PLEN_DICT_MASK;
+}
 
 struct zsfs_pagemap {
 	struct zsfs_pentry direct[ZSFS_PAGEMAP_DIRECT]; /* pages 0..DIRECT-1 */

@@ -93,6 +93,15 @@ struct zsfs_store_params {
 	 * started at the first large request and stopped by
 	 * zsfs_store_destroy(). */
 	unsigned threads;
+	/* Background recompression of settled pages (recompress.c): NULL,
+	 * "" or "off" = none (the default), "on" = lz4hc:9 on lz4, zstd:9
+	 * on zstd,
+	 * "lz4hc:N" (lz4 only, 1..12), "zstd:N" (zstd only, 1..19). */
+	const char *recompress;
+	/* Dictionaries (dict.c): "auto" = trained from the mount's own
+	 * pages; NULL, "" or "off" = none (the default); else the path of a
+	 * dictionary file. */
+	const char *dict;
 };
 
 /* Most threads per store (helpers + the caller); more is clamped. */
@@ -136,7 +145,16 @@ const char *zsfs_store_codec(const struct zsfs_store *store);
 	X(dirty_pages, "uncompressed dirty pages waiting to be stored")     \
 	X(enospc_errors, "writes refused with ENOSPC")                       \
 	X(dirty_evictions, "dirty pages stored to make room in a dirty set") \
-	X(decompress_errors, "pages that failed to decompress (EIO)")
+	X(decompress_errors, "pages that failed to decompress (EIO)")       \
+	X(recompress_pending, "stored pages the background recompression has not settled") \
+	X(recompress_done, "pages the background recompression has settled") \
+	X(recompress_kept, "settled pages whose new object was smaller, so kept") \
+	X(recompress_saved_bytes, "bytes the kept recompressions saved (cumulative)") \
+	X(dict_count, "dictionaries held")                                  \
+	X(dict_pages, "pages stored with a dictionary")                    \
+	X(dict_saved_bytes, "bytes dictionaries saved against the same level without one (cumulative)") \
+	X(dict_trainings, "dictionaries trained")                           \
+	X(dict_train_usec, "time the last training took, microseconds")
 
 struct zsfs_store_stats {
 #define ZSFS_STORE_STATS_FIELD(name, desc) size_t name;
@@ -226,6 +244,62 @@ void zsfs_file_stats(const struct zsfs_file *file, struct zsfs_file_stats *st);
  * are counted in the store's stats.  O(1).  For the filesystem's
  * meta_bytes. */
 size_t zsfs_file_meta_bytes(const struct zsfs_file *file);
+
+/* --- background recompression and dictionaries (recompress.c, dict.c) ---
+ *
+ * A stored page is "pending" from when it is stored until the background
+ * recompression has been at it (recompress_pending counts them); that is
+ * done by one thread at a time, the filesystem's settle thread, which
+ * calls the functions below (the file ones with the file held as they
+ * say), and nothing else calls them.
+ */
+
+/* Is background work on (recompress= or dict= not both off)? */
+int zsfs_store_settle_on(const struct zsfs_store *store);
+/* Call @fn(@arg) (cheap, any thread, possibly under an inode lock) when
+ * a page goes pending after zsfs_store_settle_arm(); once per arm. */
+void zsfs_store_set_work_hook(struct zsfs_store *store, void (*fn)(void *),
+			      void *arg);
+void zsfs_store_settle_arm(struct zsfs_store *store);
+/* The file's pending pages.  Shared is enough. */
+size_t zsfs_file_pending(const struct zsfs_file *file);
+/*
+ * zsfs_file_recompress() - settle up to @max_pages pending pages of
+ * @file from page *@cursor on: recompress each at the target level,
+ * without and (when there is one) with the current dictionary, and keep
+ * the smallest object if it is smaller than the stored one.  Dirty pages
+ * are not touched.  Caller holds the file exclusive.
+ * Return 0 with *@cursor at the next page to look at (UINT64_MAX: the
+ * end), *@settled the pages settled; -ENOMEM.
+ */
+int zsfs_file_recompress(struct zsfs_store *store, struct zsfs_file *file,
+			 uint64_t *cursor, size_t max_pages, size_t *settled);
+/* Make the file's settled pages that do not use the current dictionary
+ * pending again (after a new dictionary).  Caller holds it exclusive. */
+void zsfs_file_unsettle(struct zsfs_store *store, struct zsfs_file *file);
+/* Free the recompression's codec state (nothing pending any more). */
+void zsfs_store_settle_idle(struct zsfs_store *store);
+
+/* Should a dictionary be trained now (dict=auto, and none yet with
+ * enough data, much more data than the last one saw, or asked for)? */
+int zsfs_store_dict_due(struct zsfs_store *store);
+/* Ask for a new dictionary (the retrain command); calls the hook. */
+void zsfs_store_dict_retrain(struct zsfs_store *store);
+/* Training: begin (a sample buffer sized to the store), sample each
+ * file (held shared), then train and make the result current.
+ * Return 0; -ENODATA (too little data or training failed: nothing
+ * changes); -ENOSPC (too many dictionaries alive); -ENOMEM. */
+int zsfs_store_dict_sample_begin(struct zsfs_store *store);
+void zsfs_file_dict_sample(struct zsfs_store *store,
+			   const struct zsfs_file *file);
+int zsfs_store_dict_train(struct zsfs_store *store);
+/* Make @size bytes at @content the current dictionary (tests; dict=PATH
+ * goes through it).  Return 0, -EINVAL (not usable), -ENOSPC, -ENOMEM. */
+int zsfs_store_dict_set(struct zsfs_store *store, const void *content,
+			size_t size);
+/* Drop the current dictionary: new pages get none; pages that use it
+ * keep it alive until they are rewritten or recompressed. */
+void zsfs_store_dict_drop(struct zsfs_store *store);
 
 /* The pool's own invariant walk (zs_pool_check), for the filesystem's
  * check: call it on a quiet store.  Return 0 or -EUCLEAN + @msg. */

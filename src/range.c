@@ -172,7 +172,8 @@ static int copy_page(struct zsfs_store *store, struct zsfs_file *dst,
 	if (rc)
 		return rc;
 	if (ne.kind == ZSFS_PK_COMP || ne.kind == ZSFS_PK_RAW) {
-		size = ne.kind == ZSFS_PK_COMP ? ne.len : ZSFS_PAGE_SIZE;
+		size = ne.kind == ZSFS_PK_COMP ? zsfs_pentry_bytes(&ne) :
+						 ZSFS_PAGE_SIZE;
 		rc = store_alloc(store, size, &ne.val);
 		if (rc == 0) {
 			rc = tctx_get(store, &t);

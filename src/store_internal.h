@@ -11,6 +11,8 @@
  *	pagejob.c    large requests: pages encoded/decoded by the helpers
  *	dirty.c      the dirty set: load, evict, flush, the dirty bounds
  *	entry.c      a file's entries: replace, release, counts, check
+ *	recompress.c settled pages to a stronger level and a dictionary
+ *	dict.c       dictionaries: table, references, training, loading
  *	pagecodec.c  page <-> entry: same-filled, codec, raw; codec states
  *	pagestore.c  the store: pool, codec choice, budget, counters, alloc
  *	workers.c    the helper threads, knowing nothing of pages
@@ -21,9 +23,10 @@
  * layers; the dirty list's link/unlink/touch and tctx_free are inline
  * here for the same reason (entry.c unlinks, the store frees states).
  *
- * lock ordering (the only locks of the data layer; both are leaves):
+ * lock ordering (the only locks of the data layer; all are leaves):
  *	store->tctx_lock    the list of idle codec states (pagecodec.c)
  *	store->wk.lock      the helpers' job queue and life (workers.c)
+ *	store->dict_lock    the dictionary table and the current one (dict.c)
  * No lock is held while calling into the pool or a codec.  A zsfs_file
  * has no lock: the caller's inode lock serialises (see pagestore.h).
  */
@@ -96,6 +99,38 @@ struct store_counters {
 #define CNT_SUB(s, name, v) \
 	atomic_fetch_sub_explicit(&(s)->cnt.name, (v), memory_order_relaxed)
 
+/* Dictionary ids: 1..STORE_DICT_MAX-1 (0 = none); an entry has 8 bits. */
+#define STORE_DICT_MAX 32u
+_Static_assert(STORE_DICT_MAX - 1 <= ZSFS_PLEN_DICT_MASK, "dict ids");
+
+/* A dictionary: referenced once by every entry whose object needs it and
+ * once by the store while it is the current one (the one new pages get);
+ * freed when the count reaches 0, and then no entry can name it. */
+struct store_dict {
+	void *d;                   /* constant: the codec's dictionary */
+	size_t bytes;              /* constant: charged as ZSFS_HOLD_DICT */
+	atomic_size_t refs;
+};
+
+/* The background recompression's own codec state (recompress.c): a
+ * context at the target level and the current dictionary prepared for
+ * it.  Used by one thread at a time (see zsfs_file_recompress). */
+struct store_rctx {
+	void *ctx;                 /* codec context at store->rlevel */
+	void *cdict;               /* for dictionary cdict_id; NULL = none */
+	unsigned cdict_id;         /* holds a reference on it */
+	size_t bytes;              /* charged as ZSFS_HOLD_SETTLE */
+	unsigned char page[ZSFS_PAGE_SIZE];
+	unsigned char out[2][ZSFS_PAGE_SIZE];
+};
+
+/* Pages sampled from the store to train a dictionary (dict.c). */
+struct store_sample {
+	unsigned char *buf;        /* cap bytes, charged as ZSFS_HOLD_SETTLE */
+	size_t len, cap;
+	size_t stride, seen;       /* take every stride-th page seen */
+};
+
 struct zsfs_store {
 	zs_pool *pool;                       /* constant; thread safe */
 	struct zsfs_budget *budget;          /* constant; thread safe */
@@ -108,7 +143,26 @@ struct zsfs_store {
 	pthread_mutex_t tctx_lock;
 	struct store_tctx *tctxs;            /* idle; protected by tctx_lock */
 	struct store_workers wk;
+
+	/* Background recompression and dictionaries; the settle thread
+	 * (the filesystem's) is the only caller of what changes these
+	 * unlocked fields. */
+	int rlevel;                          /* constant: target level */
+	bool settle_on;                      /* constant: pages go pending */
+	int dict_mode;                       /* constant: enum store_dict_mode */
+	pthread_mutex_t dict_lock;
+	struct store_dict *_Atomic dicts[STORE_DICT_MAX]; /* writes: dict_lock */
+	unsigned dict_cur;                   /* protected by dict_lock */
+	bool retrain;                        /* protected by dict_lock */
+	size_t trained_pages;                /* protected by dict_lock */
+	struct store_rctx *rctx;             /* the settle thread's */
+	struct store_sample sample;          /* the settle thread's */
+	void (*work_hook)(void *arg);        /* constant once set */
+	void *work_arg;
+	atomic_bool hook_armed;              /* call work_hook at new work */
 };
+
+enum store_dict_mode { STORE_DICT_OFF, STORE_DICT_AUTO, STORE_DICT_FILE };
 
 /* An uncompressed page of a file's dirty set: a node of the file's
  * circular list, most recently written first. */
@@ -124,6 +178,7 @@ struct zsfs_file {
 	struct zsfs_pagemap map;
 	struct store_dirty *dirty;           /* newest; ->prev is the oldest */
 	unsigned ndirty;
+	uint32_t unsettled;                  /* COMP/RAW pages not settled */
 	size_t stored_bytes;
 	size_t pages_compressed;
 	size_t pages_raw;
@@ -182,6 +237,26 @@ int page_load(struct zsfs_store *store, const struct zsfs_pentry *e,
 int page_load_part(struct zsfs_store *store, const struct zsfs_pentry *e,
 		   size_t pgoff, size_t n, void *dst);
 
+/* ---- dict.c: dictionaries -------------------------------------------- */
+
+/* The dictionary @id (non-zero) named by a live entry: never NULL then. */
+static inline struct store_dict *dict_of(struct zsfs_store *store,
+					 unsigned id)
+{
+	return id < STORE_DICT_MAX ?
+		atomic_load_explicit(&store->dicts[id], memory_order_acquire) :
+		NULL;
+}
+/* One more reference on dictionary @id, which must have one. */
+void dict_get(struct zsfs_store *store, unsigned id);
+/* One fewer; the last one frees it. */
+void dict_put(struct zsfs_store *store, unsigned id);
+/* Set up and tear down the table (store create/destroy); @path: the
+ * dict=PATH file to load, or NULL.  Return 0, -EINVAL (+ @err), -ENOMEM. */
+int dict_init(struct zsfs_store *store, const char *path, char *err,
+	      size_t err_cap);
+void dict_fini(struct zsfs_store *store);
+
 /* ---- entry.c: a file's entries ---------------------------------------- */
 
 /* Put @ne into @slot (from zsfs_pagemap_slot): the new entry first, then
@@ -201,6 +276,9 @@ int page_store(struct zsfs_store *store, struct zsfs_file *file,
 	       uint64_t idx, const void *data);
 /* Free the object of an encoded entry that will not be used. */
 void entry_discard(struct zsfs_store *store, const struct zsfs_pentry *ne);
+/* Mark the COMP or RAW entry in @slot settled, as it is. */
+void entry_settle(struct zsfs_store *store, struct zsfs_file *file,
+		  struct zsfs_pentry *slot);
 
 /* ---- dirty.c: the dirty set ------------------------------------------- */
 

@@ -1,0 +1,302 @@
+/*
+ * settle.c - the settle thread: background recompression of the pages of
+ * files nobody has written for a while, and the training of dictionaries
+ * (the store's recompress.c and dict.c do the work; this file chooses
+ * the files, holds their locks and paces itself).
+ *
+ * A file is settled once settle_delay seconds (settle_delay=, default 2)
+ * have passed since its last change: its ctime, which every write sets
+ * and no user can set back.  The thread walks every inode, pinned by an
+ * open count (nopen) so that it cannot be freed meanwhile, takes the
+ * inode lock only with a trylock (a busy file is left for the next
+ * round), and settles at most SETTLE_BATCH pages at a time, then lets go
+ * of the lock.  CPU: after each batch it sleeps so that its own thread
+ * CPU time stays at settle_cpu percent of one core (default 25%).
+ *
+ * It stops when nothing is left: with no pending page and no dictionary
+ * due it sleeps on its condition variable with no timeout, after arming
+ * the store's work hook, which wakes it when a page goes pending (a
+ * write) or a retrain is asked for.  Files still too young or busy make
+ * it wait the rest of the delay, then look again: only while something
+ * is pending.
+ *
+ * Dictionaries (dict=auto): when the store says one is due (enough
+ * pages and none yet, four times the pages the last one saw, or the
+ * dict_retrain command), the thread samples every file (shared lock),
+ * trains, and makes the settled pages that do not use the new one
+ * pending again (exclusive lock, blocking: this is quick).
+ *
+ * lock ordering: st->lock is a leaf, never held with another zsfs lock.
+ * The walk takes in->lock with no other lock held, life_lock (leaf) to
+ * step and pin, and ns_lock (shared) alone to unpin (an inode is freed
+ * only under ns_lock).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "fs.h"
+
+/* Pages per lock hold: 32 LZ4HC-9 pages with a dictionary take ~3-5 ms,
+ * the longest a writer of the same file may wait for its lock. */
+#define SETTLE_BATCH 32u
+
+struct zsfs_settle {
+	struct zsfs *fs;
+	pthread_t th;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;       /* with lock: kicked or stop */
+	bool kicked, stop;         /* protected by lock */
+	bool worked;               /* the thread's: a round since idle */
+};
+
+static void settle_kick(void *arg)
+{
+	struct zsfs_settle *st = arg;
+
+	pthread_mutex_lock(&st->lock);
+	st->kicked = true;
+	pthread_cond_signal(&st->cond);
+	pthread_mutex_unlock(&st->lock);
+}
+
+/* Sleep @ns nanoseconds or until stop.  Return true when stopping. */
+static bool settle_sleep(struct zsfs_settle *st, uint64_t ns)
+{
+	struct timespec ts;
+	bool stop;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)(ns / 1000000000u);
+	ts.tv_nsec += (long)(ns % 1000000000u);
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&st->lock);
+	while (!st->stop &&
+	       pthread_cond_timedwait(&st->cond, &st->lock, &ts) == 0)
+		;
+	stop = st->stop;
+	pthread_mutex_unlock(&st->lock);
+	return stop;
+}
+
+static uint64_t cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void unpin(struct zsfs *fs, struct zsfs_inode *in)
+{
+	pthread_rwlock_rdlock(&fs->ns_lock);
+	zsfs_inode_close(fs, in);
+	pthread_rwlock_unlock(&fs->ns_lock);
+}
+
+/* The inode after @prev (NULL: the first), pinned; @prev unpinned. */
+static struct zsfs_inode *walk_next(struct zsfs *fs, struct zsfs_inode *prev)
+{
+	struct zsfs_inode *in;
+
+	pthread_mutex_lock(&fs->life_lock);
+	in = prev ? prev->next : fs->inode_list.next;
+	if (in == &fs->inode_list)
+		in = NULL;
+	else
+		in->nopen++;
+	pthread_mutex_unlock(&fs->life_lock);
+	if (prev)
+		unpin(fs, prev);
+	return in;
+}
+
+static void settle_train(struct zsfs_settle *st)
+{
+	struct zsfs *fs = st->fs;
+	struct zsfs_inode *in = NULL;
+
+	if (zsfs_store_dict_sample_begin(fs->store) == 0) {
+		while ((in = walk_next(fs, in))) {
+			if (!in->file || in == fs->ctl_inode)
+				continue;
+			pthread_rwlock_rdlock(&in->lock);
+			zsfs_file_dict_sample(fs->store, in->file);
+			pthread_rwlock_unlock(&in->lock);
+		}
+	}
+	if (zsfs_store_dict_train(fs->store))
+		return;
+	while ((in = walk_next(fs, in))) {
+		if (!in->file || in == fs->ctl_inode)
+			continue;
+		pthread_rwlock_wrlock(&in->lock);
+		zsfs_file_unsettle(fs->store, in->file);
+		pthread_rwlock_unlock(&in->lock);
+	}
+}
+
+/* One walk.  Return 0 when nothing is left, else the nanoseconds after
+ * which a young or busy file is worth another look. */
+static uint64_t settle_round(struct zsfs_settle *st)
+{
+	struct zsfs *fs = st->fs;
+	uint64_t delay = (uint64_t)fs->opts.settle_delay * 1000000000u;
+	uint64_t retry = 0, cursor, c0, used, age;
+	unsigned pct = fs->opts.settle_cpu;
+	struct zsfs_inode *in = NULL;
+	struct timespec now;
+	size_t done;
+	int rc;
+
+	if (zsfs_store_dict_due(fs->store))
+		settle_train(st);
+	while ((in = walk_next(fs, in))) {
+		if (!in->file || in == fs->ctl_inode)
+			continue;
+		cursor = 0;
+		while (cursor != UINT64_MAX) {
+			if (pthread_rwlock_trywrlock(&in->lock)) {
+				retry = retry ? retry : 100000000u; /* busy */
+				break;
+			}
+			zsfs_now(&now);
+			age = (uint64_t)(now.tv_sec - in->ctime.tv_sec) *
+				1000000000u + (uint64_t)now.tv_nsec -
+				(uint64_t)in->ctime.tv_nsec;
+			if (!zsfs_file_pending(in->file)) {
+				pthread_rwlock_unlock(&in->lock);
+				break;
+			}
+			if (now.tv_sec >= in->ctime.tv_sec && age < delay) {
+				pthread_rwlock_unlock(&in->lock);
+				if (!retry || delay - age < retry)
+					retry = delay - age;
+				break;
+			}
+			c0 = cpu_ns();
+			rc = zsfs_file_recompress(fs->store, in->file, &cursor,
+						  SETTLE_BATCH, &done);
+			pthread_rwlock_unlock(&in->lock);
+			if (rc) {
+				retry = 1000000000u;
+				break;
+			}
+			used = cpu_ns() - c0;
+			if (pct < 100 && used &&
+			    settle_sleep(st, used * (100 - pct) / pct))
+				goto out;
+		}
+		pthread_mutex_lock(&st->lock);
+		if (st->stop) {
+			pthread_mutex_unlock(&st->lock);
+			goto out;
+		}
+		pthread_mutex_unlock(&st->lock);
+	}
+out:
+	if (in)
+		unpin(fs, in);
+	return retry;
+}
+
+static void *settle_main(void *arg)
+{
+	struct zsfs_settle *st = arg;
+	struct zsfs_store_stats ss;
+	uint64_t retry;
+
+	pthread_mutex_lock(&st->lock);
+	while (!st->stop) {
+		if (!st->kicked) {
+			pthread_mutex_unlock(&st->lock);
+			/* Arm first, then look: a page that goes pending
+			 * after the look kicks us. */
+			zsfs_store_settle_arm(st->fs->store);
+			zsfs_store_stats(st->fs->store, &ss);
+			if (!ss.recompress_pending && st->worked) {
+				/* Going idle: this thread's malloc arena (codec
+				 * state, samples, training) goes back too. */
+				zsfs_store_settle_idle(st->fs->store);
+				/* Smaller objects left holes in the pool's
+				 * pages: compact once (it also trims malloc). */
+				zsfs_budget_reclaim(st->fs->budget,
+						    ZSFS_RECLAIM_AUTO);
+				malloc_trim(0);
+				st->worked = false;
+			}
+			pthread_mutex_lock(&st->lock);
+			if (!st->kicked && !st->stop && !ss.recompress_pending &&
+			    !zsfs_store_dict_due(st->fs->store)) {
+				pthread_cond_wait(&st->cond, &st->lock);
+				continue;
+			}
+		}
+		st->kicked = false;
+		pthread_mutex_unlock(&st->lock);
+		retry = settle_round(st);
+		st->worked = true;
+		if (retry && settle_sleep(st, retry))
+			return NULL;
+		pthread_mutex_lock(&st->lock);
+		if (retry)
+			st->kicked = true;
+	}
+	pthread_mutex_unlock(&st->lock);
+	return NULL;
+}
+
+int zsfs_settle_start(struct zsfs *fs)
+{
+	struct zsfs_settle *st;
+	int rc;
+
+	if (!zsfs_store_settle_on(fs->store))
+		return 0;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	st->fs = fs;
+	st->kicked = true; /* a dictionary from dict=PATH: nothing yet */
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_cond_init(&st->cond, NULL);
+	zsfs_store_set_work_hook(fs->store, settle_kick, st);
+	rc = -pthread_create(&st->th, NULL, settle_main, st);
+	if (rc) {
+		zsfs_store_set_work_hook(fs->store, NULL, NULL);
+		pthread_cond_destroy(&st->cond);
+		pthread_mutex_destroy(&st->lock);
+		free(st);
+		return rc;
+	}
+	fs->settle = st;
+	return 0;
+}
+
+void zsfs_settle_stop(struct zsfs *fs)
+{
+	struct zsfs_settle *st = fs->settle;
+
+	if (!st)
+		return;
+	pthread_mutex_lock(&st->lock);
+	st->stop = true;
+	pthread_cond_broadcast(&st->cond);
+	pthread_mutex_unlock(&st->lock);
+	pthread_join(st->th, NULL);
+	zsfs_store_set_work_hook(fs->store, NULL, NULL);
+	zsfs_store_settle_idle(fs->store);
+	pthread_cond_destroy(&st->cond);
+	pthread_mutex_destroy(&st->lock);
+	free(st);
+	fs->settle = NULL;
+}
