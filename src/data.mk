@@ -86,4 +86,4 @@ fuzz-pagestore:
 	@echo "fuzz-pagestore needs clang (libFuzzer); configure found none" >&2; exit 1
 endif
 THREADED_TESTS += tests/pagestore_threads tests/pagestore_parallel
-noinst_HEADERS += tests/testrng.h
+noinst_HEADERS += tests/test_util.h

@@ -12,7 +12,7 @@
 
 #include "codec.h"
 #include "tap.h"
-#include "testrng.h"
+#include "test_util.h"
 
 #define PAGE ZSFS_CODEC_PAGE
 
@@ -20,7 +20,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
 static uint64_t rnd(void)
 {
-	return xorshift64(&rng_state);
+	return t_rand(&rng_state);
 }
 
 static void fill_text(unsigned char *p, size_t n)
@@ -30,12 +30,12 @@ static void fill_text(unsigned char *p, size_t n)
 		"lz4 ", "zstd ", "handle ", "class ", "\n", "0123 ",
 	};
 
-	fill_words(&rng_state, words, sizeof(words) / sizeof(words[0]), p, n);
+	t_fill_words(&rng_state, words, sizeof(words) / sizeof(words[0]), p, n);
 }
 
 static void fill_random(unsigned char *p, size_t n)
 {
-	fill_bytes(&rng_state, p, n);
+	t_fill_bytes(&rng_state, p, n);
 }
 
 static void test_codec(const struct zsfs_codec *c, int level)
