@@ -50,7 +50,7 @@ THREADED_TESTS += tests/alloc_threads
 # The benchmark (bench/allocbench.md): `make bench/allocbench`.
 EXTRA_DIST += bench/allocbench.md
 noinst_PROGRAMS += bench/allocbench
-bench_allocbench_SOURCES = bench/allocbench.c tests/alloc_util.h
+bench_allocbench_SOURCES = bench/allocbench.c tests/test_util.h
 bench_allocbench_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 bench_allocbench_CFLAGS = $(AM_CFLAGS) $(LZ4_CFLAGS) $(ZSTD_CFLAGS)
 bench_allocbench_LDADD = alloc/libzsalloc.a $(LZ4_LIBS) $(ZSTD_LIBS) -ldl

@@ -31,7 +31,8 @@ TESTS += tests/ctl_mount.sh
 
 # Read latency while the pool compacts: bench/compact_latency [MiB].
 noinst_PROGRAMS += bench/compact_latency
-bench_compact_latency_SOURCES = bench/compact_latency.c
+bench_compact_latency_SOURCES = bench/compact_latency.c tests/test_util.h
+bench_compact_latency_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 bench_compact_latency_LDADD = $(CTL_TEST_LIBS)
 
 # Fragmentation and auto-compaction experiment on a real mount (root):

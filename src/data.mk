@@ -58,7 +58,8 @@ bench_codeclimit_LDADD = src/libzsfsdata.a $(LZ4_LIBS) $(ZSTD_LIBS)
 # Heap per small file, real (malloc) and as zsfs_file_meta_bytes counts
 # it: bench/filemeta [N [MIN_PAGES [MAX_PAGES]]].
 noinst_PROGRAMS += bench/filemeta
-bench_filemeta_SOURCES = bench/filemeta.c
+bench_filemeta_SOURCES = bench/filemeta.c tests/test_util.h
+bench_filemeta_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 bench_filemeta_LDADD = $(ZSFSDATA_TEST_LIBS)
 
 # libFuzzer target for the page store: `make fuzz-pagestore`, then

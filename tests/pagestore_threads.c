@@ -48,7 +48,7 @@ static void *worker(void *argp)
 	struct th_arg *a = argp;
 	unsigned char *mine = calloc(1, OWN_PAGES * PG),
 		      *buf = malloc(SHARED_PAGES * PG);
-	uint64_t x = 0x9e3779b97f4a7c15ull * (uint64_t)(a->id + 1);
+	uint64_t seed = 0x9e3779b97f4a7c15ull * (uint64_t)(a->id + 1), x;
 	struct zsfs_file *f;
 	size_t w, off, len;
 	int r;
@@ -58,9 +58,7 @@ static void *worker(void *argp)
 		goto out;
 	}
 	for (r = 0; r < ROUNDS && !a->failed; r++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
+		x = t_rand(&seed);
 		off = x % (15 * PG);
 		len = 1 + (x >> 20) % PG;
 		if (r % 8 == 0) { /* 16..31 whole pages: shared with helpers */
