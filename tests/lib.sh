@@ -6,6 +6,7 @@
 #   . "$TOP_SRCDIR/tests/lib.sh"
 #   zs_mount [-o OPTS]        mounts $ZSFS on $MNT (fresh tmp dir)
 #   tmpfs_mount               mounts a tmpfs on $TMPFS_MNT for comparison
+#   smaps_bytes PID FIELD     a field of /proc/PID/smaps_rollup, in bytes
 #   ok COND_CMD... -- "desc"  via: check "desc" cmd args...
 #   done_testing
 
@@ -126,6 +127,17 @@ check_eq() {
 }
 
 diag() { echo "# $*"; }
+
+# smaps_bytes PID FIELD: FIELD (Rss, Anonymous, ...) of /proc/PID/smaps_rollup
+# in bytes; fails, printing nothing, when the file or the field is absent.
+# The multiplication is the shell's: mawk prints products past 2^31 as
+# floats.  Shared by the mounted tests and bench/churn.sh.
+smaps_bytes() {
+	local kb
+	kb=$(awk -v k="$2:" '$1 == k { print $2; exit }' "/proc/$1/smaps_rollup" 2>/dev/null)
+	[ -n "$kb" ] || return 1
+	echo $((kb * 1024))
+}
 
 # ctl_get NAME: one value from the mount's .zsctl.
 ctl_get() { awk -v k="$1" '$1 == k { print $2; exit }' "$MNT/.zsctl"; }
