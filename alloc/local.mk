@@ -75,12 +75,7 @@ FUZZ_ALLOC_SRCS = \
 	$(srcdir)/alloc/compact.c \
 	$(srcdir)/alloc/os.c \
 	$(srcdir)/alloc/stats.c
-if HAVE_CLANG
 fuzz/fuzz_alloc: $(FUZZ_ALLOC_SRCS) $(alloc_libzsalloc_a_SOURCES)
-	@$(MKDIR_P) fuzz
-	$(AM_V_CCLD)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined \
-		-DZS_DEBUG $(AM_CPPFLAGS) $(WARN_CFLAGS) \
-		-o $@ $(FUZZ_ALLOC_SRCS) -pthread
+	$(AM_V_CCLD)$(FUZZ_LINK) -DZS_DEBUG $(FUZZ_ALLOC_SRCS) -pthread
 fuzz-alloc: fuzz/fuzz_alloc
 CLEANFILES += fuzz/fuzz_alloc
-endif

@@ -42,17 +42,13 @@ EXTRA_DIST += bench/churn.sh
 # libFuzzer target for the command parser and the writer: `make fuzz-ctl`,
 # then ./fuzz/fuzz_ctl [corpus dir].  Not built by default, not a test.
 EXTRA_DIST += fuzz/fuzz_ctl.c
-if HAVE_CLANG
 FUZZ_CTL_SRCS = \
 	$(srcdir)/fuzz/fuzz_ctl.c \
 	$(srcdir)/src/ctl.c \
 	$(srcdir)/src/compactor.c
 fuzz/fuzz_ctl: $(FUZZ_CTL_SRCS) src/libzsfsdata.a alloc/libzsalloc.a
-	@$(MKDIR_P) fuzz
-	$(AM_V_CCLD)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined \
-		$(AM_CPPFLAGS) $(WARN_CFLAGS) \
-		-o $@ $(FUZZ_CTL_SRCS) src/libzsfsdata.a alloc/libzsalloc.a \
+	$(AM_V_CCLD)$(FUZZ_LINK) $(FUZZ_CTL_SRCS) \
+		src/libzsfsdata.a alloc/libzsalloc.a \
 		$(LZ4_LIBS) $(ZSTD_LIBS) -pthread
 fuzz-ctl: fuzz/fuzz_ctl
 CLEANFILES += fuzz/fuzz_ctl
-endif

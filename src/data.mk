@@ -65,7 +65,6 @@ bench_filemeta_LDADD = $(ZSFSDATA_TEST_LIBS)
 # libFuzzer target for the page store: `make fuzz-pagestore`, then
 # ./fuzz/fuzz_pagestore [corpus dir].  Not built by default, not a test.
 EXTRA_DIST += fuzz/fuzz_pagestore.c
-if HAVE_CLANG
 FUZZ_PAGESTORE_SRCS = \
 	$(srcdir)/fuzz/fuzz_pagestore.c \
 	$(srcdir)/src/codec.c \
@@ -75,16 +74,10 @@ FUZZ_PAGESTORE_SRCS = \
 	$(srcdir)/src/pagemap.c \
 	$(srcdir)/src/pagestore.c
 fuzz/fuzz_pagestore: $(FUZZ_PAGESTORE_SRCS) alloc/libzsalloc.a
-	@$(MKDIR_P) fuzz
-	$(AM_V_CCLD)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined \
-		$(AM_CPPFLAGS) $(WARN_CFLAGS) $(LZ4_CFLAGS) $(ZSTD_CFLAGS) \
-		-o $@ $(FUZZ_PAGESTORE_SRCS) alloc/libzsalloc.a \
+	$(AM_V_CCLD)$(FUZZ_LINK) $(LZ4_CFLAGS) $(ZSTD_CFLAGS) \
+		$(FUZZ_PAGESTORE_SRCS) alloc/libzsalloc.a \
 		$(LZ4_LIBS) $(ZSTD_LIBS) -pthread
 fuzz-pagestore: fuzz/fuzz_pagestore
 CLEANFILES += fuzz/fuzz_pagestore
-else
-fuzz-pagestore:
-	@echo "fuzz-pagestore needs clang (libFuzzer); configure found none" >&2; exit 1
-endif
 THREADED_TESTS += tests/pagestore_threads tests/pagestore_parallel
 noinst_HEADERS += tests/test_util.h
