@@ -75,9 +75,23 @@ zs_mount() {
 	exit 99
 }
 
+# zs_umount: unmount $MNT and wait for the daemon; its exit status.  Another
+# process passing through the mount (a walk of /tmp on a shared machine)
+# makes the unmount fail with EBUSY for a moment: retry for up to 5 s, and
+# if the mount stays, fail rather than wait for a daemon that will not
+# exit (the EXIT trap then unmounts lazily and kills it).
 zs_umount() {
-	fusermount3 -u "$MNT"
-	local rc=0
+	local rc=0 i
+	for i in $(seq 10); do
+		fusermount3 -u "$MNT" 2>"$WORK/umount.err" && break
+		grep -q " $MNT " /proc/mounts || break
+		sleep 0.5
+	done
+	if grep -q " $MNT " /proc/mounts; then
+		echo "# zs_umount: $MNT still mounted: $(cat "$WORK/umount.err")"
+		return 1
+	fi
+	[ "$i" = 1 ] || echo "# zs_umount: unmounted at try $i: $(cat "$WORK/umount.err")"
 	if [ -n "$ZS_PID" ]; then
 		wait "$ZS_PID"; rc=$?
 		ZS_PID=""
