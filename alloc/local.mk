@@ -50,7 +50,7 @@ THREADED_TESTS += tests/alloc_threads
 # The benchmark (bench/allocbench.md): `make bench/allocbench`.
 EXTRA_DIST += bench/allocbench.md
 noinst_PROGRAMS += bench/allocbench
-bench_allocbench_SOURCES = bench/allocbench.c tests/alloc_util.h
+bench_allocbench_SOURCES = bench/allocbench.c tests/test_util.h
 bench_allocbench_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 bench_allocbench_CFLAGS = $(AM_CFLAGS) $(LZ4_CFLAGS) $(ZSTD_CFLAGS)
 bench_allocbench_LDADD = alloc/libzsalloc.a $(LZ4_LIBS) $(ZSTD_LIBS) -ldl
@@ -75,12 +75,7 @@ FUZZ_ALLOC_SRCS = \
 	$(srcdir)/alloc/compact.c \
 	$(srcdir)/alloc/os.c \
 	$(srcdir)/alloc/stats.c
-if HAVE_CLANG
 fuzz/fuzz_alloc: $(FUZZ_ALLOC_SRCS) $(alloc_libzsalloc_a_SOURCES)
-	@$(MKDIR_P) fuzz
-	$(AM_V_CCLD)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined \
-		-DZS_DEBUG $(AM_CPPFLAGS) $(WARN_CFLAGS) \
-		-o $@ $(FUZZ_ALLOC_SRCS) -pthread
+	$(AM_V_CCLD)$(FUZZ_LINK) -DZS_DEBUG $(FUZZ_ALLOC_SRCS) -pthread
 fuzz-alloc: fuzz/fuzz_alloc
 CLEANFILES += fuzz/fuzz_alloc
-endif

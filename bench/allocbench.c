@@ -40,7 +40,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "alloc_util.h" /* t_rand, t_rss_anon */
+#include "test_util.h" /* t_rand, t_rss_anon */
 #include "zsmalloc.h"
 
 /* ---- the size stream ------------------------------------------------ */

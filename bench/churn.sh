@@ -3,6 +3,9 @@
 # real mount (run as root).  Mounts zsfs itself ($ZSFS, else ./src/zsfs) on
 # a temporary directory and always unmounts it.
 #
+# Mount and cleanup are tests/lib.sh's (zs_mount, zs_umount, the EXIT trap),
+# and so is the smaps_rollup reader.
+#
 #  1. auto_compact=off: copy /usr/include and /usr/lib/gcc in, delete every
 #     other file, print compr_data_size / mem_used_total, `echo compact >
 #     .zsctl`, print it again (target >= 0.97).
@@ -23,23 +26,9 @@
 set -u
 ZSFS=${ZSFS:-./src/zsfs}
 [ $# -gt 0 ] || set -- /usr/include /usr/lib/gcc
-W=$(mktemp -d "${TMPDIR:-/tmp}/zsfs-churn.XXXXXX")
-MNT="$W/mnt"
-mkdir "$MNT"
-PID=""
-
-cleanup() {
-	if mountpoint -q "$MNT" 2>/dev/null; then
-		fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT"
-	fi
-	if [ -n "$PID" ]; then
-		for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-		kill "$PID" 2>/dev/null
-	fi
-	rm -rf "$W"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# $WORK, $MNT, $ZS_PID, zs_mount, zs_umount, smaps_bytes, ctl_get, and the
+# EXIT trap that unmounts and removes $WORK.
+. "$(dirname "${BASH_SOURCE[0]}")/../tests/lib.sh"
 
 die() { echo "churn.sh: $*" >&2; exit 1; }
 [ -x "$ZSFS" ] || die "no zsfs binary at $ZSFS (set ZSFS)"
@@ -47,14 +36,7 @@ die() { echo "churn.sh: $*" >&2; exit 1; }
 # Mount with options $1, let it settle, and take the fresh mount's
 # baseline that memcheck and bigcheck measure growth against.
 mount_zs() {
-	"$ZSFS" -f "$MNT" -o "$1" >"$W/log" 2>&1 &
-	PID=$!
-	for _ in $(seq 100); do
-		mountpoint -q "$MNT" && break
-		kill -0 "$PID" 2>/dev/null || die "mount failed: $(cat "$W/log")"
-		sleep 0.05
-	done
-	mountpoint -q "$MNT" || die "mount failed: $(cat "$W/log")"
+	zs_mount -o "$1"
 	sleep 0.3
 	BASE_RSS=$(smaps Rss)
 	BASE_ANON=$(smaps Anonymous)
@@ -62,24 +44,22 @@ mount_zs() {
 }
 
 umount_zs() {
-	fusermount3 -u "$MNT" || die "unmount failed"
-	wait "$PID"
-	PID=""
+	zs_umount || die "unmount failed (or the daemon exited non-zero)"
 }
 
-get() { awk -v k="$1" '$1 == k { print $2; exit }' "$MNT/.zsctl"; }
+get() { ctl_get "$1"; }
 ratio() {
 	awk '$1 == "compr_data_size" { c = $2 } $1 == "mem_used_total" { m = $2 }
 	     END { printf "%.4f", m ? c / m : 0 }' "$MNT/.zsctl"
 }
-smaps() { awk -v k="$1:" '$1 == k { print $2 * 1024 }' "/proc/$PID/smaps_rollup"; }
+smaps() { smaps_bytes "$ZS_PID" "$1"; }
 # The pool's own memory as the kernel sees it: the allocator maps every
 # page it holds (zspages and its metadata) through alloc/os.c with
 # MADV_NOHUGEPAGE, so its mappings are the ones whose VmFlags say "nh";
 # nothing else in the daemon (glibc malloc, libfuse, stacks) sets it.
 pool_rss() {
 	awk '/^[0-9a-f]+-[0-9a-f]+ / { rss = 0 } $1 == "Rss:" { rss = $2 }
-	     $1 == "VmFlags:" && / nh( |$)/ { s += rss } END { print s * 1024 }' "/proc/$PID/smaps"
+	     $1 == "VmFlags:" && / nh( |$)/ { s += rss } END { print s * 1024 }' "/proc/$ZS_PID/smaps"
 }
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 
@@ -192,11 +172,11 @@ umount_zs
 echo "== 3: four 64 MiB files of the same sources: the whole daemon against mem_used_total"
 mount_zs auto_compact=off
 find "$@" -type f -print0 2>/dev/null | sort -z | xargs -0 cat 2>/dev/null |
-	head -c 256M >"$W/stream"
+	head -c 256M >"$WORK/stream"
 for i in 0 1 2 3; do
-	dd if="$W/stream" of="$MNT/big$i" bs=1M skip=$((i * 64)) count=64 status=none
+	dd if="$WORK/stream" of="$MNT/big$i" bs=1M skip=$((i * 64)) count=64 status=none
 done
-rm -f "$W/stream"
+rm -f "$WORK/stream"
 sync
 bigcheck() {
 	local used drss

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "test_util.h"
 
 struct bfile {
 	struct zsfs_file *f;
@@ -135,7 +136,7 @@ static struct lat base, during;
 static void *reader(void *arg)
 {
 	unsigned char page[4096];
-	uint64_t x = 88172645463325252ull;
+	uint64_t seed = 88172645463325252ull, x;
 
 	while (!atomic_load(&stop)) {
 		struct bfile *bf;
@@ -143,9 +144,7 @@ static void *reader(void *arg)
 		double t0, t1;
 		int ph;
 
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
+		x = t_rand(&seed);
 		bf = &B.files[(x % (B.nfiles / 2)) * 2 + 1];
 		pages = (bf->size + 4095) / 4096;
 		off = ((x >> 20) % pages) * 4096;

@@ -17,17 +17,13 @@
 #endif
 
 #include "pagestore.h"
+#include "test_util.h"
 
 static uint64_t rng_state = 88172645463325252ull;
 
 static uint64_t rnd(void)
 {
-	uint64_t x = rng_state;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return rng_state = x;
+	return t_rand(&rng_state);
 }
 
 /* 0 without glibc: then only the meta figure means anything. */

@@ -9,6 +9,14 @@
 noinst_PROGRAMS += bench/smallfiles
 bench_smallfiles_SOURCES = bench/smallfiles.c
 
+# What the page store's dirty set buys (CPU time, 100-byte appends vs
+# 128 KiB writes): bench/smallwrite [RUNS].  Not run by make check.
+noinst_PROGRAMS += bench/smallwrite
+bench_smallwrite_SOURCES = bench/smallwrite.c tests/test_util.h tests/tap.h
+bench_smallwrite_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
+bench_smallwrite_LDADD = src/libzsfsdata.a alloc/libzsalloc.a \
+	$(LZ4_LIBS) $(ZSTD_LIBS)
+
 EXTRA_DIST += bench/compare bench/chart bench/README.md bench/RESULTS.md bench/compare.png
 
 BENCH_FLAGS =

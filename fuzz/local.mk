@@ -1,17 +1,18 @@
 # fuzz/ part of the one Makefile (included from Makefile.am).
 #
-# libFuzzer targets are built with $(CLANG) -fsanitize=fuzzer,address,
-# undefined by explicit rules, never by default and never as tests:
+# libFuzzer targets are built by one rule, $(FUZZ_LINK) (fuzz/link.sh:
+# $(CLANG) -fsanitize=fuzzer,address,undefined, and a clear error when
+# configure found no clang), never by default and never as tests:
 #   make fuzz-options      the mount option parser (fuzz/fuzz_options.c)
-#   make fuzz-alloc, fuzz-pagestore, fuzz-ctl  (rules in alloc/local.mk,
-#                          src/data.mk, src/ctl.mk)
+#   make fuzz-alloc, fuzz-pagestore, fuzz-ctl  (their sources are listed
+#                          in alloc/local.mk, src/data.mk, src/ctl.mk)
 #   make fuzz              build every target and run each for FUZZ_SECONDS
 #                          (default 30) on a scratch copy of its seed corpus
 #                          fuzz/corpus/NAME; a crash stops with an error and
 #                          leaves the reproducer in fuzz/run/NAME/.
 # See fuzz/README.md.
 
-EXTRA_DIST += fuzz/README.md fuzz/fuzz_options.c \
+EXTRA_DIST += fuzz/README.md fuzz/link.sh fuzz/fuzz_options.c \
 	fuzz/corpus/options/basic fuzz/corpus/options/everything \
 	fuzz/corpus/options/multi fuzz/corpus/options/escapes \
 	fuzz/corpus/options/sizes
@@ -19,15 +20,18 @@ EXTRA_DIST += fuzz/README.md fuzz/fuzz_options.c \
 FUZZ_SECONDS = 30
 FUZZ_TARGETS = alloc pagestore ctl options
 
-if HAVE_CLANG
+# The one build rule of a fuzz target:
+#   fuzz/fuzz_NAME: SOURCES...
+#   	$(AM_V_CCLD)$(FUZZ_LINK) [FLAGS] SOURCES... [LIBS]
+FUZZ_LINK = $(SHELL) $(srcdir)/fuzz/link.sh '$(CLANG)' $@ \
+	$(AM_CPPFLAGS) $(WARN_CFLAGS)
+
 FUZZ_OPTIONS_SRCS = \
 	$(srcdir)/fuzz/fuzz_options.c \
 	$(srcdir)/src/options.c
 fuzz/fuzz_options: $(FUZZ_OPTIONS_SRCS) src/libzsfsdata.a alloc/libzsalloc.a
-	@$(MKDIR_P) fuzz
-	$(AM_V_CCLD)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined \
-		$(AM_CPPFLAGS) $(WARN_CFLAGS) \
-		-o $@ $(FUZZ_OPTIONS_SRCS) src/libzsfsdata.a alloc/libzsalloc.a \
+	$(AM_V_CCLD)$(FUZZ_LINK) $(FUZZ_OPTIONS_SRCS) \
+		src/libzsfsdata.a alloc/libzsalloc.a \
 		$(LZ4_LIBS) $(ZSTD_LIBS) -pthread
 fuzz-options: fuzz/fuzz_options
 CLEANFILES += fuzz/fuzz_options
@@ -56,11 +60,7 @@ fuzz:
 		ran="$$ran $$t"; \
 	done; \
 	echo "fuzz: ran$$ran, $(FUZZ_SECONDS) s each, no findings"
-else
-fuzz-options fuzz:
-	@echo "$@ needs clang (libFuzzer); configure found none" >&2; exit 1
-endif
-.PHONY: fuzz fuzz-options
+.PHONY: fuzz fuzz-options fuzz-alloc fuzz-pagestore fuzz-ctl
 
 clean-local: clean-fuzz-run
 clean-fuzz-run:

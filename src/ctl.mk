@@ -48,7 +48,8 @@ TESTS += tests/ctl_mount.sh
 
 # Read latency while the pool compacts: bench/compact_latency [MiB].
 noinst_PROGRAMS += bench/compact_latency
-bench_compact_latency_SOURCES = bench/compact_latency.c
+bench_compact_latency_SOURCES = bench/compact_latency.c tests/test_util.h
+bench_compact_latency_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 bench_compact_latency_LDADD = $(CTL_TEST_LIBS)
 
 # Fragmentation and auto-compaction experiment on a real mount (root):
@@ -58,7 +59,6 @@ EXTRA_DIST += bench/churn.sh
 # libFuzzer target for the command parser and the writer: `make fuzz-ctl`,
 # then ./fuzz/fuzz_ctl [corpus dir].  Not built by default, not a test.
 EXTRA_DIST += fuzz/fuzz_ctl.c
-if HAVE_CLANG
 FUZZ_CTL_SRCS = \
 	$(srcdir)/fuzz/fuzz_ctl.c \
 	$(srcdir)/src/ctl.c \
@@ -70,11 +70,8 @@ FUZZ_CTL_SRCS = \
 	$(srcdir)/src/memcg.c \
 	$(srcdir)/src/sysmem.c
 fuzz/fuzz_ctl: $(FUZZ_CTL_SRCS) src/libzsfsdata.a alloc/libzsalloc.a
-	@$(MKDIR_P) fuzz
-	$(AM_V_CCLD)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined \
-		$(AM_CPPFLAGS) $(WARN_CFLAGS) \
-		-o $@ $(FUZZ_CTL_SRCS) src/libzsfsdata.a alloc/libzsalloc.a \
+	$(AM_V_CCLD)$(FUZZ_LINK) $(FUZZ_CTL_SRCS) \
+		src/libzsfsdata.a alloc/libzsalloc.a \
 		$(LZ4_LIBS) $(ZSTD_LIBS) -pthread
 fuzz-ctl: fuzz/fuzz_ctl
 CLEANFILES += fuzz/fuzz_ctl
-endif

@@ -66,7 +66,7 @@ tests_pagestore_threads_SOURCES = tests/pagestore_threads.c tests/tap.h
 tests_pagestore_threads_LDADD = $(ZSFSDATA_TEST_LIBS)
 tests_pagestore_parallel_SOURCES = tests/pagestore_parallel.c tests/tap.h
 tests_pagestore_parallel_LDADD = $(ZSFSDATA_TEST_LIBS)
-tests_budget_reclaim_SOURCES = tests/budget_reclaim.c tests/tap.h
+tests_budget_reclaim_SOURCES = tests/budget_reclaim.c tests/tap.h tests/test_util.h
 tests_budget_reclaim_LDADD = $(ZSFSDATA_TEST_LIBS)
 
 # In-process codec throughput: bench/codeclimit FILE (used by bench/compare).
@@ -78,13 +78,13 @@ bench_codeclimit_LDADD = src/libzsfsdata.a $(LZ4_LIBS) $(ZSTD_LIBS)
 # Heap per small file, real (malloc) and as zsfs_file_meta_bytes counts
 # it: bench/filemeta [N [MIN_PAGES [MAX_PAGES]]].
 noinst_PROGRAMS += bench/filemeta
-bench_filemeta_SOURCES = bench/filemeta.c
+bench_filemeta_SOURCES = bench/filemeta.c tests/test_util.h
+bench_filemeta_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 bench_filemeta_LDADD = $(ZSFSDATA_TEST_LIBS)
 
 # libFuzzer target for the page store: `make fuzz-pagestore`, then
 # ./fuzz/fuzz_pagestore [corpus dir].  Not built by default, not a test.
 EXTRA_DIST += fuzz/fuzz_pagestore.c
-if HAVE_CLANG
 FUZZ_PAGESTORE_SRCS = \
 	$(srcdir)/fuzz/fuzz_pagestore.c \
 	$(srcdir)/src/codec.c \
@@ -103,17 +103,11 @@ FUZZ_PAGESTORE_SRCS = \
 	$(srcdir)/src/fileio.c \
 	$(srcdir)/src/range.c
 fuzz/fuzz_pagestore: $(FUZZ_PAGESTORE_SRCS) alloc/libzsalloc.a
-	@$(MKDIR_P) fuzz
-	$(AM_V_CCLD)$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined \
-		$(AM_CPPFLAGS) $(WARN_CFLAGS) $(LZ4_CFLAGS) $(ZSTD_CFLAGS) \
-		-o $@ $(FUZZ_PAGESTORE_SRCS) alloc/libzsalloc.a \
+	$(AM_V_CCLD)$(FUZZ_LINK) $(LZ4_CFLAGS) $(ZSTD_CFLAGS) \
+		$(FUZZ_PAGESTORE_SRCS) alloc/libzsalloc.a \
 		$(LZ4_LIBS) $(ZSTD_LIBS) -pthread
 fuzz-pagestore: fuzz/fuzz_pagestore
 CLEANFILES += fuzz/fuzz_pagestore
-else
-fuzz-pagestore:
-	@echo "fuzz-pagestore needs clang (libFuzzer); configure found none" >&2; exit 1
-endif
 THREADED_TESTS += tests/pagestore_threads tests/pagestore_parallel \
 	tests/budget_reclaim
-noinst_HEADERS += tests/testrng.h
+noinst_HEADERS += tests/test_util.h

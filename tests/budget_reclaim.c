@@ -21,7 +21,7 @@
 
 #include "pagestore.h"
 #include "tap.h"
-#include "testrng.h"
+#include "test_util.h"
 
 #define PG ZSFS_PAGE_SIZE
 #define LIMIT ((size_t)4 << 20)
@@ -142,7 +142,7 @@ static void *door_write(void *arg)
 			break;
 		for (i = 0; i < LIMIT / PG * 2; i++) {
 			for (size_t k = 0; k < PG; k += 8) {
-				uint64_t v = xorshift64(&rng);
+				uint64_t v = t_rand(&rng);
 
 				memcpy(page + k, &v, 8);
 			}

@@ -1,9 +1,18 @@
 /*
- * codec_basic.c - the codecs: round trips, dst_cap, corrupt input, spec
- * parsing.  Corrupt input (random bytes, truncated or bit-flipped frames)
- * must never crash nor write past the page; truncations and random bytes
- * must be rejected.  Run it under ASan to catch out-of-bounds access: the
- * buffers are malloc'ed at their exact size.
+ * codec_basic.c - the codecs against the contract in codec.h: round trips,
+ * sizes, dst_cap, corrupt input, spec parsing.
+ *
+ *  - compress() returns 0 with a length in 1..dst_cap, or -E2BIG when the
+ *    result does not fit (then, and for every cap below the unbounded
+ *    length, nothing is written past dst_cap); its output decodes back.
+ *  - decompress() returns 0 with exactly the page, or -EIO: truncations
+ *    and random bytes are -EIO; a bit-flipped frame is -EIO or decodes to
+ *    some page (the frames carry no checksum, as in zram), and never
+ *    writes past the page.
+ *
+ * Guard bytes after each output buffer catch writes past it; run under
+ * ASan to catch reads past the input: inputs are malloc'ed at their exact
+ * size.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -12,15 +21,17 @@
 
 #include "codec.h"
 #include "tap.h"
-#include "testrng.h"
+#include "test_util.h"
 
 #define PAGE ZSFS_CODEC_PAGE
+#define GUARD 64
+#define GUARD_BYTE 0x5a
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
 static uint64_t rnd(void)
 {
-	return xorshift64(&rng_state);
+	return t_rand(&rng_state);
 }
 
 static void fill_text(unsigned char *p, size_t n)
@@ -30,24 +41,52 @@ static void fill_text(unsigned char *p, size_t n)
 		"lz4 ", "zstd ", "handle ", "class ", "\n", "0123 ",
 	};
 
-	fill_words(&rng_state, words, sizeof(words) / sizeof(words[0]), p, n);
+	t_fill_words(&rng_state, words, sizeof(words) / sizeof(words[0]), p, n);
 }
 
 static void fill_random(unsigned char *p, size_t n)
 {
-	fill_bytes(&rng_state, p, n);
+	t_fill_bytes(&rng_state, p, n);
 }
 
-static void test_codec(const struct zsfs_codec *c, int level)
+/* Every byte of @p[0..@n) still holds the guard pattern. */
+static int guard_ok(const unsigned char *p, size_t n)
 {
-	unsigned char *src = malloc(PAGE), *dst = malloc(PAGE);
-	unsigned char *cbuf = malloc(PAGE + 64), *tmp;
-	size_t len, cut, bit, flips = 0, caught = 0, rejected = 0, other = 0;
-	int rc, kind, i, all;
-	void *ctx = NULL;
+	size_t i;
 
-	TAP_OK(c->ctx_create(level, &ctx) == 0, "%s:%d: context", c->name,
-	       level);
+	for (i = 0; i < n; i++)
+		if (p[i] != GUARD_BYTE)
+			return 0;
+	return 1;
+}
+
+/* Decode @len bytes of @frame from an exact-size copy into @dst (a page
+ * and GUARD guard bytes).  Return: decompress()'s value, or -ENOTRECOVERABLE
+ * when it wrote past the page. */
+static int decode(const struct zsfs_codec *c, void *ctx,
+		  const unsigned char *frame, size_t len, unsigned char *dst)
+{
+	unsigned char *tmp = malloc(len ? len : 1);
+	int rc;
+
+	memcpy(tmp, frame, len);
+	memset(dst, GUARD_BYTE, PAGE + GUARD);
+	rc = c->decompress(ctx, tmp, len, dst);
+	free(tmp);
+	return guard_ok(dst + PAGE, GUARD) ? rc : -ENOTRECOVERABLE;
+}
+
+/* Zeros, text and random pages: each compresses within the page (or, for
+ * random data with a real codec, reports -E2BIG) and decodes back. */
+static void test_kinds(const struct zsfs_codec *c, int level, void *ctx,
+		       unsigned char *src, unsigned char *cbuf,
+		       unsigned char *dst)
+{
+	static const char *const kinds[] = { "zeros", "text", "random" };
+	int squeezes = c != &zsfs_codec_none;
+	size_t len;
+	int rc, kind;
+
 	for (kind = 0; kind < 3; kind++) {
 		if (kind == 0)
 			memset(src, 0, PAGE);
@@ -55,75 +94,164 @@ static void test_codec(const struct zsfs_codec *c, int level)
 			fill_text(src, PAGE);
 		else
 			fill_random(src, PAGE);
+		memset(cbuf, GUARD_BYTE, PAGE + GUARD);
+		len = 0;
 		rc = c->compress(ctx, level, src, cbuf, PAGE, &len);
-		if (rc == -E2BIG) {
-			TAP_OK(kind == 2, "%s: only random data overflows a page",
-			       c->name);
+		if (kind == 2 && squeezes) {
+			TAP_OK(rc == -E2BIG && guard_ok(cbuf + PAGE, GUARD),
+			       "%s:%d: a random page does not fit in a page: %d",
+			       c->name, level, rc);
 			continue;
 		}
-		TAP_OK(rc == 0 && len >= 1 && len <= PAGE,
-		       "%s: compress kind %d -> %zu", c->name, kind, len);
-		/* exact-size copy so ASan sees any over-read */
-		tmp = malloc(len);
-		memcpy(tmp, cbuf, len);
-		memset(dst, 0xee, PAGE);
-		rc = c->decompress(ctx, tmp, len, dst);
+		if (squeezes)
+			TAP_OK(rc == 0 && len >= 1 &&
+			       len <= (kind == 0 ? 64 : PAGE / 2),
+			       "%s:%d: %s page -> %zu bytes (at most %u)",
+			       c->name, level, kinds[kind], len,
+			       kind == 0 ? 64 : PAGE / 2);
+		else
+			TAP_OK(rc == 0 && len == PAGE && !memcmp(cbuf, src, PAGE),
+			       "%s: %s page -> itself, %zu bytes", c->name,
+			       kinds[kind], len);
+		TAP_OK(guard_ok(cbuf + PAGE, GUARD),
+		       "%s:%d: %s: nothing written past dst_cap", c->name,
+		       level, kinds[kind]);
+		rc = decode(c, ctx, cbuf, len, dst);
 		TAP_OK(rc == 0 && !memcmp(src, dst, PAGE),
-		       "%s: round trip kind %d", c->name, kind);
-		free(tmp);
+		       "%s:%d: %s: round trip (%d)", c->name, level,
+		       kinds[kind], rc);
 	}
+}
 
-	/* dst_cap is a hard bound: guard bytes after it stay untouched. */
+/*
+ * dst_cap is a hard bound.  For caps from 1 up to past the unbounded
+ * length L of a text page: below L -E2BIG; a success is L bytes at most
+ * cap that decode back; in both cases nothing is written at or past cap.
+ * Some cap must fit (a cap of L itself need not: zstd wants headroom),
+ * and any cap from PAGE up must.
+ */
+static void test_caps(const struct zsfs_codec *c, int level, void *ctx,
+		      unsigned char *src, unsigned char *cbuf,
+		      unsigned char *dst)
+{
+	size_t full, len, cap, tried = 0, fits = 0, wrong = 0;
+	int rc;
+
 	fill_text(src, PAGE);
-	memset(cbuf, 0x5a, PAGE + 64);
-	rc = c->compress(ctx, level, src, cbuf, 16, &len);
-	for (cut = 16, all = 1; cut < PAGE + 64; cut++)
-		all &= cbuf[cut] == 0x5a;
-	TAP_OK(rc == -E2BIG && all, "%s: dst_cap 16 -> -E2BIG, nothing past it",
-	       c->name);
-
-	/* Truncated frames are rejected. */
-	rc = c->compress(ctx, level, src, cbuf, PAGE, &len);
-	all = rc == 0;
-	for (cut = 0; all && cut < len; cut++) {
-		tmp = malloc(cut ? cut : 1);
-		memcpy(tmp, cbuf, cut);
-		if (c->decompress(ctx, tmp, cut, dst) != -EIO)
-			all = 0;
-		free(tmp);
+	rc = c->compress(ctx, level, src, cbuf, PAGE, &full);
+	if (!TAP_OK(rc == 0, "%s:%d: text page compresses: %d", c->name,
+		    level, rc))
+		return;
+	for (cap = 1; cap <= full + GUARD / 2 && cap <= PAGE + GUARD / 2;
+	     cap += cap < 32 || cap + 40 > full ? 1 : 37) {
+		tried++;
+		memset(cbuf, GUARD_BYTE, PAGE + GUARD);
+		len = 0;
+		rc = c->compress(ctx, level, src, cbuf, cap, &len);
+		if (!guard_ok(cbuf + cap, PAGE + GUARD - cap)) {
+			wrong++;
+			tap_diag("cap %zu: rc %d, written past cap", cap, rc);
+		} else if (rc == -E2BIG) {
+			if (cap >= PAGE) {
+				wrong++;
+				tap_diag("cap %zu: -E2BIG for a %zu-byte frame",
+					 cap, full);
+			}
+		} else if (rc != 0 || cap < full || len != full ||
+			   decode(c, ctx, cbuf, len, dst) != 0 ||
+			   memcmp(dst, src, PAGE)) {
+			wrong++;
+			tap_diag("cap %zu: rc %d len %zu (unbounded %zu)", cap,
+				 rc, len, full);
+		} else {
+			fits++;
+		}
 	}
-	TAP_OK(all, "%s: every truncation of a %zu-byte frame is rejected",
-	       c->name, len);
+	TAP_OK(!wrong && fits > 0,
+	       "%s:%d: %zu caps around a %zu-byte frame: -E2BIG below it, "
+	       "%zu fit, nothing past cap", c->name, level, tried, full, fits);
+}
 
-	/* Bit flips: never crash; a flip that decodes still fills one page. */
+/* Corrupt frames: truncations, bit flips, random bytes. */
+static void test_corrupt(const struct zsfs_codec *c, int level, void *ctx,
+			 unsigned char *src, unsigned char *cbuf,
+			 unsigned char *dst)
+{
+	size_t len, cut, bit, flips = 0, caught = 0, decoded = 0, bad = 0;
+	size_t itself = 0, rejected = 0, overrun = 0;
+	unsigned char *tmp;
+	int rc, i;
+
+	fill_text(src, PAGE);
+	rc = c->compress(ctx, level, src, cbuf, PAGE, &len);
+	if (!TAP_OK(rc == 0, "%s:%d: frame to corrupt: %zu bytes", c->name,
+		    level, len))
+		return;
+
+	/* Every truncation is -EIO. */
+	for (cut = 0; cut < len; cut++)
+		if (decode(c, ctx, cbuf, cut, dst) != -EIO)
+			bad++;
+	TAP_OK(bad == 0, "%s:%d: every truncation of a %zu-byte frame is "
+	       "-EIO (%zu not)", c->name, level, len, bad);
+
+	/* A flip is -EIO or decodes to a page; the identity codec gives the
+	 * flipped page back; a compressing one rejects some. */
 	tmp = malloc(len);
-	for (bit = 0; bit < len * 8; bit += 3) {
+	for (bit = 0, bad = 0; bit < len * 8; bit += 3) {
 		memcpy(tmp, cbuf, len);
 		tmp[bit / 8] ^= (unsigned char)(1u << (bit % 8));
 		flips++;
-		rc = c->decompress(ctx, tmp, len, dst);
-		if (rc == -EIO)
+		rc = decode(c, ctx, tmp, len, dst);
+		if (rc == -EIO) {
 			caught++;
-		else if (memcmp(dst, src, PAGE))
-			other++; /* no checksum in the frame, as in zram */
+		} else if (rc == 0) {
+			decoded++;
+			itself += !memcmp(dst, tmp, PAGE < len ? PAGE : len);
+		} else {
+			bad++;
+			tap_diag("flip of bit %zu: %d", bit, rc);
+		}
 	}
 	free(tmp);
-	TAP_OK(1, "%s: %zu bit flips, %zu rejected, %zu decoded to other data, no crash",
-	       c->name, flips, caught, other);
+	TAP_OK(bad == 0, "%s:%d: %zu bit flips: %zu -EIO, %zu decoded to a "
+	       "page, no other result, nothing past the page", c->name, level,
+	       flips, caught, decoded);
+	if (c == &zsfs_codec_none)
+		TAP_OK(itself == flips, "%s: every flipped page decodes to itself",
+		       c->name);
+	else
+		TAP_OK(caught > 0, "%s:%d: the decoder rejects some flips",
+		       c->name, level);
 
-	/* Random bytes of random lengths are rejected. */
+	/* Random bytes of random lengths are -EIO. */
 	for (i = 0; i < 2000; i++) {
 		size_t n = 1 + rnd() % (PAGE - 1);
 
 		tmp = malloc(n);
 		fill_random(tmp, n);
-		if (c->decompress(ctx, tmp, n, dst) == -EIO)
-			rejected++;
+		rc = decode(c, ctx, tmp, n, dst);
+		rejected += rc == -EIO;
+		overrun += rc == -ENOTRECOVERABLE;
 		free(tmp);
 	}
-	TAP_OK(rejected == 2000, "%s: %zu/2000 random inputs rejected", c->name,
-	       rejected);
-	c->ctx_destroy(ctx);
+	TAP_OK(rejected == 2000, "%s:%d: %zu/2000 random inputs -EIO, %zu "
+	       "wrote past the page", c->name, level, rejected, overrun);
+}
+
+static void test_codec(const struct zsfs_codec *c, int level)
+{
+	unsigned char *src = malloc(PAGE), *dst = malloc(PAGE + GUARD);
+	unsigned char *cbuf = malloc(PAGE + GUARD);
+	void *ctx = NULL;
+
+	if (TAP_OK(c->ctx_create(level, &ctx) == 0, "%s:%d: context",
+		   c->name, level)) {
+		test_kinds(c, level, ctx, src, cbuf, dst);
+		test_caps(c, level, ctx, src, cbuf, dst);
+		test_corrupt(c, level, ctx, src, cbuf, dst);
+		c->ctx_destroy(ctx);
+	}
 	free(src);
 	free(dst);
 	free(cbuf);

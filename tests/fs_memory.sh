@@ -34,7 +34,7 @@ done
 zs_mount -o auto_compact=off
 sleep 0.3
 pid=$ZS_PID
-rss() { awk '$1 == "Rss:" { print $2 * 1024 }' "/proc/$pid/smaps_rollup"; }
+rss() { smaps_bytes "$pid" Rss; }
 base=$(rss)
 
 # write_all TAG: the four sources into the mount in parallel, 1 MiB writes.
@@ -86,7 +86,7 @@ umount_clean "after large writes"
 # without (0.6 MiB in a CI run beside other tests).
 tree_in() { cp -a /usr/include "$MNT/inc" && sync; }
 tree_out() { rm -rf "$MNT/inc" && sync && echo compact >"$MNT/.zsctl"; }
-anon() { awk '$1 == "Anonymous:" { print $2 * 1024 }' "/proc/$pid/smaps_rollup"; }
+anon() { smaps_bytes "$pid" Anonymous; }
 # honest LABEL: .zsctl's figures grew as the daemon's memory did:
 # mem_used_total + heap_bytes against the Anonymous growth of smaps_rollup,
 # within 3% or 512 KiB, whichever is more (measured: -0.2% to +0.4% with

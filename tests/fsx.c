@@ -42,6 +42,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "test_util.h"
+
 #define PAGE 4096u
 #define LOG_KEEP 50
 #define LOG_LINE 160
@@ -127,14 +129,9 @@ struct fsx {
 	unsigned char *buf2;
 };
 
-/* splitmix64: small, fast, and the same on every platform. */
 static uint64_t rnd(struct fsx *f)
 {
-	uint64_t z = (f->rng += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	return t_rand(&f->rng);
 }
 
 static size_t rnd_below(struct fsx *f, size_t n)

@@ -14,7 +14,7 @@
 need_fuse
 need_tool dd
 
-rss_kib() { awk '/^Rss:/ { print $2 }' "/proc/$ZS_PID/smaps_rollup"; }
+rss_kib() { echo $(($(smaps_bytes "$ZS_PID" Rss) / 1024)); }
 
 asan=no
 if grep -q 'fsanitize=address' "$TOP_BUILDDIR/config.log" 2>/dev/null ||

@@ -6,6 +6,7 @@
 #   . "$TOP_SRCDIR/tests/lib.sh"
 #   zs_mount [-o OPTS]        mounts $ZSFS on $MNT (fresh tmp dir)
 #   tmpfs_mount               mounts a tmpfs on $TMPFS_MNT for comparison
+#   smaps_bytes PID FIELD     a field of /proc/PID/smaps_rollup, in bytes
 #   ok COND_CMD... -- "desc"  via: check "desc" cmd args...
 #   done_testing
 
@@ -74,9 +75,23 @@ zs_mount() {
 	exit 99
 }
 
+# zs_umount: unmount $MNT and wait for the daemon; its exit status.  Another
+# process passing through the mount (a walk of /tmp on a shared machine)
+# makes the unmount fail with EBUSY for a moment: retry for up to 5 s, and
+# if the mount stays, fail rather than wait for a daemon that will not
+# exit (the EXIT trap then unmounts lazily and kills it).
 zs_umount() {
-	fusermount3 -u "$MNT"
-	local rc=0
+	local rc=0 i
+	for i in $(seq 10); do
+		fusermount3 -u "$MNT" 2>"$WORK/umount.err" && break
+		grep -q " $MNT " /proc/mounts || break
+		sleep 0.5
+	done
+	if grep -q " $MNT " /proc/mounts; then
+		echo "# zs_umount: $MNT still mounted: $(cat "$WORK/umount.err")"
+		return 1
+	fi
+	[ "$i" = 1 ] || echo "# zs_umount: unmounted at try $i: $(cat "$WORK/umount.err")"
 	if [ -n "$ZS_PID" ]; then
 		wait "$ZS_PID"; rc=$?
 		ZS_PID=""
@@ -126,6 +141,17 @@ check_eq() {
 }
 
 diag() { echo "# $*"; }
+
+# smaps_bytes PID FIELD: FIELD (Rss, Anonymous, ...) of /proc/PID/smaps_rollup
+# in bytes; fails, printing nothing, when the file or the field is absent.
+# The multiplication is the shell's: mawk prints products past 2^31 as
+# floats.  Shared by the mounted tests and bench/churn.sh.
+smaps_bytes() {
+	local kb
+	kb=$(awk -v k="$2:" '$1 == k { print $2; exit }' "/proc/$1/smaps_rollup" 2>/dev/null)
+	[ -n "$kb" ] || return 1
+	echo $((kb * 1024))
+}
 
 # ctl_get NAME: one value from the mount's .zsctl.
 ctl_get() { awk -v k="$1" '$1 == k { print $2; exit }' "$MNT/.zsctl"; }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # man_options.sh - every option that `zsfs --help` lists is documented in
-# the man page, and the man page's option list names no option that
-# `zsfs --help` does not know.
+# the man page: the -o names, and each flag of the "-X, --long" lines
+# (-d, -o debug included).
 . "${TOP_SRCDIR:-.}/tests/lib.sh"
 [ -x "$ZSFS" ] || { echo "Bail out! zsfs binary not found at $ZSFS"; exit 99; }
 man_page="$TOP_SRCDIR/man/zsfs.1"
@@ -29,7 +29,19 @@ for n in $names; do
 	n_re=$(printf '%s' "$n" | sed 's/[.[*^$]/\\&/g')
 	check "man page documents $n" grep -Eq "(^|[^a-z_])${n_re}([^a-z_]|\$)" <<<"$man_text"
 done
-for f in -f -d -s --help --version; do
-	check "man page documents $f" grep -Fq -- "$f" <<<"$man_text"
-done
+# Flags: each comma-separated spelling before the description of the
+# "    -X, ..." lines ("-d, -o debug" gives -d and "-o debug").
+flags=$(printf '%s\n' "$help" | awk '
+	/^    -/ {
+		line = $0; sub(/^ +/, "", line); sub(/  .*/, "", line)
+		n = split(line, w, /, */)
+		for (i = 1; i <= n; i++) print w[i]
+	}')
+nflags=$(printf '%s\n' "$flags" | grep -c .)
+check "--help lists at least 6 flags (found $nflags)" test "$nflags" -ge 6
+while IFS= read -r f; do
+	[ -n "$f" ] || continue
+	f_re=$(printf '%s' "$f" | sed 's/[.[*^$]/\\&/g')
+	check "man page documents $f" grep -Eq -- "(^|[^-a-z_])${f_re}([^-a-z_]|\$)" <<<"$man_text"
+done <<<"$flags"
 done_testing

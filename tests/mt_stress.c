@@ -49,6 +49,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "test_util.h"
+
 #define NDIRS 4
 #define NNAMES 48		/* shared f* names per directory */
 #define NLOGS 3			/* log files per directory */
@@ -111,16 +113,9 @@ struct worker {
 	unsigned char *buf2;
 };
 
-static uint64_t mix(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 static uint64_t rnd(struct worker *w)
 {
-	return mix(w->rng += 0x9e3779b97f4a7c15ULL);
+	return t_rand(&w->rng);
 }
 
 static size_t rnd_below(struct worker *w, size_t n)
@@ -155,7 +150,7 @@ static void body_fill(unsigned char *p, size_t len, uint64_t id)
 		break;
 	default:
 		for (i = 0; i < len; i += 8) {
-			r = mix(s += 0x9e3779b97f4a7c15ULL);
+			r = t_rand(&s);
 			memcpy(p + i, &r, len - i < 8 ? len - i : 8);
 		}
 		break;
@@ -832,6 +827,7 @@ int main(int argc, char **argv)
 	unsigned char *buf;
 	char path[4200];
 	size_t cap = LOG_MAX + 4 * MAX_BODY;
+	uint64_t seed;
 	double start;
 	int c, have_seed = 0, fd, bad;
 
@@ -889,7 +885,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < nthreads; i++) {
 		ws[i].sh = &sh;
 		ws[i].tid = i;
-		ws[i].rng = mix(sh.seed + 0x1000 * (i + 1));
+		seed = sh.seed + 0x1000 * (i + 1);
+		ws[i].rng = t_rand(&seed);
 		ws[i].buf = malloc(LOG_MAX + 4 * MAX_BODY);
 		ws[i].buf2 = malloc(MAX_BODY + 16384);
 		if (!ws[i].buf || !ws[i].buf2)

@@ -11,13 +11,13 @@
 
 #include "pagemap.h"
 #include "tap.h"
-#include "testrng.h"
+#include "test_util.h"
 
 static uint64_t rng_state = 0x2545f4914f6cdd1dull;
 
 static uint64_t rnd(void)
 {
-	return xorshift64(&rng_state);
+	return t_rand(&rng_state);
 }
 
 static int put(struct zsfs_pagemap *pm, uint64_t idx, uint64_t val)

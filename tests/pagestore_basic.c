@@ -13,7 +13,7 @@
 
 #include "pagestore.h"
 #include "tap.h"
-#include "testrng.h"
+#include "test_util.h"
 
 #define PG ZSFS_PAGE_SIZE
 
@@ -25,22 +25,12 @@ static void fill_text(unsigned char *p, size_t n)
 		"alpha ", "beta ", "gamma ", "delta ", "page ", "\n",
 	};
 
-	fill_words(&rng_state, words, sizeof(words) / sizeof(words[0]), p, n);
+	t_fill_words(&rng_state, words, sizeof(words) / sizeof(words[0]), p, n);
 }
 
 static void fill_random(unsigned char *p, size_t n)
 {
-	fill_bytes(&rng_state, p, n);
-}
-
-static int checks(struct zsfs_store *s, struct zsfs_file *f, const char *what)
-{
-	char msg[256] = "";
-	int rc = zsfs_file_check(s, f, msg, sizeof(msg));
-
-	if (!rc)
-		rc = zs_pool_check(zsfs_store_pool(s), msg, sizeof(msg));
-	return tap_ok(rc == 0, "%s: check %s", what, rc ? msg : "ok");
+	t_fill_bytes(&rng_state, p, n);
 }
 
 static size_t pool_objs(struct zsfs_store *s)
@@ -126,7 +116,7 @@ static void test_kinds(const char *codec)
 	       fs.last_page_plus1 == 4, "%s: counters add up", codec);
 	rc = zsfs_file_read(s, f, 3 * PG, PG, out);
 	TAP_OK(rc == 0 && !memcmp(out, buf, PG), "%s: text reads back", codec);
-	checks(s, f, codec);
+	t_checks(s, f, codec);
 
 	/* A small write makes a dirty page; flush stores it. */
 	rc = zsfs_file_write(s, f, 3 * PG + 10, 5, "hello", &w);
@@ -137,7 +127,7 @@ static void test_kinds(const char *codec)
 	memcpy(buf + 10, "hello", 5);
 	rc = zsfs_file_read(s, f, 3 * PG, PG, out);
 	TAP_OK(rc == 0 && !memcmp(out, buf, PG), "%s: dirty page reads", codec);
-	checks(s, f, codec);
+	t_checks(s, f, codec);
 	rc = zsfs_file_flush(s, f);
 	zsfs_store_stats(s, &st);
 	TAP_OK(rc == 0 && st.dirty_pages == 0 && st.pages_stored == 4,
@@ -220,7 +210,7 @@ static void test_sparse_seek_copy(void)
 	rc = zsfs_file_read(s, g, 3 * PG + 7, PG, out);
 	TAP_OK(rc == 0 && !memcmp(out, buf + 100, PG - 100) &&
 	       out[PG - 100] == 0, "unaligned copy reads (and the hole after)");
-	checks(s, g, "copy");
+	t_checks(s, g, "copy");
 
 	/* Limits. */
 	rc = zsfs_file_write(s, g, ZSFS_MAX_FILE_SIZE, 1, buf, &w);
@@ -243,7 +233,7 @@ static void test_sparse_seek_copy(void)
 	rc = zsfs_file_read(s, f, 0, PG, out);
 	TAP_OK(rc == 0 && !memcmp(out, buf, PG / 2) && out[PG / 2] == 0 &&
 	       out[PG - 1] == 0, "truncated page: tail zeroed");
-	checks(s, f, "truncate");
+	t_checks(s, f, "truncate");
 	zsfs_file_destroy(s, f);
 	zsfs_file_destroy(s, g);
 	TAP_OK(pool_drained(s), "every pool page freed");

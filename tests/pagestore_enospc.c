@@ -11,7 +11,7 @@
 
 #include "pagestore.h"
 #include "tap.h"
-#include "testrng.h"
+#include "test_util.h"
 
 #define PG ZSFS_PAGE_SIZE
 #define MAXPAGES 4096
@@ -20,7 +20,7 @@ static uint64_t rng_state = 0xdeadbeefcafef00dull;
 
 static uint64_t rnd(void)
 {
-	return xorshift64(&rng_state);
+	return t_rand(&rng_state);
 }
 
 /* Incompressible page @i: stored raw, 4096 pool bytes each. */
@@ -31,16 +31,6 @@ static void page_of(unsigned char *p, uint64_t i)
 	rng_state = 0x9e3779b97f4a7c15ull * (i + 1);
 	for (k = 0; k < PG; k++)
 		p[k] = (unsigned char)rnd();
-}
-
-static int checks(struct zsfs_store *s, struct zsfs_file *f, const char *what)
-{
-	char msg[256] = "";
-	int rc = zsfs_file_check(s, f, msg, sizeof(msg));
-
-	if (!rc)
-		rc = zs_pool_check(zsfs_store_pool(s), msg, sizeof(msg));
-	return tap_ok(rc == 0, "%s: check %s", what, rc ? msg : "ok");
 }
 
 static int file_matches(struct zsfs_store *s, struct zsfs_file *f,
@@ -95,7 +85,7 @@ int main(void)
 	       ps.mem_bytes, p.limit_bytes);
 	TAP_OK(file_matches(s, a, n, 0), "all %llu pages read back",
 	       (unsigned long long)n);
-	checks(s, a, "full");
+	t_checks(s, a, "full");
 
 	/* A multi-page write stops at the first page that does not fit. */
 	page_of(buf, 1000);
@@ -132,7 +122,7 @@ int main(void)
 	TAP_OK(zsfs_file_flush(s, b) == -ENOSPC, "flush: -ENOSPC");
 	zsfs_store_stats(s, &st);
 	TAP_OK(st.dirty_pages > 0, "dirty pages stay after a failed flush");
-	checks(s, b, "dirty while full");
+	t_checks(s, b, "dirty while full");
 
 	/* Truncating frees memory: flush and writes succeed again. */
 	rc = zsfs_file_truncate(s, a, n * PG, (n / 2) * PG);
@@ -145,8 +135,8 @@ int main(void)
 	rc = zsfs_file_write(s, b, 100 * PG, PG, buf, &w);
 	TAP_OK(rc == 0, "writes succeed after truncate");
 	TAP_OK(file_matches(s, a, n / 2, 0), "the kept half reads back");
-	checks(s, a, "after truncate");
-	checks(s, b, "after truncate");
+	t_checks(s, a, "after truncate");
+	t_checks(s, b, "after truncate");
 
 	/* Fill again, then destroy: room again. */
 	for (i = 0; i < MAXPAGES; i++) {

@@ -18,7 +18,7 @@
 #include "pagemap.h"
 #include "pagestore.h"
 #include "tap.h"
-#include "testrng.h"
+#include "test_util.h"
 
 #define PG ZSFS_PAGE_SIZE
 #define D ZSFS_PAGEMAP_DIRECT
@@ -32,7 +32,7 @@ static void fill_text(unsigned char *p, size_t n)
 		"alpha ", "beta ", "gamma ", "delta ", "page ", "\n",
 	};
 
-	fill_words(&rng_state, words, sizeof(words) / sizeof(words[0]), p, n);
+	t_fill_words(&rng_state, words, sizeof(words) / sizeof(words[0]), p, n);
 }
 
 /* A file and the bytes it should hold. */
@@ -47,11 +47,9 @@ static unsigned char *buf, *out;
 
 static int ok_file(struct mfile *m, const char *what)
 {
-	char msg[256] = "";
-	int rc = zsfs_file_check(s, m->f, msg, sizeof(msg));
+	char msg[256];
+	int rc = t_store_check(s, m->f, msg, sizeof(msg));
 
-	if (!rc)
-		rc = zs_pool_check(zsfs_store_pool(s), msg, sizeof(msg));
 	if (!rc && m->size) {
 		memset(out, 0x5a, (size_t)m->size);
 		rc = zsfs_file_read(s, m->f, 0, (size_t)m->size, out);

@@ -19,7 +19,7 @@
 
 #include "pagestore.h"
 #include "tap.h"
-#include "testrng.h"
+#include "test_util.h"
 
 #define PG ZSFS_PAGE_SIZE
 #define CHUNK ((size_t)1 << 20)
@@ -28,7 +28,7 @@ static uint64_t rng_state = 0x2545f4914f6cdd1dull;
 
 static uint64_t rnd(void)
 {
-	return xorshift64(&rng_state);
+	return t_rand(&rng_state);
 }
 
 /* Pages of text, with a zero page every 7 and a random one every 11. */
@@ -72,13 +72,6 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int checks_ok(struct zsfs_store *s, struct zsfs_file *f, char *msg,
-		     size_t cap)
-{
-	return zsfs_file_check(s, f, msg, cap) == 0 &&
-	       zs_pool_check(zsfs_store_pool(s), msg, cap) == 0;
-}
-
 /* Big writes over small ones and a dirty page; reads at odd places. */
 static void test_data(unsigned threads)
 {
@@ -89,6 +82,7 @@ static void test_data(unsigned threads)
 	struct zsfs_store *s;
 	struct zsfs_file *f;
 	char msg[256] = "";
+	int rc;
 
 	if (zsfs_store_create(&p, &s, msg, sizeof(msg)) || zsfs_file_create(&f)) {
 		tap_ok(0, "threads=%u: setup", threads);
@@ -122,8 +116,8 @@ static void test_data(unsigned threads)
 	TAP_OK(!zsfs_file_read(s, f, 0, n * PG, out) &&
 	       !memcmp(out, data, n * PG), "threads=%u: reads back after",
 	       threads);
-	TAP_OK(checks_ok(s, f, msg, sizeof(msg)), "threads=%u: checks: %s",
-	       threads, msg[0] ? msg : "ok");
+	rc = t_store_check(s, f, msg, sizeof(msg));
+	TAP_OK(rc == 0, "threads=%u: checks: %s", threads, rc ? msg : "ok");
 	zsfs_file_destroy(s, f);
 	zsfs_store_destroy(s);
 	free(data);
@@ -150,7 +144,7 @@ static size_t enospc_run(unsigned threads, int *okp)
 	rc = zsfs_file_write(s, f, 0, n * PG, data, &w);
 	*okp = rc == -ENOSPC && w % PG == 0 && w > 0 && w < n * PG &&
 	       !zsfs_file_read(s, f, 0, w, out) && !memcmp(out, data, w) &&
-	       checks_ok(s, f, msg, sizeof(msg));
+	       t_store_check(s, f, msg, sizeof(msg)) == 0;
 	if (!*okp)
 		tap_diag("threads=%u: rc %d written %zu %s", threads, rc, w, msg);
 	zsfs_file_destroy(s, f);

@@ -19,7 +19,7 @@
 #include "pagemap.h"
 #include "pagestore.h"
 #include "tap.h"
-#include "testrng.h"
+#include "test_util.h"
 
 #define PG ZSFS_PAGE_SIZE
 #define MAXSZ (96 * PG + 123)
@@ -31,7 +31,7 @@ static uint64_t rng_state;
 
 static uint64_t rnd(void)
 {
-	return xorshift64(&rng_state);
+	return t_rand(&rng_state);
 }
 
 struct model {
@@ -124,7 +124,7 @@ static int run(const char *codec, uint64_t seed, long steps,
 	int large[NFILES];
 	size_t seen_small = 0, seen_large = 0, moves = 0;
 
-	rng_state = seed ? seed : 1;
+	rng_state = seed;
 	if (zsfs_store_create(&p, &s, msg, sizeof(msg)))
 		return tap_ok(0, "store: %s", msg);
 	for (i = 0; i < NFILES; i++) {

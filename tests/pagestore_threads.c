@@ -17,6 +17,7 @@
 
 #include "pagestore.h"
 #include "tap.h"
+#include "test_util.h"
 
 #define PG ZSFS_PAGE_SIZE
 #define NTHREADS 4
@@ -47,7 +48,7 @@ static void *worker(void *argp)
 	struct th_arg *a = argp;
 	unsigned char *mine = calloc(1, OWN_PAGES * PG),
 		      *buf = malloc(SHARED_PAGES * PG);
-	uint64_t x = 0x9e3779b97f4a7c15ull * (uint64_t)(a->id + 1);
+	uint64_t seed = 0x9e3779b97f4a7c15ull * (uint64_t)(a->id + 1), x;
 	struct zsfs_file *f;
 	size_t w, off, len;
 	int r;
@@ -57,9 +58,7 @@ static void *worker(void *argp)
 		goto out;
 	}
 	for (r = 0; r < ROUNDS && !a->failed; r++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
+		x = t_rand(&seed);
 		off = x % (15 * PG);
 		len = 1 + (x >> 20) % PG;
 		if (r % 8 == 0) { /* 16..31 whole pages: shared with helpers */
@@ -112,7 +111,6 @@ int main(void)
 	struct zsfs_file *shared;
 	struct zs_pool_stats ps;
 	int i, gen, failed = 0;
-	char msg[256] = "";
 	/* 3 threads to a large request: two helpers even on two cores. */
 	struct zsfs_store_params sp = { .threads = 3 };
 	size_t w;
@@ -149,9 +147,7 @@ int main(void)
 	pthread_join(ct, NULL);
 	TAP_OK(!failed, "%d threads x 3 generations: own files and the shared one read back",
 	       NTHREADS);
-	TAP_OK(zsfs_file_check(s, shared, msg, sizeof(msg)) == 0 &&
-	       zs_pool_check(zsfs_store_pool(s), msg, sizeof(msg)) == 0,
-	       "checks after the run: %s", msg[0] ? msg : "ok");
+	t_checks(s, shared, "after the run");
 	zsfs_file_destroy(s, shared);
 	zs_pool_stats(zsfs_store_pool(s), &ps);
 	TAP_OK(ps.objs == 0, "every object freed");
