@@ -162,8 +162,8 @@ struct zsfs {
 
 /* --- settle.c --- */
 /* Start the settle thread (after daemonizing: a fork loses threads), if
- * the store has background work; stop it (idempotent; zsfs_fs_fini
- * calls it).  Return 0 or -errno. */
+ * the store has background work; stop it (idempotent; main.c calls it
+ * before zsfs_fs_fini).  Return 0 or -errno. */
 int zsfs_settle_start(struct zsfs *fs);
 void zsfs_settle_stop(struct zsfs *fs);
 

@@ -348,8 +348,8 @@ void zsfs_fs_fini(struct zsfs *fs)
 {
 	struct zsfs_inode *in, *next;
 
-	zsfs_settle_stop(fs);
-	/* The session is gone: no other thread runs.  Free every inode. */
+	/* The session is gone and the settle thread stopped (main.c): no
+	 * other thread runs.  Free every inode. */
 	for (in = fs->inode_list.next; in != &fs->inode_list; in = next) {
 		next = in->next;
 		inode_free(fs, in);

@@ -332,6 +332,7 @@ out_session:
 out_ctl:
 	zsfs_ctl_destroy(fs.ctl);
 out_fs:
+	zsfs_settle_stop(&fs); /* before the inodes it walks go */
 	zsfs_fs_fini(&fs);
 out_args:
 	fuse_opt_free_args(&args);
