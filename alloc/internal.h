@@ -496,6 +496,8 @@ unsigned zs_os_pages_free(struct zs_os *os, const zs_pno *pages,
 size_t zs_os_reserve_flush(struct zs_os *os);
 bool zs_os_reserve_evict(struct zs_os *os, zs_pno page);
 int zs_os_reserve_verify(struct zs_os *os);
+int zs_os_map_untracked(size_t len, void **p);
+void zs_os_unmap_untracked(void *p, size_t len);
 int zs_os_meta_map(struct zs_os *os, size_t len, void **p);
 void zs_os_meta_unmap(struct zs_os *os, void *p, size_t len);
 size_t zs_os_meta_struct_bytes(struct zs_os *os);

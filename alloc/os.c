@@ -23,7 +23,9 @@
  *    reserve.  Which zspage owns a page is not recorded (4 bytes a page,
  *    0.1% of the pool): page migration (compact.c), the only one who
  *    asks, maps the arena it drains from the zspages' page arrays.
- *  - zs_os_meta_map() maps metadata (handle table, descriptor chunks).
+ *  - zs_os_meta_map() maps metadata (handle table, descriptor chunks),
+ *    counted in mapped and meta; zs_os_map_untracked() maps a structure
+ *    that its owner accounts itself (the class array).
  *
  * lock ordering: see internal.h.  os->lock is a leaf; madvise and munmap
  * are called without it.
@@ -88,6 +90,34 @@ void zs_os_fini(struct zs_os *os)
 	munmap((void *)os->base_of, ZS_BASE_OF_BYTES);
 	os->base_of = NULL;
 	pthread_mutex_destroy(&os->lock);
+}
+
+/*
+ * zs_os_map_untracked() - map @len bytes of zeroed, private anonymous
+ * memory for a pool structure sized once at create (the class array,
+ * class.c), whose untouched pages cost nothing.  Unlike zs_os_meta_map
+ * it is not counted in mapped or meta: its owner counts the part in use
+ * (meta_bytes counts the classes of the shards set up).  Plain mmap
+ * flags: no MAP_NORESERVE, no madvise.  Never refused by the test hook
+ * (zs_debug_fail_os).  Return: 0 or -ENOMEM.
+ */
+int zs_os_map_untracked(size_t len, void **p)
+{
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (m == MAP_FAILED)
+		return -ENOMEM;
+	*p = m;
+	return 0;
+}
+
+/* zs_os_unmap_untracked() - unmap what zs_os_map_untracked() gave.
+ * NULL is fine. */
+void zs_os_unmap_untracked(void *p, size_t len)
+{
+	if (p)
+		munmap(p, len);
 }
 
 static int map_anon(size_t len, void **p)

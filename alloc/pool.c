@@ -73,7 +73,7 @@
  * layer keeps freed pages for reuse by any class (2 MiB, or up to 32 MiB
  * until a free a second later trims them), so that a workload hovering at a zspage
  * boundary, or whose mix of sizes drifts, does not pay a page fault and
- * an madvise -- a TLB-shootdown IPI once two threads run -- every few
+ * a MADV_DONTNEED -- a TLB-shootdown IPI once two threads run -- every few
  * calls.  Both reserves are counted in pages (so in mem_bytes) and in
  * zs_can_compact, and zs_compact gives them back.
  *
