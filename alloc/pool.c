@@ -95,9 +95,11 @@
  * so other threads wait at most one zspage's copy.  Then page
  * migration: pages of a sparsely used arena are copied into free pages of
  * denser arenas (each move under the owner's class lock, with the zspage
- * isolated) until the arena is empty and can be unmapped.  Last, glibc is
- * asked to return the free pages among the page arrays and slot tables
- * of the zspages compaction freed (malloc_trim).
+ * isolated) until the arena is empty and can be unmapped.  The page
+ * arrays and slot tables of the zspages compaction freed were malloc'd:
+ * the caller trims the C heap afterwards if it wants their pages back
+ * (zsfs does, at its one compaction entry point); the allocator does not
+ * touch process-wide state.
  *
  * Memory from the OS (os.c).  All pages are ordinary private anonymous
  * memory in 4 MiB arenas, without transparent huge pages; a page freed by

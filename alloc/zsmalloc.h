@@ -108,6 +108,13 @@ void zs_unmap(zs_pool *pool, struct zs_mapping *m);
  * every class, free the emptied zspages and give their pages back to the
  * OS.  Runs beside other threads' calls; never holds a pool-wide lock for
  * the whole run.  Return: the number of pages freed.
+ *
+ * It does not trim the C heap: the small malloc'd blocks of the zspages
+ * it freed (page arrays, slot tables) go back to malloc, whose free pages
+ * among them stay in the process until the caller runs malloc_trim(0) or
+ * the like.  Earlier versions trimmed here (glibc only, when the return
+ * value was not 0); a caller that wants the process's RSS to follow the
+ * pool down does that itself, after this call returns.
  */
 size_t zs_compact(zs_pool *pool);
 
