@@ -4,8 +4,9 @@
  * Hot counters live where their lock already is: objects, bytes and slots
  * per class under the class lock; pages and the compaction counters are
  * pool-wide atomics.  zs_pool_stats() sums them; the sum is a snapshot,
- * exact only when the pool is quiet.  One X-macro (ZS_POOL_STATS) lists
- * the pool counters and generates their text form.
+ * exact only when the pool is quiet.  One X-macro (ZS_POOL_STATS, in
+ * zsmalloc.h) lists the pool counters and generates their struct and
+ * their text form.
  *
  * lock ordering: see internal.h.  Stats take each class lock in turn, one
  * at a time; the walker additionally takes handles.lock and os.lock inside
@@ -19,19 +20,6 @@
 #include <string.h>
 
 #include "internal.h"
-
-/* X(name, help) for each field of struct zs_pool_stats. */
-#define ZS_POOL_STATS(X)                                               \
-	X(pages, "4 KiB pages in zspages")                             \
-	X(pages_max, "high-water mark of pages")                       \
-	X(objs, "live objects")                                        \
-	X(bytes_stored, "sum of live objects' sizes")                  \
-	X(meta_bytes, "metadata bytes")                                \
-	X(mem_bytes, "pages * 4096 + meta_bytes")                      \
-	X(limit_bytes, "cap on mem_bytes, 0 = none")                   \
-	X(pages_compacted, "pages freed by compaction")                \
-	X(compactions, "zs_compact calls")                             \
-	X(os_bytes_mapped, "address space mapped")
 
 void zs_pages_add(zs_pool *pool, size_t n)
 {

@@ -124,21 +124,29 @@ size_t zs_can_compact(zs_pool *pool);
 /* Change the cap (0 = none).  Objects already stored stay. */
 void zs_set_limit(zs_pool *pool, size_t limit_bytes);
 
+/*
+ * The pool's counters, one list for struct zs_pool_stats and its text
+ * form (zs_pool_stats_format), in this order: X(name, what it counts).
+ * Every field is a size_t.  "pages" counts the 4 KiB pages held now: in
+ * zspages, plus freed pages kept for reuse (2 MiB, or up to 32 MiB until
+ * a free a second later trims them); zs_compact gives those all back.
+ */
+#define ZS_POOL_STATS(X)                                                      \
+	X(pages, "4 KiB pages held: in zspages, plus the reserve of freed ones") \
+	X(pages_max, "high-water mark of pages")                              \
+	X(objs, "live objects")                                               \
+	X(bytes_stored, "sum of live objects' requested sizes")               \
+	X(meta_bytes, "metadata: handle table, zspage headers, ...")          \
+	X(mem_bytes, "pages * 4096 + meta_bytes: all the pool holds")         \
+	X(limit_bytes, "the cap on mem_bytes, 0 = none")                      \
+	X(pages_compacted, "pages freed by compaction, ever")                 \
+	X(compactions, "zs_compact calls, ever")                              \
+	X(os_bytes_mapped, "address space mapped from the OS")
+
 struct zs_pool_stats {
-	size_t pages;           /* 4 KiB pages held now: in zspages, plus
-				 * freed pages kept for reuse: 2 MiB, or
-				 * up to 32 MiB until a free a second
-				 * later trims them; zs_compact gives
-				 * them all back */
-	size_t pages_max;       /* high-water mark of pages */
-	size_t objs;            /* live objects */
-	size_t bytes_stored;    /* sum of live objects' requested sizes */
-	size_t meta_bytes;      /* handle table, zspage headers, ... */
-	size_t mem_bytes;       /* pages * 4096 + meta_bytes: all it holds */
-	size_t limit_bytes;     /* the cap, 0 = none */
-	size_t pages_compacted; /* pages freed by compaction, ever */
-	size_t compactions;     /* zs_compact calls, ever */
-	size_t os_bytes_mapped; /* address space mapped from the OS */
+#define ZS_POOL_STATS_FIELD(name, help) size_t name;
+	ZS_POOL_STATS(ZS_POOL_STATS_FIELD)
+#undef ZS_POOL_STATS_FIELD
 };
 void zs_pool_stats(zs_pool *pool, struct zs_pool_stats *st);
 
