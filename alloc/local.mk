@@ -14,7 +14,9 @@ alloc_libzsalloc_a_SOURCES = \
 	alloc/map.c \
 	alloc/compact.c \
 	alloc/os.c \
-	alloc/stats.c
+	alloc/account.c \
+	alloc/stats.c \
+	alloc/check.c
 
 # Unit tests (TAP), one program per module.
 alloc_tests = \
@@ -74,7 +76,9 @@ FUZZ_ALLOC_SRCS = \
 	$(srcdir)/alloc/map.c \
 	$(srcdir)/alloc/compact.c \
 	$(srcdir)/alloc/os.c \
-	$(srcdir)/alloc/stats.c
+	$(srcdir)/alloc/account.c \
+	$(srcdir)/alloc/stats.c \
+	$(srcdir)/alloc/check.c
 if HAVE_CLANG
 fuzz/fuzz_alloc: $(FUZZ_ALLOC_SRCS) $(alloc_libzsalloc_a_SOURCES)
 	@$(MKDIR_P) fuzz

@@ -130,18 +130,10 @@
 #include "config.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "internal.h"
-
-void zs_assert_fail(const char *expr, const char *file, int line)
-{
-	fprintf(stderr, "zsmalloc: assertion failed: %s (%s:%d)\n", expr, file,
-		line);
-	abort();
-}
 
 int zs_pool_create(const struct zs_pool_params *params, zs_pool **poolp)
 {
