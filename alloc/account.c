@@ -1,7 +1,7 @@
 /*
  * account.c - the pool's memory account: pages held, metadata, and
  * mem_bytes (pages * 4096 + metadata), the one figure the limit, the
- * stats and the pool's users read.
+ * stats and the pool's users (zs_pool_mem_bytes) read.
  *
  * Every term is an atomic, so nothing here takes a lock and any file may
  * ask at any time; the answer is exact when the pool is quiet.  The page
@@ -47,4 +47,9 @@ size_t zs_mem_bytes(zs_pool *pool)
 	return atomic_load_explicit(&pool->pages, memory_order_relaxed) *
 		       ZS_PAGE_SIZE +
 	       zs_meta_bytes(pool);
+}
+
+size_t zs_pool_mem_bytes(zs_pool *pool)
+{
+	return zs_mem_bytes(pool);
 }

@@ -151,6 +151,20 @@ struct zs_pool_stats {
 void zs_pool_stats(zs_pool *pool, struct zs_pool_stats *st);
 
 /*
+ * zs_pool_mem_bytes() - what the pool holds now, in bytes: the mem_bytes
+ * of zs_pool_stats (pages * 4096 + metadata), without the rest of its
+ * cost.
+ * @pool: the pool; not NULL.
+ * Return: the byte count.  Cannot fail.
+ * Thread safety: reads a few atomics and takes no lock (zs_pool_stats
+ * takes every class lock), so any thread may call it at any time, on hot
+ * paths too.  While other threads allocate or free it is a snapshot of
+ * terms read one after another; on a quiet pool it equals
+ * zs_pool_stats()'s mem_bytes exactly.
+ */
+size_t zs_pool_mem_bytes(zs_pool *pool);
+
+/*
  * zs_pool_stats_format() - @st as text, one "name value" line per field,
  * into @buf (at most @cap bytes, NUL-terminated when cap > 0).
  * Return: the length the full text needs (like snprintf), or -EINVAL.
