@@ -340,6 +340,8 @@ struct zs_os {
 	unsigned char *reserve;   /* protected by lock */
 	uint64_t over_since_ns;   /* reserve above SOFT since; 0 = not; lock */
 	atomic_size_t nreserve;   /* written under lock, read without */
+	/* Test hook (zs_debug_fail_os): requests still to refuse. */
+	atomic_size_t fail_next;
 };
 
 struct zs_tbuf {

@@ -23,6 +23,7 @@ alloc_tests = \
 	tests/alloc_class \
 	tests/alloc_map \
 	tests/alloc_limit \
+	tests/alloc_oomhook \
 	tests/alloc_stats \
 	tests/alloc_compact \
 	tests/alloc_random \
@@ -37,6 +38,8 @@ tests_alloc_map_SOURCES = tests/alloc_map.c tests/tap.h tests/alloc_util.h
 tests_alloc_map_LDADD = alloc/libzsalloc.a
 tests_alloc_limit_SOURCES = tests/alloc_limit.c tests/tap.h tests/alloc_util.h
 tests_alloc_limit_LDADD = alloc/libzsalloc.a
+tests_alloc_oomhook_SOURCES = tests/alloc_oomhook.c tests/tap.h tests/alloc_util.h
+tests_alloc_oomhook_LDADD = alloc/libzsalloc.a
 tests_alloc_stats_SOURCES = tests/alloc_stats.c tests/tap.h tests/alloc_util.h
 tests_alloc_stats_LDADD = alloc/libzsalloc.a
 tests_alloc_compact_SOURCES = tests/alloc_compact.c tests/tap.h tests/alloc_util.h

@@ -200,6 +200,28 @@ int zs_class_stats(zs_pool *pool, unsigned idx, struct zs_class_stats *st);
  */
 int zs_pool_check(zs_pool *pool, char *msg, size_t msg_cap);
 
+/* ---- test hooks ------------------------------------------------------
+ * For tests only: they change no behaviour until called, and cost a
+ * relaxed atomic load per request to the OS layer. */
+
+/*
+ * zs_debug_fail_os() - make the pool's OS layer refuse its next @n
+ * requests for memory as if the kernel had refused them: taking pages
+ * (for a zspage, or a page to migrate into) and mapping metadata (handle
+ * table and zspage descriptor chunks).  Each call into the OS layer
+ * counts as one request, whether its pages would come from the reserve
+ * or from a new mapping.  @n = 0 turns the hook off; SIZE_MAX refuses
+ * until then.  A later call replaces the count.
+ * While it refuses, zs_malloc returns -ENOMEM when it needs new memory
+ * (it still succeeds into free slots on pages the pool holds), and no
+ * object, handle or page is lost or leaked (a page taken for an object
+ * whose second page was refused stays with its zspage, counted, for the
+ * next allocation); zs_compact frees what it can without new pages.  The
+ * pool is whole and works normally once the hook is off.
+ * Thread safe; the count is shared by all threads.
+ */
+void zs_debug_fail_os(zs_pool *pool, size_t n);
+
 #ifdef __cplusplus
 }
 #endif
