@@ -28,7 +28,6 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 
 #include "internal.h"
 
@@ -58,6 +57,8 @@ int zs_classes_init(zs_pool *pool)
 	struct zs_class *classes;
 	unsigned n = 0;
 	unsigned pages[ZS_NR_SIZES], objs[ZS_NR_SIZES];
+	void *p;
+	int err;
 
 	/* Count merged classes first, walking from the largest size down. */
 	for (int i = ZS_NR_SIZES - 1; i >= 0; i--) {
@@ -70,12 +71,13 @@ int zs_classes_init(zs_pool *pool)
 			n++;
 	}
 	/* One mapping for every shard's classes: untouched pages cost
-	 * nothing, and a shard's are touched when a thread first uses it. */
+	 * nothing, and a shard's are touched when a thread first uses it
+	 * (meta_bytes counts the classes of the shards set up). */
 	pool->classes_bytes = (size_t)n * pool->nshards * sizeof(*classes);
-	classes = mmap(NULL, pool->classes_bytes, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (classes == MAP_FAILED)
-		return -ENOMEM;
+	err = zs_os_map_untracked(pool->classes_bytes, &p);
+	if (err)
+		return err;
+	classes = p;
 
 	/* Classes are numbered by ascending size; fill from the top. */
 	unsigned idx = n;
@@ -126,7 +128,7 @@ void zs_classes_fini(zs_pool *pool)
 	for (unsigned i = 0; i < all; i++)
 		pthread_mutex_destroy(&pool->classes[i].lock);
 	pthread_mutex_destroy(&pool->shard_lock);
-	munmap(pool->classes, pool->classes_bytes);
+	zs_os_unmap_untracked(pool->classes, pool->classes_bytes);
 	pool->classes = NULL;
 }
 

@@ -33,7 +33,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -338,12 +337,9 @@ size_t zs_compact(zs_pool *pool)
 	zs_pages_sub(pool, n);
 	freed += n;
 	migrate_pages(pool);
-#ifdef __GLIBC__
 	/* The page arrays and slot tables of the zspages freed above were
-	 * malloc'd: give glibc's free pages among them back too. */
-	if (freed)
-		malloc_trim(0);
-#endif
+	 * malloc'd; giving the C heap's free pages back (malloc_trim) is
+	 * the caller's business, see zsmalloc.h. */
 	atomic_fetch_add(&pool->pages_compacted, freed);
 	atomic_fetch_add(&pool->compactions, 1);
 	return freed;

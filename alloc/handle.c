@@ -5,7 +5,7 @@
  * A handle's low 32 bits are its id; id 0 is never used (the size and
  * shard ride in its upper bits, see internal.h).  Its entry is one atomic
  * 32-bit word in a two-level table: a fixed array of chunk pointers in
- * the pool, each chunk 4096 entries (16 KiB) of mmapped memory.  Chunks
+ * the pool, each chunk 4096 entries (16 KiB) mapped by the OS layer.  Chunks
  * are added, never moved or freed while the pool lives, so a reader finds
  * an entry with two loads and no lock.  Per live object the table costs 4
  * bytes; the zspage slot table adds 4 for the back-reference (slot ->

@@ -30,6 +30,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "zsmalloc.h"
 
@@ -150,7 +152,15 @@ _Static_assert(ZS_MAX_PAGES_PER_ZSPAGE * ZS_PAGE_SIZE / ZS_MIN_ALLOC_SIZE <=
 
 /* ---- assertions ----------------------------------------------------- */
 
-void zs_assert_fail(const char *expr, const char *file, int line);
+/* Every file's assertions end here; inline, so that the failure path
+ * does not make each file a user of another. */
+static inline __attribute__((cold, noreturn)) void
+zs_assert_fail(const char *expr, const char *file, int line)
+{
+	fprintf(stderr, "zsmalloc: assertion failed: %s (%s:%d)\n", expr,
+		file, line);
+	abort();
+}
 #define ZS_ASSERT(x) \
 	((x) ? (void)0 : zs_assert_fail(#x, __FILE__, __LINE__))
 #ifdef ZS_DEBUG
@@ -330,6 +340,8 @@ struct zs_os {
 	unsigned char *reserve;   /* protected by lock */
 	uint64_t over_since_ns;   /* reserve above SOFT since; 0 = not; lock */
 	atomic_size_t nreserve;   /* written under lock, read without */
+	/* Test hook (zs_debug_fail_os): requests still to refuse. */
+	atomic_size_t fail_next;
 };
 
 struct zs_tbuf {
@@ -436,6 +448,7 @@ static inline uint32_t zs_zp_id(const struct zs_zspage *zp)
 {
 	return zp ? zp->id : 0;
 }
+struct zs_class *zs_zspage_class(zs_pool *pool, struct zs_zspage *zp);
 int zs_zspage_create(zs_pool *pool, struct zs_class *c,
 		     struct zs_zspage **zpp);
 void zs_zspage_destroy(zs_pool *pool, struct zs_class *c,
@@ -477,7 +490,6 @@ void zs_tbufs_fini(zs_pool *pool);
 /* ---- compact.c ------------------------------------------------------ */
 
 bool zs_zspage_try_isolate(struct zs_zspage *zp);
-struct zs_class *zs_zspage_class(zs_pool *pool, struct zs_zspage *zp);
 void zs_zspage_release(struct zs_zspage *zp);
 
 /* ---- os.c ----------------------------------------------------------- */
@@ -498,6 +510,8 @@ unsigned zs_os_pages_free(struct zs_os *os, const zs_pno *pages,
 size_t zs_os_reserve_flush(struct zs_os *os);
 bool zs_os_reserve_evict(struct zs_os *os, zs_pno page);
 int zs_os_reserve_verify(struct zs_os *os);
+int zs_os_map_untracked(size_t len, void **p);
+void zs_os_unmap_untracked(void *p, size_t len);
 int zs_os_meta_map(struct zs_os *os, size_t len, void **p);
 void zs_os_meta_unmap(struct zs_os *os, void *p, size_t len);
 size_t zs_os_meta_struct_bytes(struct zs_os *os);
@@ -521,7 +535,7 @@ static inline bool zs_arena_in_reserve(const struct zs_arena *a,
 }
 void zs_os_drain_done(struct zs_os *os, struct zs_arena *a);
 
-/* ---- stats.c -------------------------------------------------------- */
+/* ---- account.c ------------------------------------------------------ */
 
 size_t zs_meta_bytes(zs_pool *pool);
 size_t zs_mem_bytes(zs_pool *pool);

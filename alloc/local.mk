@@ -14,13 +14,16 @@ alloc_libzsalloc_a_SOURCES = \
 	alloc/map.c \
 	alloc/compact.c \
 	alloc/os.c \
-	alloc/stats.c
+	alloc/account.c \
+	alloc/stats.c \
+	alloc/check.c
 
 # Unit tests (TAP), one program per module.
 alloc_tests = \
 	tests/alloc_class \
 	tests/alloc_map \
 	tests/alloc_limit \
+	tests/alloc_oomhook \
 	tests/alloc_stats \
 	tests/alloc_compact \
 	tests/alloc_random \
@@ -35,6 +38,8 @@ tests_alloc_map_SOURCES = tests/alloc_map.c tests/tap.h tests/alloc_util.h
 tests_alloc_map_LDADD = alloc/libzsalloc.a
 tests_alloc_limit_SOURCES = tests/alloc_limit.c tests/tap.h tests/alloc_util.h
 tests_alloc_limit_LDADD = alloc/libzsalloc.a
+tests_alloc_oomhook_SOURCES = tests/alloc_oomhook.c tests/tap.h tests/alloc_util.h
+tests_alloc_oomhook_LDADD = alloc/libzsalloc.a
 tests_alloc_stats_SOURCES = tests/alloc_stats.c tests/tap.h tests/alloc_util.h
 tests_alloc_stats_LDADD = alloc/libzsalloc.a
 tests_alloc_compact_SOURCES = tests/alloc_compact.c tests/tap.h tests/alloc_util.h
@@ -74,7 +79,9 @@ FUZZ_ALLOC_SRCS = \
 	$(srcdir)/alloc/map.c \
 	$(srcdir)/alloc/compact.c \
 	$(srcdir)/alloc/os.c \
-	$(srcdir)/alloc/stats.c
+	$(srcdir)/alloc/account.c \
+	$(srcdir)/alloc/stats.c \
+	$(srcdir)/alloc/check.c
 fuzz/fuzz_alloc: $(FUZZ_ALLOC_SRCS) $(alloc_libzsalloc_a_SOURCES)
 	$(AM_V_CCLD)$(FUZZ_LINK) -DZS_DEBUG $(FUZZ_ALLOC_SRCS) -pthread
 fuzz-alloc: fuzz/fuzz_alloc

@@ -23,7 +23,13 @@
  *    reserve.  Which zspage owns a page is not recorded (4 bytes a page,
  *    0.1% of the pool): page migration (compact.c), the only one who
  *    asks, maps the arena it drains from the zspages' page arrays.
- *  - zs_os_meta_map() maps metadata (handle table, descriptor chunks).
+ *  - zs_os_meta_map() maps metadata (handle table, descriptor chunks),
+ *    counted in mapped and meta; zs_os_map_untracked() maps a structure
+ *    that its owner accounts itself (the class array).
+ *  - Failure: zs_os_pages_alloc() and zs_os_meta_map() return -ENOMEM
+ *    when the kernel refuses, having taken nothing.  The test hook
+ *    zs_debug_fail_os() makes them refuse in the same way, a whole call
+ *    at a time, so that tests can reach every caller's -ENOMEM path.
  *
  * lock ordering: see internal.h.  os->lock is a leaf; madvise and munmap
  * are called without it.
@@ -90,6 +96,55 @@ void zs_os_fini(struct zs_os *os)
 	pthread_mutex_destroy(&os->lock);
 }
 
+/*
+ * zs_os_map_untracked() - map @len bytes of zeroed, private anonymous
+ * memory for a pool structure sized once at create (the class array,
+ * class.c), whose untouched pages cost nothing.  Unlike zs_os_meta_map
+ * it is not counted in mapped or meta: its owner counts the part in use
+ * (meta_bytes counts the classes of the shards set up).  Plain mmap
+ * flags: no MAP_NORESERVE, no madvise.  Never refused by the test hook
+ * (zs_debug_fail_os).  Return: 0 or -ENOMEM.
+ */
+int zs_os_map_untracked(size_t len, void **p)
+{
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (m == MAP_FAILED)
+		return -ENOMEM;
+	*p = m;
+	return 0;
+}
+
+/* zs_os_unmap_untracked() - unmap what zs_os_map_untracked() gave.
+ * NULL is fine. */
+void zs_os_unmap_untracked(void *p, size_t len)
+{
+	if (p)
+		munmap(p, len);
+}
+
+/*
+ * The test hook: whether to refuse this request (then one fewer is left
+ * to refuse).  A relaxed load when the hook is off.
+ */
+static bool hook_refuses(struct zs_os *os)
+{
+	size_t n = atomic_load_explicit(&os->fail_next, memory_order_relaxed);
+
+	while (n)
+		if (atomic_compare_exchange_weak_explicit(
+			    &os->fail_next, &n, n - 1, memory_order_relaxed,
+			    memory_order_relaxed))
+			return true;
+	return false;
+}
+
+void zs_debug_fail_os(zs_pool *pool, size_t n)
+{
+	atomic_store(&pool->os.fail_next, n);
+}
+
 static int map_anon(size_t len, void **p)
 {
 	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -105,7 +160,7 @@ static int map_anon(size_t len, void **p)
 
 int zs_os_meta_map(struct zs_os *os, size_t len, void **p)
 {
-	int err = map_anon(len, p);
+	int err = hook_refuses(os) ? -ENOMEM : map_anon(len, p);
 
 	if (!err) {
 		atomic_fetch_add(&os->mapped, len);
@@ -351,6 +406,9 @@ int zs_os_pages_alloc(struct zs_os *os, unsigned n, zs_pno *pages,
 	unsigned got = 0, reused = 0;
 	int err = 0;
 
+	*reusedp = 0;
+	if (hook_refuses(os))
+		return -ENOMEM;
 	pthread_mutex_lock(&os->lock);
 	/* Reserve pages first; page migration (avoid set) wants fresh ones
 	 * in dense arenas instead. */

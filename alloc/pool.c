@@ -73,7 +73,7 @@
  * layer keeps freed pages for reuse by any class (2 MiB, or up to 32 MiB
  * until a free a second later trims them), so that a workload hovering at a zspage
  * boundary, or whose mix of sizes drifts, does not pay a page fault and
- * an madvise -- a TLB-shootdown IPI once two threads run -- every few
+ * a MADV_DONTNEED -- a TLB-shootdown IPI once two threads run -- every few
  * calls.  Both reserves are counted in pages (so in mem_bytes) and in
  * zs_can_compact, and zs_compact gives them back.
  *
@@ -95,9 +95,11 @@
  * so other threads wait at most one zspage's copy.  Then page
  * migration: pages of a sparsely used arena are copied into free pages of
  * denser arenas (each move under the owner's class lock, with the zspage
- * isolated) until the arena is empty and can be unmapped.  Last, glibc is
- * asked to return the free pages among the page arrays and slot tables
- * of the zspages compaction freed (malloc_trim).
+ * isolated) until the arena is empty and can be unmapped.  The page
+ * arrays and slot tables of the zspages compaction freed were malloc'd:
+ * the caller trims the C heap afterwards if it wants their pages back
+ * (zsfs does, at its one compaction entry point); the allocator does not
+ * touch process-wide state.
  *
  * Memory from the OS (os.c).  All pages are ordinary private anonymous
  * memory in 4 MiB arenas, without transparent huge pages; a page freed by
@@ -128,18 +130,10 @@
 #include "config.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "internal.h"
-
-void zs_assert_fail(const char *expr, const char *file, int line)
-{
-	fprintf(stderr, "zsmalloc: assertion failed: %s (%s:%d)\n", expr, file,
-		line);
-	abort();
-}
 
 int zs_pool_create(const struct zs_pool_params *params, zs_pool **poolp)
 {

@@ -118,39 +118,61 @@ void zs_unmap(zs_pool *pool, struct zs_mapping *m);
  * every class, free the emptied zspages and give their pages back to the
  * OS.  Runs beside other threads' calls; never holds a pool-wide lock for
  * the whole run.  Return: the number of pages freed.
+ *
+ * It does not trim the C heap: the small malloc'd blocks of the zspages
+ * it freed (page arrays, slot tables) go back to malloc, whose free pages
+ * among them stay in the process until the caller runs malloc_trim(0) or
+ * the like.  Earlier versions trimmed here (glibc only, when the return
+ * value was not 0); a caller that wants the process's RSS to follow the
+ * pool down does that itself, after this call returns.
  */
 size_t zs_compact(zs_pool *pool);
 
 /* zs_can_compact() - cheap estimate of the pages zs_compact() would free. */
 size_t zs_can_compact(zs_pool *pool);
 
-/*
- * zs_pool_mem_bytes() - what the pool holds now, mem_bytes of
- * zs_pool_stats(), from a few atomic loads: no lock is taken, so it is
- * cheap enough for every charge against a cap.
- */
-size_t zs_pool_mem_bytes(zs_pool *pool);
-
 /* Change the cap (0 = none).  Objects already stored stay. */
 void zs_set_limit(zs_pool *pool, size_t limit_bytes);
 
+/*
+ * The pool's counters, one list for struct zs_pool_stats and its text
+ * form (zs_pool_stats_format), in this order: X(name, what it counts).
+ * Every field is a size_t.  "pages" counts the 4 KiB pages held now: in
+ * zspages, plus freed pages kept for reuse (2 MiB, or up to 32 MiB until
+ * a free a second later trims them); zs_compact gives those all back.
+ */
+#define ZS_POOL_STATS(X)                                                      \
+	X(pages, "4 KiB pages held: in zspages, plus the reserve of freed ones") \
+	X(pages_max, "high-water mark of pages")                              \
+	X(objs, "live objects")                                               \
+	X(bytes_stored, "sum of live objects' requested sizes")               \
+	X(meta_bytes, "metadata: handle table, zspage headers, ...")          \
+	X(mem_bytes, "pages * 4096 + meta_bytes: all the pool holds")         \
+	X(limit_bytes, "the cap on mem_bytes, 0 = none")                      \
+	X(pages_compacted, "pages freed by compaction, ever")                 \
+	X(compactions, "zs_compact calls, ever")                              \
+	X(os_bytes_mapped, "address space mapped from the OS")
+
 struct zs_pool_stats {
-	size_t pages;           /* 4 KiB pages held now: in zspages, plus
-				 * freed pages kept for reuse: 2 MiB, or
-				 * up to 32 MiB until a free a second
-				 * later trims them; zs_compact gives
-				 * them all back */
-	size_t pages_max;       /* high-water mark of pages */
-	size_t objs;            /* live objects */
-	size_t bytes_stored;    /* sum of live objects' requested sizes */
-	size_t meta_bytes;      /* handle table, zspage headers, ... */
-	size_t mem_bytes;       /* pages * 4096 + meta_bytes: all it holds */
-	size_t limit_bytes;     /* the cap, 0 = none */
-	size_t pages_compacted; /* pages freed by compaction, ever */
-	size_t compactions;     /* zs_compact calls, ever */
-	size_t os_bytes_mapped; /* address space mapped from the OS */
+#define ZS_POOL_STATS_FIELD(name, help) size_t name;
+	ZS_POOL_STATS(ZS_POOL_STATS_FIELD)
+#undef ZS_POOL_STATS_FIELD
 };
 void zs_pool_stats(zs_pool *pool, struct zs_pool_stats *st);
+
+/*
+ * zs_pool_mem_bytes() - what the pool holds now, in bytes: the mem_bytes
+ * of zs_pool_stats (pages * 4096 + metadata), without the rest of its
+ * cost.
+ * @pool: the pool; not NULL.
+ * Return: the byte count.  Cannot fail.
+ * Thread safety: reads a few atomics and takes no lock (zs_pool_stats
+ * takes every class lock), so any thread may call it at any time, on hot
+ * paths too.  While other threads allocate or free it is a snapshot of
+ * terms read one after another; on a quiet pool it equals
+ * zs_pool_stats()'s mem_bytes exactly.
+ */
+size_t zs_pool_mem_bytes(zs_pool *pool);
 
 /*
  * zs_pool_stats_format() - @st as text, one "name value" line per field,
@@ -187,6 +209,28 @@ int zs_class_stats(zs_pool *pool, unsigned idx, struct zs_class_stats *st);
  * written to @msg (at most @msg_cap bytes, NUL-terminated).
  */
 int zs_pool_check(zs_pool *pool, char *msg, size_t msg_cap);
+
+/* ---- test hooks ------------------------------------------------------
+ * For tests only: they change no behaviour until called, and cost a
+ * relaxed atomic load per request to the OS layer. */
+
+/*
+ * zs_debug_fail_os() - make the pool's OS layer refuse its next @n
+ * requests for memory as if the kernel had refused them: taking pages
+ * (for a zspage, or a page to migrate into) and mapping metadata (handle
+ * table and zspage descriptor chunks).  Each call into the OS layer
+ * counts as one request, whether its pages would come from the reserve
+ * or from a new mapping.  @n = 0 turns the hook off; SIZE_MAX refuses
+ * until then.  A later call replaces the count.
+ * While it refuses, zs_malloc returns -ENOMEM when it needs new memory
+ * (it still succeeds into free slots on pages the pool holds), and no
+ * object, handle or page is lost or leaked (a page taken for an object
+ * whose second page was refused stays with its zspage, counted, for the
+ * next allocation); zs_compact frees what it can without new pages.  The
+ * pool is whole and works normally once the hook is off.
+ * Thread safe; the count is shared by all threads.
+ */
+void zs_debug_fail_os(zs_pool *pool, size_t n);
 
 #ifdef __cplusplus
 }

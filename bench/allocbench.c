@@ -377,6 +377,10 @@ static int child(const char *name, const char *file, size_t ops,
 
 		rss_before_compact = rss_free;
 		freed_pages = zs_compact(bench_pool);
+		/* As zsfs's compaction entry point does: the pool leaves
+		 * trimming the C heap to its caller (zsmalloc.h). */
+		if (freed_pages)
+			malloc_trim(0);
 		rss_after = t_rss_anon() - base;
 		zs_pool_stats(bench_pool, &ps);
 		mem_after = (double)ps.mem_bytes / (double)live;

@@ -315,13 +315,15 @@ static size_t reclaim_locked(struct zsfs_budget *b, enum zsfs_reclaim_why why)
 	/*
 	 * The pool gives its pages back itself; the daemon's malloc heap
 	 * (per-thread arenas holding freed inodes, names, request buffers)
-	 * keeps what it freed until trimmed.  Trim it after the compactions
-	 * a user or the compactor asked for, so they bring the process's
-	 * real memory down too (~20 MiB on a churned 100 MiB mount).  Not
-	 * for a space compaction, which may run under the namespace lock.
-	 * Not counted in last_compact_usec.
+	 * keeps what it freed until trimmed.  Trim it after every
+	 * compaction a user or the compactor asked for, and after one for
+	 * space that freed something, so they bring the process's real
+	 * memory down too (~20 MiB on a churned 100 MiB mount).  (The
+	 * allocator used to trim when it freed pages; that is the caller's
+	 * business, so it is done here, once.)  Not counted in
+	 * last_compact_usec.
 	 */
-	if (why != ZSFS_RECLAIM_SPACE)
+	if (why != ZSFS_RECLAIM_SPACE || freed)
 		malloc_trim(0);
 #endif
 	pthread_mutex_lock(&b->lock);

@@ -1,7 +1,8 @@
 /*
  * alloc_stats.c - the stats are honest: mem_bytes agrees with the RSS the
  * process really gains (within 2%), and after freeing half and compacting
- * RSS drops by at least 90% of the pages compaction freed.
+ * RSS drops by at least 90% of the pages compaction freed; the lock-free
+ * zs_pool_mem_bytes() agrees with zs_pool_stats() on a quiet pool.
  * Set ZS_STATS_MIB to change the fill (default 200 MiB).
  */
 #include "config.h"
@@ -72,6 +73,9 @@ int main(void)
 	TAP_OK(st.mem_bytes == st.pages * ZS_PAGE_SIZE + st.meta_bytes,
 	       "mem_bytes = pages * 4096 + meta_bytes");
 	TAP_OK(st.pages_max >= st.pages, "pages_max %zu", st.pages_max);
+	TAP_OK(zs_pool_mem_bytes(pool) == st.mem_bytes,
+	       "zs_pool_mem_bytes %zu = stats mem_bytes %zu on a quiet pool",
+	       zs_pool_mem_bytes(pool), st.mem_bytes);
 	ratio = (double)rss / (double)st.mem_bytes;
 	TAP_OK(ratio > 0.98 && ratio < 1.02,
 	       "RSS growth %zu vs mem_bytes %zu: %.4f", rss, st.mem_bytes,
@@ -95,6 +99,10 @@ int main(void)
 	       st2.pages);
 	TAP_OK(st2.pages_compacted == freed && st2.compactions == 1,
 	       "pages_compacted and compactions count it");
+	TAP_OK(zs_pool_mem_bytes(pool) == st2.mem_bytes &&
+	       st2.mem_bytes < st.mem_bytes,
+	       "zs_pool_mem_bytes follows compaction down (%zu)",
+	       zs_pool_mem_bytes(pool));
 	TAP_OK(rss > rss2 && rss - rss2 >= freed * ZS_PAGE_SIZE / 10 * 9,
 	       "RSS dropped %zu of %zu bytes freed", rss - rss2,
 	       freed * ZS_PAGE_SIZE);
