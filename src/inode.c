@@ -304,6 +304,8 @@ int zsfs_fs_init(struct zsfs *fs, const struct zsfs_options *o, uid_t owner)
 	sp.limit_bytes = o->size;
 	sp.recompress = o->recompress;
 	sp.dict = o->dict;
+	sp.debug_os_limit = o->debug_os_limit > SIZE_MAX ? SIZE_MAX
+						       : (size_t)o->debug_os_limit;
 	err[0] = '\0';
 	rc = zsfs_store_create(&sp, &fs->store, err, sizeof(err));
 	if (rc < 0) {

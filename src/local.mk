@@ -56,6 +56,8 @@ dist_check_SCRIPTS += tests/fs_memory.sh
 TESTS += tests/fs_memory.sh
 dist_check_SCRIPTS += tests/memcg_mount.sh
 TESTS += tests/memcg_mount.sh
+dist_check_SCRIPTS += tests/os_refuse.sh
+TESTS += tests/os_refuse.sh
 THREADED_TESTS += tests/fs_memory.sh
 
 # zsfsctl, the human view of a mount: a bash script, its version filled in.

@@ -276,6 +276,15 @@ int main(int argc, char **argv)
 		goto out_args;
 	}
 
+	/* Test hook (zsfs(1), ENVIRONMENT): the OS "refuses" memory past
+	 * this pool size, so the tests can see what a real refusal does. */
+	if (getenv("ZSFS_DEBUG_OS_LIMIT") &&
+	    zsfs_parse_size(getenv("ZSFS_DEBUG_OS_LIMIT"), 0, 0,
+			    &o.debug_os_limit) < 0) {
+		fprintf(stderr, "zsfs: bad ZSFS_DEBUG_OS_LIMIT '%s'\n",
+			getenv("ZSFS_DEBUG_OS_LIMIT"));
+		goto out_args;
+	}
 	if (zsfs_fs_init(&fs, &o, getuid()) < 0)
 		goto out_args;
 	fs.debug = cl.debug;

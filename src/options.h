@@ -79,6 +79,9 @@ struct zsfs_options {
 	char dict[ZSFS_DICT_PATH_CAP];
 	unsigned settle_delay;
 	unsigned settle_cpu;
+	/* Not a mount option: the test hook ZSFS_DEBUG_OS_LIMIT (main.c;
+	 * see struct zsfs_store_params.debug_os_limit).  0 = off. */
+	uint64_t debug_os_limit;
 	/* Comma-separated options for fuse_session_new(), NUL-terminated. */
 	char fuse_opts[ZSFS_FUSE_OPTS_CAP];
 };

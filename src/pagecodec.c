@@ -139,7 +139,7 @@ int page_encode(struct zsfs_store *store, struct store_tctx *t,
 				    ZSFS_HUGE_THRESHOLD, &len);
 	if (rc == 0) {
 		rc = compact ? store_alloc(store, len, &h) :
-			       zs_malloc(store->pool, len, &h);
+			       store_pool_malloc(store, len, &h);
 		if (rc)
 			return rc;
 		zs_write(store->pool, h, t->cbuf, len);
@@ -151,7 +151,7 @@ int page_encode(struct zsfs_store *store, struct store_tctx *t,
 	if (rc != -E2BIG)
 		return rc;
 	rc = compact ? store_alloc(store, ZSFS_PAGE_SIZE, &h) :
-		       zs_malloc(store->pool, ZSFS_PAGE_SIZE, &h);
+		       store_pool_malloc(store, ZSFS_PAGE_SIZE, &h);
 	if (rc)
 		return rc;
 	zs_write(store->pool, h, data, ZSFS_PAGE_SIZE);

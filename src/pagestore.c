@@ -122,8 +122,10 @@ int zsfs_store_create(const struct zsfs_store_params *params,
 				&store->budget);
 	if (rc)
 		goto err_free;
-	if (params)
+	if (params) {
 		pp.max_pages_per_zspage = params->max_pages_per_zspage;
+		store->debug_os_limit = params->debug_os_limit;
+	}
 	pp.may_grow_arg = store->budget;
 	rc = zs_pool_create(&pp, &store->pool);
 	if (rc) {
@@ -210,15 +212,22 @@ void zsfs_store_stats(struct zsfs_store *store, struct zsfs_store_stats *st)
 #undef STORE_COUNTER_READ
 }
 
-/* zs_malloc, with one compaction and retry when the pool is full. */
+/* zs_malloc, with one compaction and retry when the pool is full or the
+ * OS refused memory; both end as -ENOSPC. */
 int store_alloc(struct zsfs_store *store, size_t size, zs_handle *hp)
 {
-	int rc = zs_malloc(store->pool, size, hp);
+	int rc = store_pool_malloc(store, size, hp);
 
-	if (rc != -ENOSPC)
+	if (rc != -ENOSPC && rc != -ENOMEM)
 		return rc;
 	zsfs_budget_reclaim(store->budget, ZSFS_RECLAIM_SPACE);
-	rc = zs_malloc(store->pool, size, hp);
+	rc = store_pool_malloc(store, size, hp);
+	if (rc == -ENOMEM) {
+		/* The OS refused memory: the writer gets ENOSPC, as at the
+		 * cap, and what is stored stays as it is. */
+		CNT_ADD(store, os_refusals, 1);
+		rc = -ENOSPC;
+	}
 	if (rc == -ENOSPC)
 		CNT_ADD(store, enospc_errors, 1);
 	return rc;

@@ -102,6 +102,11 @@ struct zsfs_store_params {
 	 * pages; NULL, "" or "off" = none (the default); else the path of a
 	 * dictionary file. */
 	const char *dict;
+	/* Test hook: the pool's OS layer refuses memory (zs_debug_fail_os)
+	 * while the pool holds this many bytes or more, as an OS out of
+	 * memory would; 0 = never.  The daemon takes it from the
+	 * environment variable ZSFS_DEBUG_OS_LIMIT. */
+	size_t debug_os_limit;
 };
 
 /* Most threads per store (helpers + the caller); more is clamped. */
@@ -144,6 +149,7 @@ const char *zsfs_store_codec(const struct zsfs_store *store);
 	X(pages_stored, "pages with data: compressed, raw or same-filled")  \
 	X(dirty_pages, "uncompressed dirty pages waiting to be stored")     \
 	X(enospc_errors, "writes refused with ENOSPC")                       \
+	X(os_refusals, "allocations the OS refused (answered with ENOSPC)")  \
 	X(dirty_evictions, "dirty pages stored to make room in a dirty set") \
 	X(decompress_errors, "pages that failed to decompress (EIO)")       \
 	X(recompress_pending, "stored pages the background recompression has not settled") \

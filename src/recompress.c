@@ -173,7 +173,7 @@ static int settle_page(struct zsfs_store *store, struct zsfs_file *file,
 		CNT_ADD(store, recompress_done, 1);
 		return 0;
 	}
-	if (zs_malloc(store->pool, len, &h)) {
+	if (store_pool_malloc(store, len, &h)) {
 		/* No room for even a smaller copy now: leave it as it is. */
 		entry_settle(store, file, slot);
 		CNT_ADD(store, recompress_done, 1);

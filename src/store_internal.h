@@ -134,6 +134,7 @@ struct store_sample {
 struct zsfs_store {
 	zs_pool *pool;                       /* constant; thread safe */
 	struct zsfs_budget *budget;          /* constant; thread safe */
+	size_t debug_os_limit;               /* constant; test hook */
 	const struct zsfs_codec *codec;      /* constant */
 	int level;                           /* constant */
 	char codec_name[16];                 /* constant */
@@ -198,9 +199,22 @@ void job_share(struct store_workers *wk, struct store_job *job);
 
 /* ---- pagestore.c: the store ------------------------------------------- */
 
-/* zs_malloc, with one compaction and retry when the pool is full.  Thread
- * safe.  Return 0, -ENOSPC (counted), -ENOMEM, -EINVAL. */
+/* zs_malloc, with one compaction and retry when the pool is full or the
+ * OS refused memory.  Thread safe.  Return 0, -ENOSPC (counted; an OS
+ * refusal also in os_refusals), -EINVAL. */
 int store_alloc(struct zsfs_store *store, size_t size, zs_handle *hp);
+
+/* zs_malloc from the store's pool, after the debug_os_limit test hook
+ * had its say: the one way the page layers allocate without compacting. */
+static inline int store_pool_malloc(struct zsfs_store *store, size_t size,
+				    zs_handle *hp)
+{
+	if (store->debug_os_limit)
+		zs_debug_fail_os(store->pool,
+				 zs_pool_mem_bytes(store->pool) >=
+				 store->debug_os_limit ? SIZE_MAX : 0);
+	return zs_malloc(store->pool, size, hp);
+}
 
 /* ---- pagecodec.c: page <-> entry, codec states ------------------------ */
 
