@@ -1,6 +1,7 @@
 #!/bin/bash
 # fs_compare.sh - run each fs_script section on tmpfs and on zsfs and diff:
-# results and errno of namespace ops, link counts, rename flags,
+# results and errno of namespace ops, link counts, rename flags (and
+# RENAME_WHITEOUT),
 # unlink-while-open, xattrs and their limits, permissions/setgid,
 # timestamps, and file data ops (truncate, fallocate, SEEK_DATA/HOLE,
 # copy_file_range, mmap, flock/fcntl locks).
@@ -11,7 +12,7 @@ SCRIPT="$TOP_BUILDDIR/tests/fs_script"
 tmpfs_mount
 zs_mount -o size=256m
 
-for sec in ns links rename unlinkopen xattr perms times data; do
+for sec in ns links rename whiteout unlinkopen xattr perms times data; do
 	mkdir -m 777 "$MNT/$sec" "$TMPFS_MNT/$sec"
 	"$SCRIPT" "$TMPFS_MNT/$sec" "$sec" >"$WORK/$sec.tmpfs" 2>&1
 	"$SCRIPT" "$MNT/$sec" "$sec" >"$WORK/$sec.zsfs" 2>&1
