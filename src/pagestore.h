@@ -93,6 +93,12 @@ struct zsfs_store_params {
 	 * started at the first large request and stopped by
 	 * zsfs_store_destroy(). */
 	unsigned threads;
+	/* noswap: keep the pool's pages out of swap (mlocked as they are
+	 * touched).  zsfs_store_create() checks that the pool may lock
+	 * limit_bytes (or, with no limit, @ram_bytes) and fails with -EPERM
+	 * and a message naming RLIMIT_MEMLOCK when it may not. */
+	int noswap;
+	uint64_t ram_bytes;
 };
 
 /* Most threads per store (helpers + the caller); more is clamped. */
