@@ -14,6 +14,8 @@ src_zsfs_SOURCES = \
 	src/options.h \
 	src/options.c \
 	src/inode.c \
+	src/quota.h \
+	src/quota.c \
 	src/dir.c \
 	src/xattr.c \
 	src/ops_entry.c \

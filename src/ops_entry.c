@@ -185,10 +185,21 @@ void zsfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		if (rc < 0)
 			goto unlock;
 	}
-	if (to_set & FUSE_SET_ATTR_UID)
-		in->uid = attr->st_uid;
-	if (to_set & FUSE_SET_ATTR_GID)
-		in->gid = attr->st_gid;
+	if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+		uid_t nuid = to_set & FUSE_SET_ATTR_UID ? attr->st_uid : in->uid;
+		gid_t ngid = to_set & FUSE_SET_ATTR_GID ? attr->st_gid : in->gid;
+
+		/* the usage moves with the owner (tmpfs: dquot_transfer) */
+		if (in->quota_counted) {
+			rc = zsfs_quota_transfer(fs->quota, in->uid, in->gid,
+						 nuid, ngid, in->quota_bytes,
+						 fuse_req_ctx(req)->uid == 0);
+			if (rc < 0)
+				goto unlock;
+		}
+		in->uid = nuid;
+		in->gid = ngid;
+	}
 	if (to_set & FUSE_SET_ATTR_KILL_SUID)
 		in->mode &= ~(mode_t)S_ISUID;
 	if ((to_set & FUSE_SET_ATTR_KILL_SGID) && (in->mode & S_IXGRP))
@@ -265,6 +276,9 @@ int zsfs_entry_make(struct zsfs *fs, fuse_req_t req, fuse_ino_t parent,
 	rc = zsfs_inode_new(fs, mode, ctx->uid, gid, rdev, target, &in);
 	if (rc < 0)
 		goto unlock_parent;
+	rc = zsfs_inode_quota_charge(fs, in, ctx->uid == 0);
+	if (rc < 0)
+		goto free_inode;
 	if (S_ISDIR(mode)) {
 		rc = zsfs_dir_create(fs, in, &in->dir);
 		if (rc < 0)
@@ -524,6 +538,8 @@ static int whiteout_new(struct zsfs *fs, fuse_req_t req,
 		gid = p->gid;
 	rc = zsfs_inode_new(fs, S_IFCHR, ctx->uid, gid, makedev(0, 0), NULL,
 			    &wo);
+	if (rc == 0)
+		rc = zsfs_inode_quota_charge(fs, wo, ctx->uid == 0);
 	if (rc == 0)
 		rc = zsfs_acl_inherit(fs, p, wo, 0);
 	pthread_rwlock_unlock(&p->lock);
