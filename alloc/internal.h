@@ -342,6 +342,7 @@ struct zs_os {
 	atomic_size_t nreserve;   /* written under lock, read without */
 	/* Test hook (zs_debug_fail_os): requests still to refuse. */
 	atomic_size_t fail_next;
+	bool mlock;               /* arenas are mlocked; set before use */
 };
 
 struct zs_tbuf {
@@ -495,6 +496,9 @@ void zs_zspage_release(struct zs_zspage *zp);
 /* ---- os.c ----------------------------------------------------------- */
 
 int zs_os_init(struct zs_os *os);
+/* Can @bytes of memory be mlocked (RLIMIT_MEMLOCK or CAP_IPC_LOCK)?
+ * Maps, locks on fault and unmaps; touches nothing.  0 or -EPERM. */
+int zs_os_lock_check(size_t bytes);
 void zs_os_fini(struct zs_os *os);
 /* The address of page @pno (not 0). */
 static inline unsigned char *zs_page_ptr(struct zs_os *os, zs_pno pno)

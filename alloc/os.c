@@ -5,7 +5,11 @@
  *  - Memory comes in arenas of ZS_ARENA_BYTES (4 MiB) of private anonymous
  *    memory, mapped with MAP_NORESERVE and MADV_NOHUGEPAGE so that the
  *    kernel backs it with 4 KiB pages only as they are touched and the
- *    process RSS moves page by page with the pool.  Nothing is mlocked.
+ *    process RSS moves page by page with the pool.  Nothing is mlocked,
+ *    unless the pool asks (os->mlock, zs_pool_params.lock_bytes): then
+ *    each arena is mlocked with MLOCK_ONFAULT when mapped, so its pages
+ *    are locked as they are touched, and a page given back is unlocked,
+ *    MADV_DONTNEED'ed and locked again (madvise refuses locked pages).
  *  - zs_os_pages_alloc() hands out single 4 KiB pages (a zspage's pages
  *    need not be contiguous), taken from the densest arena that has room,
  *    so sparse arenas drain on their own and page migration has less to do.
@@ -212,6 +216,10 @@ static int arena_new(struct zs_os *os, struct zs_arena **ap)
 	if (!a)
 		return -ENOMEM;
 	err = map_anon(ZS_ARENA_BYTES, &base);
+	if (!err && os->mlock && mlock2(base, ZS_ARENA_BYTES, MLOCK_ONFAULT)) {
+		munmap(base, ZS_ARENA_BYTES);
+		err = -ENOMEM;
+	}
 	if (err) {
 		free(a);
 		return err;
@@ -492,18 +500,40 @@ static struct zs_arena *page_release(struct zs_os *os, unsigned char *page)
 	return NULL;
 }
 
-static void madvise_pages(unsigned char *const *pages, unsigned n)
+static void madvise_pages(struct zs_os *os, unsigned char *const *pages,
+			  unsigned n)
 {
 	/* Coalesce runs of adjacent pages into one madvise each. */
 	for (unsigned i = 0; i < n;) {
 		unsigned j = i + 1;
+		size_t len;
 
 		while (j < n && pages[j] == pages[j - 1] + ZS_PAGE_SIZE)
 			j++;
-		(void)madvise(pages[i], (size_t)(j - i) * ZS_PAGE_SIZE,
-			      MADV_DONTNEED);
+		len = (size_t)(j - i) * ZS_PAGE_SIZE;
+		if (os->mlock)
+			(void)munlock(pages[i], len);
+		(void)madvise(pages[i], len, MADV_DONTNEED);
+		if (os->mlock) /* the lock came off: RLIMIT_MEMLOCK allows it */
+			(void)mlock2(pages[i], len, MLOCK_ONFAULT);
 		i = j;
 	}
+}
+
+int zs_os_lock_check(size_t bytes)
+{
+	void *m;
+	int err = 0;
+
+	m = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED)
+		return -ENOMEM;
+	/* ONFAULT: the limit is checked for all of it, nothing is touched */
+	if (mlock2(m, bytes, MLOCK_ONFAULT))
+		err = -EPERM;
+	munmap(m, bytes);
+	return err;
 }
 
 /*
@@ -549,7 +579,7 @@ static unsigned pages_free(struct zs_os *os, unsigned char *const *pages,
 		decayed = reserve_release(os, decay);
 	if (!nrel)
 		return (unsigned)decayed;
-	madvise_pages(rel, nrel);
+	madvise_pages(os, rel, nrel);
 	pthread_mutex_lock(&os->lock);
 	for (unsigned i = 0; i < nrel; i++) {
 		struct zs_arena *a = page_release(os, rel[i]);

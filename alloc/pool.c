@@ -170,6 +170,12 @@ int zs_pool_create(const struct zs_pool_params *params, zs_pool **poolp)
 	err = zs_os_init(&pool->os);
 	if (err)
 		goto fail_pool;
+	if (params && params->lock_bytes) {
+		err = zs_os_lock_check(params->lock_bytes);
+		if (err)
+			goto fail_os;
+		pool->os.mlock = true;
+	}
 	err = -pthread_key_create(&pool->shard_key, NULL);
 	if (err)
 		goto fail_os;

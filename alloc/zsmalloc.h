@@ -54,6 +54,13 @@ struct zs_pool_params {
 	 * one partly filled zspage per class.  0 means the number of CPUs,
 	 * at most 4. */
 	unsigned shards;
+	/* Keep the pool's pages out of swap (tmpfs's noswap): 0 = no.  Else
+	 * every arena is mlocked as its pages are touched (MLOCK_ONFAULT) and
+	 * freed pages still go back to the kernel; zs_pool_create() first
+	 * checks that this many bytes may be locked (RLIMIT_MEMLOCK, or
+	 * CAP_IPC_LOCK) and fails with -EPERM if not.  Later, an arena that
+	 * cannot be locked is not used: zs_malloc answers -ENOMEM. */
+	size_t lock_bytes;
 };
 
 /*

@@ -51,6 +51,7 @@
 #include "ctl.h"
 #include "options.h"
 #include "pagestore.h"
+#include "quota.h"
 
 #define ZSFS_NAME_MAX 255
 /* Like tmpfs: values up to XATTR_SIZE_MAX; the name list must fit
@@ -119,6 +120,8 @@ struct zsfs_inode {
 	size_t xattr_list_bytes;       /* listxattr size of all names */
 	struct zsfs_file *file;        /* regular files; set at creation */
 	size_t file_meta;              /* file's page-table bytes charged */
+	uint64_t quota_bytes;          /* bytes charged to uid/gid (quota.h) */
+	int quota_counted;             /* the inode is charged to uid/gid */
 	char *target;                  /* symlinks; immutable */
 
 	/* protected by fs->ns_lock (writes: also fs->life_lock) */
@@ -139,6 +142,7 @@ struct zsfs {
 	struct zsfs_budget *budget;    /* the store's; thread safe */
 	struct zsfs_ctl *ctl;          /* thread safe */
 	struct zsfs_settle *settle;    /* settle.c; NULL when not running */
+	struct zsfs_quota *quota;      /* thread safe; NULL = no quotas */
 	struct fuse_session *se;
 	uid_t owner;                   /* the mounting user */
 
@@ -195,9 +199,14 @@ void zsfs_now(struct timespec *ts);
 int zsfs_inode_atime_due(struct zsfs *fs, const struct zsfs_inode *in,
 			 const struct timespec *now);
 /* After a change of a regular file's data: charge or give back the change
- * in its page-table bytes (never fails: the data is already stored).
+ * in its page-table bytes, and tell the quota the change of its stored
+ * bytes (never fails: the data is already stored).
  * Caller holds in->lock exclusive. */
 void zsfs_inode_file_meta_sync(struct zsfs *fs, struct zsfs_inode *in);
+/* Charge a new inode (nlink 0, not yet reachable) to its uid and gid:
+ * 0, or -EDQUOT / -ENOMEM (the caller frees it).  @force: the request
+ * comes from root, which passes the hard limits. */
+int zsfs_inode_quota_charge(struct zsfs *fs, struct zsfs_inode *in, int force);
 void zsfs_fs_counts(void *arg, struct zsfs_fs_counts *out);
 int zsfs_fs_check(void *arg, char *msg, size_t msg_cap);
 

@@ -32,12 +32,37 @@ void zsfs_now(struct timespec *ts)
 	clock_gettime(CLOCK_REALTIME, ts);
 }
 
+/* The bytes a file counts for its owner's quota: what its pages hold in
+ * the pool, and 4 KiB for each dirty page not yet compressed. */
+static void quota_sync(struct zsfs *fs, struct zsfs_inode *in)
+{
+	struct zsfs_file_stats st;
+	uint64_t now;
+
+	zsfs_file_stats(in->file, &st);
+	now = (uint64_t)st.stored_bytes + (uint64_t)st.pages_dirty * ZSFS_PAGE_SIZE;
+	if (in->quota_counted)
+		zsfs_quota_bytes(fs->quota, in->uid, in->gid, in->quota_bytes, now);
+	in->quota_bytes = now;
+}
+
+int zsfs_inode_quota_charge(struct zsfs *fs, struct zsfs_inode *in, int force)
+{
+	int rc = zsfs_quota_inode_charge(fs->quota, in->uid, in->gid, force);
+
+	if (rc == 0)
+		in->quota_counted = 1;
+	return rc;
+}
+
 void zsfs_inode_file_meta_sync(struct zsfs *fs, struct zsfs_inode *in)
 {
 	size_t now;
 
 	if (!in->file)
 		return;
+	if (fs->quota)
+		quota_sync(fs, in);
 	now = zsfs_file_meta_bytes(in->file);
 	if (now > in->file_meta)
 		zsfs_budget_add(fs->budget, ZSFS_HOLD_META, now - in->file_meta);
@@ -138,6 +163,8 @@ fail:
 /* Free an inode nobody can reach.  No lock of its own is held. */
 static void inode_free(struct zsfs *fs, struct zsfs_inode *in)
 {
+	if (in->quota_counted)
+		zsfs_quota_inode_free(fs->quota, in->uid, in->gid, in->quota_bytes);
 	zsfs_file_destroy(fs->store, in->file);
 	if (in->file_meta)
 		zsfs_budget_sub(fs->budget, ZSFS_HOLD_META, in->file_meta);
@@ -299,6 +326,9 @@ int zsfs_fs_init(struct zsfs *fs, const struct zsfs_options *o, uid_t owner)
 	pthread_rwlock_init(&fs->ns_lock, NULL);
 	pthread_mutex_init(&fs->life_lock, NULL);
 
+	rc = zsfs_quota_create(o, &fs->quota);
+	if (rc < 0)
+		goto fail;
 	memset(&sp, 0, sizeof(sp));
 	sp.compress = o->compress;
 	sp.limit_bytes = o->size;
@@ -306,11 +336,14 @@ int zsfs_fs_init(struct zsfs *fs, const struct zsfs_options *o, uid_t owner)
 	sp.dict = o->dict;
 	sp.debug_os_limit = o->debug_os_limit > SIZE_MAX ? SIZE_MAX
 						       : (size_t)o->debug_os_limit;
+	sp.noswap = o->noswap;
+	sp.ram_bytes = zsfs_ram_bytes();
 	err[0] = '\0';
 	rc = zsfs_store_create(&sp, &fs->store, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "zsfs: cannot create the store: %s\n",
 			err[0] ? err : strerror(-rc));
+		zsfs_quota_destroy(fs->quota);
 		goto fail;
 	}
 	fs->budget = zsfs_store_budget(fs->store);
@@ -323,6 +356,9 @@ int zsfs_fs_init(struct zsfs *fs, const struct zsfs_options *o, uid_t owner)
 		goto fail_store;
 	fs->root->nodeid = FUSE_ROOT_ID;
 	zsfs_inode_set_nlink(fs, fs->root, 2);
+	rc = zsfs_inode_quota_charge(fs, fs->root, 1); /* as tmpfs's root */
+	if (rc < 0)
+		goto fail_store;
 	/*
 	 * .zsctl: one link for the mount's life, its name in the root, which
 	 * no directory table holds.  Nothing can drop that link: every
@@ -360,6 +396,8 @@ void zsfs_fs_fini(struct zsfs *fs)
 	fs->root = fs->ctl_inode = NULL;
 	zsfs_store_destroy(fs->store);
 	fs->store = NULL;
+	zsfs_quota_destroy(fs->quota);
+	fs->quota = NULL;
 	pthread_rwlock_destroy(&fs->ns_lock);
 	pthread_mutex_destroy(&fs->life_lock);
 }

@@ -15,6 +15,8 @@ src_zsfs_SOURCES = \
 	src/options.c \
 	src/inode.c \
 	src/settle.c \
+	src/quota.h \
+	src/quota.c \
 	src/dir.c \
 	src/xattr.c \
 	src/ops_entry.c \

@@ -10,6 +10,9 @@
  * mode (FUSE_CAP_DONT_MASK, see xattr.c).  Requests that name .zsctl or
  * its node never reach these handlers: ops_fs.c routes them to ops_ctl.c.
  *
+ * rename takes RENAME_NOREPLACE, RENAME_EXCHANGE and RENAME_WHITEOUT, as
+ * tmpfs does; a whiteout is a new inode in the source's entry.
+ *
  * lock ordering: fs->ns_lock -> inode->lock (parents before children; two
  * parents in address order) -> fs->life_lock.  Every handler that changes
  * the namespace holds ns_lock exclusive for its whole length.
@@ -21,6 +24,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 
 #include "fs.h"
 
@@ -181,10 +185,21 @@ void zsfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		if (rc < 0)
 			goto unlock;
 	}
-	if (to_set & FUSE_SET_ATTR_UID)
-		in->uid = attr->st_uid;
-	if (to_set & FUSE_SET_ATTR_GID)
-		in->gid = attr->st_gid;
+	if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+		uid_t nuid = to_set & FUSE_SET_ATTR_UID ? attr->st_uid : in->uid;
+		gid_t ngid = to_set & FUSE_SET_ATTR_GID ? attr->st_gid : in->gid;
+
+		/* the usage moves with the owner (tmpfs: dquot_transfer) */
+		if (in->quota_counted) {
+			rc = zsfs_quota_transfer(fs->quota, in->uid, in->gid,
+						 nuid, ngid, in->quota_bytes,
+						 fuse_req_ctx(req)->uid == 0);
+			if (rc < 0)
+				goto unlock;
+		}
+		in->uid = nuid;
+		in->gid = ngid;
+	}
 	if (to_set & FUSE_SET_ATTR_KILL_SUID)
 		in->mode &= ~(mode_t)S_ISUID;
 	if ((to_set & FUSE_SET_ATTR_KILL_SGID) && (in->mode & S_IXGRP))
@@ -261,6 +276,9 @@ int zsfs_entry_make(struct zsfs *fs, fuse_req_t req, fuse_ino_t parent,
 	rc = zsfs_inode_new(fs, mode, ctx->uid, gid, rdev, target, &in);
 	if (rc < 0)
 		goto unlock_parent;
+	rc = zsfs_inode_quota_charge(fs, in, ctx->uid == 0);
+	if (rc < 0)
+		goto free_inode;
 	if (S_ISDIR(mode)) {
 		rc = zsfs_dir_create(fs, in, &in->dir);
 		if (rc < 0)
@@ -495,6 +513,44 @@ static void move_dir(struct zsfs *fs, struct zsfs_inode *in,
 #ifndef RENAME_EXCHANGE
 #define RENAME_EXCHANGE (1 << 1)
 #endif
+#ifndef RENAME_WHITEOUT
+#define RENAME_WHITEOUT (1 << 2)
+#endif
+
+/*
+ * RENAME_WHITEOUT (overlayfs's): the source name is left holding a
+ * whiteout, a character device 0/0 of mode 0, made as tmpfs makes it
+ * (shmem_whiteout, a mknod): the caller's uid, the setgid parent's group
+ * or else the caller's, the parent's default ACL.  Made before the rename
+ * changes anything, so a failure (ENOSPC, EDQUOT) leaves the tree as it
+ * was.  Caller holds ns_lock exclusive.
+ */
+static int whiteout_new(struct zsfs *fs, fuse_req_t req,
+			struct zsfs_inode *p, struct zsfs_inode **out)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct zsfs_inode *wo = NULL;
+	gid_t gid = ctx->gid;
+	int rc;
+
+	pthread_rwlock_wrlock(&p->lock);
+	if (p->mode & S_ISGID)
+		gid = p->gid;
+	rc = zsfs_inode_new(fs, S_IFCHR, ctx->uid, gid, makedev(0, 0), NULL,
+			    &wo);
+	if (rc == 0)
+		rc = zsfs_inode_quota_charge(fs, wo, ctx->uid == 0);
+	if (rc == 0)
+		rc = zsfs_acl_inherit(fs, p, wo, 0);
+	pthread_rwlock_unlock(&p->lock);
+	if (rc < 0) {
+		if (wo)
+			zsfs_inode_maybe_free(fs, wo);
+		return rc;
+	}
+	*out = wo;
+	return 0;
+}
 
 /* What a rename checks before it looks at names (fs.h), in this order.
  * No lock: an inode's type never changes. */
@@ -505,8 +561,10 @@ int zsfs_rename_check(struct zsfs *fs, fuse_ino_t parent, const char *name,
 	struct zsfs_inode *d;
 	int rc;
 
-	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE) ||
-	    (flags & RENAME_NOREPLACE && flags & RENAME_EXCHANGE))
+	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE |
+				RENAME_WHITEOUT) ||
+	    (flags & (RENAME_NOREPLACE | RENAME_WHITEOUT) &&
+	     flags & RENAME_EXCHANGE))
 		return -EINVAL;
 	rc = check_name(name);
 	if (rc == 0)
@@ -523,7 +581,7 @@ void zsfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		    unsigned int flags)
 {
 	struct zsfs *fs = req_fs(req);
-	struct zsfs_inode *op, *np, *src, *victim = NULL;
+	struct zsfs_inode *op, *np, *src, *victim = NULL, *wo = NULL;
 	struct zsfs_dirent *se, *te;
 	int rc;
 
@@ -594,18 +652,39 @@ void zsfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			rc = -ENOTEMPTY;
 			goto unlock;
 		}
+		if (flags & RENAME_WHITEOUT) {
+			rc = whiteout_new(fs, req, op, &wo);
+			if (rc < 0)
+				goto unlock;
+		}
 		/* Keep the target's entry (and readdir cookie). */
 		te->inode = src;
-		zsfs_dir_remove(fs, op->dir, se);
+		if (wo)
+			se->inode = wo; /* the source's entry is the whiteout's */
+		else
+			zsfs_dir_remove(fs, op->dir, se);
 		if (victim->type == S_IFDIR)
 			zsfs_inode_set_nlink(fs, np, np->nlink - 1);
 		drop_link(fs, victim);
 	} else {
+		if (flags & RENAME_WHITEOUT) {
+			rc = whiteout_new(fs, req, op, &wo);
+			if (rc < 0)
+				goto unlock;
+		}
 		rc = zsfs_dir_add(fs, np->dir, newname, src);
-		if (rc < 0)
+		if (rc < 0) {
+			if (wo)
+				zsfs_inode_maybe_free(fs, wo);
 			goto unlock;
-		zsfs_dir_remove(fs, op->dir, se);
+		}
+		if (wo)
+			se->inode = wo;
+		else
+			zsfs_dir_remove(fs, op->dir, se);
 	}
+	if (wo)
+		zsfs_inode_set_nlink(fs, wo, 1);
 	move_dir(fs, src, op, np);
 	inode_touch_ctime(src);
 	dir_touch(op);

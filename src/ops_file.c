@@ -8,7 +8,9 @@
  * and every change passes through the kernel, so its page cache stays
  * valid (mmap needs cached, not direct, I/O).
  * Writes that run out of space reply ENOSPC (a short count when part was
- * stored), never EIO.  A writer's close flushes the file's dirty pages so a
+ * stored), never EIO; writes to a file whose owner or group is at its
+ * quota hard limit reply EDQUOT (quota.h; the change of the file's stored
+ * bytes is accounted by zsfs_inode_file_meta_sync after each change).  A writer's close flushes the file's dirty pages so a
  * late ENOSPC reaches close(2); read-only handles are opened noflush (the
  * kernel sends them no FLUSH at all).  Unreferenced, unlinked files are
  * freed.
@@ -30,6 +32,18 @@
 static struct zsfs *req_fs(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
+}
+
+/* Per-uid/gid hard limits (quota.h): may @in's owner and group store
+ * @need more bytes (0: are they below their limits)?  Root passes, as
+ * CAP_SYS_RESOURCE passes a tmpfs quota.  Caller holds in->lock. */
+static int quota_room(struct zsfs *fs, fuse_req_t req,
+		      const struct zsfs_inode *in, uint64_t need)
+{
+	if (!fs->quota)
+		return 0;
+	return zsfs_quota_room(fs->quota, in->uid, in->gid, need,
+			       fuse_req_ctx(req)->uid == 0);
 }
 
 void zsfs_file_handle_init(struct fuse_file_info *fi)
@@ -115,6 +129,11 @@ void zsfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		goto out;
 	}
 	pthread_rwlock_wrlock(&in->lock);
+	rc = quota_room(fs, req, in, 0);
+	if (rc < 0) {
+		pthread_rwlock_unlock(&in->lock);
+		goto out;
+	}
 	rc = zsfs_file_write(fs->store, in->file, (uint64_t)off, size, buf,
 			     &written);
 	if (rc == 0)
@@ -212,7 +231,9 @@ void zsfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 		/* Space past what the file already covers. */
 		uint64_t need = end > in->size ? end - (off > in->size ? off : in->size) : 0;
 
-		rc = zsfs_budget_room(fs->budget, need);
+		rc = quota_room(fs, req, in, need);
+		if (rc == 0)
+			rc = zsfs_budget_room(fs->budget, need);
 		break;
 	}
 	case FALLOC_FL_PUNCH_HOLE:
@@ -310,6 +331,8 @@ void zsfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 	else if (src->size - (uint64_t)off_in < len)
 		len = (size_t)(src->size - (uint64_t)off_in);
 	if (len)
+		rc = quota_room(fs, req, dst, 0);
+	if (len && rc == 0)
 		rc = zsfs_file_copy(fs->store, dst->file, (uint64_t)off_out,
 				    src->file, (uint64_t)off_in, len, &copied);
 	if (rc == 0)

@@ -7,7 +7,8 @@
  * EOPNOTSUPP as tmpfs does.  Who may use which namespace is the kernel's
  * check.  Names under user.zsfs. belong to the control plane (ctl.h): they
  * are answered by zsfs_ctl_xattr_get/set with the file's page statistics,
- * never listed, never stored, and cannot be removed (EPERM).  .zsctl
+ * never listed, never stored, and cannot be removed (EPERM); except
+ * user.zsfs.quota, the owner's and group's quota usage, answered here.  .zsctl
  * takes no special case here: it is an empty file, so its page
  * statistics are zeros, and other names are stored on it as on any file.
  *
@@ -25,6 +26,9 @@
 
 #define ACL_ACCESS "system.posix_acl_access"
 #define ACL_DEFAULT "system.posix_acl_default"
+/* The quota usage of the inode's owner and group (quota.h): answered
+ * here, as the filesystem holds the quota; read-only. */
+#define ZSFS_XATTR_QUOTA "user.zsfs.quota"
 
 static struct zsfs *req_fs(fuse_req_t req)
 {
@@ -64,6 +68,10 @@ void zsfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 
 	if (rc < 0)
 		goto out;
+	if (strcmp(name, ZSFS_XATTR_QUOTA) == 0) {
+		rc = -EPERM; /* read-only */
+		goto out;
+	}
 	if (zsfs_ctl_xattr_is_reserved(name)) {
 		rc = zsfs_ctl_xattr_set(fs->ctl, fuse_req_ctx(req)->uid, name,
 					value, size);
@@ -146,6 +154,17 @@ void zsfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 
 	if (rc < 0)
 		goto out;
+	if (strcmp(name, ZSFS_XATTR_QUOTA) == 0) {
+		uid_t uid;
+		gid_t gid;
+
+		pthread_rwlock_rdlock(&in->lock);
+		uid = in->uid;
+		gid = in->gid;
+		pthread_rwlock_unlock(&in->lock);
+		rc = zsfs_quota_text(fs->quota, uid, gid, &val, &len);
+		goto out;
+	}
 	if (zsfs_ctl_xattr_is_reserved(name)) {
 		struct zsfs_file_stats fst;
 		uint64_t fsize;

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,17 @@ const char zsfs_options_help[] =
 "                           MemAvailable is below this: bytes with k/m/g/t\n"
 "                           suffix, or N% of RAM; 0 = never (default: the\n"
 "                           larger of 64m and 1%)\n"
+"    noswap                 lock the pool's memory so the kernel never swaps\n"
+"                           it out (needs RLIMIT_MEMLOCK >= size= + 8m, or\n"
+"                           root)\n"
+"    usrquota, grpquota     count, per uid (gid), the bytes their files\n"
+"                           hold in the pool (compressed) and their inodes\n"
+"    usrquota_block_hardlimit=SIZE, grpquota_block_hardlimit=SIZE\n"
+"                           most pool bytes per uid (gid), k..e suffix;\n"
+"                           writes past it get EDQUOT (implies usrquota or\n"
+"                           grpquota)\n"
+"    usrquota_inode_hardlimit=N, grpquota_inode_hardlimit=N\n"
+"                           most inodes per uid (gid), k/m/g suffix\n"
 "    oom_score_adj=N        the daemon's OOM killer score adjustment,\n"
 "                           -1000..1000 (default -900, unless the daemon\n"
 "                           inherited a non-zero value)\n"
@@ -287,6 +299,61 @@ static int apply_settle_opt(struct zsfs_options *o, const char *key,
 	return 1;
 }
 
+/* tmpfs's quota options and noswap.  Return 1 when @key is not one of
+ * them, else 0 or -EINVAL. */
+static int apply_quota_opt(struct zsfs_options *o, const char *key,
+			   const char *val, char *err, size_t err_cap)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+		int grp, inodes;
+	} lim[] = {
+		{ "usrquota_block_hardlimit",
+		  offsetof(struct zsfs_options, usr_block_hardlimit), 0, 0 },
+		{ "usrquota_inode_hardlimit",
+		  offsetof(struct zsfs_options, usr_inode_hardlimit), 0, 1 },
+		{ "grpquota_block_hardlimit",
+		  offsetof(struct zsfs_options, grp_block_hardlimit), 1, 0 },
+		{ "grpquota_inode_hardlimit",
+		  offsetof(struct zsfs_options, grp_inode_hardlimit), 1, 1 },
+	};
+	uint64_t n;
+	size_t i;
+	int rc;
+
+	if (!strcmp(key, "noswap") || !strcmp(key, "usrquota") ||
+	    !strcmp(key, "grpquota")) {
+		if (val)
+			BAD("option %s takes no value: '%s=%s'", key, key, val);
+		if (key[0] == 'n')
+			o->noswap = 1;
+		else if (key[0] == 'u')
+			o->usrquota = 1;
+		else
+			o->grpquota = 1;
+		return 0;
+	}
+	for (i = 0; i < sizeof(lim) / sizeof(lim[0]); i++) {
+		if (strcmp(key, lim[i].key))
+			continue;
+		rc = val ? zsfs_parse_size(val, 0, 0, &n) : -EINVAL;
+		if (rc == 0 && (n == 0 || n >= (UINT64_C(1) << 63)))
+			rc = n ? -ERANGE : -EINVAL;
+		if (rc < 0)
+			BAD("bad value for %s: '%s' (%s: %s with k/m/g/t/p/e suffix, more than 0)",
+			    key, val ? val : "", zsfs_parse_strerror(rc),
+			    lim[i].inodes ? "a count" : "bytes");
+		memcpy((char *)o + lim[i].off, &n, sizeof(n));
+		if (lim[i].grp)
+			o->grpquota = 1;
+		else
+			o->usrquota = 1;
+		return 0;
+	}
+	return 1;
+}
+
 /* Apply one option: @key, and @val (NULL when there was no '='). */
 static int apply_opt(struct zsfs_options *o, const char *key, const char *val,
 		     uint64_t ram_bytes, char *err, size_t err_cap)
@@ -299,6 +366,9 @@ static int apply_opt(struct zsfs_options *o, const char *key, const char *val,
 	if (rc != 1)
 		return rc;
 	rc = apply_settle_opt(o, key, val, err, err_cap);
+	if (rc != 1)
+		return rc;
+	rc = apply_quota_opt(o, key, val, err, err_cap);
 	if (rc != 1)
 		return rc;
 	if (strcmp(key, "size") == 0) {

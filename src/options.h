@@ -82,6 +82,15 @@ struct zsfs_options {
 	/* Not a mount option: the test hook ZSFS_DEBUG_OS_LIMIT (main.c;
 	 * see struct zsfs_store_params.debug_os_limit).  0 = off. */
 	uint64_t debug_os_limit;
+	/* noswap: the pool's memory is locked, never swapped (tmpfs 6.4). */
+	int noswap;
+	/* tmpfs's quota options (Linux 6.6): usrquota, grpquota turn the
+	 * per-uid, per-gid accounting on; the hard limits (0 = none; each
+	 * implies its usrquota/grpquota) apply to every uid or gid.  Blocks
+	 * are bytes the owner's files hold in the pool (quota.h). */
+	int usrquota, grpquota;
+	uint64_t usr_block_hardlimit, usr_inode_hardlimit;
+	uint64_t grp_block_hardlimit, grp_inode_hardlimit;
 	/* Comma-separated options for fuse_session_new(), NUL-terminated. */
 	char fuse_opts[ZSFS_FUSE_OPTS_CAP];
 };

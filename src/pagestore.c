@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "budget.h"
 #include "store_internal.h"
@@ -100,6 +101,33 @@ static int settle_parse(struct zsfs_store *store,
 	return 0;
 }
 
+/* What noswap must be allowed to lock: the cap (or all RAM without one)
+ * and two 4 MiB arenas of slack, as arenas are locked whole. */
+static size_t noswap_bytes(const struct zsfs_store_params *params)
+{
+	uint64_t b = params->limit_bytes ? params->limit_bytes :
+					   params->ram_bytes;
+
+	if (!b)
+		b = (uint64_t)1 << 30;
+	b = (b + ((size_t)4 << 20) - 1) / ((size_t)4 << 20) * ((size_t)4 << 20);
+	return (size_t)b + ((size_t)8 << 20);
+}
+
+static void noswap_error(size_t bytes, char *err, size_t err_cap)
+{
+	struct rlimit rl;
+	char lim[32] = "unlimited";
+
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		snprintf(lim, sizeof(lim), "%llu bytes",
+			 (unsigned long long)rl.rlim_cur);
+	snprintf(err, err_cap,
+		 "noswap: may not lock %zu bytes of memory (size= and 8 MiB of "
+		 "slack; RLIMIT_MEMLOCK is %s): raise it (ulimit -l, "
+		 "LimitMEMLOCK=), lower size=, or mount as root", bytes, lim);
+}
+
 int zsfs_store_create(const struct zsfs_store_params *params,
 		      struct zsfs_store **storep, char *err, size_t err_cap)
 {
@@ -127,9 +155,13 @@ int zsfs_store_create(const struct zsfs_store_params *params,
 		store->debug_os_limit = params->debug_os_limit;
 	}
 	pp.may_grow_arg = store->budget;
+	if (params && params->noswap)
+		pp.lock_bytes = noswap_bytes(params);
 	rc = zs_pool_create(&pp, &store->pool);
 	if (rc) {
-		if (rc == -EINVAL && err && err_cap)
+		if (rc == -EPERM && err && err_cap)
+			noswap_error(pp.lock_bytes, err, err_cap);
+		else if (rc == -EINVAL && err && err_cap)
 			snprintf(err, err_cap,
 				 "max_pages_per_zspage=%u: out of range",
 				 pp.max_pages_per_zspage);

@@ -107,6 +107,12 @@ struct zsfs_store_params {
 	 * memory would; 0 = never.  The daemon takes it from the
 	 * environment variable ZSFS_DEBUG_OS_LIMIT. */
 	size_t debug_os_limit;
+	/* noswap: keep the pool's pages out of swap (mlocked as they are
+	 * touched).  zsfs_store_create() checks that the pool may lock
+	 * limit_bytes (or, with no limit, @ram_bytes) and fails with -EPERM
+	 * and a message naming RLIMIT_MEMLOCK when it may not. */
+	int noswap;
+	uint64_t ram_bytes;
 };
 
 /* Most threads per store (helpers + the caller); more is clamped. */

@@ -11,6 +11,7 @@
  *   rmdir PATH
  *   unlink PATH
  *   rename OLD NEW
+ *   whiteout OLD NEW            renameat2(RENAME_WHITEOUT), by syscall()
  *   link OLD NEW
  *   mknod PATH                  a fifo
  *   symlink TARGET_LEN LINKPATH target of TARGET_LEN 'a's ("aaa/aaa..."
@@ -43,6 +44,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/xattr.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static void usage(void) __attribute__((noreturn));
@@ -199,6 +201,9 @@ int main(int argc, char **argv)
 		rc = unlink(a);
 	} else if (!strcmp(op, "rename") && b) {
 		rc = rename(a, b);
+	} else if (!strcmp(op, "whiteout") && b) {
+		rc = (int)syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b,
+				  1u << 2 /* RENAME_WHITEOUT */);
 	} else if (!strcmp(op, "link") && b) {
 		rc = link(a, b);
 	} else if (!strcmp(op, "mknod")) {

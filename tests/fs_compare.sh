@@ -1,6 +1,7 @@
 #!/bin/bash
 # fs_compare.sh - run each fs_script section on tmpfs and on zsfs and diff:
-# results and errno of namespace ops, link counts, rename flags,
+# results and errno of namespace ops, link counts, rename flags (and
+# RENAME_WHITEOUT),
 # unlink-while-open, xattrs and their limits, permissions/setgid,
 # timestamps, and file data ops (truncate, fallocate, SEEK_DATA/HOLE,
 # copy_file_range, mmap, flock/fcntl locks).
@@ -19,7 +20,7 @@ zs_mount -o size=256m
 # section that stops early, or loses or repeats a step, fails even when
 # it does so on both filesystems.  Change a count with its section.
 declare -A STEPS=(
-	[ns]=44 [links]=28 [rename]=42 [unlinkopen]=21
+	[ns]=44 [links]=28 [rename]=42 [whiteout]=48 [unlinkopen]=21
 	[xattr]=42 [perms]=39 [times]=34 [data]=68
 )
 
@@ -44,7 +45,7 @@ probe() {
 }
 steps_ok() { [ "$1" -gt 0 ] && [ "$1" -eq "$2" ]; }
 
-for sec in ns links rename unlinkopen xattr perms times data; do
+for sec in ns links rename whiteout unlinkopen xattr perms times data; do
 	mkdir -m 777 "$MNT/$sec" "$TMPFS_MNT/$sec"
 	probe tmpfs "$sec"
 	probe zsfs "$sec"

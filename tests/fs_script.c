@@ -5,8 +5,8 @@
  * times).  fs_compare.sh runs each section once on tmpfs and once on zsfs
  * and diffs the two outputs, so zsfs must answer every call as tmpfs does.
  *
- *   fs_script DIR SECTION     SECTION: ns links rename unlinkopen xattr
- *                             perms times data
+ *   fs_script DIR SECTION     SECTION: ns links rename whiteout
+ *                             unlinkopen xattr perms times data
  * Run as root (some steps switch to uid 65534 in a child).
  */
 #include "config.h"
@@ -26,6 +26,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/un.h>
@@ -37,6 +38,9 @@
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
 #define RENAME_EXCHANGE (1 << 1)
+#endif
+#ifndef RENAME_WHITEOUT
+#define RENAME_WHITEOUT (1 << 2)
 #endif
 
 static const char *errname(int e)
@@ -290,6 +294,77 @@ static void sec_rename(void)
 	S("exchange into own subtree", renameat2(AT_FDCWD, "c", AT_FDCWD, "c/sub/x", RENAME_EXCHANGE));
 	S("cleanup", unlink("c/sub/x") | rmdir("c/sub") | rmdir("c") |
 	  rmdir("full") | unlink("d1"));
+}
+
+/* renameat2 through syscall(), so the flags reach the kernel as given
+ * whatever the C library knows of them. */
+static long rename2(const char *from, const char *to, unsigned flags)
+{
+	return syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, flags);
+}
+
+/* A whiteout: type, mode, owner, links and its device number. */
+static void show_whiteout(const char *path)
+{
+	struct stat st;
+
+	show_stat(path);
+	if (lstat(path, &st) == 0)
+		show(path, "rdev %u:%u", major(st.st_rdev), minor(st.st_rdev));
+}
+
+static int nobody_whiteout(void)
+{
+	if (writefile("nb", "N") != 1 || rename2("nb", "nb2", RENAME_WHITEOUT) < 0)
+		return 1;
+	return 0;
+}
+
+static void sec_whiteout(void)
+{
+	S("write a", writefile("a", "A"));
+	S("whiteout a b", rename2("a", "b", RENAME_WHITEOUT));
+	show_whiteout("a");
+	show_file("b");
+	S("write c", writefile("c", "C"));
+	S("whiteout b onto c", rename2("b", "c", RENAME_WHITEOUT));
+	show_whiteout("b");
+	show_file("c");
+	S("whiteout|exchange", rename2("c", "a", RENAME_WHITEOUT | RENAME_EXCHANGE));
+	S("whiteout|noreplace onto existing", rename2("c", "b", RENAME_WHITEOUT | RENAME_NOREPLACE));
+	S("whiteout|noreplace to new", rename2("c", "e", RENAME_WHITEOUT | RENAME_NOREPLACE));
+	show_whiteout("c");
+	S("whiteout missing", rename2("nope", "x", RENAME_WHITEOUT));
+	S("bad flag", rename2("e", "x", 1u << 7));
+	S("rename onto whiteout", rename2("e", "a", 0));
+	show_file("a");
+	S("whiteout onto whiteout", rename2("a", "b", RENAME_WHITEOUT));
+	show_whiteout("a");
+	show_file("b");
+	S("mkdir d", mkdir("d", 0755));
+	S("mkdir d/sub", mkdir("d/sub", 0755));
+	S("whiteout dir", rename2("d", "d2", RENAME_WHITEOUT));
+	show_whiteout("d");
+	show_stat("d2");
+	show_stat("d2/sub");
+	S("whiteout dir across parents", rename2("d2/sub", "sub", RENAME_WHITEOUT));
+	show_whiteout("d2/sub");
+	show_stat("d2");
+	show_stat("sub");
+	S("mkdir sg", mkdir("sg", 0777));
+	S("chown sg", chown("sg", 65534, 100));
+	S("chmod sg", chmod("sg", 02777));
+	S("write sg/f", writefile("sg/f", "F"));
+	S("whiteout in setgid dir", rename2("sg/f", "sg/g", RENAME_WHITEOUT));
+	show_whiteout("sg/f");
+	S("chmod 777 .", chmod(".", 0777));
+	as_nobody("nobody whiteout", nobody_whiteout);
+	show_whiteout("nb");
+	show_file("nb2");
+	S("cleanup", unlink("a") | unlink("b") | unlink("c") |
+	  unlink("d") | unlink("d2/sub") | rmdir("d2") | rmdir("sub") |
+	  unlink("sg/f") | unlink("sg/g") | rmdir("sg") | unlink("nb") |
+	  unlink("nb2"));
 }
 
 static void sec_unlinkopen(void)
@@ -795,6 +870,7 @@ int main(int argc, char **argv)
 {
 	static const struct { const char *name; void (*fn)(void); } secs[] = {
 		{ "ns", sec_ns }, { "links", sec_links }, { "rename", sec_rename },
+		{ "whiteout", sec_whiteout },
 		{ "unlinkopen", sec_unlinkopen }, { "xattr", sec_xattr },
 		{ "perms", sec_perms }, { "times", sec_times }, { "data", sec_data },
 	};

@@ -155,6 +155,19 @@ int main(void)
 	refused("compact_share=1e1", "compact_share");
 	refused("compact_share= 5", "compact_share");
 	refused("compact_share=99999999999999999999", "compact_share");
+	zsfs_options_init(&o, RAM, 1000, 1000);
+	TAP_OK(o.usrquota == 0 && o.grpquota == 0 && o.noswap == 0,
+	       "quotas and noswap off by default");
+	TAP_OK(parse(&o, "usrquota_block_hardlimit=10m,grpquota_inode_hardlimit=2k,noswap",
+		     err, sizeof(err)) == 0 && o.usrquota && o.grpquota &&
+	       o.usr_block_hardlimit == 10 << 20 && o.grp_inode_hardlimit == 2048 &&
+	       o.usr_inode_hardlimit == 0 && o.noswap,
+	       "quota hard limits imply usrquota/grpquota; noswap");
+	refused("usrquota_block_hardlimit=0", "usrquota_block_hardlimit");
+	refused("usrquota_inode_hardlimit=", "usrquota_inode_hardlimit");
+	refused("grpquota_block_hardlimit=5%", "grpquota_block_hardlimit");
+	refused("usrquota=on", "usrquota");
+	refused("noswap=1", "noswap");
 	refused("compact_min", "compact_min");
 	refused("compact_min=", "compact_min");
 	refused("compact_min=abc", "compact_min");
