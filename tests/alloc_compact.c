@@ -65,7 +65,6 @@ int main(void)
 	struct zs_pool_stats st, st2;
 	struct zs_mapping m;
 	size_t est, freed, n;
-	char msg[256];
 
 	/* One class: the estimate is exact. */
 	TAP_OK(zs_pool_create(NULL, &pool) == 0, "create");
@@ -87,8 +86,7 @@ int main(void)
 	TAP_OK(zs_can_compact(pool) == 0, "nothing left to compact");
 	TAP_OK(zs_compact(pool) == 0, "a second run frees nothing");
 	TAP_OK(verify(pool, h, sz, n), "data intact");
-	TAP_OK(zs_pool_check(pool, msg, sizeof(msg)) == 0, "check: %s",
-	       zs_pool_check(pool, msg, sizeof(msg)) ? msg : "ok");
+	t_pool_check(pool, "check");
 	zs_pool_destroy(pool);
 
 	/* Many classes. */
@@ -104,8 +102,7 @@ int main(void)
 	TAP_OK(freed >= est * 9 / 10 && freed > 0,
 	       "many classes: estimate %zu, freed %zu", est, freed);
 	TAP_OK(verify(pool, h, sz, n), "data intact");
-	TAP_OK(zs_pool_check(pool, msg, sizeof(msg)) == 0, "check: %s",
-	       zs_pool_check(pool, msg, sizeof(msg)) ? msg : "ok");
+	t_pool_check(pool, "check");
 
 	/* A mapped object pins its zspage: compaction leaves it. */
 	for (size_t i = 0; i < n; i++)
@@ -122,8 +119,7 @@ int main(void)
 	       "mapped object unchanged during compaction (freed %zu)", freed);
 	zs_unmap(pool, &m);
 	TAP_OK(verify(pool, h, sz, n), "data intact");
-	TAP_OK(zs_pool_check(pool, msg, sizeof(msg)) == 0, "check: %s",
-	       zs_pool_check(pool, msg, sizeof(msg)) ? msg : "ok");
+	t_pool_check(pool, "check");
 	zs_pool_destroy(pool);
 
 	/* Page migration: after object compaction has packed the 4 KiB
@@ -142,8 +138,7 @@ int main(void)
 	       "arenas unmapped: %zu -> %zu bytes mapped",
 	       st.os_bytes_mapped, st2.os_bytes_mapped);
 	TAP_OK(verify(pool, h, sz, n), "data intact after page migration");
-	TAP_OK(zs_pool_check(pool, msg, sizeof(msg)) == 0, "check: %s",
-	       zs_pool_check(pool, msg, sizeof(msg)) ? msg : "ok");
+	t_pool_check(pool, "check");
 	zs_pool_destroy(pool);
 
 	/* Lazy pages: a zspage holds only the pages its objects reach, and
@@ -181,8 +176,7 @@ int main(void)
 	       "3 objects of 1000 B on %zu pages packed into %zu", est,
 	       class_pages(pool));
 	TAP_OK(verify(pool, h, sz, n), "data intact");
-	TAP_OK(zs_pool_check(pool, msg, sizeof(msg)) == 0, "check: %s",
-	       zs_pool_check(pool, msg, sizeof(msg)) ? msg : "ok");
+	t_pool_check(pool, "check");
 	zs_pool_destroy(pool);
 	free(h);
 	free(sz);

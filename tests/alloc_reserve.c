@@ -11,6 +11,7 @@
 
 #include "internal.h"
 #include "tap.h"
+#include "test_util.h"
 
 /* Raw 4096-byte objects: one per page, so pages follow objects. */
 #define OBJ 4096u
@@ -52,8 +53,7 @@ int main(void)
 	       "pages (cap %u)", pages, ZS_RESERVE_MAX);
 	TAP_OK(zs_can_compact(pool) == pages,
 	       "zs_can_compact counts the reserve (%zu)", zs_can_compact(pool));
-	TAP_OK(zs_pool_check(pool, msg, sizeof(msg)) == 0, "pool check: %s",
-	       zs_pool_check(pool, msg, sizeof(msg)) ? msg : "ok");
+	t_pool_check(pool, "pool check");
 
 	/* Reuse: new objects take reserve pages; the pool does not grow. */
 	for (unsigned i = 0; i < REUSE; i++) {
@@ -78,9 +78,7 @@ int main(void)
 	       ZS_RESERVE_SOFT);
 	TAP_OK(pages >= ZS_RESERVE_SOFT,
 	       "but keeps the soft cap's worth: %zu pages", pages);
-	TAP_OK(zs_pool_check(pool, msg, sizeof(msg)) == 0,
-	       "pool check after the trim: %s",
-	       zs_pool_check(pool, msg, sizeof(msg)) ? msg : "ok");
+	t_pool_check(pool, "after the trim");
 
 	freed = zs_compact(pool);
 	TAP_OK(freed == pages && pages_now(pool, NULL) == 0,

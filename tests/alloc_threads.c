@@ -131,7 +131,6 @@ int main(int argc, char **argv)
 	struct worker w[WORKERS];
 	size_t ops = 0, bad = 0, *freed;
 	struct zs_pool_stats st;
-	char msg[256];
 
 	TAP_OK(zs_pool_create(NULL, &pool) == 0, "create");
 	for (unsigned i = 0; i < WORKERS; i++) {
@@ -156,8 +155,7 @@ int main(int argc, char **argv)
 	free(freed);
 	zs_pool_stats(pool, &st);
 	TAP_OK(st.objs == 0 && st.bytes_stored == 0, "all freed");
-	TAP_OK(zs_pool_check(pool, msg, sizeof(msg)) == 0, "check: %s",
-	       zs_pool_check(pool, msg, sizeof(msg)) ? msg : "ok");
+	t_pool_check(pool, "check");
 	zs_compact(pool);
 	zs_pool_stats(pool, &st);
 	TAP_OK(st.pages == 0, "no pages after a final compaction (%zu)",
