@@ -44,6 +44,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "internal.h"
@@ -511,8 +513,11 @@ static void madvise_pages(struct zs_os *os, unsigned char *const *pages,
 		while (j < n && pages[j] == pages[j - 1] + ZS_PAGE_SIZE)
 			j++;
 		len = (size_t)(j - i) * ZS_PAGE_SIZE;
+		/* The raw system call: sanitizer runtimes turn munlock()
+		 * into a no-op (their shadow cannot be unlocked), and a
+		 * locked page refuses MADV_DONTNEED. */
 		if (os->mlock)
-			(void)munlock(pages[i], len);
+			(void)syscall(SYS_munlock, pages[i], len);
 		(void)madvise(pages[i], len, MADV_DONTNEED);
 		if (os->mlock) /* the lock came off: RLIMIT_MEMLOCK allows it */
 			(void)mlock2(pages[i], len, MLOCK_ONFAULT);
