@@ -181,14 +181,23 @@ void zsfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		if (rc < 0)
 			goto unlock;
 	}
+	/* HANDLE_KILLPRIV_V2 (transport.c): a chown or truncate clears
+	 * security.capability, and setuid/setgid when the kernel says
+	 * (FATTR_KILL_SUIDGID, which libfuse passes as KILL_SUID), before
+	 * the owner changes (the sgid rule looks at the old group) */
+	if ((to_set & (FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_UID |
+		       FUSE_SET_ATTR_GID | FUSE_SET_ATTR_KILL_SUID)) &&
+	    atomic_load_explicit(&fs->tp.killpriv_v2, memory_order_relaxed))
+		(void)zsfs_kill_priv(fs, req, in,
+				     to_set & FUSE_SET_ATTR_KILL_SUID);
+	else if (to_set & FUSE_SET_ATTR_KILL_SUID)
+		in->mode &= ~(mode_t)S_ISUID;
+	if ((to_set & FUSE_SET_ATTR_KILL_SGID) && (in->mode & S_IXGRP))
+		in->mode &= ~(mode_t)S_ISGID;
 	if (to_set & FUSE_SET_ATTR_UID)
 		in->uid = attr->st_uid;
 	if (to_set & FUSE_SET_ATTR_GID)
 		in->gid = attr->st_gid;
-	if (to_set & FUSE_SET_ATTR_KILL_SUID)
-		in->mode &= ~(mode_t)S_ISUID;
-	if ((to_set & FUSE_SET_ATTR_KILL_SGID) && (in->mode & S_IXGRP))
-		in->mode &= ~(mode_t)S_ISGID;
 	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
 		in->atime = now;
 	else if (to_set & FUSE_SET_ATTR_ATIME)

@@ -174,6 +174,13 @@ void zsfs_op_init(void *userdata, struct fuse_conn_info *conn)
 ZSFS_CTL_ROUTES(ZSFS_CTL_ROUTE)
 #undef ZSFS_CTL_ROUTE
 
+void zsfs_fs_print(void *arg, FILE *f)
+{
+	struct zsfs *fs = arg;
+
+	zsfs_transport_print(&fs->tp, f);
+}
+
 void zsfs_op_destroy(void *userdata)
 {
 	/* Teardown is in main(), after the session loop has stopped. */
