@@ -10,7 +10,8 @@
 #   untar   tar -C MNT -xf include.tar (/usr/include, made once), sync -f
 #   cp      cp -a /usr/include MNT/, sync -f
 # For zsfs, the req_* counters of .zsctl before and after give requests
-# per regular file, and the opcodes that make them up (median run).
+# per regular file and the opcodes that make them up (last run), and the
+# daemon's CPU time per file (/proc/PID/stat, median).
 # Every mount and the zram device are released on exit, also on error or
 # interrupt.  Needs root.  Not part of make check (timing).
 set -u
@@ -76,17 +77,23 @@ umount_target() {
 	fi
 }
 reqs() { [ -r "$MNT/.zsctl" ] && grep '^req_' "$MNT/.zsctl"; }
+# cpu_ticks PID: user + system time of a process, in clock ticks
+cpu_ticks() { [ -n "$1" ] && awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
 
-declare -A T R
+declare -A T R C
 TARGETS="tmpfs ext4-zram"
 for z in "${ZSFS_LIST[@]}"; do TARGETS="$TARGETS ${z%%=*}"; done
 for run in $(seq "$RUNS"); do
 	for w in untar cp; do
 		for t in $TARGETS; do
 			sync; echo 3 >/proc/sys/vm/drop_caches
-			tar -C /usr -cf /dev/null include; cat "$WORK/include.tar" >/dev/null
+			# (to a pipe: GNU tar reads nothing for /dev/null)
+			tar -C /usr -cf - include | cat >/dev/null
+			cat "$WORK/include.tar" >/dev/null
 			mount_target "$t" || { echo "cannot mount $t" >&2; exit 1; }
 			reqs >"$WORK/r0"
+			pid=$(pgrep -nf -- " zsfs $MNT ")
+			c0=$(cpu_ticks "$pid")
 			t0=$EPOCHREALTIME
 			if [ $w = untar ]; then
 				tar -C "$MNT" -xf "$WORK/include.tar"
@@ -97,6 +104,7 @@ for run in $(seq "$RUNS"); do
 			T[$t|$w]="${T[$t|$w]-} $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')"
 			if [ -s "$WORK/r0" ]; then
 				reqs >"$WORK/r1"
+				C[$t|$w]="${C[$t|$w]-} $(awk -v a="$c0" -v b="$(cpu_ticks "$pid")" -v hz="$(getconf CLK_TCK)" -v n="$NFILES" 'BEGIN { printf "%.0f", (b - a) / hz / n * 1e6 }')"
 				R[$t|$w|$run]=$(paste "$WORK/r0" "$WORK/r1" | awk -v n="$NFILES" '
 					{ d = $4 - $2; s += d; if (d / n >= 0.005) o = o sprintf(" %s=%.2f", substr($1, 5), d / n) }
 					END { printf "%.2f:%s", s / n, o }')
@@ -116,9 +124,9 @@ for t in $TARGETS; do
 		"$c" "$(awk -v a="$c" -v b="$ce" 'BEGIN{print a/b}')"
 done
 echo
-echo "# FUSE requests per file (last run), by opcode"
+echo "# FUSE requests per file (last run), by opcode; the daemon's CPU time (user + system) per file, median"
 for t in $TARGETS; do
 	for w in untar cp; do
-		[ -n "${R[$t|$w|$RUNS]-}" ] && echo "$t $w: ${R[$t|$w|$RUNS]/:/ per file:}"
+		[ -n "${R[$t|$w|$RUNS]-}" ] && echo "$t $w: ${R[$t|$w|$RUNS]/:/ per file:}; daemon $(median "${C[$t|$w]}") us/file"
 	done
 done
