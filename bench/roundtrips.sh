@@ -92,7 +92,7 @@ for run in $(seq "$RUNS"); do
 			cat "$WORK/include.tar" >/dev/null
 			mount_target "$t" || { echo "cannot mount $t" >&2; exit 1; }
 			reqs >"$WORK/r0"
-			pid=$(pgrep -nf -- " zsfs $MNT ")
+			pid=$(pgrep -of -- " zsfs $MNT ")  # the daemon, not its guard child
 			c0=$(cpu_ticks "$pid")
 			t0=$EPOCHREALTIME
 			if [ $w = untar ]; then
