@@ -9,7 +9,7 @@
 noinst_PROGRAMS += bench/smallfiles
 bench_smallfiles_SOURCES = bench/smallfiles.c
 
-EXTRA_DIST += bench/compare bench/chart bench/README.md bench/RESULTS.md bench/compare.png
+EXTRA_DIST += bench/compare bench/roundtrips.sh bench/chart bench/README.md bench/RESULTS.md bench/compare.png
 
 BENCH_FLAGS =
 
