@@ -38,11 +38,7 @@ cleanup() {
 	if grep -q " $MNT " /proc/mounts; then
 		fusermount3 -u "$MNT" 2>/dev/null || umount "$MNT" 2>/dev/null || umount -l "$MNT"
 	fi
-	if [ -n "$ZRAM" ]; then
-		echo 1 >/sys/block/zram$ZRAM/reset 2>/dev/null
-		echo "$ZRAM" >/sys/class/zram-control/hot_remove 2>/dev/null
-		ZRAM=""
-	fi
+	zram_release
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -68,13 +64,21 @@ mount_target() { # LABEL
 		return 1 ;;
 	esac
 }
+# zram_release: reset and remove our zram device; right after umount the
+# device can still be busy for a moment, so try for a few seconds.
+zram_release() {
+	[ -n "$ZRAM" ] || return 0
+	for _ in $(seq 50); do
+		echo 1 2>/dev/null >/sys/block/zram$ZRAM/reset &&
+			echo "$ZRAM" 2>/dev/null >/sys/class/zram-control/hot_remove && break
+		sleep 0.1
+	done
+	[ -e /sys/block/zram$ZRAM ] && echo "zram$ZRAM could not be removed" >&2
+	ZRAM=""
+}
 umount_target() {
 	if grep -q "^zsfs $MNT " /proc/mounts; then fusermount3 -u "$MNT"; else umount "$MNT"; fi
-	if [ -n "$ZRAM" ]; then
-		echo 1 >/sys/block/zram$ZRAM/reset
-		echo "$ZRAM" >/sys/class/zram-control/hot_remove
-		ZRAM=""
-	fi
+	zram_release
 }
 reqs() { [ -r "$MNT/.zsctl" ] && grep '^req_' "$MNT/.zsctl"; }
 # cpu_ticks PID: user + system time of a process, in clock ticks
