@@ -46,6 +46,7 @@ int zsfs_ctl_create(const struct zsfs_ctl_params *params,
 	ctl->budget = zsfs_store_budget(params->store);
 	ctl->owner = params->owner;
 	ctl->fs_counts = params->fs_counts;
+	ctl->fs_print = params->fs_print;
 	ctl->fs_check = params->fs_check;
 	ctl->fs_arg = params->fs_arg;
 

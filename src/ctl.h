@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "pagestore.h"
@@ -69,6 +70,9 @@ struct zsfs_ctl_params {
 	 * while it keeps its files from being freed: 0, or -EUCLEAN with
 	 * @msg.  NULL: the check command walks the pool alone. */
 	int (*fs_check)(void *arg, char *msg, size_t msg_cap);
+	/* Print the filesystem's own "name value" lines at the end of the
+	 * figures (the request counters); NULL: none. */
+	void (*fs_print)(void *arg, FILE *f);
 	void *fs_arg;
 };
 

@@ -42,6 +42,7 @@ struct zsfs_ctl {
 	struct zsfs_budget *budget;   /* the store's */
 	uid_t owner;
 	void (*fs_counts)(void *arg, struct zsfs_fs_counts *out);
+	void (*fs_print)(void *arg, FILE *f);
 	int (*fs_check)(void *arg, char *msg, size_t msg_cap);
 	void *fs_arg;
 

@@ -29,6 +29,11 @@
  *	compact_psi_pct P         else with one or two decimals (2.5, 0.25)
  *	codec NAME                e.g. lz4, zstd:3, none (a text value, as
  *	                          size_source is)
+ *	transport WORD            the filesystem's lines (fs_print): the
+ *	init_flags_added N        daemon's (transport.c) say how requests
+ *	req_<op> N                arrive (devfuse), the INIT flags it added
+ *	                          for the kernel, and the requests received
+ *	                          per FUSE opcode (req_lookup ... req_other)
  *	<blank line>
  *	class size objs_per_zspage pages_per_zspage u0_25 u25_50 u50_75
  *	      u75_100 full objs_allocated objs_used pages_used pages_freeable
@@ -254,6 +259,8 @@ int zsfs_ctl_stats_text(struct zsfs_ctl *ctl, char **textp, size_t *lenp)
 #undef ZSFS_CTL_PRINT_PCT
 #undef ZSFS_CTL_PRINT
 	fprintf(f, "codec %s\n", zsfs_store_codec(ctl->store));
+	if (ctl->fs_print)
+		ctl->fs_print(ctl->fs_arg, f);
 	fputc('\n', f);
 	print_table(f, ctl->pool);
 	if (ferror(f)) {

@@ -52,6 +52,7 @@
 #include "options.h"
 #include "pagestore.h"
 #include "quota.h"
+#include "transport.h"
 
 #define ZSFS_NAME_MAX 255
 /* Like tmpfs: values up to XATTR_SIZE_MAX; the name list must fit
@@ -158,6 +159,7 @@ struct zsfs {
 	size_t nr_inodes;              /* in use, root and .zsctl included */
 	size_t nr_files, nr_dirs, nr_symlinks, nr_others;
 	int debug;
+	struct zsfs_transport tp;      /* atomics (transport.c) */
 };
 
 /* fi->fh of a regular file opened for writing: only those flush their
@@ -209,6 +211,16 @@ void zsfs_inode_file_meta_sync(struct zsfs *fs, struct zsfs_inode *in);
 int zsfs_inode_quota_charge(struct zsfs *fs, struct zsfs_inode *in, int force);
 void zsfs_fs_counts(void *arg, struct zsfs_fs_counts *out);
 int zsfs_fs_check(void *arg, char *msg, size_t msg_cap);
+/* ctl's fs_print: the transport's lines (ops_fs.c) */
+void zsfs_fs_print(void *arg, FILE *f);
+
+/* --- ops_file.c --- */
+/* With HANDLE_KILLPRIV_V2 (transport.c): clear setuid, and setgid as the
+ * VFS would (@suidgid: the kernel asked), and security.capability
+ * (always).  1 when anything changed, else 0.  Caller holds in->lock
+ * exclusive. */
+int zsfs_kill_priv(struct zsfs *fs, fuse_req_t req, struct zsfs_inode *in,
+		   int suidgid);
 
 /* --- loop.c --- */
 /* Run the session until it ends (unmount or SIGTERM/SIGINT/SIGHUP) on

@@ -9,6 +9,8 @@ src_zsfs_SOURCES = \
 	src/fs.h \
 	src/main.c \
 	src/loop.c \
+	src/transport.h \
+	src/transport.c \
 	src/autounmount.h \
 	src/autounmount.c \
 	src/options.h \
@@ -49,6 +51,8 @@ dist_check_SCRIPTS += tests/fs_dir.sh
 TESTS += tests/fs_dir.sh
 dist_check_SCRIPTS += tests/fs_acl.sh
 TESTS += tests/fs_acl.sh
+dist_check_SCRIPTS += tests/killpriv.sh
+TESTS += tests/killpriv.sh
 dist_check_SCRIPTS += tests/fs_tree.sh
 TESTS += tests/fs_tree.sh
 dist_check_SCRIPTS += tests/fs_mount.sh

@@ -18,7 +18,8 @@
  *  - the main thread, which otherwise only waits for the session to end,
  *    is woken when a worker's tail becomes dirty and then looks every
  *    LOOP_TICK_MS until none is; a worker whose tail has not been used for
- *    LOOP_RELEASE_MS and that is waiting in read(2) gets LOOP_SIGNAL.
+ *    LOOP_RELEASE_MS and that is waiting in read(2) or parked (below) gets
+ *    LOOP_SIGNAL.
  *    The signal's handler does nothing; the read returns EINTR (the
  *    handler is installed without SA_RESTART) and the worker itself drops
  *    the tail with MADV_DONTNEED before it reads again.  Only the worker
@@ -29,11 +30,22 @@
  * A stream of large writes keeps its buffers resident (no page faults per
  * request); an idle daemon holds at most LOOP_KEEP bytes per worker.
  *
- * Threads are started as libfuse's loop starts them: one at first, one
- * more whenever none is left waiting for a request, up to max_threads;
- * FORGETs do not count as busy (a burst of them would otherwise start
- * every thread).  Workers stay until the session ends, so the kernel's
- * asynchronous FORGETs and RELEASEs never cost a thread creation.
+ * One reader at a time.  libfuse's loop keeps a spare worker waiting in
+ * read(2) whenever one is busy, so in a serial stream of requests (tar,
+ * cp: the caller waits for each reply) every request wakes a thread that
+ * was asleep, often on the other CPU: on these virtual machines about 28
+ * us a request, most of the daemon's time (perf: __wake_up and
+ * finish_task_switch above everything zsfs does).  Here one worker holds
+ * the reader role: it reads a request, asks the device (poll, no wait)
+ * whether another is already queued, and only then hands the role on, to
+ * a parked worker (or a new one, up to max_threads) before it handles its
+ * own; otherwise it handles the request and reads the next one itself, on
+ * the CPU the caller just left.  A worker that finishes while another
+ * holds the role parks on a semaphore.  So work that has requests in
+ * parallel gets as many threads as before (one more per request found
+ * queued), and a serial stream is served by one thread without wake-ups.
+ * Workers stay until the session ends, so the kernel's asynchronous
+ * FORGETs and RELEASEs never cost a thread creation.
  *
  * The session ends when the kernel says so (unmount: ENODEV, which
  * libfuse turns into fuse_session_exit) or on SIGTERM/SIGINT/SIGHUP
@@ -49,6 +61,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <poll.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -86,7 +99,7 @@ struct loop_worker {
 	pthread_t tid;                 /* immutable once started */
 	char *buf;                     /* bufsize bytes; worker only */
 	size_t bufsize;
-	_Atomic int waiting;           /* 1 while in receive */
+	_Atomic int waiting;           /* 1 while in receive or parked */
 	_Atomic int dirty;             /* the tail past LOOP_KEEP is resident */
 	_Atomic int64_t dirty_ns;      /* CLOCK_MONOTONIC of its last use */
 	struct loop_worker *next;      /* protected by lp->lock */
@@ -98,12 +111,15 @@ struct zsfs_loop {
 	/* Posted by a worker that stops, and by one whose tail became
 	 * dirty while the main thread may be asleep (kick). */
 	sem_t wake;
+	/* Posted to give a parked worker the reader role. */
+	sem_t park;
 	_Atomic int kick;              /* a dirty tail since the last look */
 	pthread_mutex_t lock;
 	/* protected by lock */
 	struct loop_worker *workers;
 	unsigned nworkers;
-	unsigned navail;               /* waiting for, or between, requests */
+	int reader;                    /* a worker holds the reader role */
+	unsigned nparked;              /* workers waiting on park */
 	int stopping;                  /* no new workers */
 	int error;                     /* first receive error (negative) */
 };
@@ -133,11 +149,66 @@ static void worker_release(struct loop_worker *w)
 
 static int worker_start(struct zsfs_loop *lp);
 
+/* Is another request queued on the device already? */
+static int request_queued(struct fuse_session *se)
+{
+	struct pollfd pfd = { .fd = fuse_session_fd(se), .events = POLLIN };
+
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN);
+}
+
+/* Give the reader role away: to a parked worker, else to a new one (up
+ * to max_threads), else to whoever finishes first. */
+static void reader_handoff(struct zsfs_loop *lp)
+{
+	pthread_mutex_lock(&lp->lock);
+	if (lp->nparked) {
+		lp->nparked--;
+		sem_post(&lp->park);
+	} else if (lp->nworkers >= lp->max_threads || lp->stopping ||
+		   worker_start(lp) < 0) {
+		lp->reader = 0;
+	}
+	pthread_mutex_unlock(&lp->lock);
+}
+
+/* After a request handled without the role: take the role if it is free,
+ * else park until it is handed over.  0, or -1 when the session ends. */
+static int reader_take(struct loop_worker *w)
+{
+	struct zsfs_loop *lp = w->lp;
+
+	pthread_mutex_lock(&lp->lock);
+	if (!lp->reader) {
+		lp->reader = 1;
+		pthread_mutex_unlock(&lp->lock);
+		return 0;
+	}
+	lp->nparked++;
+	pthread_mutex_unlock(&lp->lock);
+	for (;;) {
+		int rc;
+
+		atomic_store(&w->waiting, 1);
+		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+		rc = sem_wait(&lp->park);
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+		atomic_store(&w->waiting, 0);
+		if (rc == 0)
+			return 0;
+		/* EINTR: LOOP_SIGNAL, or a signal that ends the session */
+		worker_release(w);
+		if (fuse_session_exited(lp->se))
+			return -1;
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct loop_worker *w = arg;
 	struct zsfs_loop *lp = w->lp;
 	struct fuse_session *se = lp->se;
+	int have_role = 1;   /* a worker starts as the reader */
 
 	sigset_t wake;
 
@@ -148,8 +219,14 @@ static void *worker_main(void *arg)
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	while (!fuse_session_exited(se)) {
 		struct fuse_buf fb;
-		int forget = 0, res;
+		int res;
 
+		if (!have_role) {
+			if (reader_take(w) < 0)
+				break;
+			have_role = 1;
+			continue;  /* the session may have ended meanwhile */
+		}
 		memset(&fb, 0, sizeof(fb));
 		fb.mem = w->buf;
 		fb.size = w->bufsize;
@@ -179,26 +256,13 @@ static void *worker_main(void *arg)
 			    !atomic_exchange(&lp->kick, 1))
 				sem_post(&lp->wake);
 		}
-		if (!(fb.flags & FUSE_BUF_IS_FD)) {
-			const struct fuse_in_header *in = fb.mem;
-
-			forget = in->opcode == FUSE_FORGET ||
-				 in->opcode == FUSE_BATCH_FORGET;
+		/* more requests waiting: let another worker read them while
+		 * this one handles its own */
+		if (request_queued(se)) {
+			reader_handoff(lp);
+			have_role = 0;
 		}
-		pthread_mutex_lock(&lp->lock);
-		if (!forget)
-			lp->navail--;
-		if (lp->navail == 0 && lp->nworkers < lp->max_threads &&
-		    !lp->stopping)
-			(void)worker_start(lp);  /* on failure, the others go on */
-		pthread_mutex_unlock(&lp->lock);
-
 		fuse_session_process_buf(se, &fb);
-
-		pthread_mutex_lock(&lp->lock);
-		if (!forget)
-			lp->navail++;
-		pthread_mutex_unlock(&lp->lock);
 	}
 	sem_post(&lp->wake);
 	return NULL;
@@ -241,7 +305,7 @@ static int worker_start(struct zsfs_loop *lp)
 	w->next = lp->workers;
 	lp->workers = w;
 	lp->nworkers++;
-	lp->navail++;
+	lp->reader = 1;  /* the new worker starts as the reader */
 	return 0;
 }
 
@@ -283,6 +347,10 @@ int zsfs_loop_run(struct fuse_session *se, unsigned max_threads)
 	atomic_init(&lp.kick, 0);
 	if (sem_init(&lp.wake, 0, 0) != 0)
 		return -errno;
+	if (sem_init(&lp.park, 0, 0) != 0) {
+		sem_destroy(&lp.wake);
+		return -errno;
+	}
 	pthread_mutex_init(&lp.lock, NULL);
 
 	memset(&sa, 0, sizeof(sa));
@@ -337,6 +405,7 @@ out_sig:
 	sigaction(LOOP_SIGNAL, &old_sa, NULL);
 out_sem:
 	pthread_mutex_destroy(&lp.lock);
+	sem_destroy(&lp.park);
 	sem_destroy(&lp.wake);
 	return rc;
 }

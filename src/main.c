@@ -305,6 +305,7 @@ int main(int argc, char **argv)
 	cp.min_free = o.min_free;
 	cp.fs_counts = zsfs_fs_counts;
 	cp.fs_check = zsfs_fs_check;
+	cp.fs_print = zsfs_fs_print;
 	cp.fs_arg = &fs;
 	if (zsfs_ctl_create(&cp, &fs.ctl) < 0) {
 		fprintf(stderr, "zsfs: cannot create the control plane\n");
@@ -319,6 +320,10 @@ int main(int argc, char **argv)
 	zsfs_autounmount_before(&au);
 	if (fuse_session_mount(fs.se, cl.mountpoint) != 0)
 		goto out_signals;
+	/* the request counters and the INIT flags (transport.c) */
+	fs.tp.want_extra = 1;
+	if (zsfs_transport_attach(fs.se, &fs.tp) != 0)
+		goto out_unmount;
 	if (fuse_daemonize(cl.foreground) != 0)
 		goto out_unmount;
 	if (zsfs_settle_start(&fs) < 0)

@@ -166,10 +166,13 @@ void zsfs_ctl_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct zsfs_inode *in = zsfs_inode_get(fs, ino);
 	struct stat st;
 
-	/* O_TRUNC on open sends a size change: nothing to do. */
+	/* O_TRUNC on open sends a size change: nothing to do.  From a
+	 * caller without CAP_FSETID it carries the kill-suid/sgid flag
+	 * (HANDLE_KILLPRIV_V2, transport.c): .zsctl has no such bits. */
 	if (to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MTIME |
 		       FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME |
-		       FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW)) {
+		       FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW |
+		       FUSE_SET_ATTR_KILL_SUID | FUSE_SET_ATTR_KILL_SGID)) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}

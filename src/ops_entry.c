@@ -189,7 +189,8 @@ void zsfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		uid_t nuid = to_set & FUSE_SET_ATTR_UID ? attr->st_uid : in->uid;
 		gid_t ngid = to_set & FUSE_SET_ATTR_GID ? attr->st_gid : in->gid;
 
-		/* the usage moves with the owner (tmpfs: dquot_transfer) */
+		/* the usage moves with the owner (tmpfs: dquot_transfer);
+		 * first, so that a refusal changes nothing */
 		if (in->quota_counted) {
 			rc = zsfs_quota_transfer(fs->quota, in->uid, in->gid,
 						 nuid, ngid, in->quota_bytes,
@@ -197,13 +198,24 @@ void zsfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			if (rc < 0)
 				goto unlock;
 		}
-		in->uid = nuid;
-		in->gid = ngid;
 	}
-	if (to_set & FUSE_SET_ATTR_KILL_SUID)
+	/* HANDLE_KILLPRIV_V2 (transport.c): a chown or truncate clears
+	 * security.capability, and setuid/setgid when the kernel says
+	 * (FATTR_KILL_SUIDGID, which libfuse passes as KILL_SUID), before
+	 * the owner changes (the sgid rule looks at the old group) */
+	if ((to_set & (FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_UID |
+		       FUSE_SET_ATTR_GID | FUSE_SET_ATTR_KILL_SUID)) &&
+	    atomic_load_explicit(&fs->tp.killpriv_v2, memory_order_relaxed))
+		(void)zsfs_kill_priv(fs, req, in,
+				     to_set & FUSE_SET_ATTR_KILL_SUID);
+	else if (to_set & FUSE_SET_ATTR_KILL_SUID)
 		in->mode &= ~(mode_t)S_ISUID;
 	if ((to_set & FUSE_SET_ATTR_KILL_SGID) && (in->mode & S_IXGRP))
 		in->mode &= ~(mode_t)S_ISGID;
+	if (to_set & FUSE_SET_ATTR_UID)
+		in->uid = attr->st_uid;
+	if (to_set & FUSE_SET_ATTR_GID)
+		in->gid = attr->st_gid;
 	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
 		in->atime = now;
 	else if (to_set & FUSE_SET_ATTR_ATIME)

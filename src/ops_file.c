@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <linux/fuse.h> /* FUSE_WRITE_KILL_SUIDGID */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -44,6 +45,46 @@ static int quota_room(struct zsfs *fs, fuse_req_t req,
 		return 0;
 	return zsfs_quota_room(fs->quota, in->uid, in->gid, need,
 			       fuse_req_ctx(req)->uid == 0);
+}
+
+/* Is the caller of @req a member of group @gid (primary or supplementary)? */
+static int caller_in_group(fuse_req_t req, gid_t gid)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	gid_t groups[64];
+	int n;
+
+	if (ctx->gid == gid)
+		return 1;
+	n = fuse_req_getgroups(req, 64, groups);
+	for (int i = 0; i < n && i < 64; i++)
+		if (groups[i] == gid)
+			return 1;
+	return 0;
+}
+
+int zsfs_kill_priv(struct zsfs *fs, fuse_req_t req, struct zsfs_inode *in,
+		   int suidgid)
+{
+	mode_t old = in->mode;
+	int changed = 0;
+
+	if (suidgid && (in->mode & (S_ISUID | S_ISGID))) {
+		in->mode &= ~(mode_t)S_ISUID;
+		/* as the VFS (setattr_should_drop_sgid): a group-executable
+		 * sgid goes; one that is not (mandatory locking) only for a
+		 * caller outside the group without CAP_FSETID */
+		if ((in->mode & S_ISGID) &&
+		    ((in->mode & S_IXGRP) ||
+		     (fuse_req_ctx(req)->uid != 0 &&
+		      !caller_in_group(req, in->gid))))
+			in->mode &= ~(mode_t)S_ISGID;
+		changed = in->mode != old;
+	}
+	if (in->xattrs &&
+	    zsfs_xattr_remove(fs, in, "security.capability") == 0)
+		changed = 1;
+	return changed;
 }
 
 void zsfs_file_handle_init(struct fuse_file_info *fi)
@@ -122,6 +163,7 @@ void zsfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	struct zsfs *fs = req_fs(req);
 	struct zsfs_inode *in = zsfs_inode_get(fs, ino);
 	size_t written = 0;
+	int killed = 0;
 	int rc;
 
 	if ((uint64_t)off > ZSFS_MAX_FILE_SIZE - size) {
@@ -143,9 +185,19 @@ void zsfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	if (written) {
 		zsfs_now(&in->mtime);
 		in->ctime = in->mtime;
+		/* HANDLE_KILLPRIV_V2: the kernel left this to us */
+		if (atomic_load_explicit(&fs->tp.killpriv_v2,
+					 memory_order_relaxed))
+			killed = zsfs_kill_priv(fs, req, in,
+				zsfs_transport_write_flags() &
+					FUSE_WRITE_KILL_SUIDGID);
 	}
 	zsfs_inode_file_meta_sync(fs, in);
 	pthread_rwlock_unlock(&in->lock);
+	/* the write's reply carries no attributes: without this the kernel
+	 * shows the old mode for the attribute timeout */
+	if (killed)
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
 	if (written)
 		rc = 0; /* a short write; the next one gets the error */
 out:

@@ -14,18 +14,32 @@
  *
  * init picks the kernel features: no atomic O_TRUNC (see below); POSIX ACLs (kernel-enforced, stored as
  * xattrs) with DONT_MASK so we apply the umask or the default ACL
- * ourselves; no HANDLE_KILLPRIV, so the kernel asks us (setattr) to clear
- * setuid/setgid on write and chown; no writeback cache (a page whose
+ * ourselves; no HANDLE_KILLPRIV (v1); HANDLE_KILLPRIV_V2 and
+ * PARALLEL_DIROPS, which libfuse 3.14 cannot ask for, are added to its
+ * INIT reply by transport.c when the kernel offers them (with v2 we clear
+ * setuid/setgid and security.capability ourselves on write, truncate and
+ * chown: ops_file.c zsfs_kill_priv); no writeback cache (a page whose
  * writeback fails with ENOSPC would be dropped, losing data); large writes
  * (1 MiB) and cached symlinks.
  *
- * Round trips we would like to lose but cannot with libfuse 3.14: the
- * GETXATTR of security.capability before every write(2) and chown (the
- * kernel's file_remove_privs; it stops only with HANDLE_KILLPRIV_V2, which
- * sets SB_NOSEC, and libfuse 3.14 can neither negotiate that flag nor pass
- * FUSE_WRITE_KILL_SUIDGID to write); HANDLE_KILLPRIV (v1) would not stop
- * it.  The GETATTRs of a parent after create/unlink and of a file after a
- * write are the kernel invalidating what changed, for default_permissions.
+ * The round trips of one untarred file (/usr/include, counted with the
+ * req_* lines of .zsctl; 14.1 per file, 16.5 before KILLPRIV_V2):
+ * LOOKUP (the kernel looks the new name up before CREATE), CREATE, WRITE
+ * per write(2) (tar writes up to each 10 KiB record boundary: 3.45 per
+ * file; only a writeback cache would merge them), GETXATTR of
+ * security.capability twice (the first write of an inode, before the
+ * kernel marks it S_NOSEC, and fchown's security_inode_need_killpriv,
+ * which no INIT flag stops: 2.0, was 3.4), SETATTR three times (tar's
+ * fchown, fchmod and futimens), GETATTR of the parent (the kernel
+ * invalidates a directory's attributes on create and default_permissions
+ * needs them for the next one), FLUSH (a writer's close reports a late
+ * ENOSPC of its dirty pages), RELEASE (the open count that keeps an
+ * unlinked file).  Gone with KILLPRIV_V2: the GETATTR the kernel sent
+ * before each chown to recompute the mode itself (fuse_setattr without
+ * killpriv; was 1 per file) and the GETXATTR before every later write.
+ * FLUSH and RELEASE could go only with an open-less design (no open
+ * handler: the kernel then sends no RELEASE; nlookup already keeps an
+ * open file) and with writes that cannot fail at close.
  * A writeback cache, tried (one run each, loaded machine), made
  * small-file creation slower (1.9k/s against 6.1k/s; a writer's close
  * writes its pages back synchronously) and untar no faster (8.9 s against
@@ -173,6 +187,13 @@ void zsfs_op_init(void *userdata, struct fuse_conn_info *conn)
 	}
 ZSFS_CTL_ROUTES(ZSFS_CTL_ROUTE)
 #undef ZSFS_CTL_ROUTE
+
+void zsfs_fs_print(void *arg, FILE *f)
+{
+	struct zsfs *fs = arg;
+
+	zsfs_transport_print(&fs->tp, f);
+}
 
 void zsfs_op_destroy(void *userdata)
 {

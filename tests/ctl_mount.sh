@@ -20,8 +20,8 @@ check_eq "zram's mm_stat names come first, in order" \
 	"orig_data_size compr_data_size mem_used_total mem_limit mem_used_max same_pages pages_compacted huge_pages huge_pages_since" \
 	"$(head -9 "$WORK/text" | awk '{ printf "%s%s", sep, $1; sep = " " }')"
 # (the *_pct thresholds may carry two decimals; the defaults are whole)
-check_eq "every value before the blank line is an integer (codec and size_source aside)" "" \
-	"$(awk 'NF == 0 { exit } $1 == "codec" || $1 == "size_source" { next } NF != 2 || $2 !~ /^[0-9]+$/' "$WORK/text")"
+check_eq "every value before the blank line is an integer (codec, size_source and transport aside)" "" \
+	"$(awk 'NF == 0 { exit } $1 == "codec" || $1 == "size_source" || $1 == "transport" { next } NF != 2 || $2 !~ /^[0-9]+$/' "$WORK/text")"
 # size=4g: from size=, unless the test runs in a memory cgroup that allows less
 check "size_source names size= or a cgroup limit file" \
 	grep -Eq '^size_source (size=|cgroup_v[12]:/.*/memory\.(limit_in_bytes|max|high))$' "$WORK/text"
