@@ -24,6 +24,7 @@ src_libzsfsdata_a_SOURCES = \
 	src/dict.c \
 	src/recompress.c \
 	src/entry.c \
+	src/share.c \
 	src/dirty.c \
 	src/pagejob.c \
 	src/fileio.c \
@@ -98,6 +99,7 @@ FUZZ_PAGESTORE_SRCS = \
 	$(srcdir)/src/dict.c \
 	$(srcdir)/src/recompress.c \
 	$(srcdir)/src/entry.c \
+	$(srcdir)/src/share.c \
 	$(srcdir)/src/dirty.c \
 	$(srcdir)/src/pagejob.c \
 	$(srcdir)/src/fileio.c \

@@ -430,6 +430,7 @@ int zsfs_fs_check(void *arg, char *msg, size_t msg_cap)
 	struct zsfs *fs = arg;
 	struct zsfs_inode *in;
 	size_t counted = 0;
+	unsigned audits = 0;
 	int rc = 0;
 
 	pthread_rwlock_wrlock(&fs->ns_lock);
@@ -468,6 +469,11 @@ int zsfs_fs_check(void *arg, char *msg, size_t msg_cap)
 			goto out;
 		}
 	}
+	/* The files' tables, with the reference audit of shared objects:
+	 * walked again when pages were released or shared meanwhile (the
+	 * files' locks are taken one at a time), at most a few times. */
+again:
+	zsfs_store_audit_begin(fs->store);
 	for (in = fs->inode_list.next; in != &fs->inode_list; in = in->next) {
 		if (in == fs->root)
 			continue;
@@ -487,6 +493,13 @@ int zsfs_fs_check(void *arg, char *msg, size_t msg_cap)
 				goto out;
 		}
 	}
+	rc = zsfs_store_audit_end(fs->store, msg, msg_cap);
+	if (rc == -EAGAIN && ++audits < 4)
+		goto again;
+	if (rc == -EAGAIN || rc == -ENOMEM)
+		rc = 0; /* a busy store: not conclusive, not an error */
+	if (rc)
+		goto out;
 	pthread_mutex_lock(&fs->life_lock);
 	if (counted != fs->nr_inodes) {
 		snprintf(msg, msg_cap, "%zu inodes on the list, %zu counted",
@@ -497,6 +510,8 @@ int zsfs_fs_check(void *arg, char *msg, size_t msg_cap)
 	if (rc == 0)
 		rc = zsfs_store_check(fs->store, msg, msg_cap);
 out:
+	if (rc)
+		zsfs_store_audit_end(fs->store, NULL, 0); /* ends an open one */
 	pthread_rwlock_unlock(&fs->ns_lock);
 	return rc;
 }

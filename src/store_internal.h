@@ -11,6 +11,7 @@
  *	pagejob.c    large requests: pages encoded/decoded by the helpers
  *	dirty.c      the dirty set: load, evict, flush, the dirty bounds
  *	entry.c      a file's entries: replace, release, counts, check
+ *	share.c      shared objects: reference counts, the reference audit
  *	recompress.c settled pages to a stronger level and a dictionary
  *	dict.c       dictionaries: table, references, training, loading
  *	pagecodec.c  page <-> entry: same-filled, codec, raw; codec states
@@ -27,6 +28,7 @@
  *	store->tctx_lock    the list of idle codec states (pagecodec.c)
  *	store->wk.lock      the helpers' job queue and life (workers.c)
  *	store->dict_lock    the dictionary table and the current one (dict.c)
+ *	store->share.lock   shared objects' references, the audit (share.c)
  * No lock is held while calling into the pool or a codec.  A zsfs_file
  * has no lock: the caller's inode lock serialises (see pagestore.h).
  */
@@ -131,6 +133,27 @@ struct store_sample {
 	size_t stride, seen;       /* take every stride-th page seen */
 };
 
+/* A shared object (share.c): 16 bytes; h == 0 is an empty slot. */
+struct share_slot {
+	zs_handle h;
+	uint32_t refs;             /* 2 or more (audit: references seen) */
+	uint32_t size;             /* the object's bytes */
+};
+
+/* Objects with more than one reference, and the reference audit. */
+struct store_share {
+	pthread_mutex_t lock;
+	struct share_slot *tab;    /* protected by lock */
+	size_t cap;                /* protected by lock; charged ZSFS_HOLD_SHARE */
+	atomic_size_t used;        /* writes under lock; 0 = nothing shared */
+	atomic_size_t gen;         /* bumped by every get and put */
+	atomic_bool auditing;      /* writes under lock */
+	bool audit_failed;         /* protected by lock */
+	size_t audit_gen;          /* protected by lock */
+	struct share_slot *audit;  /* protected by lock: references seen */
+	size_t audit_cap, audit_used; /* protected by lock */
+};
+
 struct zsfs_store {
 	zs_pool *pool;                       /* constant; thread safe */
 	struct zsfs_budget *budget;          /* constant; thread safe */
@@ -161,6 +184,7 @@ struct zsfs_store {
 	void (*work_hook)(void *arg);        /* constant once set */
 	void *work_arg;
 	atomic_bool hook_armed;              /* call work_hook at new work */
+	struct store_share share;            /* shared objects (share.c) */
 };
 
 enum store_dict_mode { STORE_DICT_OFF, STORE_DICT_AUTO, STORE_DICT_FILE };
@@ -293,6 +317,21 @@ void entry_discard(struct zsfs_store *store, const struct zsfs_pentry *ne);
 /* Mark the COMP or RAW entry in @slot settled, as it is. */
 void entry_settle(struct zsfs_store *store, struct zsfs_file *file,
 		  struct zsfs_pentry *slot);
+
+/* ---- share.c: shared objects ----------------------------------------- */
+
+int share_init(struct zsfs_store *store);
+void share_fini(struct zsfs_store *store);
+/* One more reference on object @h (@size bytes), which has one at
+ * least.  Return 0, -ENOSPC (the table could not grow under size=),
+ * -ENOMEM. */
+int share_get(struct zsfs_store *store, zs_handle h, size_t size);
+/* One fewer; true when it was the last, and the caller frees @h. */
+bool share_put(struct zsfs_store *store, zs_handle h);
+/* References on @h (1 when it is not shared). */
+unsigned share_refs(struct zsfs_store *store, zs_handle h);
+/* zsfs_file_check: count one reference on @h if an audit is running. */
+void share_audit_ref(struct zsfs_store *store, zs_handle h);
 
 /* ---- dirty.c: the dirty set ------------------------------------------- */
 
