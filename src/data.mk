@@ -41,6 +41,7 @@ ZSFSDATA_TESTS = \
 	tests/pagestore_inline \
 	tests/pagestore_random \
 	tests/pagestore_enospc \
+	tests/pagestore_share \
 	tests/pagestore_smallwrite \
 	tests/pagestore_threads \
 	tests/pagestore_parallel \
@@ -61,6 +62,8 @@ tests_pagestore_random_SOURCES = tests/pagestore_random.c tests/tap.h
 tests_pagestore_random_LDADD = $(ZSFSDATA_TEST_LIBS)
 tests_pagestore_enospc_SOURCES = tests/pagestore_enospc.c tests/tap.h
 tests_pagestore_enospc_LDADD = $(ZSFSDATA_TEST_LIBS)
+tests_pagestore_share_SOURCES = tests/pagestore_share.c tests/tap.h tests/test_util.h
+tests_pagestore_share_LDADD = $(ZSFSDATA_TEST_LIBS)
 tests_pagestore_smallwrite_SOURCES = tests/pagestore_smallwrite.c tests/tap.h
 tests_pagestore_smallwrite_LDADD = $(ZSFSDATA_TEST_LIBS)
 tests_pagestore_threads_SOURCES = tests/pagestore_threads.c tests/tap.h
