@@ -169,7 +169,8 @@ const char *zsfs_store_codec(const struct zsfs_store *store);
 	X(dict_train_usec, "time the last training took, microseconds")     \
 	X(shared_objects, "pool objects referenced by more than one page")  \
 	X(shared_pages, "pages that reference a shared object")            \
-	X(shared_saved_bytes, "pool bytes sharing saves: each shared object's bytes times its references but one")
+	X(shared_saved_bytes, "pool bytes sharing saves: each shared object's bytes times its references but one") \
+	X(shared_since, "references added by sharing, ever (copies, dedup)")
 
 struct zsfs_store_stats {
 #define ZSFS_STORE_STATS_FIELD(name, desc) size_t name;

@@ -141,6 +141,7 @@ int share_get(struct zsfs_store *store, zs_handle h, size_t size)
 	s = tab_find(sh->tab, sh->cap, h);
 	if (s) {
 		s->refs++;
+		CNT_ADD(store, shared_since, 1);
 		CNT_ADD(store, shared_pages, 1);
 		CNT_ADD(store, shared_saved_bytes, s->size);
 		goto out;
@@ -164,6 +165,7 @@ int share_get(struct zsfs_store *store, zs_handle h, size_t size)
 	s->size = (uint32_t)size;
 	atomic_store_explicit(&sh->used, sh->used + 1, memory_order_release);
 	CNT_ADD(store, shared_objects, 1);
+	CNT_ADD(store, shared_since, 1);
 	CNT_ADD(store, shared_pages, 2);
 	CNT_ADD(store, shared_saved_bytes, size);
 out:

@@ -24,7 +24,10 @@ run_fsx() {
 		"$FSX" -S "$seed" -N 0 -T "$t" -f "$nf" -C "$MNT/.zsctl" -c 300 -U "$MNT"
 	check "consistency check after fsx (compress=$codec)" \
 		sh -c 'echo check > "$1/.zsctl"' sh "$MNT"
-	diag "$(grep -E '^(orig_data_size|compr_data_size|mem_used_total|pages_compacted|same_pages|huge_pages) ' "$MNT/.zsctl" | tr '\n' ' ')"
+	diag "$(grep -E '^(orig_data_size|compr_data_size|mem_used_total|pages_compacted|same_pages|huge_pages|shared_since) ' "$MNT/.zsctl" | tr '\n' ' ')"
+	[ "$codec" = lz4 ] &&
+		check "fsx's copies shared pages (shared_since $(ctl_get shared_since))" \
+			[ "$(ctl_get shared_since)" -gt 0 ]
 	umount_clean "compress=$codec"
 }
 
