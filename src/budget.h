@@ -47,7 +47,8 @@
 	X(META, meta, "inodes, names, xattrs, directory and page tables")   \
 	X(DICT, dict, "compression dictionaries")                           \
 	X(SETTLE, settle, "background recompression: codec state, training samples") \
-	X(SHARE, share, "reference counts of shared objects")
+	X(SHARE, share, "reference counts of shared objects")              \
+	X(DEDUP, dedup, "the dedup index: content hash -> stored object")
 
 enum zsfs_holder {
 #define ZSFS_BUDGET_HOLDER_ENUM(e, name, desc) ZSFS_HOLD_##e,

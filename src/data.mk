@@ -25,11 +25,12 @@ src_libzsfsdata_a_SOURCES = \
 	src/recompress.c \
 	src/entry.c \
 	src/share.c \
+	src/dedup.c \
 	src/dirty.c \
 	src/pagejob.c \
 	src/fileio.c \
 	src/range.c
-src_libzsfsdata_a_CFLAGS = $(AM_CFLAGS) $(LZ4_CFLAGS) $(ZSTD_CFLAGS)
+src_libzsfsdata_a_CFLAGS = $(AM_CFLAGS) $(LZ4_CFLAGS) $(ZSTD_CFLAGS) $(XXHASH_CFLAGS)
 
 ZSFSDATA_TEST_LIBS = src/libzsfsdata.a alloc/libzsalloc.a $(LZ4_LIBS) $(ZSTD_LIBS)
 
@@ -103,6 +104,7 @@ FUZZ_PAGESTORE_SRCS = \
 	$(srcdir)/src/recompress.c \
 	$(srcdir)/src/entry.c \
 	$(srcdir)/src/share.c \
+	$(srcdir)/src/dedup.c \
 	$(srcdir)/src/dirty.c \
 	$(srcdir)/src/pagejob.c \
 	$(srcdir)/src/fileio.c \
@@ -110,7 +112,7 @@ FUZZ_PAGESTORE_SRCS = \
 fuzz/fuzz_pagestore: $(FUZZ_PAGESTORE_SRCS) alloc/libzsalloc.a
 	$(AM_V_CCLD)$(FUZZ_LINK) $(LZ4_CFLAGS) $(ZSTD_CFLAGS) \
 		$(FUZZ_PAGESTORE_SRCS) alloc/libzsalloc.a \
-		$(LZ4_LIBS) $(ZSTD_LIBS) -pthread
+		$(LZ4_LIBS) $(ZSTD_LIBS) $(XXHASH_LIBS) -pthread
 fuzz-pagestore: fuzz/fuzz_pagestore
 CLEANFILES += fuzz/fuzz_pagestore
 THREADED_TESTS += tests/pagestore_threads tests/pagestore_parallel \

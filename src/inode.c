@@ -337,6 +337,8 @@ int zsfs_fs_init(struct zsfs *fs, const struct zsfs_options *o, uid_t owner)
 	sp.debug_os_limit = o->debug_os_limit > SIZE_MAX ? SIZE_MAX
 						       : (size_t)o->debug_os_limit;
 	sp.noswap = o->noswap;
+	sp.dedup = o->dedup;
+	sp.dedup_bits = o->debug_dedup_bits;
 	sp.ram_bytes = zsfs_ram_bytes();
 	err[0] = '\0';
 	rc = zsfs_store_create(&sp, &fs->store, err, sizeof(err));

@@ -124,9 +124,9 @@ static void fill_word(void *dst, uint64_t w, size_t pgoff, size_t n)
 int page_encode(struct zsfs_store *store, struct store_tctx *t,
 		const void *data, bool compact, struct zsfs_pentry *ne)
 {
+	uint64_t w, hash = 0;
 	size_t len;
 	zs_handle h;
-	uint64_t w;
 	int rc;
 
 	memset(ne, 0, sizeof(*ne));
@@ -134,6 +134,12 @@ int page_encode(struct zsfs_store *store, struct store_tctx *t,
 		ne->kind = ZSFS_PK_SAME;
 		ne->val = w;
 		return 0;
+	}
+	if (store->dedup.on) {
+		/* The same bytes stored already: share them (dedup.c). */
+		hash = dedup_hash(store, data);
+		if (dedup_find(store, hash, data, ne) == 0)
+			return 0;
 	}
 	rc = store->codec->compress(t->cctx, store->level, data, t->cbuf,
 				    ZSFS_HUGE_THRESHOLD, &len);
@@ -146,6 +152,8 @@ int page_encode(struct zsfs_store *store, struct store_tctx *t,
 		ne->kind = ZSFS_PK_COMP;
 		ne->len = (uint32_t)len;
 		ne->val = h;
+		if (store->dedup.on)
+			dedup_add(store, hash, ne);
 		return 0;
 	}
 	if (rc != -E2BIG)
@@ -158,6 +166,8 @@ int page_encode(struct zsfs_store *store, struct store_tctx *t,
 	ne->kind = ZSFS_PK_RAW;
 	ne->len = ZSFS_PAGE_SIZE;
 	ne->val = h;
+	if (store->dedup.on)
+		dedup_add(store, hash, ne);
 	return 0;
 }
 

@@ -113,6 +113,14 @@ struct zsfs_store_params {
 	 * and a message naming RLIMIT_MEMLOCK when it may not. */
 	int noswap;
 	uint64_t ram_bytes;
+	/* Content deduplication on write (dedup.c): a page whose bytes are
+	 * stored already shares that object.  Needs libxxhash (-EINVAL
+	 * without it). */
+	int dedup;
+	/* Test hook: keep only this many bits of the content hash (1..63),
+	 * to force collisions; 0 = all 64.  The daemon takes it from the
+	 * environment variable ZSFS_DEBUG_DEDUP_BITS. */
+	unsigned dedup_bits;
 };
 
 /* Most threads per store (helpers + the caller); more is clamped. */
@@ -170,7 +178,10 @@ const char *zsfs_store_codec(const struct zsfs_store *store);
 	X(shared_objects, "pool objects referenced by more than one page")  \
 	X(shared_pages, "pages that reference a shared object")            \
 	X(shared_saved_bytes, "pool bytes sharing saves: each shared object's bytes times its references but one") \
-	X(shared_since, "references added by sharing, ever (copies, dedup)")
+	X(shared_since, "references added by sharing, ever (copies, dedup)") \
+	X(dedup_indexed, "stored objects in the dedup index")              \
+	X(dedup_hits, "pages written that shared an object with the same bytes") \
+	X(dedup_collisions, "index hits whose bytes differed (stored apart)")
 
 struct zsfs_store_stats {
 #define ZSFS_STORE_STATS_FIELD(name, desc) size_t name;

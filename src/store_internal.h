@@ -12,6 +12,7 @@
  *	dirty.c      the dirty set: load, evict, flush, the dirty bounds
  *	entry.c      a file's entries: replace, release, counts, check
  *	share.c      shared objects: reference counts, the reference audit
+ *	dedup.c      content deduplication: the hash -> object index
  *	recompress.c settled pages to a stronger level and a dictionary
  *	dict.c       dictionaries: table, references, training, loading
  *	pagecodec.c  page <-> entry: same-filled, codec, raw; codec states
@@ -28,6 +29,8 @@
  *	store->tctx_lock    the list of idle codec states (pagecodec.c)
  *	store->wk.lock      the helpers' job queue and life (workers.c)
  *	store->dict_lock    the dictionary table and the current one (dict.c)
+ *	store->dedup.lock   the dedup index (dedup.c); taken before
+ *	                    store->share.lock, the only nesting
  *	store->share.lock   shared objects' references, the audit (share.c)
  * No lock is held while calling into the pool or a codec.  A zsfs_file
  * has no lock: the caller's inode lock serialises (see pagestore.h).
@@ -154,6 +157,26 @@ struct store_share {
 	size_t audit_cap, audit_used; /* protected by lock */
 };
 
+/* The dedup index (dedup.c): by content hash and by handle. */
+struct dedup_xslot {
+	uint64_t hash;
+	zs_handle h;               /* 0 = empty slot */
+	uint32_t len;              /* the entry's length word, not settled */
+	uint32_t kind;             /* ZSFS_PK_COMP or ZSFS_PK_RAW */
+};
+struct dedup_hslot {
+	zs_handle h;               /* 0 = empty slot */
+	uint64_t hash;
+};
+struct store_dedup {
+	bool on;                   /* constant: dedup= */
+	unsigned bits;             /* constant: hash bits kept (test hook) */
+	pthread_mutex_t lock;
+	struct dedup_xslot *byx;   /* protected by lock */
+	struct dedup_hslot *byh;   /* protected by lock */
+	size_t hcap, used;         /* protected by lock; both tables hcap */
+};
+
 struct zsfs_store {
 	zs_pool *pool;                       /* constant; thread safe */
 	struct zsfs_budget *budget;          /* constant; thread safe */
@@ -185,6 +208,7 @@ struct zsfs_store {
 	void *work_arg;
 	atomic_bool hook_armed;              /* call work_hook at new work */
 	struct store_share share;            /* shared objects (share.c) */
+	struct store_dedup dedup;            /* the dedup index (dedup.c) */
 };
 
 enum store_dict_mode { STORE_DICT_OFF, STORE_DICT_AUTO, STORE_DICT_FILE };
@@ -332,6 +356,26 @@ bool share_put(struct zsfs_store *store, zs_handle h);
 unsigned share_refs(struct zsfs_store *store, zs_handle h);
 /* zsfs_file_check: count one reference on @h if an audit is running. */
 void share_audit_ref(struct zsfs_store *store, zs_handle h);
+
+/* ---- dedup.c: content deduplication --------------------------------- */
+
+/* Set up the index (@on: dedup=; @bits: hash bits kept, 0 = all).
+ * Return 0, -EINVAL (+ @err: no hash library), -errno. */
+int dedup_init(struct zsfs_store *store, bool on, unsigned bits, char *err,
+	       size_t err_cap);
+void dedup_fini(struct zsfs_store *store);
+/* The index key of the 4096 bytes at @data. */
+uint64_t dedup_hash(const struct zsfs_store *store, const void *data);
+/* An object holding exactly the bytes at @data, indexed under @hash:
+ * 0 and *@ne referencing it (one more reference taken), or -ENOENT. */
+int dedup_find(struct zsfs_store *store, uint64_t hash, const void *data,
+	       struct zsfs_pentry *ne);
+/* Index the new object of @ne under @hash (skipped if it cannot grow). */
+void dedup_add(struct zsfs_store *store, uint64_t hash,
+	       const struct zsfs_pentry *ne);
+/* Drop one reference on object @h: true when it was the last (the
+ * caller frees @h; it has left the index). */
+bool obj_put(struct zsfs_store *store, zs_handle h);
 
 /* ---- dirty.c: the dirty set ------------------------------------------- */
 

@@ -19,6 +19,7 @@ RELIABILITY_TESTS = \
 	tests/mt_stress.sh \
 	tests/enospc.sh \
 	tests/share.sh \
+	tests/dedup.sh \
 	tests/leak.sh \
 	tests/badinput.sh \
 	tests/daemon_death.sh
