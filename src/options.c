@@ -219,7 +219,9 @@ void zsfs_options_init(struct zsfs_options *o, uint64_t ram_bytes,
 	o->oom_score_adj = ZSFS_OOM_SCORE_ADJ_DEFAULT;
 	o->settle_delay = ZSFS_SETTLE_DELAY_DEFAULT;
 	o->settle_cpu = ZSFS_SETTLE_CPU_DEFAULT;
+#ifdef HAVE_XXHASH
 	o->dedup = ZSFS_DEDUP_DEFAULT;
+#endif
 	/* libfuse mounts nosuid,nodev unless told otherwise; tmpfs mounted by
 	 * root has device nodes and setuid files working.  Later nosuid/nodev
 	 * options override these. */

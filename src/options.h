@@ -40,8 +40,8 @@ enum { ZSFS_ATIME_RELATIME, ZSFS_ATIME_STRICT, ZSFS_ATIME_NONE };
 #define ZSFS_SETTLE_CPU_DEFAULT 25u
 
 /* dedup= when not given: see README.md for the measurement. */
-#define ZSFS_DEDUP_DEFAULT 1
-#define ZSFS_DEDUP_DEFAULT_STR "on"
+#define ZSFS_DEDUP_DEFAULT 0
+#define ZSFS_DEDUP_DEFAULT_STR "off"
 
 struct zsfs_options {
 	/* Cap on the pool's memory in bytes; 0 = no cap (size=0). */
