@@ -43,7 +43,8 @@ int main(int argc, char **argv)
 	for (r = 0; r < runs; r++) {
 		for (d = 0; d < 2; d++) {
 			struct zsfs_store_params p = { .compress = "lz4",
-						       .dedup = d };
+						       .dedup = d,
+						       .threads = (unsigned)atoi(getenv("DW_THREADS") ? getenv("DW_THREADS") : "0") };
 			struct zsfs_store *s;
 			struct zsfs_file *f;
 			double t0, c0, t1, c1;

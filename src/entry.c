@@ -139,7 +139,7 @@ static void entry_release(struct zsfs_store *store, struct zsfs_file *file,
 	case ZSFS_PK_COMP:
 	case ZSFS_PK_RAW:
 		/* The entry's reference; the object goes with the last. */
-		if (obj_put(store, e->val))
+		if (obj_put(store, e))
 			zs_free(store->pool, e->val);
 		if (zsfs_pentry_dict(e)) {
 			entry_account(store, file, e, -1);
@@ -216,7 +216,7 @@ int page_store(struct zsfs_store *store, struct zsfs_file *file,
 void entry_discard(struct zsfs_store *store, const struct zsfs_pentry *ne)
 {
 	if ((ne->kind == ZSFS_PK_COMP || ne->kind == ZSFS_PK_RAW) &&
-	    obj_put(store, ne->val))
+	    obj_put(store, ne))
 		zs_free(store->pool, ne->val);
 }
 

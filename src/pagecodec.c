@@ -135,15 +135,16 @@ int page_encode(struct zsfs_store *store, struct store_tctx *t,
 		ne->val = w;
 		return 0;
 	}
-	if (store->dedup.on) {
-		/* The same bytes stored already: share them (dedup.c). */
-		hash = dedup_hash(store, data);
-		if (dedup_find(store, hash, data, ne) == 0)
-			return 0;
-	}
 	rc = store->codec->compress(t->cctx, store->level, data, t->cbuf,
 				    ZSFS_HUGE_THRESHOLD, &len);
 	if (rc == 0) {
+		if (store->dedup.on) {
+			/* The same bytes stored already: share them. */
+			hash = dedup_hash(store, t->cbuf, len);
+			if (dedup_find(store, hash, ZSFS_PK_COMP, t->cbuf, len,
+				       ne) == 0)
+				return 0;
+		}
 		rc = compact ? store_alloc(store, len, &h) :
 			       store_pool_malloc(store, len, &h);
 		if (rc)
@@ -158,6 +159,12 @@ int page_encode(struct zsfs_store *store, struct store_tctx *t,
 	}
 	if (rc != -E2BIG)
 		return rc;
+	if (store->dedup.on) {
+		hash = dedup_hash(store, data, ZSFS_PAGE_SIZE);
+		if (dedup_find(store, hash, ZSFS_PK_RAW, data, ZSFS_PAGE_SIZE,
+			       ne) == 0)
+			return 0;
+	}
 	rc = compact ? store_alloc(store, ZSFS_PAGE_SIZE, &h) :
 		       store_pool_malloc(store, ZSFS_PAGE_SIZE, &h);
 	if (rc)

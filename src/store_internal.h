@@ -157,24 +157,19 @@ struct store_share {
 	size_t audit_cap, audit_used; /* protected by lock */
 };
 
-/* The dedup index (dedup.c): by content hash and by handle. */
+/* The dedup index (dedup.c): by the hash of the stored bytes. */
 struct dedup_xslot {
 	uint64_t hash;
 	zs_handle h;               /* 0 = empty slot */
 	uint32_t len;              /* the entry's length word, not settled */
 	uint32_t kind;             /* ZSFS_PK_COMP or ZSFS_PK_RAW */
 };
-struct dedup_hslot {
-	zs_handle h;               /* 0 = empty slot */
-	uint64_t hash;
-};
 struct store_dedup {
 	bool on;                   /* constant: dedup= */
 	unsigned bits;             /* constant: hash bits kept (test hook) */
 	pthread_mutex_t lock;
 	struct dedup_xslot *byx;   /* protected by lock */
-	struct dedup_hslot *byh;   /* protected by lock */
-	size_t hcap, used;         /* protected by lock; both tables hcap */
+	size_t hcap, used;         /* protected by lock: slots, objects */
 };
 
 struct zsfs_store {
@@ -364,18 +359,21 @@ void share_audit_ref(struct zsfs_store *store, zs_handle h);
 int dedup_init(struct zsfs_store *store, bool on, unsigned bits, char *err,
 	       size_t err_cap);
 void dedup_fini(struct zsfs_store *store);
-/* The index key of the 4096 bytes at @data. */
-uint64_t dedup_hash(const struct zsfs_store *store, const void *data);
-/* An object holding exactly the bytes at @data, indexed under @hash:
- * 0 and *@ne referencing it (one more reference taken), or -ENOENT. */
-int dedup_find(struct zsfs_store *store, uint64_t hash, const void *data,
-	       struct zsfs_pentry *ne);
+/* The index key of the @len stored bytes at @p (compressed, or a raw
+ * page). */
+uint64_t dedup_hash(const struct zsfs_store *store, const void *p,
+		    size_t len);
+/* An object of @kind (COMP without a dictionary, or RAW) holding
+ * exactly the @len bytes at @obj, indexed under @hash: 0 and *@ne
+ * referencing it (one more reference taken), or -ENOENT. */
+int dedup_find(struct zsfs_store *store, uint64_t hash, uint32_t kind,
+	       const void *obj, size_t len, struct zsfs_pentry *ne);
 /* Index the new object of @ne under @hash (skipped if it cannot grow). */
 void dedup_add(struct zsfs_store *store, uint64_t hash,
 	       const struct zsfs_pentry *ne);
-/* Drop one reference on object @h: true when it was the last (the
- * caller frees @h; it has left the index). */
-bool obj_put(struct zsfs_store *store, zs_handle h);
+/* Drop @e's reference on its object: true when it was the last (the
+ * caller frees it; it has left the index). */
+bool obj_put(struct zsfs_store *store, const struct zsfs_pentry *e);
 
 /* ---- dirty.c: the dirty set ------------------------------------------- */
 
