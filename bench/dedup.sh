@@ -43,13 +43,6 @@ zs_mount() {
 zs_umount() { fusermount3 -u "$mnt"; sleep 0.3; }
 ctl() { awk -v k="$1" '$1 == k { print $2 }' "$mnt/.zsctl"; }
 now() { date +%s.%N; }
-# Memory of the whole daemon (Rss of its process).
-daemon_rss() {
-	local pid
-	pid=$(pgrep -n -f -- "zsfs $mnt") || return
-	awk '/^Rss:/ { print $2 * 1024 }' "/proc/$pid/smaps_rollup"
-}
-
 echo "== sequential write, 512 MiB, dd bs=1M, $runs runs each, alternating"
 src=/dev/shm/zsfs-dedup-bench.src
 head -c 402653184 /dev/urandom | base64 -w 76 | head -c 536870912 >"$src"
@@ -65,25 +58,44 @@ for r in $(seq "$runs"); do
 done
 rm -f "$src"
 
+echo "== one 256 MiB file copied inside the mount: cp (copy_file_range) vs dd bs=1M (read + write)"
+head -c 201326592 /dev/urandom | base64 -w 76 | head -c 268435456 >"$work/big"
+for d in off on; do
+	zs_mount "size=2g,dedup=$d"
+	cp "$work/big" "$mnt/big"; sync
+	p0=$(ctl mem_used_total)
+	t0=$(now); cp "$mnt/big" "$mnt/cp"; t1=$(now)
+	p1=$(ctl mem_used_total)
+	dd if="$mnt/big" of="$mnt/cat" bs=1M status=none; t2=$(now)
+	p2=$(ctl mem_used_total)
+	cmp "$mnt/big" "$mnt/cp" && cmp "$mnt/big" "$mnt/cat" || echo "copies differ!"
+	echo "dedup=$d: pool $p0; cp $(echo "$t1 - $t0" | bc)s +$((p1 - p0)) bytes; dd $(echo "$t2 - $t1" | bc)s +$((p2 - p1)) bytes"
+	zs_umount
+done
+rm -f "$work/big"
+
 echo "== cp -a $tree, then cp -a of that copy inside the same filesystem"
 echo "fs               first_s  second_s  mem_before   mem_after   growth"
-measure() { # NAME MEMCMD
-	local name=$1 memcmd=$2 t0 t1 t2 m0 m1
+measure() { # NAME MEMCMD [POOLCMD]
+	local name=$1 memcmd=$2 poolcmd=${3:-} t0 t1 t2 m0 m1 p0=""
 	sync
 	t0=$(now); cp -a "$tree" "$mnt/a"; t1=$(now)
 	sync; m0=$($memcmd)
+	[ -n "$poolcmd" ] && p0=$($poolcmd)
 	cp -a "$mnt/a" "$mnt/b"; sync; t2=$(now)
 	m1=$($memcmd)
+	[ -n "$poolcmd" ] && echo "  $name: pool alone $p0 -> $($poolcmd) (the rest is metadata: inodes, names, page tables)"
 	diff -r --no-dereference "$mnt/a" "$mnt/b" >/dev/null || echo "$name: copies differ!"
 	printf '%-16s %7.2f %9.2f %11d %11d %7.2f%%\n' "$name" \
 		"$(echo "$t1 - $t0" | bc)" "$(echo "$t2 - $t1" | bc)" \
 		"$m0" "$m1" "$(echo "scale=2; 100 * ($m1 - $m0) / $m0" | bc)"
 }
 zsfs_mem() { echo $(( $(ctl mem_used_total) + $(ctl heap_bytes) )); }
+zsfs_pool() { ctl mem_used_total; }
 for d in on off; do
 	zs_mount "size=4g,dedup=$d"
-	measure "zsfs dedup=$d" zsfs_mem
-	echo "  zsfs dedup=$d: daemon Rss $(daemon_rss); $(grep -E '^(shared_objects|shared_saved_bytes|dedup_hits|dedup_bytes|share_bytes) ' "$mnt/.zsctl" | tr '\n' ' ')"
+	measure "zsfs dedup=$d" zsfs_mem zsfs_pool
+	echo "  zsfs dedup=$d: $(grep -E '^(shared_objects|shared_saved_bytes|dedup_hits|dedup_bytes|share_bytes) ' "$mnt/.zsctl" | tr '\n' ' ')"
 	zs_umount
 done
 tmpfs_mem() { df --output=used -B1 "$mnt" | tail -1; }

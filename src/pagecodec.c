@@ -16,7 +16,8 @@
  * caller's buffer; part of a compressed page goes through the scratch
  * page of a codec state.  These three are the only functions that know
  * what a stored object holds (a COMP entry may name a dictionary, dict.c,
- * which page_load() decodes with; recompress.c makes such entries).  The codecs themselves sit behind struct
+ * which page_load() decodes with; recompress.c makes such entries;
+ * dedup.c hashes and compares stored bytes only as opaque bytes).  The codecs themselves sit behind struct
  * zsfs_codec (codec.h).
  *
  * Codec states (codec context, scratch and compression buffers) are taken
