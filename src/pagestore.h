@@ -340,8 +340,8 @@ int zsfs_store_check(struct zsfs_store *store, char *msg, size_t msg_cap);
  * The reference audit: between begin and end, every zsfs_file_check
  * counts the references of the file's objects; end compares them with
  * the shared objects' counts.  Return (end): 0; -EUCLEAN + @msg; -EAGAIN
- * (pages were released or shared during the walk: not conclusive, walk
- * again); -ENOMEM.
+ * (pages were released or shared during the walk: not conclusive);
+ * -ENOMEM.
  */
 int zsfs_store_audit_begin(struct zsfs_store *store);
 int zsfs_store_audit_end(struct zsfs_store *store, char *msg, size_t msg_cap);

@@ -25,9 +25,11 @@
  * The reference audit (zsfs_store_audit_begin/_end, fed by
  * zsfs_file_check): counts every COMP/RAW handle of every file in a
  * second table and compares with the references recorded here.  It is
- * exact on a quiet store; gen (bumped by every get and put) tells the
- * caller when the store changed during the walk, so a busy store is not
- * reported as broken.
+ * exact on a quiet store; gen (bumped by every get and put while an
+ * audit runs) tells the caller when the store changed during the walk,
+ * so a busy store is not reported as broken (the audit is then left
+ * out).  The audit's table is not charged to the budget: it lives for
+ * the length of a check, 16 bytes a slot, 21-43 bytes per object.
  *
  * lock ordering: store->share.lock is a leaf; no pool, codec or budget
  * call under it except zsfs_budget_add/sub, which take no lock.
