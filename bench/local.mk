@@ -26,3 +26,12 @@ bench: all
 		--builddir $(abs_top_builddir) --srcdir $(abs_top_srcdir) $(BENCH_FLAGS)
 
 .PHONY: bench
+
+# What dedup= costs a sequential write, in process: bench/dedupwrite
+# [RUNS [MIB]].  bench/dedup.sh measures it and cp -a on mounts.
+noinst_PROGRAMS += bench/dedupwrite
+bench_dedupwrite_SOURCES = bench/dedupwrite.c tests/test_util.h
+bench_dedupwrite_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
+bench_dedupwrite_LDADD = src/libzsfsdata.a alloc/libzsalloc.a \
+	$(LZ4_LIBS) $(ZSTD_LIBS)
+EXTRA_DIST += bench/dedup.sh

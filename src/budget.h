@@ -46,7 +46,9 @@
 #define ZSFS_BUDGET_HOLDERS(X)                                               \
 	X(META, meta, "inodes, names, xattrs, directory and page tables")   \
 	X(DICT, dict, "compression dictionaries")                           \
-	X(SETTLE, settle, "background recompression: codec state, training samples")
+	X(SETTLE, settle, "background recompression: codec state, training samples") \
+	X(SHARE, share, "reference counts of shared objects")              \
+	X(DEDUP, dedup, "the dedup index: content hash -> stored object")
 
 enum zsfs_holder {
 #define ZSFS_BUDGET_HOLDER_ENUM(e, name, desc) ZSFS_HOLD_##e,

@@ -3,7 +3,11 @@
  * mount, the same control plane as .zsctl, reachable from any path.
  *
  *	user.zsfs.stats     read-only: the .zsctl text (ctl_text.c)
- *	user.zsfs.stored    read-only: pool bytes of this file's pages
+ *	user.zsfs.stored    read-only: pool bytes of this file's pages, a
+ *	                    shared object counted in full (what the file
+ *	                    would hold alone)
+ *	user.zsfs.shared    read-only: the part of stored in objects shared
+ *	                    with other pages (of this file or others)
  *	user.zsfs.pages     read-only: "compressed N raw N same N holes N
  *	                    dirty N", holes being the pages below the size
  *	                    that hold no data
@@ -30,6 +34,7 @@
 #define XATTR_STATS ZSFS_XATTR_PREFIX "stats"
 #define XATTR_STORED ZSFS_XATTR_PREFIX "stored"
 #define XATTR_PAGES ZSFS_XATTR_PREFIX "pages"
+#define XATTR_SHARED ZSFS_XATTR_PREFIX "shared"
 
 int zsfs_ctl_xattr_is_reserved(const char *name)
 {
@@ -70,6 +75,8 @@ int zsfs_ctl_xattr_get(struct zsfs_ctl *ctl, const char *name,
 		return zsfs_ctl_stats_text(ctl, valuep, lenp);
 	if (!strcmp(name, XATTR_STORED))
 		return xattr_printf(valuep, lenp, "%zu", fst->stored_bytes);
+	if (!strcmp(name, XATTR_SHARED))
+		return xattr_printf(valuep, lenp, "%zu", fst->shared_bytes);
 	if (!strcmp(name, XATTR_PAGES)) {
 		/* pages within the size that hold no data are holes */
 		uint64_t in_size = fst == &none ? 0 :
@@ -94,7 +101,7 @@ int zsfs_ctl_xattr_set(struct zsfs_ctl *ctl, uid_t uid, const char *name,
 	if (!ctl || !name || (!value && len))
 		return -EINVAL;
 	if (!strcmp(name, XATTR_STATS) || !strcmp(name, XATTR_STORED) ||
-	    !strcmp(name, XATTR_PAGES))
+	    !strcmp(name, XATTR_PAGES) || !strcmp(name, XATTR_SHARED))
 		return -EPERM; /* read-only */
 	if (strcmp(name, XATTR_COMPACT))
 		return -ENOTSUP;

@@ -24,11 +24,13 @@ src_libzsfsdata_a_SOURCES = \
 	src/dict.c \
 	src/recompress.c \
 	src/entry.c \
+	src/share.c \
+	src/dedup.c \
 	src/dirty.c \
 	src/pagejob.c \
 	src/fileio.c \
 	src/range.c
-src_libzsfsdata_a_CFLAGS = $(AM_CFLAGS) $(LZ4_CFLAGS) $(ZSTD_CFLAGS)
+src_libzsfsdata_a_CFLAGS = $(AM_CFLAGS) $(LZ4_CFLAGS) $(ZSTD_CFLAGS) $(XXHASH_CFLAGS)
 
 ZSFSDATA_TEST_LIBS = src/libzsfsdata.a alloc/libzsalloc.a $(LZ4_LIBS) $(ZSTD_LIBS)
 
@@ -40,6 +42,7 @@ ZSFSDATA_TESTS = \
 	tests/pagestore_inline \
 	tests/pagestore_random \
 	tests/pagestore_enospc \
+	tests/pagestore_share \
 	tests/pagestore_smallwrite \
 	tests/pagestore_threads \
 	tests/pagestore_parallel \
@@ -60,6 +63,8 @@ tests_pagestore_random_SOURCES = tests/pagestore_random.c tests/tap.h
 tests_pagestore_random_LDADD = $(ZSFSDATA_TEST_LIBS)
 tests_pagestore_enospc_SOURCES = tests/pagestore_enospc.c tests/tap.h
 tests_pagestore_enospc_LDADD = $(ZSFSDATA_TEST_LIBS)
+tests_pagestore_share_SOURCES = tests/pagestore_share.c tests/tap.h tests/test_util.h
+tests_pagestore_share_LDADD = $(ZSFSDATA_TEST_LIBS)
 tests_pagestore_smallwrite_SOURCES = tests/pagestore_smallwrite.c tests/tap.h
 tests_pagestore_smallwrite_LDADD = $(ZSFSDATA_TEST_LIBS)
 tests_pagestore_threads_SOURCES = tests/pagestore_threads.c tests/tap.h
@@ -98,6 +103,8 @@ FUZZ_PAGESTORE_SRCS = \
 	$(srcdir)/src/dict.c \
 	$(srcdir)/src/recompress.c \
 	$(srcdir)/src/entry.c \
+	$(srcdir)/src/share.c \
+	$(srcdir)/src/dedup.c \
 	$(srcdir)/src/dirty.c \
 	$(srcdir)/src/pagejob.c \
 	$(srcdir)/src/fileio.c \
@@ -105,7 +112,7 @@ FUZZ_PAGESTORE_SRCS = \
 fuzz/fuzz_pagestore: $(FUZZ_PAGESTORE_SRCS) alloc/libzsalloc.a
 	$(AM_V_CCLD)$(FUZZ_LINK) $(LZ4_CFLAGS) $(ZSTD_CFLAGS) \
 		$(FUZZ_PAGESTORE_SRCS) alloc/libzsalloc.a \
-		$(LZ4_LIBS) $(ZSTD_LIBS) -pthread
+		$(LZ4_LIBS) $(ZSTD_LIBS) $(XXHASH_LIBS) -pthread
 fuzz-pagestore: fuzz/fuzz_pagestore
 CLEANFILES += fuzz/fuzz_pagestore
 THREADED_TESTS += tests/pagestore_threads tests/pagestore_parallel \

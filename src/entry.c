@@ -16,6 +16,14 @@
  * always allocates the new object before it frees the old one, so a
  * failure (ENOSPC) leaves the old data - or the dirty copy - in place.
  *
+ * An object may be shared (share.c): several entries, of this file or
+ * others, hold one reference each, and releasing an entry drops its
+ * reference; the last one frees the object.  A file's counts
+ * (stored_bytes, pages_compressed, ...) and the store's compr_data_size
+ * count every entry's object in full, shared or not: what the file
+ * would hold alone.  What sharing saves is the store's
+ * shared_saved_bytes.
+ *
  * Also here: the file's life (create, destroy) and what can be asked of
  * its table as a whole (stats, meta_bytes, check).
  *
@@ -130,7 +138,9 @@ static void entry_release(struct zsfs_store *store, struct zsfs_file *file,
 	switch (e->kind) {
 	case ZSFS_PK_COMP:
 	case ZSFS_PK_RAW:
-		zs_free(store->pool, e->val);
+		/* The entry's reference; the object goes with the last. */
+		if (obj_put(store, e))
+			zs_free(store->pool, e->val);
 		if (zsfs_pentry_dict(e)) {
 			entry_account(store, file, e, -1);
 			dict_put(store, zsfs_pentry_dict(e));
@@ -205,7 +215,8 @@ int page_store(struct zsfs_store *store, struct zsfs_file *file,
 /* Free the object of an encoded entry that will not be used. */
 void entry_discard(struct zsfs_store *store, const struct zsfs_pentry *ne)
 {
-	if (ne->kind == ZSFS_PK_COMP || ne->kind == ZSFS_PK_RAW)
+	if ((ne->kind == ZSFS_PK_COMP || ne->kind == ZSFS_PK_RAW) &&
+	    obj_put(store, ne))
 		zs_free(store->pool, ne->val);
 }
 
@@ -264,6 +275,7 @@ void zsfs_file_stats(const struct zsfs_file *file, struct zsfs_file_stats *st)
 	uint64_t last;
 
 	st->stored_bytes = file->stored_bytes;
+	st->shared_bytes = 0;
 	st->pages_compressed = file->pages_compressed;
 	st->pages_raw = file->pages_raw;
 	st->pages_same = file->pages_same;
@@ -352,6 +364,7 @@ int zsfs_file_check(struct zsfs_store *store, const struct zsfs_file *file,
 						  zsfs_pentry_dict(e) ?
 						  "does not decompress with its dictionary" :
 						  "does not decompress");
+			share_audit_ref(store, e->val);
 			comp++;
 			bytes += zsfs_pentry_bytes(e);
 			pend += store->settle_on &&
@@ -367,6 +380,7 @@ int zsfs_file_check(struct zsfs_store *store, const struct zsfs_file *file,
 			    zs_obj_size(store->pool, e->val) != ZSFS_PAGE_SIZE)
 				return check_fail(msg, msg_cap, idx,
 						  "raw entry: object is not a page");
+			share_audit_ref(store, e->val);
 			raw++;
 			bytes += ZSFS_PAGE_SIZE;
 			break;

@@ -337,6 +337,8 @@ int zsfs_fs_init(struct zsfs *fs, const struct zsfs_options *o, uid_t owner)
 	sp.debug_os_limit = o->debug_os_limit > SIZE_MAX ? SIZE_MAX
 						       : (size_t)o->debug_os_limit;
 	sp.noswap = o->noswap;
+	sp.dedup = o->dedup;
+	sp.dedup_bits = o->debug_dedup_bits;
 	sp.ram_bytes = zsfs_ram_bytes();
 	err[0] = '\0';
 	rc = zsfs_store_create(&sp, &fs->store, err, sizeof(err));
@@ -468,6 +470,11 @@ int zsfs_fs_check(void *arg, char *msg, size_t msg_cap)
 			goto out;
 		}
 	}
+	/* The files' tables, with the reference audit of shared objects.
+	 * The files' locks are taken one at a time: when pages were
+	 * released or shared meanwhile the audit is not conclusive and is
+	 * left out (walking again would keep the world stopped longer). */
+	zsfs_store_audit_begin(fs->store);
 	for (in = fs->inode_list.next; in != &fs->inode_list; in = in->next) {
 		if (in == fs->root)
 			continue;
@@ -487,6 +494,11 @@ int zsfs_fs_check(void *arg, char *msg, size_t msg_cap)
 				goto out;
 		}
 	}
+	rc = zsfs_store_audit_end(fs->store, msg, msg_cap);
+	if (rc == -EAGAIN || rc == -ENOMEM)
+		rc = 0; /* a busy store: not conclusive, not an error */
+	if (rc)
+		goto out;
 	pthread_mutex_lock(&fs->life_lock);
 	if (counted != fs->nr_inodes) {
 		snprintf(msg, msg_cap, "%zu inodes on the list, %zu counted",
@@ -497,6 +509,8 @@ int zsfs_fs_check(void *arg, char *msg, size_t msg_cap)
 	if (rc == 0)
 		rc = zsfs_store_check(fs->store, msg, msg_cap);
 out:
+	if (rc)
+		zsfs_store_audit_end(fs->store, NULL, 0); /* ends an open one */
 	pthread_rwlock_unlock(&fs->ns_lock);
 	return rc;
 }

@@ -285,6 +285,10 @@ int main(int argc, char **argv)
 			getenv("ZSFS_DEBUG_OS_LIMIT"));
 		goto out_args;
 	}
+	/* Test hook (zsfs(1), ENVIRONMENT): the dedup index keeps only this
+	 * many bits of each page's hash, so different pages collide. */
+	if (getenv("ZSFS_DEBUG_DEDUP_BITS"))
+		o.debug_dedup_bits = (unsigned)atoi(getenv("ZSFS_DEBUG_DEDUP_BITS"));
 	if (zsfs_fs_init(&fs, &o, getuid()) < 0)
 		goto out_args;
 	fs.debug = cl.debug;

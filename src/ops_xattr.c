@@ -170,8 +170,14 @@ void zsfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		uint64_t fsize;
 
 		pthread_rwlock_rdlock(&in->lock);
-		if (in->file)
+		if (in->file) {
 			zsfs_file_stats(in->file, &fst);
+			/* A walk of its table: only when asked for. */
+			if (!strcmp(name, ZSFS_XATTR_PREFIX "shared"))
+				fst.shared_bytes =
+					zsfs_file_shared_bytes(fs->store,
+							       in->file);
+		}
 		fsize = in->size;
 		pthread_rwlock_unlock(&in->lock);
 		rc = zsfs_ctl_xattr_get(fs->ctl, name,

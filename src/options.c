@@ -63,6 +63,8 @@ const char zsfs_options_help[] =
 "    recompress=off|on|lz4hc:N|zstd:N  settled pages recompressed in the\n"
 "                           background at this level of the mount's codec\n"
 "                           (default off; on = lz4hc:9 / zstd:9)\n"
+"    dedup=on|off           pages whose bytes are stored already share them\n"
+"                           (default " ZSFS_DEDUP_DEFAULT_STR ")\n"
 "    dict=auto|off|PATH     compression dictionaries: trained from the\n"
 "                           mount's pages, none (default), or this file\n"
 "    settle_delay=SECONDS   a file settles this long after its last write\n"
@@ -217,6 +219,9 @@ void zsfs_options_init(struct zsfs_options *o, uint64_t ram_bytes,
 	o->oom_score_adj = ZSFS_OOM_SCORE_ADJ_DEFAULT;
 	o->settle_delay = ZSFS_SETTLE_DELAY_DEFAULT;
 	o->settle_cpu = ZSFS_SETTLE_CPU_DEFAULT;
+#ifdef HAVE_XXHASH
+	o->dedup = ZSFS_DEDUP_DEFAULT;
+#endif
 	/* libfuse mounts nosuid,nodev unless told otherwise; tmpfs mounted by
 	 * root has device nodes and setuid files working.  Later nosuid/nodev
 	 * options override these. */
@@ -258,7 +263,8 @@ static int apply_mem_opt(struct zsfs_options *o, const char *key,
 	return 1;
 }
 
-/* Background recompression and dictionaries.  Return 1 when @key is not
+/* Background recompression and dictionaries, and dedup=.  Return 1
+ * when @key is not
  * one of them, else 0 or -EINVAL.  recompress= and dict= are checked
  * against the codec when the store is made (mount time). */
 static int apply_settle_opt(struct zsfs_options *o, const char *key,
@@ -272,6 +278,13 @@ static int apply_settle_opt(struct zsfs_options *o, const char *key,
 			BAD("bad value for recompress: '%s' (off, lz4hc:N or zstd:N)",
 			    val ? val : "");
 		strcpy(o->recompress, val);
+		return 0;
+	}
+	if (strcmp(key, "dedup") == 0) {
+		if (!val || (strcmp(val, "on") && strcmp(val, "off")))
+			BAD("bad value for dedup: '%s' (on or off)",
+			    val ? val : "");
+		o->dedup = !strcmp(val, "on");
 		return 0;
 	}
 	if (strcmp(key, "dict") == 0) {

@@ -39,6 +39,10 @@ enum { ZSFS_ATIME_RELATIME, ZSFS_ATIME_STRICT, ZSFS_ATIME_NONE };
  * cores, and a GiB of lz4 text settles in about a minute or two. */
 #define ZSFS_SETTLE_CPU_DEFAULT 25u
 
+/* dedup= when not given: see README.md for the measurement. */
+#define ZSFS_DEDUP_DEFAULT 0
+#define ZSFS_DEDUP_DEFAULT_STR "off"
+
 struct zsfs_options {
 	/* Cap on the pool's memory in bytes; 0 = no cap (size=0). */
 	uint64_t size;
@@ -84,6 +88,12 @@ struct zsfs_options {
 	uint64_t debug_os_limit;
 	/* noswap: the pool's memory is locked, never swapped (tmpfs 6.4). */
 	int noswap;
+	/* dedup=on|off: content deduplication on write (the store's
+	 * dedup.c); the default is ZSFS_DEDUP_DEFAULT. */
+	int dedup;
+	/* Not a mount option: the test hook ZSFS_DEBUG_DEDUP_BITS (main.c;
+	 * see struct zsfs_store_params.dedup_bits).  0 = off. */
+	unsigned debug_dedup_bits;
 	/* tmpfs's quota options (Linux 6.6): usrquota, grpquota turn the
 	 * per-uid, per-gid accounting on; the hard limits (0 = none; each
 	 * implies its usrquota/grpquota) apply to every uid or gid.  Blocks

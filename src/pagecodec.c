@@ -16,7 +16,8 @@
  * caller's buffer; part of a compressed page goes through the scratch
  * page of a codec state.  These three are the only functions that know
  * what a stored object holds (a COMP entry may name a dictionary, dict.c,
- * which page_load() decodes with; recompress.c makes such entries).  The codecs themselves sit behind struct
+ * which page_load() decodes with; recompress.c makes such entries;
+ * dedup.c hashes and compares stored bytes only as opaque bytes).  The codecs themselves sit behind struct
  * zsfs_codec (codec.h).
  *
  * Codec states (codec context, scratch and compression buffers) are taken
@@ -124,9 +125,9 @@ static void fill_word(void *dst, uint64_t w, size_t pgoff, size_t n)
 int page_encode(struct zsfs_store *store, struct store_tctx *t,
 		const void *data, bool compact, struct zsfs_pentry *ne)
 {
+	uint64_t w, hash = 0;
 	size_t len;
 	zs_handle h;
-	uint64_t w;
 	int rc;
 
 	memset(ne, 0, sizeof(*ne));
@@ -138,6 +139,13 @@ int page_encode(struct zsfs_store *store, struct store_tctx *t,
 	rc = store->codec->compress(t->cctx, store->level, data, t->cbuf,
 				    ZSFS_HUGE_THRESHOLD, &len);
 	if (rc == 0) {
+		if (store->dedup.on) {
+			/* The same bytes stored already: share them. */
+			hash = dedup_hash(store, t->cbuf, len);
+			if (dedup_find(store, hash, ZSFS_PK_COMP, t->cbuf, len,
+				       ne) == 0)
+				return 0;
+		}
 		rc = compact ? store_alloc(store, len, &h) :
 			       store_pool_malloc(store, len, &h);
 		if (rc)
@@ -146,10 +154,18 @@ int page_encode(struct zsfs_store *store, struct store_tctx *t,
 		ne->kind = ZSFS_PK_COMP;
 		ne->len = (uint32_t)len;
 		ne->val = h;
+		if (store->dedup.on)
+			dedup_add(store, hash, ne);
 		return 0;
 	}
 	if (rc != -E2BIG)
 		return rc;
+	if (store->dedup.on) {
+		hash = dedup_hash(store, data, ZSFS_PAGE_SIZE);
+		if (dedup_find(store, hash, ZSFS_PK_RAW, data, ZSFS_PAGE_SIZE,
+			       ne) == 0)
+			return 0;
+	}
 	rc = compact ? store_alloc(store, ZSFS_PAGE_SIZE, &h) :
 		       store_pool_malloc(store, ZSFS_PAGE_SIZE, &h);
 	if (rc)
@@ -158,6 +174,8 @@ int page_encode(struct zsfs_store *store, struct store_tctx *t,
 	ne->kind = ZSFS_PK_RAW;
 	ne->len = ZSFS_PAGE_SIZE;
 	ne->val = h;
+	if (store->dedup.on)
+		dedup_add(store, hash, ne);
 	return 0;
 }
 

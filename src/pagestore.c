@@ -178,12 +178,23 @@ int zsfs_store_create(const struct zsfs_store_params *params,
 		       params->dict : NULL, err, err_cap);
 	if (rc)
 		goto err_tlock;
-	rc = workers_init(&store->wk, params ? params->threads : 0);
+	rc = share_init(store);
 	if (rc)
 		goto err_dict;
+	rc = dedup_init(store, params && params->dedup,
+			params ? params->dedup_bits : 0, err, err_cap);
+	if (rc)
+		goto err_share;
+	rc = workers_init(&store->wk, params ? params->threads : 0);
+	if (rc)
+		goto err_dedup;
 	*storep = store;
 	return 0;
 
+err_dedup:
+	dedup_fini(store);
+err_share:
+	share_fini(store);
 err_dict:
 	dict_fini(store);
 err_tlock:
@@ -204,6 +215,8 @@ void zsfs_store_destroy(struct zsfs_store *store)
 	if (!store)
 		return;
 	workers_fini(&store->wk);
+	dedup_fini(store);
+	share_fini(store);
 	dict_fini(store);
 	/* No operation runs any more: every state is back on the list. */
 	for (t = store->tctxs; t; t = next) {

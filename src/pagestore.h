@@ -113,6 +113,14 @@ struct zsfs_store_params {
 	 * and a message naming RLIMIT_MEMLOCK when it may not. */
 	int noswap;
 	uint64_t ram_bytes;
+	/* Content deduplication on write (dedup.c): a page whose bytes are
+	 * stored already shares that object.  Needs libxxhash (-EINVAL
+	 * without it). */
+	int dedup;
+	/* Test hook: keep only this many bits of the content hash (1..63),
+	 * to force collisions; 0 = all 64.  The daemon takes it from the
+	 * environment variable ZSFS_DEBUG_DEDUP_BITS. */
+	unsigned dedup_bits;
 };
 
 /* Most threads per store (helpers + the caller); more is clamped. */
@@ -166,7 +174,14 @@ const char *zsfs_store_codec(const struct zsfs_store *store);
 	X(dict_pages, "pages stored with a dictionary")                    \
 	X(dict_saved_bytes, "bytes dictionaries saved against the same level without one (cumulative)") \
 	X(dict_trainings, "dictionaries trained")                           \
-	X(dict_train_usec, "time the last training took, microseconds")
+	X(dict_train_usec, "time the last training took, microseconds")     \
+	X(shared_objects, "pool objects referenced by more than one page")  \
+	X(shared_pages, "pages that reference a shared object")            \
+	X(shared_saved_bytes, "pool bytes sharing saves: each shared object's bytes times its references but one") \
+	X(shared_since, "references added by sharing, ever (copies, dedup)") \
+	X(dedup_indexed, "stored objects in the dedup index")              \
+	X(dedup_hits, "pages written that shared an object with the same bytes") \
+	X(dedup_collisions, "index hits whose bytes differed (stored apart)")
 
 struct zsfs_store_stats {
 #define ZSFS_STORE_STATS_FIELD(name, desc) size_t name;
@@ -232,7 +247,8 @@ int zsfs_file_flush(struct zsfs_store *store, struct zsfs_file *file);
 /*
  * zsfs_file_copy() - copy [@soff, @soff + @len) of @src to @doff of @dst
  * (the same file is fine when the ranges do not overlap).  Whole aligned
- * pages are copied as stored objects, without recompressing.  The caller
+ * pages share the source's stored objects (no copy, no recompress); a
+ * later write to either side stores a new object for that side only.  The caller
  * holds @dst exclusive and @src at least shared.  Return as write.
  */
 int zsfs_file_copy(struct zsfs_store *store, struct zsfs_file *dst,
@@ -240,7 +256,10 @@ int zsfs_file_copy(struct zsfs_store *store, struct zsfs_file *dst,
 		   uint64_t len, size_t *copied);
 
 struct zsfs_file_stats {
-	size_t stored_bytes;     /* pool bytes of its pages: compressed sizes, 4096 raw */
+	size_t stored_bytes;     /* pool bytes of its pages: compressed sizes, 4096 raw;
+				  * a shared object counts in full in every file */
+	size_t shared_bytes;     /* of which in shared objects: 0 from
+				  * zsfs_file_stats, see zsfs_file_shared_bytes */
 	size_t pages_compressed;
 	size_t pages_raw;
 	size_t pages_same;
@@ -316,6 +335,22 @@ void zsfs_store_dict_drop(struct zsfs_store *store);
 /* The pool's own invariant walk (zs_pool_check), for the filesystem's
  * check: call it on a quiet store.  Return 0 or -EUCLEAN + @msg. */
 int zsfs_store_check(struct zsfs_store *store, char *msg, size_t msg_cap);
+
+/*
+ * The reference audit: between begin and end, every zsfs_file_check
+ * counts the references of the file's objects; end compares them with
+ * the shared objects' counts.  Return (end): 0; -EUCLEAN + @msg; -EAGAIN
+ * (pages were released or shared during the walk: not conclusive);
+ * -ENOMEM.
+ */
+int zsfs_store_audit_begin(struct zsfs_store *store);
+int zsfs_store_audit_end(struct zsfs_store *store, char *msg, size_t msg_cap);
+
+/* Bytes of the file's pool objects that are shared (referenced more than
+ * once, by this file or others); a part of its stored_bytes.  Walks the
+ * file's table: O(pages).  Shared lock is enough. */
+size_t zsfs_file_shared_bytes(struct zsfs_store *store,
+			      const struct zsfs_file *file);
 
 /* Check the file's table against the pool.  Return 0 or -EUCLEAN + @msg. */
 int zsfs_file_check(struct zsfs_store *store, const struct zsfs_file *file,

@@ -3,9 +3,10 @@
  * data or a hole (SEEK_DATA/SEEK_HOLE), copy a range (copy_file_range).
  *
  * Whole pages of a range are handled as entries: dropped at once
- * (range_drop, entry.c), or, for a copy, duplicated as stored objects
- * without a recompress (a dirty source page is stored compressed for the
- * copy).  Partial pages at the ends go through the write path
+ * (range_drop, entry.c), or, for a copy, shared: the destination's
+ * entry references the source's stored object (share.c), so a copy costs
+ * no pool memory and no recompress (a dirty source page is stored
+ * compressed for the copy).  Partial pages at the ends go through the write path
  * (write_page, fileio.c): zeroed, or read and written for a copy.
  *
  * Locking: none of its own.  The caller holds the file's inode lock:
@@ -146,15 +147,13 @@ int zsfs_file_seek(const struct zsfs_file *file, uint64_t off, uint64_t size,
 	return 0;
 }
 
-/* Copy whole page @sidx of @src to page @didx of @dst as an object. */
+/* Copy whole page @sidx of @src to page @didx of @dst: the stored
+ * object is shared (one more reference), not copied. */
 static int copy_page(struct zsfs_store *store, struct zsfs_file *dst,
 		     uint64_t didx, const struct zsfs_file *src, uint64_t sidx)
 {
 	const struct zsfs_pentry *se = zsfs_pagemap_lookup(&src->map, sidx);
 	struct zsfs_pentry *slot, ne;
-	struct store_tctx *t;
-	zs_handle sh;
-	size_t size;
 	int rc;
 
 	if (!se) {
@@ -166,29 +165,18 @@ static int copy_page(struct zsfs_store *store, struct zsfs_file *dst,
 				  ((const struct store_dirty *)(uintptr_t)se->val)->data);
 	/* @se may move when the slot grows a node of the same file. */
 	ne = *se;
-	sh = se->val;
 	se = NULL;
 	rc = zsfs_pagemap_slot(&dst->map, didx, &slot);
 	if (rc)
 		return rc;
 	if (ne.kind == ZSFS_PK_COMP || ne.kind == ZSFS_PK_RAW) {
-		size = ne.kind == ZSFS_PK_COMP ? zsfs_pentry_bytes(&ne) :
-						 ZSFS_PAGE_SIZE;
-		rc = store_alloc(store, size, &ne.val);
-		if (rc == 0) {
-			rc = tctx_get(store, &t);
-			if (rc)
-				zs_free(store->pool, ne.val);
-		}
+		rc = share_get(store, ne.val, ne.kind == ZSFS_PK_COMP ?
+			       zsfs_pentry_bytes(&ne) : ZSFS_PAGE_SIZE);
 		if (rc) {
 			if (slot->kind == ZSFS_PK_EMPTY)
 				zsfs_pagemap_clear(&dst->map, didx);
 			return rc;
 		}
-		/* One mapping per thread at a time: go through cbuf. */
-		zs_read(store->pool, sh, t->cbuf, size);
-		zs_write(store->pool, ne.val, t->cbuf, size);
-		tctx_put(store, t);
 	}
 	slot_replace(store, dst, slot, &ne);
 	return 0;

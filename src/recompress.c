@@ -146,6 +146,15 @@ static int settle_page(struct zsfs_store *store, struct zsfs_file *file,
 	zs_handle h;
 	int rc;
 
+	if (share_refs(store, e->val) > 1) {
+		/* Shared: other pages use this object; leave it as it is. */
+		rc = zsfs_pagemap_slot(&file->map, idx, &slot);
+		if (rc)
+			return rc;
+		entry_settle(store, file, slot);
+		CNT_ADD(store, recompress_done, 1);
+		return 0;
+	}
 	rc = page_load(store, e, r->page);
 	if (rc)
 		return rc;

@@ -11,6 +11,8 @@
  *	pagejob.c    large requests: pages encoded/decoded by the helpers
  *	dirty.c      the dirty set: load, evict, flush, the dirty bounds
  *	entry.c      a file's entries: replace, release, counts, check
+ *	share.c      shared objects: reference counts, the reference audit
+ *	dedup.c      content deduplication: the hash -> object index
  *	recompress.c settled pages to a stronger level and a dictionary
  *	dict.c       dictionaries: table, references, training, loading
  *	pagecodec.c  page <-> entry: same-filled, codec, raw; codec states
@@ -27,6 +29,9 @@
  *	store->tctx_lock    the list of idle codec states (pagecodec.c)
  *	store->wk.lock      the helpers' job queue and life (workers.c)
  *	store->dict_lock    the dictionary table and the current one (dict.c)
+ *	store->dedup.lock   the dedup index (dedup.c); taken before
+ *	                    store->share.lock, the only nesting
+ *	store->share.lock   shared objects' references, the audit (share.c)
  * No lock is held while calling into the pool or a codec.  A zsfs_file
  * has no lock: the caller's inode lock serialises (see pagestore.h).
  */
@@ -131,6 +136,42 @@ struct store_sample {
 	size_t stride, seen;       /* take every stride-th page seen */
 };
 
+/* A shared object (share.c): 16 bytes; h == 0 is an empty slot. */
+struct share_slot {
+	zs_handle h;
+	uint32_t refs;             /* 2 or more (audit: references seen) */
+	uint32_t size;             /* the object's bytes */
+};
+
+/* Objects with more than one reference, and the reference audit. */
+struct store_share {
+	pthread_mutex_t lock;
+	struct share_slot *tab;    /* protected by lock */
+	size_t cap;                /* protected by lock; charged ZSFS_HOLD_SHARE */
+	atomic_size_t used;        /* writes under lock; 0 = nothing shared */
+	atomic_size_t gen;         /* bumped by every get and put */
+	atomic_bool auditing;      /* writes under lock */
+	bool audit_failed;         /* protected by lock */
+	size_t audit_gen;          /* protected by lock */
+	struct share_slot *audit;  /* protected by lock: references seen */
+	size_t audit_cap, audit_used; /* protected by lock */
+};
+
+/* The dedup index (dedup.c): by the hash of the stored bytes. */
+struct dedup_xslot {
+	uint64_t hash;
+	zs_handle h;               /* 0 = empty slot */
+	uint32_t len;              /* the entry's length word, not settled */
+	uint32_t kind;             /* ZSFS_PK_COMP or ZSFS_PK_RAW */
+};
+struct store_dedup {
+	bool on;                   /* constant: dedup= */
+	unsigned bits;             /* constant: hash bits kept (test hook) */
+	pthread_mutex_t lock;
+	struct dedup_xslot *byx;   /* protected by lock */
+	size_t hcap, used;         /* protected by lock: slots, objects */
+};
+
 struct zsfs_store {
 	zs_pool *pool;                       /* constant; thread safe */
 	struct zsfs_budget *budget;          /* constant; thread safe */
@@ -161,6 +202,8 @@ struct zsfs_store {
 	void (*work_hook)(void *arg);        /* constant once set */
 	void *work_arg;
 	atomic_bool hook_armed;              /* call work_hook at new work */
+	struct store_share share;            /* shared objects (share.c) */
+	struct store_dedup dedup;            /* the dedup index (dedup.c) */
 };
 
 enum store_dict_mode { STORE_DICT_OFF, STORE_DICT_AUTO, STORE_DICT_FILE };
@@ -293,6 +336,44 @@ void entry_discard(struct zsfs_store *store, const struct zsfs_pentry *ne);
 /* Mark the COMP or RAW entry in @slot settled, as it is. */
 void entry_settle(struct zsfs_store *store, struct zsfs_file *file,
 		  struct zsfs_pentry *slot);
+
+/* ---- share.c: shared objects ----------------------------------------- */
+
+int share_init(struct zsfs_store *store);
+void share_fini(struct zsfs_store *store);
+/* One more reference on object @h (@size bytes), which has one at
+ * least.  Return 0, -ENOSPC (the table could not grow under size=),
+ * -ENOMEM. */
+int share_get(struct zsfs_store *store, zs_handle h, size_t size);
+/* One fewer; true when it was the last, and the caller frees @h. */
+bool share_put(struct zsfs_store *store, zs_handle h);
+/* References on @h (1 when it is not shared). */
+unsigned share_refs(struct zsfs_store *store, zs_handle h);
+/* zsfs_file_check: count one reference on @h if an audit is running. */
+void share_audit_ref(struct zsfs_store *store, zs_handle h);
+
+/* ---- dedup.c: content deduplication --------------------------------- */
+
+/* Set up the index (@on: dedup=; @bits: hash bits kept, 0 = all).
+ * Return 0, -EINVAL (+ @err: no hash library), -errno. */
+int dedup_init(struct zsfs_store *store, bool on, unsigned bits, char *err,
+	       size_t err_cap);
+void dedup_fini(struct zsfs_store *store);
+/* The index key of the @len stored bytes at @p (compressed, or a raw
+ * page). */
+uint64_t dedup_hash(const struct zsfs_store *store, const void *p,
+		    size_t len);
+/* An object of @kind (COMP without a dictionary, or RAW) holding
+ * exactly the @len bytes at @obj, indexed under @hash: 0 and *@ne
+ * referencing it (one more reference taken), or -ENOENT. */
+int dedup_find(struct zsfs_store *store, uint64_t hash, uint32_t kind,
+	       const void *obj, size_t len, struct zsfs_pentry *ne);
+/* Index the new object of @ne under @hash (skipped if it cannot grow). */
+void dedup_add(struct zsfs_store *store, uint64_t hash,
+	       const struct zsfs_pentry *ne);
+/* Drop @e's reference on its object: true when it was the last (the
+ * caller frees it; it has left the index). */
+bool obj_put(struct zsfs_store *store, const struct zsfs_pentry *e);
 
 /* ---- dirty.c: the dirty set ------------------------------------------- */
 

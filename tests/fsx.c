@@ -540,6 +540,12 @@ static void do_copy(struct fsx *f, struct mfile *m)
 	soff = pick_off(f, src->size - 1);
 	len = pick_len(f);
 	doff = pick_off(f, m->size + PAGE);
+	if (rnd_below(f, 4) == 0) {
+		/* Whole aligned pages: the filesystem may share them. */
+		soff &= ~(size_t)(PAGE - 1);
+		doff &= ~(size_t)(PAGE - 1);
+		len = (1 + rnd_below(f, 8)) * PAGE;
+	}
 	len = clip(f, doff, len);
 	if (!len)
 		return;

@@ -14,23 +14,28 @@ need_fuse
 secs=${FSX_SECONDS:-15}
 short=$(( secs / 3 > 2 ? secs / 3 : 2 ))
 
-# run_fsx CODEC SECONDS FILES: one mount, one fsx run, one check.
+# run_fsx CODEC SECONDS FILES [,MORE_OPTIONS]: one mount, one fsx run,
+# one check.
 run_fsx() {
-	local codec=$1 t=$2 nf=$3 seed
+	local codec=$1 t=$2 nf=$3 more=${4:-} seed
 	seed=${FSX_SEED:-$(( (RANDOM << 15 | RANDOM) ))}
 	diag "compress=$codec: fsx seed $seed for ${t}s on $nf files (FSX_SEED=$seed to reproduce)"
-	zs_mount -o "size=256m,compress=$codec"
-	check "fsx compress=$codec seed $seed" \
+	zs_mount -o "size=256m,compress=$codec$more"
+	check "fsx compress=$codec$more seed $seed" \
 		"$FSX" -S "$seed" -N 0 -T "$t" -f "$nf" -C "$MNT/.zsctl" -c 300 -U "$MNT"
-	check "consistency check after fsx (compress=$codec)" \
+	check "consistency check after fsx (compress=$codec$more)" \
 		sh -c 'echo check > "$1/.zsctl"' sh "$MNT"
-	diag "$(grep -E '^(orig_data_size|compr_data_size|mem_used_total|pages_compacted|same_pages|huge_pages) ' "$MNT/.zsctl" | tr '\n' ' ')"
-	umount_clean "compress=$codec"
+	diag "$(grep -E '^(orig_data_size|compr_data_size|mem_used_total|pages_compacted|same_pages|huge_pages|shared_since|dedup_hits) ' "$MNT/.zsctl" | tr '\n' ' ')"
+	[ "$codec" = lz4 ] &&
+		check "fsx's copies shared pages (shared_since $(ctl_get shared_since))" \
+			[ "$(ctl_get shared_since)" -gt 0 ]
+	umount_clean "compress=$codec$more"
 }
 
 run_fsx lz4 "$secs" 3
 run_fsx zstd "$short" 2
 run_fsx none "$short" 2
+run_fsx lz4 "$short" 3 ,dedup=on
 
 # Three fsx processes at once in their own directories of one mount, each
 # forcing a compaction every 50 ops: the page store and the compactor

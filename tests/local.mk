@@ -18,6 +18,8 @@ RELIABILITY_TESTS = \
 	tests/fsx.sh \
 	tests/mt_stress.sh \
 	tests/enospc.sh \
+	tests/share.sh \
+	tests/dedup.sh \
 	tests/leak.sh \
 	tests/badinput.sh \
 	tests/daemon_death.sh

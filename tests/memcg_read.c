@@ -20,7 +20,7 @@
 #include "../src/memcg.h"
 #include "tap.h"
 
-static char base[PATH_MAX];
+static char base[PATH_MAX / 2];
 
 /* Write @text to BASE/@path, creating the directories. */
 static void put(const char *path, const char *text)

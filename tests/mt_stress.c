@@ -21,6 +21,11 @@
  *    pages) that threads overwrite in place with pwrite; each block names its
  *    slot and index and carries its hash.  Checked at the end.
  *
+ *  - "f*" files are also copied with copy_file_range (twice, a copy of
+ *    the copy) and both copies rewritten in place as new "f*" files: the
+ *    writes land on pages the filesystem may share with the source, which
+ *    must read as before.
+ *
  *  - "sub*" directories are made, emptied and removed, renamed over each
  *    other between the shared directories, and get hard links of "f*" files.
  *
@@ -76,18 +81,18 @@ struct rec_hdr {
 
 enum op {
 	OP_CREATE, OP_RENAME, OP_LINK, OP_UNLINK, OP_READ, OP_APPEND,
-	OP_READLOG, OP_SLOT, OP_LIST, OP_SUBDIR, OP_COUNT
+	OP_READLOG, OP_SLOT, OP_LIST, OP_SUBDIR, OP_COPY, OP_COUNT
 };
 
 static const char *const op_names[OP_COUNT] = {
 	"create", "rename", "link", "unlink", "read", "append", "readlog",
-	"slot_write", "list", "subdir",
+	"slot_write", "list", "subdir", "copy",
 };
 
 static const unsigned op_weight[OP_COUNT] = {
 	[OP_CREATE] = 16, [OP_RENAME] = 10, [OP_LINK] = 8, [OP_UNLINK] = 8,
 	[OP_READ] = 20, [OP_APPEND] = 12, [OP_READLOG] = 4, [OP_SLOT] = 12,
-	[OP_LIST] = 2, [OP_SUBDIR] = 10,
+	[OP_LIST] = 2, [OP_SUBDIR] = 10, [OP_COPY] = 8,
 };
 
 struct shared {
@@ -395,6 +400,145 @@ static void op_read(struct worker *w)
 	close(fd);
 }
 
+/* copy_file_range all @len bytes of @in to @out, both from offset 0.
+ * Return 0 or -errno. */
+static int copy_all(int in, int out, size_t len)
+{
+	loff_t so = 0, dof = 0;
+
+	while ((size_t)so < len) {
+		ssize_t n = copy_file_range(in, &so, out, &dof, len - (size_t)so, 0);
+
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+	}
+	return 0;
+}
+
+/* Overwrite the @total bytes of the copy @fd with a new file record of
+ * the same length (a new id): body in random chunks, header last, then
+ * read it back.  The writes land on pages shared with the copy's source.
+ * Return 0 or -errno (reported). */
+static int rewrite_copy(struct worker *w, int fd, const char *path,
+			size_t total, unsigned char *out)
+{
+	struct rec_hdr h = { 0 };
+	size_t len = total - sizeof(h), off, chunk;
+	ssize_t n;
+	int rc;
+
+	h.magic = MAGIC_FILE;
+	h.id = atomic_fetch_add(&w->sh->next_id, 1);
+	h.len = len;
+	body_fill(out + sizeof(h), len, h.id);
+	h.sum = hash(out + sizeof(h), len);
+	for (off = sizeof(h); off < total; off += chunk) {
+		chunk = 1 + rnd_below(w, 9000);
+		if (chunk > total - off)
+			chunk = total - off;
+		rc = write_all(fd, out + off, chunk, (off_t)off);
+		if (rc)
+			goto fail;
+	}
+	memcpy(out, &h, sizeof(h));
+	rc = write_all(fd, &h, sizeof(h), 0);
+	if (rc)
+		goto fail;
+	n = read_all(fd, w->buf2, MAX_BODY + 2 * sizeof(h));
+	if (n != (ssize_t)total || memcmp(out, w->buf2, total))
+		err(w->sh, "%s: rewritten copy reads back wrong (%zd of %zu bytes)",
+		    path, n, total);
+	return 0;
+fail:
+	err(w->sh, "rewriting copy %s: %s", path, strerror(-rc));
+	return rc;
+}
+
+/*
+ * A shared file is copied with copy_file_range to a tmp file A (the
+ * filesystem may share its pages), A to a tmp file B, and both copies
+ * are then rewritten in place as new files (copy on write on both sides
+ * of the sharing); the source, whose fd stays open, must still read as
+ * before, and the copies are published under shared names.
+ */
+static void op_copy(struct worker *w)
+{
+	struct shared *sh = w->sh;
+	char src[4200], tmp[2][4200], dst[4200];
+	unsigned char *orig = NULL, *out = NULL;
+	int sfd, fd[2] = { -1, -1 }, rc = 0, i;
+	const char *why;
+	ssize_t n;
+
+	shared_name(w, src, sizeof(src));
+	sfd = open(src, O_RDONLY);
+	if (sfd < 0) {
+		if (errno == ENOENT)
+			w->enoent++;
+		else
+			err(sh, "open %s: %s", src, strerror(errno));
+		return;
+	}
+	orig = malloc(MAX_BODY + 2 * sizeof(struct rec_hdr));
+	out = malloc(MAX_BODY + 2 * sizeof(struct rec_hdr));
+	if (!orig || !out) {
+		err(sh, "out of memory");
+		goto out;
+	}
+	n = read_all(sfd, orig, MAX_BODY + 2 * sizeof(struct rec_hdr));
+	if (n < 0 || (why = verify_file(orig, (size_t)n))) {
+		err(sh, "copy source %s: %s", src,
+		    n < 0 ? strerror((int)-n) : why);
+		goto out;
+	}
+	if ((size_t)n <= sizeof(struct rec_hdr))
+		goto out;
+	for (i = 0; i < 2; i++) {
+		snprintf(tmp[i], sizeof(tmp[i]), "%s/d%zu/tmp.%u.%lu", sh->dir,
+			 rnd_below(w, NDIRS), w->tid, w->tmpn++);
+		fd[i] = open(tmp[i], O_RDWR | O_CREAT | O_EXCL, 0644);
+		if (fd[i] < 0) {
+			err(sh, "create %s: %s", tmp[i], strerror(errno));
+			goto out;
+		}
+		rc = copy_all(i ? fd[0] : sfd, fd[i], (size_t)n);
+		if (rc) {
+			err(sh, "copy_file_range to %s: %s", tmp[i], strerror(-rc));
+			goto out;
+		}
+		if (read_all(fd[i], w->buf2, MAX_BODY + 2 * sizeof(struct rec_hdr)) != n ||
+		    memcmp(w->buf2, orig, (size_t)n))
+			err(sh, "%s: copy of %s reads back wrong", tmp[i], src);
+	}
+	for (i = 0; i < 2; i++)
+		if (rewrite_copy(w, fd[i], tmp[i], (size_t)n, out))
+			goto out;
+	if (read_all(sfd, w->buf2, MAX_BODY + 2 * sizeof(struct rec_hdr)) != n ||
+	    memcmp(w->buf2, orig, (size_t)n))
+		err(sh, "%s changed when its copies were written", src);
+	for (i = 0; i < 2; i++) {
+		close(fd[i]);
+		fd[i] = -1;
+		shared_name(w, dst, sizeof(dst));
+		if (rename(tmp[i], dst) < 0) {
+			err(sh, "rename %s -> %s: %s", tmp[i], dst, strerror(errno));
+			unlink(tmp[i]);
+		}
+	}
+out:
+	for (i = 0; i < 2; i++) {
+		if (fd[i] >= 0) {
+			close(fd[i]);
+			unlink(tmp[i]);
+		}
+	}
+	close(sfd);
+	free(orig);
+	free(out);
+}
+
 static void op_rename_link_unlink(struct worker *w, enum op op)
 {
 	char a[4200], b[4200];
@@ -633,6 +777,7 @@ static void *worker_main(void *arg)
 		case OP_SLOT: op_slot(w); break;
 		case OP_LIST: op_list(w); break;
 		case OP_SUBDIR: op_subdir(w); break;
+		case OP_COPY: op_copy(w); break;
 		default: break;
 		}
 		w->done[i]++;
