@@ -346,7 +346,10 @@ struct zs_os {
 };
 
 struct zs_tbuf {
-	struct zs_tbuf *prev, *next; /* protected by pool->tbuf_lock */
+	struct zs_tbuf *next;        /* protected by pool->tbuf_lock */
+	/* a thread holds it (its key points here); cleared by the thread's
+	 * destructor, set again by tbuf_get under tbuf_lock */
+	atomic_bool in_use;
 	unsigned char data[ZS_MAX_ALLOC_SIZE];
 };
 

@@ -19,11 +19,15 @@
  * harmless: the re-check of the entry fails and the pin is dropped.
  *
  * A spanning object is copied into a buffer of ZS_MAX_ALLOC_SIZE bytes
- * that the pool keeps per thread (a pthread key); the thread's buffers of
- * every pool are freed at thread exit or at pool destruction.
+ * that the pool keeps per thread (a pthread key).  A thread that exits
+ * hands its buffer back by clearing its in_use flag (an atomic store on
+ * its own buffer, nothing else: a destructor run by pthread_cancel must
+ * not need a lock), and the next thread that needs one takes it; the
+ * buffers are freed at pool destruction, so there are never more than
+ * threads that mapped a spanning object at once.
  *
  * lock ordering: see internal.h.  Only pool->tbuf_lock is taken here, as a
- * leaf, when a thread first maps a spanning object or exits.
+ * leaf, when a thread first maps a spanning object.
  */
 #include "config.h"
 
@@ -59,17 +63,8 @@ struct tbuf_hdr {
 static void tbuf_destructor(void *arg)
 {
 	struct tbuf_hdr *h = arg;
-	zs_pool *pool = h->pool;
 
-	pthread_mutex_lock(&pool->tbuf_lock);
-	if (h->buf.prev)
-		h->buf.prev->next = h->buf.next;
-	else
-		pool->tbufs = h->buf.next;
-	if (h->buf.next)
-		h->buf.next->prev = h->buf.prev;
-	pthread_mutex_unlock(&pool->tbuf_lock);
-	free(h);
+	atomic_store_explicit(&h->buf.in_use, false, memory_order_release);
 }
 
 /* Not thread safe: the pool is being destroyed. */
@@ -94,15 +89,24 @@ static unsigned char *tbuf_get(zs_pool *pool)
 
 	if (h)
 		return h->buf.data;
-	h = malloc(sizeof(*h));
-	ZS_ASSERT(h); /* the contract promises a pointer; nothing to return */
-	h->pool = pool;
-	h->buf.prev = NULL;
 	pthread_mutex_lock(&pool->tbuf_lock);
-	h->buf.next = pool->tbufs;
-	if (pool->tbufs)
-		pool->tbufs->prev = &h->buf;
-	pool->tbufs = &h->buf;
+	for (struct zs_tbuf *b = pool->tbufs; b; b = b->next) {
+		if (!atomic_load_explicit(&b->in_use, memory_order_acquire)) {
+			atomic_store_explicit(&b->in_use, true,
+					      memory_order_relaxed);
+			h = (struct tbuf_hdr *)((unsigned char *)b -
+						offsetof(struct tbuf_hdr, buf));
+			break;
+		}
+	}
+	if (!h) {
+		h = malloc(sizeof(*h));
+		ZS_ASSERT(h); /* the contract promises a pointer */
+		h->pool = pool;
+		atomic_init(&h->buf.in_use, true);
+		h->buf.next = pool->tbufs;
+		pool->tbufs = &h->buf;
+	}
 	pthread_mutex_unlock(&pool->tbuf_lock);
 	pthread_setspecific(pool->tbuf_key, h);
 	return h->buf.data;

@@ -131,7 +131,7 @@ static void *door_write(void *arg)
 {
 	uint64_t rng = 0x1234567887654321ull;
 	unsigned char page[PG];
-	long *rounds = arg;
+	atomic_long *rounds = arg;
 
 	while (!atomic_load(&stop)) {
 		struct zsfs_file *f;
@@ -150,7 +150,7 @@ static void *door_write(void *arg)
 				break;
 		}
 		zsfs_file_destroy(store, f);
-		(*rounds)++;
+		atomic_fetch_add(rounds, 1);
 	}
 	return NULL;
 }
@@ -158,13 +158,13 @@ static void *door_write(void *arg)
 /* Metadata charges and fallocate checks against the cap. */
 static void *door_meta(void *arg)
 {
-	long *refused = arg;
+	atomic_long *refused = arg;
 
 	while (!atomic_load(&stop)) {
 		if (zsfs_budget_charge(budget, ZSFS_HOLD_META, LIMIT / 2) == 0)
 			zsfs_budget_sub(budget, ZSFS_HOLD_META, LIMIT / 2);
 		else
-			(*refused)++;
+			atomic_fetch_add(refused, 1);
 		zsfs_budget_room(budget, LIMIT - PG);
 	}
 	return NULL;
@@ -176,7 +176,7 @@ static void test_race(void)
 	struct zsfs_budget_stats bs;
 	struct zs_pool_stats ps;
 	pthread_t th[4];
-	long rounds = 0, refused = 0;
+	atomic_long rounds = 0, refused = 0;
 	size_t sum;
 	char err[128], msg[256] = "";
 
@@ -191,7 +191,8 @@ static void test_race(void)
 	for (int i = 0; i < 600; i++) {
 		zsfs_budget_stats(budget, &bs);
 		if (bs.compactions_manual > 20 && bs.compactions_auto > 20 &&
-		    bs.compactions_enospc > 20 && rounds > 2 && refused > 2 &&
+		    bs.compactions_enospc > 20 && atomic_load(&rounds) > 2 &&
+		    atomic_load(&refused) > 2 &&
 		    bs.compactions_waited > 20)
 			break;
 		struct timespec ts = { 0, 10 * 1000 * 1000 };
@@ -207,10 +208,11 @@ static void test_race(void)
 	tap_diag("manual %zu auto %zu enospc %zu waited %zu; %ld fills, "
 		 "%ld metadata refusals", bs.compactions_manual,
 		 bs.compactions_auto, bs.compactions_enospc,
-		 bs.compactions_waited, rounds, refused);
+		 bs.compactions_waited, atomic_load(&rounds),
+		 atomic_load(&refused));
 	TAP_OK(bs.compactions_manual > 0 && bs.compactions_auto > 0 &&
 	       bs.compactions_enospc > 0, "every door compacted");
-	TAP_OK(rounds > 0 && refused > 0,
+	TAP_OK(atomic_load(&rounds) > 0 && atomic_load(&refused) > 0,
 	       "the writer filled the pool, the metadata charge was refused");
 	TAP_OK(sum == ps.compactions,
 	       "every compaction counted: %zu by reason, %zu by the pool",
