@@ -67,15 +67,20 @@ zsfs_run() {
 	t1=$(now)
 	compact
 	copied=$(( $(smaps) - base ))
-	for _ in $(seq 4800); do
-		p=$(get recompress_pending)
-		[ -z "$p" ] || [ "$p" = 0 ] && break
-		sleep 0.25
+	# Settled: nothing pending and the settle thread idle (it frees its
+	# codec state and sample then: settle_bytes 0), twice a second
+	# apart with no page settled between (a training holds no page
+	# pending, but its sample).
+	local last=x d
+	for _ in $(seq 1200); do
+		p=$(get recompress_pending); d=$(get recompress_done)
+		[ "$p" = 0 ] && [ "$(get settle_bytes)" = 0 ] && [ "$d" = "$last" ] && break
+		last=$d
+		sleep 1
 	done
 	t2=$(now)
 	# The settle thread compacts and trims once when it goes idle;
 	# then one more explicit compaction, as for "copied".
-	sleep 2
 	compact
 	k1=$(ticks)
 	local mem=$(( $(smaps) - base ))
