@@ -79,8 +79,10 @@ check "readers saw zero miscompares ($bad1 + $bad2 of $n1 + $n2 passes)" \
 	[ "$bad1" = 0 ] && [ "$bad2" = 0 ] && [ "$n1" -gt 0 ] && [ "$n2" -gt 0 ]
 check "consistency check while work may be pending" sh -c 'echo check > "$1/.zsctl"' sh "$MNT"
 
-for _ in $(seq 600); do
-	[ "$(ctl_get recompress_pending)" = 0 ] && break
+# Settled: nothing pending and the settle thread idle (no codec state,
+# no sample: settle_bytes 0; a retrain asked last may still run).
+for _ in $(seq 1200); do
+	[ "$(ctl_get recompress_pending)" = 0 ] && [ "$(ctl_get settle_bytes)" = 0 ] && break
 	sleep 0.1
 done
 diag "$(grep -E '^(recompress_|dict_)' "$MNT/.zsctl" | tr '\n' ' ')"
