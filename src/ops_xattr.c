@@ -151,8 +151,11 @@ void zsfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		uint64_t fsize;
 
 		pthread_rwlock_rdlock(&in->lock);
-		if (in->file)
+		if (in->file) {
 			zsfs_file_stats(in->file, &fst);
+			if (!strcmp(name, ZSFS_XATTR_PREFIX "pages"))
+				fst.pages_dict = zsfs_file_dict_pages(in->file);
+		}
 		fsize = in->size;
 		pthread_rwlock_unlock(&in->lock);
 		rc = zsfs_ctl_xattr_get(fs->ctl, name,

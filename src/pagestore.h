@@ -231,6 +231,7 @@ int zsfs_file_copy(struct zsfs_store *store, struct zsfs_file *dst,
 struct zsfs_file_stats {
 	size_t stored_bytes;     /* pool bytes of its pages: compressed sizes, 4096 raw */
 	size_t pages_compressed;
+	size_t pages_dict;       /* 0; see zsfs_file_dict_pages() */
 	size_t pages_raw;
 	size_t pages_same;
 	size_t pages_dirty;
@@ -278,6 +279,9 @@ int zsfs_file_recompress(struct zsfs_store *store, struct zsfs_file *file,
 /* Make the file's settled pages that do not use the current dictionary
  * pending again (after a new dictionary).  Caller holds it exclusive. */
 void zsfs_file_unsettle(struct zsfs_store *store, struct zsfs_file *file);
+/* The file's compressed pages stored with a dictionary: a walk of its
+ * table, O(pages) (user.zsfs.pages).  Shared is enough. */
+size_t zsfs_file_dict_pages(const struct zsfs_file *file);
 /* Free the recompression's codec state (nothing pending any more). */
 void zsfs_store_settle_idle(struct zsfs_store *store);
 

@@ -56,6 +56,19 @@ size_t zsfs_file_pending(const struct zsfs_file *file)
 	return file->unsettled;
 }
 
+size_t zsfs_file_dict_pages(const struct zsfs_file *file)
+{
+	const struct zsfs_pentry *e;
+	uint64_t idx, from = 0;
+	size_t n = 0;
+
+	while (!zsfs_pagemap_next(&file->map, from, &idx, &e)) {
+		from = idx + 1;
+		n += e->kind == ZSFS_PK_COMP && zsfs_pentry_dict(e);
+	}
+	return n;
+}
+
 void zsfs_store_settle_idle(struct zsfs_store *store)
 {
 	struct store_rctx *r = store->rctx;

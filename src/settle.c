@@ -301,12 +301,10 @@ static void *settle_main(void *arg)
 			zsfs_store_stats(st->fs->store, &ss);
 			if (!ss.recompress_pending && st->worked) {
 				/* Going idle: this thread's malloc arena (codec
-				 * state, samples, training) goes back too. */
+				 * state, samples, training) goes back too.  The
+				 * holes smaller objects left in the pool's pages
+				 * are the compactor's (its thresholds hold). */
 				zsfs_store_settle_idle(st->fs->store);
-				/* Smaller objects left holes in the pool's
-				 * pages: compact once (it also trims malloc). */
-				zsfs_budget_reclaim(st->fs->budget,
-						    ZSFS_RECLAIM_AUTO);
 				malloc_trim(0);
 				st->worked = false;
 			}

@@ -91,6 +91,13 @@ check "dictionaries were trained more than once" test "$(ctl_get dict_trainings)
 check "pages use a dictionary" test "$(ctl_get dict_pages)" -gt 0
 check "old dictionaries were freed ($(ctl_get dict_count) alive of $(ctl_get dict_trainings))" \
 	test "$(ctl_get dict_count)" -lt "$(ctl_get dict_trainings)"
+if command -v getfattr >/dev/null; then
+	big=$(find "$MNT/t" -type f -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2-)
+	pages=$(getfattr --only-values -n user.zsfs.pages "$big" 2>/dev/null)
+	diag "user.zsfs.pages of $big: $pages"
+	check "user.zsfs.pages counts the file's dictionary pages" \
+		awk '$11 == "dict" && $12 > 0 && $12 <= $2 { ok = 1 } END { exit !ok }' <<<"$pages"
+fi
 check "consistency check after settling" sh -c 'echo check > "$1/.zsctl"' sh "$MNT"
 check "the tree still compares equal" diff -r -q "$WORK/src" "$MNT/t"
 check "rm -rf of everything" rm -rf "$MNT/t" "$MNT/w"
