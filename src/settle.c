@@ -64,6 +64,12 @@
 
 #include "fs.h"
 
+/* A walk looks at every inode: while files are being written, not more
+ * often than this (a file settles at most this much late).  Without it,
+ * during cp -a of /usr/include the walks took 0.5-1.5 s more daemon CPU
+ * than the copy itself did without background work. */
+#define SETTLE_RETRY_MIN_NS (500 * UINT64_C(1000000))
+
 /* Writes that never go quiet delay a due training at most this long. */
 #define SETTLE_TRAIN_WAIT_NS (60 * UINT64_C(1000000000))
 
@@ -240,8 +246,11 @@ static uint64_t settle_round(struct zsfs_settle *st)
 			}
 			if (now.tv_sec >= in->ctime.tv_sec && age < delay) {
 				pthread_rwlock_unlock(&in->lock);
-				if (!retry || delay - age < retry)
-					retry = delay - age;
+				age = delay - age; /* the wait left */
+				if (age < SETTLE_RETRY_MIN_NS)
+					age = SETTLE_RETRY_MIN_NS;
+				if (!retry || age < retry)
+					retry = age;
 				young = true;
 				break;
 			}
