@@ -47,7 +47,9 @@
  * path allocates nothing that big per request.
  *
  * lock ordering: st->lock is a leaf, never held with another zsfs lock.
- * The walk takes in->lock with no other lock held, life_lock (leaf) to
+ * The walk takes ns_lock shared then in->lock (fs.h's order; the
+ * consistency check, which holds ns_lock exclusive, so finds the pool
+ * quiet), life_lock (leaf) to
  * step and pin, and ns_lock (shared) alone to unpin (an inode is freed
  * only under ns_lock).
  */
@@ -143,6 +145,32 @@ static uint64_t cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The file's lock, under the namespace lock held shared: the
+ * consistency check (ns_lock exclusive) then sees a quiet pool. */
+static void file_lock(struct zsfs *fs, struct zsfs_inode *in, bool excl)
+{
+	pthread_rwlock_rdlock(&fs->ns_lock);
+	if (excl)
+		pthread_rwlock_wrlock(&in->lock);
+	else
+		pthread_rwlock_rdlock(&in->lock);
+}
+
+static bool file_trylock(struct zsfs *fs, struct zsfs_inode *in)
+{
+	pthread_rwlock_rdlock(&fs->ns_lock);
+	if (pthread_rwlock_trywrlock(&in->lock) == 0)
+		return true;
+	pthread_rwlock_unlock(&fs->ns_lock);
+	return false;
+}
+
+static void file_unlock(struct zsfs *fs, struct zsfs_inode *in)
+{
+	pthread_rwlock_unlock(&in->lock);
+	pthread_rwlock_unlock(&fs->ns_lock);
+}
+
 static void unpin(struct zsfs *fs, struct zsfs_inode *in)
 {
 	pthread_rwlock_rdlock(&fs->ns_lock);
@@ -176,9 +204,9 @@ static void settle_train(struct zsfs_settle *st)
 		while ((in = walk_next(fs, in))) {
 			if (!in->file || in == fs->ctl_inode)
 				continue;
-			pthread_rwlock_rdlock(&in->lock);
+			file_lock(fs, in, false);
 			zsfs_file_dict_sample(fs->store, in->file);
-			pthread_rwlock_unlock(&in->lock);
+			file_unlock(fs, in);
 		}
 	}
 	if (zsfs_store_dict_train(fs->store))
@@ -186,9 +214,9 @@ static void settle_train(struct zsfs_settle *st)
 	while ((in = walk_next(fs, in))) {
 		if (!in->file || in == fs->ctl_inode)
 			continue;
-		pthread_rwlock_wrlock(&in->lock);
+		file_lock(fs, in, true);
 		zsfs_file_unsettle(fs->store, in->file);
-		pthread_rwlock_unlock(&in->lock);
+		file_unlock(fs, in);
 	}
 }
 
@@ -232,7 +260,7 @@ static uint64_t settle_round(struct zsfs_settle *st)
 			continue;
 		cursor = 0;
 		while (cursor != UINT64_MAX) {
-			if (pthread_rwlock_trywrlock(&in->lock)) {
+			if (!file_trylock(fs, in)) {
 				retry = retry ? retry : 100000000u; /* busy */
 				break;
 			}
@@ -241,11 +269,11 @@ static uint64_t settle_round(struct zsfs_settle *st)
 				1000000000u + (uint64_t)now.tv_nsec -
 				(uint64_t)in->ctime.tv_nsec;
 			if (!zsfs_file_pending(in->file)) {
-				pthread_rwlock_unlock(&in->lock);
+				file_unlock(fs, in);
 				break;
 			}
 			if (now.tv_sec >= in->ctime.tv_sec && age < delay) {
-				pthread_rwlock_unlock(&in->lock);
+				file_unlock(fs, in);
 				age = delay - age; /* the wait left */
 				if (age < SETTLE_RETRY_MIN_NS)
 					age = SETTLE_RETRY_MIN_NS;
@@ -256,13 +284,13 @@ static uint64_t settle_round(struct zsfs_settle *st)
 			}
 			if (defer) {
 				/* Waiting for the first dictionary. */
-				pthread_rwlock_unlock(&in->lock);
+				file_unlock(fs, in);
 				break;
 			}
 			c0 = cpu_ns();
 			rc = zsfs_file_recompress(fs->store, in->file, &cursor,
 						  SETTLE_BATCH, &done);
-			pthread_rwlock_unlock(&in->lock);
+			file_unlock(fs, in);
 			if (rc) {
 				retry = 1000000000u;
 				break;
