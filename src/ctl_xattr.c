@@ -9,7 +9,8 @@
  *	user.zsfs.shared    read-only: the part of stored in objects shared
  *	                    with other pages (of this file or others)
  *	user.zsfs.pages     read-only: "compressed N raw N same N holes N
- *	                    dirty N", holes being the pages below the size
+ *	                    dirty N dict N" (dict: of the compressed, those
+ *	                    stored with a dictionary), holes being the pages below the size
  *	                    that hold no data
  *	user.zsfs.compact   write-only: "1" (or "1\n") compacts now, for root
  *	                    and the mount's owner, as the compact command
@@ -87,9 +88,9 @@ int zsfs_ctl_xattr_get(struct zsfs_ctl *ctl, const char *name,
 
 		return xattr_printf(valuep, lenp,
 				    "compressed %zu raw %zu same %zu holes %" PRIu64
-				    " dirty %zu", fst->pages_compressed,
+				    " dirty %zu dict %zu", fst->pages_compressed,
 				    fst->pages_raw, fst->pages_same, holes,
-				    fst->pages_dirty);
+				    fst->pages_dirty, fst->pages_dict);
 	}
 	/* user.zsfs.compact is write-only; anything else is unknown */
 	return -ENODATA;

@@ -46,7 +46,8 @@ ZSFSDATA_TESTS = \
 	tests/pagestore_smallwrite \
 	tests/pagestore_threads \
 	tests/pagestore_parallel \
-	tests/budget_reclaim
+	tests/budget_reclaim \
+	tests/pagestore_recompress
 check_PROGRAMS += $(ZSFSDATA_TESTS)
 TESTS += $(ZSFSDATA_TESTS)
 
@@ -73,6 +74,8 @@ tests_pagestore_parallel_SOURCES = tests/pagestore_parallel.c tests/tap.h
 tests_pagestore_parallel_LDADD = $(ZSFSDATA_TEST_LIBS)
 tests_budget_reclaim_SOURCES = tests/budget_reclaim.c tests/tap.h tests/test_util.h
 tests_budget_reclaim_LDADD = $(ZSFSDATA_TEST_LIBS)
+tests_pagestore_recompress_SOURCES = tests/pagestore_recompress.c tests/tap.h tests/test_util.h
+tests_pagestore_recompress_LDADD = $(ZSFSDATA_TEST_LIBS)
 
 # In-process codec throughput: bench/codeclimit FILE (used by bench/compare).
 noinst_PROGRAMS += bench/codeclimit

@@ -297,17 +297,31 @@ static size_t store_pages(struct zsfs_store *store)
 	return all > same ? all - same : 0;
 }
 
+/* After rm -rf of everything a trained dictionary only costs memory, and
+ * what comes next may be other data. */
+void dict_idle(struct zsfs_store *store)
+{
+	if (store->dict_mode != STORE_DICT_AUTO || store_pages(store))
+		return;
+	pthread_mutex_lock(&store->dict_lock);
+	store->trained_pages = 0;
+	pthread_mutex_unlock(&store->dict_lock);
+	zsfs_store_dict_drop(store);
+}
+
 int zsfs_store_dict_due(struct zsfs_store *store)
 {
 	size_t pages = store_pages(store);
-	int due;
+	int due = ZSFS_DICT_NOT_DUE;
 
 	if (store->dict_mode != STORE_DICT_AUTO || !store->settle_on)
 		return 0;
 	pthread_mutex_lock(&store->dict_lock);
-	due = store->retrain ||
-	      (pages >= DICT_MIN_PAGES &&
-	       pages >= DICT_REGROW * store->trained_pages);
+	if (store->retrain)
+		due = ZSFS_DICT_ASKED;
+	else if (pages >= DICT_MIN_PAGES &&
+		 pages >= DICT_REGROW * store->trained_pages)
+		due = store->dict_cur ? ZSFS_DICT_REGROWN : ZSFS_DICT_FIRST;
 	pthread_mutex_unlock(&store->dict_lock);
 	return due;
 }

@@ -280,6 +280,7 @@ void zsfs_file_stats(const struct zsfs_file *file, struct zsfs_file_stats *st)
 	st->pages_raw = file->pages_raw;
 	st->pages_same = file->pages_same;
 	st->pages_dirty = file->ndirty;
+	st->pages_dict = 0; /* zsfs_file_dict_pages() counts them */
 	st->last_page_plus1 = zsfs_pagemap_last(&file->map, &last) ? 0 :
 								     last + 1;
 }

@@ -177,6 +177,8 @@ void zsfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 				fst.shared_bytes =
 					zsfs_file_shared_bytes(fs->store,
 							       in->file);
+			if (!strcmp(name, ZSFS_XATTR_PREFIX "pages"))
+				fst.pages_dict = zsfs_file_dict_pages(in->file);
 		}
 		fsize = in->size;
 		pthread_rwlock_unlock(&in->lock);

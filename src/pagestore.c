@@ -42,7 +42,7 @@
 /* ---- store ---------------------------------------------------------- */
 
 /*
- * The recompress= and dict= values (default: both off).  "on": LZ4HC
+ * The recompress= and dict= values (default: both on).  "on": LZ4HC
  * level 9 on lz4 (0.90x lz4's output per page alone, 0.61x with a dictionary on
  * /usr/include; higher levels add little at several times the CPU), zstd
  * level 9 on zstd (levels above 9 add little for a large cost).
@@ -59,17 +59,16 @@ static int settle_parse(struct zsfs_store *store,
 	char *end;
 	long v;
 
-	/* Off unless asked for, for now: on by default, the settle
-	 * thread's residue after rm -rf (its malloc arena, the current
-	 * dictionary) breaks tests/fs_memory.sh and tests/leak.sh. */
-	store->dict_mode = !d || !*d || !strcmp(d, "off") ? STORE_DICT_OFF :
-			   !strcmp(d, "auto") ? STORE_DICT_AUTO : STORE_DICT_FILE;
+	/* Both on unless turned off: see the defaults in pagestore.h. */
+	store->dict_mode = d && !strcmp(d, "off") ? STORE_DICT_OFF :
+			   !d || !*d || !strcmp(d, "auto") ? STORE_DICT_AUTO :
+			   STORE_DICT_FILE;
 	if (!lz4 && !zstd)
 		store->dict_mode = STORE_DICT_OFF; /* none: nothing to do */
 	store->rlevel = lz4 || zstd ? store->level : -1;
-	if (r && *r && strcmp(r, "on") == 0) {
+	if (!r || !*r || strcmp(r, "on") == 0) {
 		store->rlevel = lz4 || zstd ? 9 : -1;
-	} else if (!r || !*r || strcmp(r, "off") == 0) {
+	} else if (strcmp(r, "off") == 0) {
 		store->rlevel = store->level; /* a dictionary alone, if any */
 	} else if (r && *r) {
 		if (lz4 && !strncmp(r, "lz4hc:", 6))

@@ -27,6 +27,7 @@
  * lock ordering: none of its own; dict.c's dict_lock through its calls.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,10 +56,24 @@ size_t zsfs_file_pending(const struct zsfs_file *file)
 	return file->unsettled;
 }
 
+size_t zsfs_file_dict_pages(const struct zsfs_file *file)
+{
+	const struct zsfs_pentry *e;
+	uint64_t idx, from = 0;
+	size_t n = 0;
+
+	while (!zsfs_pagemap_next(&file->map, from, &idx, &e)) {
+		from = idx + 1;
+		n += e->kind == ZSFS_PK_COMP && zsfs_pentry_dict(e);
+	}
+	return n;
+}
+
 void zsfs_store_settle_idle(struct zsfs_store *store)
 {
 	struct store_rctx *r = store->rctx;
 
+	dict_idle(store);
 	if (!r)
 		return;
 	if (r->cdict) {
@@ -133,12 +148,17 @@ static int rctx_ready(struct zsfs_store *store, struct store_rctx **rp)
 	return 0;
 }
 
-/* Settle the pending page @idx (entry @e). */
+/* Settle the pending page @idx (entry @e).  A page that names an older
+ * dictionary than the current one is always rewritten (with the current
+ * one or none, whichever is smaller; raw when neither fits): otherwise a
+ * page that happens to like the old one would keep it alive for ever,
+ * and every retrain would leave one more dictionary behind. */
 static int settle_page(struct zsfs_store *store, struct zsfs_file *file,
 		       struct store_rctx *r, uint64_t idx,
 		       const struct zsfs_pentry *e)
 {
 	size_t have = zsfs_pentry_bytes(e), len0 = 0, len1 = 0, cap;
+	bool leave = zsfs_pentry_dict(e) && zsfs_pentry_dict(e) != r->cdict_id;
 	struct zsfs_pentry *slot, ne;
 	const unsigned char *best;
 	unsigned id = 0;
@@ -155,49 +175,66 @@ static int settle_page(struct zsfs_store *store, struct zsfs_file *file,
 		CNT_ADD(store, recompress_done, 1);
 		return 0;
 	}
+	if (e->kind == ZSFS_PK_RAW)
+		have = ZSFS_PAGE_SIZE;
 	rc = page_load(store, e, r->page);
 	if (rc)
 		return rc;
-	cap = have - 1 < ZSFS_HUGE_THRESHOLD ? have - 1 : ZSFS_HUGE_THRESHOLD;
-	if (store->codec->compress(r->ctx, store->rlevel, r->page, r->out[0],
-				   cap, &len0))
-		len0 = 0;
+	cap = leave || have - 1 > ZSFS_HUGE_THRESHOLD ? ZSFS_HUGE_THRESHOLD :
+							have - 1;
 	if (r->cdict && store->codec->compress_dict(r->ctx, r->cdict, r->page,
 						    r->out[1], cap, &len1))
 		len1 = 0;
+	/* Without it too, always: a dictionary trained on other content can
+	 * still beat the fast level by a lot and lose to the strong level
+	 * alone, and the promise is that no page is ever bigger for having
+	 * a dictionary.  (Skipping this when the dictionary gained 1/8 over
+	 * the stored page halved the CPU on text, but broke the promise on
+	 * some pages: tests/pagestore_recompress's mismatched case.) */
+	if (store->codec->compress(r->ctx, store->rlevel, r->page, r->out[0],
+				   cap, &len0))
+		len0 = 0;
 	rc = zsfs_pagemap_slot(&file->map, idx, &slot);
 	if (rc)
 		return rc;
+	memset(&ne, 0, sizeof(ne));
+	ne.kind = ZSFS_PK_COMP;
 	if (len1 && (!len0 || len1 < len0)) {
 		best = r->out[1];
 		len = len1;
 		id = r->cdict_id;
-		/* Against the same level without it (or the stored page). */
-		CNT_ADD(store, dict_saved_bytes, (len0 ? len0 : have) - len1);
+		/* Against the same level without it (or the stored page,
+		 * when that was not tried or did not fit). */
+		CNT_ADD(store, dict_saved_bytes,
+			(len0 ? len0 : cap + 1 < have ? cap + 1 : have) - len1);
 	} else if (len0) {
 		best = r->out[0];
 		len = len0;
+	} else if (leave) {
+		best = r->page;
+		len = ZSFS_PAGE_SIZE;
+		ne.kind = ZSFS_PK_RAW;
 	} else {
 		entry_settle(store, file, slot);
 		CNT_ADD(store, recompress_done, 1);
 		return 0;
 	}
 	if (store_pool_malloc(store, len, &h)) {
-		/* No room for even a smaller copy now: leave it as it is. */
+		/* No room for another copy now: leave it as it is. */
 		entry_settle(store, file, slot);
 		CNT_ADD(store, recompress_done, 1);
 		return 0;
 	}
 	zs_write(store->pool, h, best, len);
-	memset(&ne, 0, sizeof(ne));
-	ne.kind = ZSFS_PK_COMP;
 	ne.val = h;
 	ne.len = (uint32_t)len | ZSFS_PLEN_SETTLED |
 		 (uint32_t)id << ZSFS_PLEN_DICT_SHIFT;
 	slot_replace(store, file, slot, &ne);
 	CNT_ADD(store, recompress_done, 1);
-	CNT_ADD(store, recompress_kept, 1);
-	CNT_ADD(store, recompress_saved_bytes, have - len);
+	if (len < have) {
+		CNT_ADD(store, recompress_kept, 1);
+		CNT_ADD(store, recompress_saved_bytes, have - len);
+	}
 	return 0;
 }
 

@@ -24,10 +24,32 @@
  * pages and none yet, four times the pages the last one saw, or the
  * dict_retrain command), the thread samples every file (shared lock),
  * trains, and makes the settled pages that do not use the new one
- * pending again (exclusive lock, blocking: this is quick).
+ * pending again (exclusive lock, blocking: this is quick).  It trains
+ * when writes have gone quiet (the last walk met no pending file younger
+ * than settle_delay), or after SETTLE_TRAIN_WAIT of writes that never
+ * stop, or at once for the command: so the sample is the whole copy, not
+ * its first seconds, and a build or a copy pays for no training.  Until
+ * the first dictionary it settles nothing (every page would be done
+ * again with it): after cp -a /usr/include the pages were recompressed
+ * 65k times for 33k pages, then 33k times.  A tree removed before it
+ * settled cost nothing at all.
+ *
+ * Memory: glibc raises its mmap threshold (dynamically, up to 32 MiB)
+ * each time a block it mmapped is freed; the training sample (4 MiB),
+ * ZDICT's tables and the codec states (an LZ4HC stream is 256 KiB, a
+ * zstd context at level 9 some MiB) are such blocks, so after the first
+ * training every later big block came from this thread's arena and
+ * stayed resident: 6-8 MiB more than mem_used_total + meta_bytes after
+ * cp -a /usr/include (lz4, dict=auto, recompress=on), 1.2-1.6 MiB with
+ * the threshold held at glibc's default of 128 KiB, as zsfs_settle_start
+ * does with mallopt (unless GLIBC_TUNABLES sets mmap_threshold): big
+ * blocks are mmapped and go back to the system when freed.  The write
+ * path allocates nothing that big per request.
  *
  * lock ordering: st->lock is a leaf, never held with another zsfs lock.
- * The walk takes in->lock with no other lock held, life_lock (leaf) to
+ * The walk takes ns_lock shared then in->lock (fs.h's order; the
+ * consistency check, which holds ns_lock exclusive, so finds the pool
+ * quiet), life_lock (leaf) to
  * step and pin, and ns_lock (shared) alone to unpin (an inode is freed
  * only under ns_lock).
  */
@@ -39,9 +61,22 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "fs.h"
+
+/* A walk looks at every inode: while files are being written, not more
+ * often than this (a file settles at most this much late).  Without it,
+ * during cp -a of /usr/include the walks took 0.5-1.5 s more daemon CPU
+ * than the copy itself did without background work. */
+#define SETTLE_RETRY_MIN_NS (500 * UINT64_C(1000000))
+
+/* Writes that never go quiet delay a due training at most this long. */
+#define SETTLE_TRAIN_WAIT_NS (60 * UINT64_C(1000000000))
+
+/* glibc's default mmap threshold, held there (see the note above). */
+#define SETTLE_MMAP_THRESHOLD (128 << 10)
 
 /* Pages per lock hold: 32 LZ4HC-9 pages with a dictionary take ~3-5 ms,
  * the longest a writer of the same file may wait for its lock. */
@@ -54,6 +89,12 @@ struct zsfs_settle {
 	pthread_cond_t cond;       /* with lock: kicked or stop */
 	bool kicked, stop;         /* protected by lock */
 	bool worked;               /* the thread's: a round since idle */
+	bool young;                /* the thread's: the last walk met a
+				      pending file younger than settle_delay */
+	size_t last_pages;         /* the thread's: pages stored at the
+				      last walk (they change: not quiet) */
+	uint64_t due_since;        /* the thread's: a training waits since
+				      (CLOCK_MONOTONIC ns), 0 = none waits */
 };
 
 static void settle_kick(void *arg)
@@ -88,12 +129,46 @@ static bool settle_sleep(struct zsfs_settle *st, uint64_t ns)
 	return stop;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static uint64_t cpu_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The file's lock, under the namespace lock held shared: the
+ * consistency check (ns_lock exclusive) then sees a quiet pool. */
+static void file_lock(struct zsfs *fs, struct zsfs_inode *in, bool excl)
+{
+	pthread_rwlock_rdlock(&fs->ns_lock);
+	if (excl)
+		pthread_rwlock_wrlock(&in->lock);
+	else
+		pthread_rwlock_rdlock(&in->lock);
+}
+
+static bool file_trylock(struct zsfs *fs, struct zsfs_inode *in)
+{
+	pthread_rwlock_rdlock(&fs->ns_lock);
+	if (pthread_rwlock_trywrlock(&in->lock) == 0)
+		return true;
+	pthread_rwlock_unlock(&fs->ns_lock);
+	return false;
+}
+
+static void file_unlock(struct zsfs *fs, struct zsfs_inode *in)
+{
+	pthread_rwlock_unlock(&in->lock);
+	pthread_rwlock_unlock(&fs->ns_lock);
 }
 
 static void unpin(struct zsfs *fs, struct zsfs_inode *in)
@@ -129,9 +204,9 @@ static void settle_train(struct zsfs_settle *st)
 		while ((in = walk_next(fs, in))) {
 			if (!in->file || in == fs->ctl_inode)
 				continue;
-			pthread_rwlock_rdlock(&in->lock);
+			file_lock(fs, in, false);
 			zsfs_file_dict_sample(fs->store, in->file);
-			pthread_rwlock_unlock(&in->lock);
+			file_unlock(fs, in);
 		}
 	}
 	if (zsfs_store_dict_train(fs->store))
@@ -139,9 +214,9 @@ static void settle_train(struct zsfs_settle *st)
 	while ((in = walk_next(fs, in))) {
 		if (!in->file || in == fs->ctl_inode)
 			continue;
-		pthread_rwlock_wrlock(&in->lock);
+		file_lock(fs, in, true);
 		zsfs_file_unsettle(fs->store, in->file);
-		pthread_rwlock_unlock(&in->lock);
+		file_unlock(fs, in);
 	}
 }
 
@@ -158,14 +233,34 @@ static uint64_t settle_round(struct zsfs_settle *st)
 	size_t done;
 	int rc;
 
-	if (zsfs_store_dict_due(fs->store))
+	bool defer = false, young = false, waits = false, quiet;
+	int due = zsfs_store_dict_due(fs->store);
+	struct zsfs_store_stats ss;
+
+	/* Quiet: no file written lately, none created or removed since. */
+	zsfs_store_stats(fs->store, &ss);
+	quiet = !st->young && ss.pages_stored == st->last_pages;
+	st->last_pages = ss.pages_stored;
+	if (due == ZSFS_DICT_ASKED ||
+	    (due && (quiet || (st->due_since &&
+			       mono_ns() - st->due_since >=
+			       SETTLE_TRAIN_WAIT_NS)))) {
 		settle_train(st);
+		st->due_since = 0;
+	} else if (due) {
+		if (!st->due_since)
+			st->due_since = mono_ns();
+		defer = due == ZSFS_DICT_FIRST;
+		waits = true;
+	} else {
+		st->due_since = 0;
+	}
 	while ((in = walk_next(fs, in))) {
 		if (!in->file || in == fs->ctl_inode)
 			continue;
 		cursor = 0;
 		while (cursor != UINT64_MAX) {
-			if (pthread_rwlock_trywrlock(&in->lock)) {
+			if (!file_trylock(fs, in)) {
 				retry = retry ? retry : 100000000u; /* busy */
 				break;
 			}
@@ -174,19 +269,28 @@ static uint64_t settle_round(struct zsfs_settle *st)
 				1000000000u + (uint64_t)now.tv_nsec -
 				(uint64_t)in->ctime.tv_nsec;
 			if (!zsfs_file_pending(in->file)) {
-				pthread_rwlock_unlock(&in->lock);
+				file_unlock(fs, in);
 				break;
 			}
 			if (now.tv_sec >= in->ctime.tv_sec && age < delay) {
-				pthread_rwlock_unlock(&in->lock);
-				if (!retry || delay - age < retry)
-					retry = delay - age;
+				file_unlock(fs, in);
+				age = delay - age; /* the wait left */
+				if (age < SETTLE_RETRY_MIN_NS)
+					age = SETTLE_RETRY_MIN_NS;
+				if (!retry || age < retry)
+					retry = age;
+				young = true;
+				break;
+			}
+			if (defer) {
+				/* Waiting for the first dictionary. */
+				file_unlock(fs, in);
 				break;
 			}
 			c0 = cpu_ns();
 			rc = zsfs_file_recompress(fs->store, in->file, &cursor,
 						  SETTLE_BATCH, &done);
-			pthread_rwlock_unlock(&in->lock);
+			file_unlock(fs, in);
 			if (rc) {
 				retry = 1000000000u;
 				break;
@@ -202,10 +306,19 @@ static uint64_t settle_round(struct zsfs_settle *st)
 			goto out;
 		}
 		pthread_mutex_unlock(&st->lock);
+		/* The retrain command is served before the walk ends. */
+		if (zsfs_store_dict_due(fs->store) == ZSFS_DICT_ASKED) {
+			retry = 1;
+			young = true; /* unknown: the walk did not end */
+			goto out;
+		}
 	}
 out:
 	if (in)
 		unpin(fs, in);
+	st->young = young;
+	if (waits && !retry)
+		retry = 1000000000u; /* a training waits: look again */
 	return retry;
 }
 
@@ -225,18 +338,18 @@ static void *settle_main(void *arg)
 			zsfs_store_stats(st->fs->store, &ss);
 			if (!ss.recompress_pending && st->worked) {
 				/* Going idle: this thread's malloc arena (codec
-				 * state, samples, training) goes back too. */
+				 * state, samples, training) goes back too.  The
+				 * holes smaller objects left in the pool's pages
+				 * are the compactor's (its thresholds hold). */
 				zsfs_store_settle_idle(st->fs->store);
-				/* Smaller objects left holes in the pool's
-				 * pages: compact once (it also trims malloc). */
-				zsfs_budget_reclaim(st->fs->budget,
-						    ZSFS_RECLAIM_AUTO);
 				malloc_trim(0);
 				st->worked = false;
 			}
 			pthread_mutex_lock(&st->lock);
 			if (!st->kicked && !st->stop && !ss.recompress_pending &&
 			    !zsfs_store_dict_due(st->fs->store)) {
+				/* What wakes us is a write: not quiet. */
+				st->young = true;
 				pthread_cond_wait(&st->cond, &st->lock);
 				continue;
 			}
@@ -262,11 +375,20 @@ int zsfs_settle_start(struct zsfs *fs)
 
 	if (!zsfs_store_settle_on(fs->store))
 		return 0;
+#ifdef M_MMAP_THRESHOLD
+	{
+		const char *t = getenv("GLIBC_TUNABLES");
+
+		if (!t || !strstr(t, "mmap_threshold"))
+			mallopt(M_MMAP_THRESHOLD, SETTLE_MMAP_THRESHOLD);
+	}
+#endif
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
 	st->fs = fs;
 	st->kicked = true; /* a dictionary from dict=PATH: nothing yet */
+	st->young = true;
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_cond_init(&st->cond, NULL);
 	zsfs_store_set_work_hook(fs->store, settle_kick, st);

@@ -313,6 +313,9 @@ void dict_put(struct zsfs_store *store, unsigned id);
 int dict_init(struct zsfs_store *store, const char *path, char *err,
 	      size_t err_cap);
 void dict_fini(struct zsfs_store *store);
+/* dict=auto with no page stored: drop the current dictionary (the next
+ * data trains its own).  The settle thread, going idle. */
+void dict_idle(struct zsfs_store *store);
 
 /* ---- entry.c: a file's entries ---------------------------------------- */
 

@@ -53,7 +53,7 @@ check_eq "user.zsfs.stored of a zero-filled file" 0 \
 	"$(getfattr --only-values -n user.zsfs.stored "$MNT/zero" 2>/dev/null)"
 pages=$(getfattr --only-values -n user.zsfs.pages "$MNT/comp" 2>/dev/null)
 check "user.zsfs.pages format: $pages" \
-	grep -Eq '^compressed [0-9]+ raw [0-9]+ same [0-9]+ holes [0-9]+ dirty [0-9]+$' <<<"$pages"
+	grep -Eq '^compressed [0-9]+ raw [0-9]+ same [0-9]+ holes [0-9]+ dirty [0-9]+ dict [0-9]+$' <<<"$pages"
 check_eq "comp: its 1024 pages all hold data" "1024 0" \
 	"$(awk '{ print $2 + $4 + $6 + $10, $8 }' <<<"$pages")"
 zpages=$(getfattr --only-values -n user.zsfs.pages "$MNT/zero" 2>/dev/null)

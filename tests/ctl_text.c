@@ -266,6 +266,7 @@ static void test_xattr(struct zsfs_ctl *ctl)
 		.pages_raw = 1,
 		.pages_same = 2,
 		.pages_dirty = 1,
+		.pages_dict = 2,
 		.last_page_plus1 = 9,
 	};
 	char *v = NULL, *text = NULL;
@@ -288,11 +289,11 @@ static void test_xattr(struct zsfs_ctl *ctl)
 	 * so "v" must not be read in the same call that sets it. */
 	rc = zsfs_ctl_xattr_get(ctl, "user.zsfs.pages", &fst, 40000, &v, &len);
 	TAP_OK(rc == 0 &&
-	       !strcmp(v, "compressed 3 raw 1 same 2 holes 3 dirty 1") &&
+	       !strcmp(v, "compressed 3 raw 1 same 2 holes 3 dirty 1 dict 2") &&
 	       len == strlen(v), "pages: %s", rc == 0 ? v : "(error)");
 	free(v);
 	TAP_OK(zsfs_ctl_xattr_get(ctl, "user.zsfs.pages", NULL, 0, &v, &len) == 0 &&
-	       !strcmp(v, "compressed 0 raw 0 same 0 holes 0 dirty 0"),
+	       !strcmp(v, "compressed 0 raw 0 same 0 holes 0 dirty 0 dict 0"),
 	       "pages of a non-regular inode: zeros");
 	free(v);
 	TAP_OK(zsfs_ctl_xattr_get(ctl, "user.zsfs.stored", NULL, 0, &v, &len) == 0 &&

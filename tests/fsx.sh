@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # fsx.sh - the model exerciser (tests/fsx) on a live zsfs mount: a
 # time-bounded run with lz4 and compaction forced every 300 operations,
-# then shorter runs with zstd and with no compression, then three at once
-# on one mount; after each run the daemon's consistency check must pass.
+# then shorter runs with zstd and with no compression, then with
+# dictionaries training and settled pages recompressing under it (lz4 and
+# zstd, dict=auto,recompress=on,settle_delay=0,settle_cpu=100, a retrain
+# asked for every half second), then three at once on one mount; after
+# each run the daemon's consistency check must pass.
 # Seeds are random and printed; FSX_SEED=N reproduces a run, FSX_SECONDS
 # scales the lz4 run (default 15; the others get a third of it).
 . "$TOP_SRCDIR/tests/lib.sh"
@@ -14,16 +17,27 @@ need_fuse
 secs=${FSX_SECONDS:-15}
 short=$(( secs / 3 > 2 ? secs / 3 : 2 ))
 
-# run_fsx CODEC SECONDS FILES [,MORE_OPTIONS]: one mount, one fsx run,
-# one check.
+# run_fsx CODEC SECONDS FILES [OPTS]: one mount, one fsx run, one check.
+# With OPTS (more mount options), dict_retrain is sent every 0.5 s and
+# the files grow to 2 MiB (enough pages to train a dictionary from).
 run_fsx() {
-	local codec=$1 t=$2 nf=$3 more=${4:-} seed
+	local codec=$1 t=$2 nf=$3 more=${4:-} seed rt="" len=262144
 	seed=${FSX_SEED:-$(( (RANDOM << 15 | RANDOM) ))}
-	diag "compress=$codec: fsx seed $seed for ${t}s on $nf files (FSX_SEED=$seed to reproduce)"
+	diag "compress=$codec$more: fsx seed $seed for ${t}s on $nf files (FSX_SEED=$seed to reproduce)"
 	zs_mount -o "size=256m,compress=$codec$more"
+	if [ -n "$more" ]; then
+		len=2097152
+		( while [ ! -e "$WORK/stop" ]; do
+			echo dict_retrain >"$MNT/.zsctl"; sleep 0.5; done ) &
+		rt=$!
+	fi
 	check "fsx compress=$codec$more seed $seed" \
-		"$FSX" -S "$seed" -N 0 -T "$t" -f "$nf" -C "$MNT/.zsctl" -c 300 -U "$MNT"
-	check "consistency check after fsx (compress=$codec$more)" \
+		"$FSX" -S "$seed" -N 0 -T "$t" -f "$nf" -l "$len" -C "$MNT/.zsctl" -c 300 -U "$MNT"
+	if [ -n "$rt" ]; then
+		touch "$WORK/stop"; wait "$rt"; rm -f "$WORK/stop"
+		diag "$(grep -E '^(recompress_(done|kept)|dict_(count|pages|trainings)) ' "$MNT/.zsctl" | tr '\n' ' ')"
+	fi
+	check "consistency check after fsx (compress=$codec)" \
 		sh -c 'echo check > "$1/.zsctl"' sh "$MNT"
 	diag "$(grep -E '^(orig_data_size|compr_data_size|mem_used_total|pages_compacted|same_pages|huge_pages|shared_since|dedup_hits) ' "$MNT/.zsctl" | tr '\n' ' ')"
 	[ "$codec" = lz4 ] &&
@@ -36,6 +50,9 @@ run_fsx lz4 "$secs" 3
 run_fsx zstd "$short" 2
 run_fsx none "$short" 2
 run_fsx lz4 "$short" 3 ,dedup=on
+bg=,dict=auto,recompress=on,settle_delay=0,settle_cpu=100
+run_fsx lz4 "$short" 2 "$bg"
+run_fsx zstd "$short" 2 "$bg"
 
 # Three fsx processes at once in their own directories of one mount, each
 # forcing a compaction every 50 ops: the page store and the compactor

@@ -17,6 +17,7 @@ RELIABILITY_TESTS = \
 	tests/stressng.sh \
 	tests/fsx.sh \
 	tests/mt_stress.sh \
+	tests/dict_readers.sh \
 	tests/enospc.sh \
 	tests/share.sh \
 	tests/dedup.sh \
