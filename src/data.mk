@@ -20,6 +20,7 @@ src_libzsfsdata_a_SOURCES = \
 	src/store_internal.h \
 	src/workers.c \
 	src/pagestore.c \
+	src/storelife.c \
 	src/pagecodec.c \
 	src/dict.c \
 	src/recompress.c \
@@ -102,6 +103,7 @@ FUZZ_PAGESTORE_SRCS = \
 	$(srcdir)/src/pagemap.c \
 	$(srcdir)/src/workers.c \
 	$(srcdir)/src/pagestore.c \
+	$(srcdir)/src/storelife.c \
 	$(srcdir)/src/pagecodec.c \
 	$(srcdir)/src/dict.c \
 	$(srcdir)/src/recompress.c \

@@ -265,12 +265,12 @@ static void sample_free(struct zsfs_store *store)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Every file is gone: only the store's reference is left. */
+/* Every file is gone: only the store's reference is left, and the
+ * recompression's state was freed first (storelife.c). */
 void dict_fini(struct zsfs_store *store)
 {
 	unsigned id;
 
-	zsfs_store_settle_idle(store);
 	sample_free(store);
 	zsfs_store_dict_drop(store);
 	for (id = 1; id < STORE_DICT_MAX; id++) {

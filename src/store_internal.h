@@ -6,6 +6,8 @@
  * The data layer, bottom to top.  A file calls only into files below it
  * (and pagemap.c, codec.c, the allocator), never up or sideways:
  *
+ *	storelife.c  the store's life: create (codec, budget, pool, dicts,
+ *	             sharing, dedup, helpers) and destroy
  *	fileio.c     zsfs_file_read/write: bytes to pages, serial or shared
  *	range.c      punch, truncate, seek, copy
  *	pagejob.c    large requests: pages encoded/decoded by the helpers
@@ -16,13 +18,13 @@
  *	recompress.c settled pages to a stronger level and a dictionary
  *	dict.c       dictionaries: table, references, training, loading
  *	pagecodec.c  page <-> entry: same-filled, codec, raw; codec states
- *	pagestore.c  the store: pool, codec choice, budget, counters, alloc
+ *	pagestore.c  the store's bottom: alloc, counters, accessors
  *	workers.c    the helper threads, knowing nothing of pages
  *
  * (range.c sits above fileio.c: it writes partial pages through it.)
  * The helpers run work given to them as a callback (struct store_job),
- * so the store can start and stop them without calling up into the page
- * layers; the dirty list's link/unlink/touch and tctx_free are inline
+ * so storelife.c can start and stop them without them calling up into the
+ * page layers; the dirty list's link/unlink/touch and tctx_free are inline
  * here for the same reason (entry.c unlinks, the store frees states).
  *
  * lock ordering (the only locks of the data layer; all are leaves):
