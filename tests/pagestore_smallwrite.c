@@ -20,14 +20,7 @@
 
 static void make_data(unsigned char *p, size_t n)
 {
-	static const char *const words[] = {
-		"GET ", "POST ", "/index.html ", "/api/v1/items ", "200 ",
-		"404 ", "HTTP/1.1 ", "Mozilla/5.0 ", "2026-11-25T13:20:", "\n",
-		"user=", "id=", "ms ", "bytes ",
-	};
-	uint64_t seed = 88172645463325252ull;
-
-	t_fill_words(&seed, words, sizeof(words) / sizeof(words[0]), p, n);
+	t_fill_weblog(p, n); /* the same data in the test and the bench */
 }
 
 /* Append @data in @chunk-sized writes, flush, read back.  Return: 0 and

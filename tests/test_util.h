@@ -5,6 +5,7 @@
  *                       gives a full-period stream, the same everywhere)
  *   t_fill_words()      text-like, compressible bytes from a word list
  *   t_fill_bytes()      random, incompressible bytes
+ *   t_fill_weblog()     log-like text, the same every time
  *   t_smaps_rollup()    one field of /proc/self/smaps_rollup, in bytes
  *   t_rss_anon()        the process's anonymous RSS (the above, Anonymous)
  *   t_pool_check()      one zs_pool_check() walk as one TAP line
@@ -54,6 +55,20 @@ static inline void t_fill_words(uint64_t *s, const char *const *words,
 }
 
 /* Fill @p with @n random (incompressible) bytes. */
+/* Web-server-log-like text (the small-write test and bench share it): the
+ * same bytes for the same @n every time. */
+static inline void t_fill_weblog(unsigned char *p, size_t n)
+{
+	static const char *const words[] = {
+		"GET ", "POST ", "/index.html ", "/api/v1/items ", "200 ",
+		"404 ", "HTTP/1.1 ", "Mozilla/5.0 ", "2026-11-25T13:20:", "\n",
+		"user=", "id=", "ms ", "bytes ",
+	};
+	uint64_t seed = 88172645463325252ull;
+
+	t_fill_words(&seed, words, sizeof(words) / sizeof(words[0]), p, n);
+}
+
 static inline void t_fill_bytes(uint64_t *s, unsigned char *p, size_t n)
 {
 	size_t i;
