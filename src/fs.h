@@ -382,6 +382,17 @@ void zsfs_ctl_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in,
 				 struct fuse_file_info *fi_out, size_t len,
 				 int flags);
 
+/* ops_entry.c helpers shared with ops_rename.c: a name's length check
+ * (-ENAMETOOLONG), a directory's mtime/ctime and an inode's ctime (each
+ * takes that inode's lock), one name of @in dropped (ns_lock exclusive
+ * held), and the directory inode @ino (-ENOTDIR, -ENOENT). */
+int zsfs_name_check(const char *name);
+void zsfs_dir_touch(struct zsfs_inode *dir);
+void zsfs_inode_touch_ctime(struct zsfs_inode *in);
+void zsfs_entry_drop_link(struct zsfs *fs, struct zsfs_inode *in);
+int zsfs_entry_get_dir(struct zsfs *fs, fuse_ino_t ino,
+		       struct zsfs_inode **out);
+
 /* ops_entry.c helper shared with ops_file.c (create). */
 int zsfs_entry_make(struct zsfs *fs, fuse_req_t req, fuse_ino_t parent,
 		    const char *name, mode_t mode, dev_t rdev,

@@ -22,6 +22,7 @@ src_zsfs_SOURCES = \
 	src/dir.c \
 	src/xattr.c \
 	src/ops_entry.c \
+	src/ops_rename.c \
 	src/ops_file.c \
 	src/ops_dir.c \
 	src/ops_xattr.c \

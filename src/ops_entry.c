@@ -1,7 +1,7 @@
 /*
  * ops_entry.c - FUSE handlers for names and inode attributes: lookup,
  * forget, getattr, setattr, readlink, mknod, mkdir, symlink, create, link,
- * unlink, rmdir, rename.
+ * unlink, rmdir (rename is ops_rename.c's, with the helpers here).
  *
  * Permission checks are the kernel's (default_permissions is always on):
  * these handlers only keep the tree consistent and the attributes right.
@@ -9,9 +9,6 @@
  * inherit the setgid bit; the umask or the parent's default ACL shape the
  * mode (FUSE_CAP_DONT_MASK, see xattr.c).  Requests that name .zsctl or
  * its node never reach these handlers: ops_fs.c routes them to ops_ctl.c.
- *
- * rename takes RENAME_NOREPLACE, RENAME_EXCHANGE and RENAME_WHITEOUT, as
- * tmpfs does; a whiteout is a new inode in the source's entry.
  *
  * lock ordering: fs->ns_lock -> inode->lock (parents before children; two
  * parents in address order) -> fs->life_lock.  Every handler that changes
@@ -33,7 +30,7 @@ static struct zsfs *req_fs(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
-static int check_name(const char *name)
+int zsfs_name_check(const char *name)
 {
 	return strlen(name) > ZSFS_NAME_MAX ? -ENAMETOOLONG : 0;
 }
@@ -44,7 +41,7 @@ static void touch_ctime(struct zsfs_inode *in)
 	zsfs_now(&in->ctime);
 }
 
-static void dir_touch(struct zsfs_inode *dir)
+void zsfs_dir_touch(struct zsfs_inode *dir)
 {
 	pthread_rwlock_wrlock(&dir->lock);
 	zsfs_now(&dir->mtime);
@@ -52,7 +49,7 @@ static void dir_touch(struct zsfs_inode *dir)
 	pthread_rwlock_unlock(&dir->lock);
 }
 
-static void inode_touch_ctime(struct zsfs_inode *in)
+void zsfs_inode_touch_ctime(struct zsfs_inode *in)
 {
 	pthread_rwlock_wrlock(&in->lock);
 	touch_ctime(in);
@@ -73,7 +70,7 @@ void zsfs_entry_fill(struct zsfs *fs, struct zsfs_inode *in,
 }
 
 /* A directory inode from a node id that is still linked: 0 or -errno. */
-static int get_dir(struct zsfs *fs, fuse_ino_t ino, struct zsfs_inode **out)
+int zsfs_entry_get_dir(struct zsfs *fs, fuse_ino_t ino, struct zsfs_inode **out)
 {
 	struct zsfs_inode *d = zsfs_inode_get(fs, ino);
 
@@ -91,11 +88,11 @@ void zsfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct zsfs_dirent *de;
 	int rc;
 
-	rc = check_name(name);
+	rc = zsfs_name_check(name);
 	if (rc < 0)
 		goto out;
 	pthread_rwlock_rdlock(&fs->ns_lock);
-	rc = get_dir(fs, parent, &p);
+	rc = zsfs_entry_get_dir(fs, parent, &p);
 	if (rc < 0)
 		goto unlock;
 	de = zsfs_dir_lookup(p->dir, name);
@@ -262,13 +259,13 @@ int zsfs_entry_make(struct zsfs *fs, fuse_req_t req, fuse_ino_t parent,
 	gid_t gid = ctx->gid;
 	int rc;
 
-	rc = check_name(name);
+	rc = zsfs_name_check(name);
 	if (rc < 0)
 		return rc;
 	if (target && strlen(target) > PATH_MAX - 1)
 		return -ENAMETOOLONG;
 	pthread_rwlock_wrlock(&fs->ns_lock);
-	rc = get_dir(fs, parent, &p);
+	rc = zsfs_entry_get_dir(fs, parent, &p);
 	if (rc < 0)
 		goto unlock;
 	if (p->nlink == 0) {
@@ -389,9 +386,9 @@ int zsfs_link_check(struct zsfs *fs, fuse_ino_t newparent,
 		    const char *newname)
 {
 	struct zsfs_inode *np;
-	int rc = check_name(newname);
+	int rc = zsfs_name_check(newname);
 
-	return rc < 0 ? rc : get_dir(fs, newparent, &np);
+	return rc < 0 ? rc : zsfs_entry_get_dir(fs, newparent, &np);
 }
 
 void zsfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
@@ -422,8 +419,8 @@ void zsfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	if (rc < 0)
 		goto unlock;
 	zsfs_inode_set_nlink(fs, in, in->nlink + 1);
-	inode_touch_ctime(in);
-	dir_touch(np);
+	zsfs_inode_touch_ctime(in);
+	zsfs_dir_touch(np);
 	zsfs_inode_ref(fs, in);
 	zsfs_entry_fill(fs, in, &e);
 unlock:
@@ -434,13 +431,13 @@ out:
 
 /* Drop one name of @in (already removed from its directory).  Caller holds
  * ns_lock exclusive. */
-static void drop_link(struct zsfs *fs, struct zsfs_inode *in)
+void zsfs_entry_drop_link(struct zsfs *fs, struct zsfs_inode *in)
 {
 	if (in->type == S_IFDIR)
 		zsfs_inode_set_nlink(fs, in, 0);
 	else if (in->nlink)
 		zsfs_inode_set_nlink(fs, in, in->nlink - 1);
-	inode_touch_ctime(in);
+	zsfs_inode_touch_ctime(in);
 }
 
 static int remove_name(struct zsfs *fs, fuse_ino_t parent, const char *name,
@@ -448,12 +445,12 @@ static int remove_name(struct zsfs *fs, fuse_ino_t parent, const char *name,
 {
 	struct zsfs_inode *p, *in;
 	struct zsfs_dirent *de;
-	int rc = check_name(name);
+	int rc = zsfs_name_check(name);
 
 	if (rc < 0)
 		return rc;
 	pthread_rwlock_wrlock(&fs->ns_lock);
-	rc = get_dir(fs, parent, &p);
+	rc = zsfs_entry_get_dir(fs, parent, &p);
 	if (rc < 0)
 		goto unlock;
 	de = zsfs_dir_lookup(p->dir, name);
@@ -477,8 +474,8 @@ static int remove_name(struct zsfs *fs, fuse_ino_t parent, const char *name,
 	zsfs_dir_remove(fs, p->dir, de);
 	if (want_dir)
 		zsfs_inode_set_nlink(fs, p, p->nlink - 1);
-	drop_link(fs, in);
-	dir_touch(p);
+	zsfs_entry_drop_link(fs, in);
+	zsfs_dir_touch(p);
 	zsfs_inode_maybe_free(fs, in);
 unlock:
 	pthread_rwlock_unlock(&fs->ns_lock);
@@ -495,217 +492,3 @@ void zsfs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	fuse_reply_err(req, -remove_name(req_fs(req), parent, name, 1));
 }
 
-/* Is @d @anc or inside it?  Caller holds ns_lock. */
-static int is_within(struct zsfs *fs, struct zsfs_inode *d,
-		     struct zsfs_inode *anc)
-{
-	for (;;) {
-		if (d == anc)
-			return 1;
-		if (d == fs->root || !d->dir)
-			return 0;
-		d = d->dir->parent;
-	}
-}
-
-/* A directory @in moves from @from to @to: fix ".." and the link counts. */
-static void move_dir(struct zsfs *fs, struct zsfs_inode *in,
-		     struct zsfs_inode *from, struct zsfs_inode *to)
-{
-	if (in->type != S_IFDIR || from == to)
-		return;
-	in->dir->parent = to;
-	zsfs_inode_set_nlink(fs, from, from->nlink - 1);
-	zsfs_inode_set_nlink(fs, to, to->nlink + 1);
-}
-
-#ifndef RENAME_NOREPLACE
-#define RENAME_NOREPLACE (1 << 0)
-#endif
-#ifndef RENAME_EXCHANGE
-#define RENAME_EXCHANGE (1 << 1)
-#endif
-#ifndef RENAME_WHITEOUT
-#define RENAME_WHITEOUT (1 << 2)
-#endif
-
-/*
- * RENAME_WHITEOUT (overlayfs's): the source name is left holding a
- * whiteout, a character device 0/0 of mode 0, made as tmpfs makes it
- * (shmem_whiteout, a mknod): the caller's uid, the setgid parent's group
- * or else the caller's, the parent's default ACL.  Made before the rename
- * changes anything, so a failure (ENOSPC, EDQUOT) leaves the tree as it
- * was.  Caller holds ns_lock exclusive.
- */
-static int whiteout_new(struct zsfs *fs, fuse_req_t req,
-			struct zsfs_inode *p, struct zsfs_inode **out)
-{
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	struct zsfs_inode *wo = NULL;
-	gid_t gid = ctx->gid;
-	int rc;
-
-	pthread_rwlock_wrlock(&p->lock);
-	if (p->mode & S_ISGID)
-		gid = p->gid;
-	rc = zsfs_inode_new(fs, S_IFCHR, ctx->uid, gid, makedev(0, 0), NULL,
-			    &wo);
-	if (rc == 0)
-		rc = zsfs_inode_quota_charge(fs, wo, ctx->uid == 0);
-	if (rc == 0)
-		rc = zsfs_acl_inherit(fs, p, wo, 0);
-	pthread_rwlock_unlock(&p->lock);
-	if (rc < 0) {
-		if (wo)
-			zsfs_inode_maybe_free(fs, wo);
-		return rc;
-	}
-	*out = wo;
-	return 0;
-}
-
-/* What a rename checks before it looks at names (fs.h), in this order.
- * No lock: an inode's type never changes. */
-int zsfs_rename_check(struct zsfs *fs, fuse_ino_t parent, const char *name,
-		      fuse_ino_t newparent, const char *newname,
-		      unsigned int flags)
-{
-	struct zsfs_inode *d;
-	int rc;
-
-	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE |
-				RENAME_WHITEOUT) ||
-	    (flags & (RENAME_NOREPLACE | RENAME_WHITEOUT) &&
-	     flags & RENAME_EXCHANGE))
-		return -EINVAL;
-	rc = check_name(name);
-	if (rc == 0)
-		rc = check_name(newname);
-	if (rc == 0)
-		rc = get_dir(fs, parent, &d);
-	if (rc == 0)
-		rc = get_dir(fs, newparent, &d);
-	return rc;
-}
-
-void zsfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
-		    fuse_ino_t newparent, const char *newname,
-		    unsigned int flags)
-{
-	struct zsfs *fs = req_fs(req);
-	struct zsfs_inode *op, *np, *src, *victim = NULL, *wo = NULL;
-	struct zsfs_dirent *se, *te;
-	int rc;
-
-	rc = zsfs_rename_check(fs, parent, name, newparent, newname, flags);
-	if (rc < 0)
-		goto out;
-	pthread_rwlock_wrlock(&fs->ns_lock);
-	op = zsfs_inode_get(fs, parent);
-	np = zsfs_inode_get(fs, newparent);
-	if (np->nlink == 0) {
-		rc = -ENOENT; /* the target directory was removed */
-		goto unlock;
-	}
-	se = zsfs_dir_lookup(op->dir, name);
-	if (!se) {
-		rc = -ENOENT;
-		goto unlock;
-	}
-	src = se->inode;
-	te = zsfs_dir_lookup(np->dir, newname);
-	if (te == se)
-		goto unlock; /* same name: nothing to do */
-	if (flags & RENAME_EXCHANGE) {
-		struct zsfs_inode *dst;
-
-		if (!te) {
-			rc = -ENOENT;
-			goto unlock;
-		}
-		dst = te->inode;
-		if ((src->type == S_IFDIR && op != np && is_within(fs, np, src)) ||
-		    (dst->type == S_IFDIR && op != np && is_within(fs, op, dst))) {
-			rc = -EINVAL;
-			goto unlock;
-		}
-		se->inode = dst;
-		te->inode = src;
-		move_dir(fs, src, op, np);
-		move_dir(fs, dst, np, op);
-		inode_touch_ctime(src);
-		inode_touch_ctime(dst);
-		dir_touch(op);
-		if (np != op)
-			dir_touch(np);
-		goto unlock;
-	}
-	if (te && (flags & RENAME_NOREPLACE)) {
-		rc = -EEXIST;
-		goto unlock;
-	}
-	if (src->type == S_IFDIR && is_within(fs, np, src)) {
-		rc = -EINVAL;
-		goto unlock;
-	}
-	if (te) {
-		victim = te->inode;
-		if (victim == src)
-			goto unlock; /* two links of one inode: POSIX says no-op */
-		if (src->type == S_IFDIR && victim->type != S_IFDIR) {
-			rc = -ENOTDIR;
-			goto unlock;
-		}
-		if (src->type != S_IFDIR && victim->type == S_IFDIR) {
-			rc = -EISDIR;
-			goto unlock;
-		}
-		if (victim->type == S_IFDIR && victim->dir->count) {
-			rc = -ENOTEMPTY;
-			goto unlock;
-		}
-		if (flags & RENAME_WHITEOUT) {
-			rc = whiteout_new(fs, req, op, &wo);
-			if (rc < 0)
-				goto unlock;
-		}
-		/* Keep the target's entry (and readdir cookie). */
-		te->inode = src;
-		if (wo)
-			se->inode = wo; /* the source's entry is the whiteout's */
-		else
-			zsfs_dir_remove(fs, op->dir, se);
-		if (victim->type == S_IFDIR)
-			zsfs_inode_set_nlink(fs, np, np->nlink - 1);
-		drop_link(fs, victim);
-	} else {
-		if (flags & RENAME_WHITEOUT) {
-			rc = whiteout_new(fs, req, op, &wo);
-			if (rc < 0)
-				goto unlock;
-		}
-		rc = zsfs_dir_add(fs, np->dir, newname, src);
-		if (rc < 0) {
-			if (wo)
-				zsfs_inode_maybe_free(fs, wo);
-			goto unlock;
-		}
-		if (wo)
-			se->inode = wo;
-		else
-			zsfs_dir_remove(fs, op->dir, se);
-	}
-	if (wo)
-		zsfs_inode_set_nlink(fs, wo, 1);
-	move_dir(fs, src, op, np);
-	inode_touch_ctime(src);
-	dir_touch(op);
-	if (np != op)
-		dir_touch(np);
-	if (victim)
-		zsfs_inode_maybe_free(fs, victim);
-unlock:
-	pthread_rwlock_unlock(&fs->ns_lock);
-out:
-	fuse_reply_err(req, -rc);
-}
