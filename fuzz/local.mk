@@ -32,7 +32,7 @@ FUZZ_OPTIONS_SRCS = \
 fuzz/fuzz_options: $(FUZZ_OPTIONS_SRCS) src/libzsfsdata.a alloc/libzsalloc.a
 	$(AM_V_CCLD)$(FUZZ_LINK) $(FUZZ_OPTIONS_SRCS) \
 		src/libzsfsdata.a alloc/libzsalloc.a \
-		$(LZ4_LIBS) $(ZSTD_LIBS) -pthread
+		$(LZ4_LIBS) $(ZSTD_LIBS) $(XXHASH_LIBS) -pthread
 fuzz-options: fuzz/fuzz_options
 CLEANFILES += fuzz/fuzz_options
 

@@ -72,6 +72,6 @@ FUZZ_CTL_SRCS = \
 fuzz/fuzz_ctl: $(FUZZ_CTL_SRCS) src/libzsfsdata.a alloc/libzsalloc.a
 	$(AM_V_CCLD)$(FUZZ_LINK) $(FUZZ_CTL_SRCS) \
 		src/libzsfsdata.a alloc/libzsalloc.a \
-		$(LZ4_LIBS) $(ZSTD_LIBS) -pthread
+		$(LZ4_LIBS) $(ZSTD_LIBS) $(XXHASH_LIBS) -pthread
 fuzz-ctl: fuzz/fuzz_ctl
 CLEANFILES += fuzz/fuzz_ctl

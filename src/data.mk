@@ -96,6 +96,7 @@ bench_filemeta_LDADD = $(ZSFSDATA_TEST_LIBS)
 EXTRA_DIST += fuzz/fuzz_pagestore.c
 FUZZ_PAGESTORE_SRCS = \
 	$(srcdir)/fuzz/fuzz_pagestore.c \
+	$(srcdir)/src/budget.c \
 	$(srcdir)/src/codec.c \
 	$(srcdir)/src/codec_lz4.c \
 	$(srcdir)/src/codec_zstd.c \
