@@ -34,7 +34,7 @@ trap cleanup EXIT
 
 # one loop: cycles on mountpoint $1; prints "miss" lines, then "misses N"
 loop() {
-	local m=$1 i p ok miss=0
+	local m=$1 i p ok miss=0 nomount=0
 	mkdir -p "$m"
 	for i in $(seq "$CYCLES"); do
 		"$ZSFS" -f "$m" >"$m.log" 2>&1 &
@@ -43,6 +43,13 @@ loop() {
 			mountpoint -q "$m" && stat "$m/.zsctl" >/dev/null 2>&1 && break
 			sleep 0.05
 		done
+		if ! grep -q " $m fuse" /proc/mounts; then
+			echo "$m cycle $i: zsfs did not mount: $(tail -1 "$m.log")"
+			kill -9 "$p" 2>/dev/null
+			wait "$p" 2>/dev/null
+			nomount=$((nomount + 1))
+			continue
+		fi
 		echo data >"$m/f"
 		kill -9 "$p"
 		wait "$p" 2>/dev/null
@@ -57,7 +64,7 @@ loop() {
 			fusermount3 -u "$m" 2>/dev/null || umount -l "$m"
 		fi
 	done
-	echo "misses $miss"
+	echo "misses $((miss + nomount))"
 }
 
 if command -v stress-ng >/dev/null; then
