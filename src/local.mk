@@ -16,6 +16,7 @@ src_zsfs_SOURCES = \
 	src/options.h \
 	src/options.c \
 	src/inode.c \
+	src/imeta.c \
 	src/settle.c \
 	src/quota.h \
 	src/quota.c \

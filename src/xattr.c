@@ -23,6 +23,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
@@ -49,7 +50,19 @@ struct acl_entry {
 
 static size_t xattr_alloc_size(size_t name_len, size_t size)
 {
-	return sizeof(struct zsfs_xattr) + name_len + 1 + size;
+	return offsetof(struct zsfs_xattr, name) + name_len + 1 + size;
+}
+
+/* What listxattr(2) of every name would take (no field for it: the
+ * list is short, and only setxattr of a new name asks). */
+static size_t xattr_list_bytes(const struct zsfs_inode *in)
+{
+	const struct zsfs_xattr *x;
+	size_t n = 0;
+
+	for (x = in->xattrs; x; x = x->next)
+		n += x->name_len + 1;
+	return n;
 }
 
 static struct zsfs_xattr **xattr_find(struct zsfs_inode *in, const char *name)
@@ -76,12 +89,9 @@ int zsfs_xattr_get(const struct zsfs_inode *in, const char *name,
 	return -ENODATA;
 }
 
-static void xattr_free(struct zsfs *fs, struct zsfs_inode *in,
-		       struct zsfs_xattr *x)
+static void xattr_free(struct zsfs *fs, struct zsfs_xattr *x)
 {
-	in->xattr_list_bytes -= x->name_len + 1;
-	zsfs_budget_sub(fs->budget, ZSFS_HOLD_META, xattr_alloc_size(x->name_len, x->size));
-	free(x);
+	zsfs_meta_free(fs, x);
 }
 
 int zsfs_xattr_set(struct zsfs *fs, struct zsfs_inode *in, const char *name,
@@ -101,29 +111,22 @@ int zsfs_xattr_set(struct zsfs *fs, struct zsfs_inode *in, const char *name,
 		return -EEXIST;
 	if ((flags & XATTR_REPLACE) && !pp)
 		return -ENODATA;
-	if (!pp && in->xattr_list_bytes + nlen + 1 > ZSFS_XATTR_LIST_MAX)
+	if (!pp && xattr_list_bytes(in) + nlen + 1 > ZSFS_XATTR_LIST_MAX)
 		return -ENOSPC;
 	asz = xattr_alloc_size(nlen, size);
-	rc = zsfs_budget_charge(fs->budget, ZSFS_HOLD_META, asz);
-	if (rc < 0)
+	x = zsfs_meta_alloc(fs, asz, 0, &rc);
+	if (!x)
 		return rc;
-	x = malloc(asz);
-	if (!x) {
-		zsfs_budget_sub(fs->budget, ZSFS_HOLD_META, asz);
-		return -ENOMEM;
-	}
-	x->name_len = nlen;
-	x->size = size;
+	x->name_len = (uint8_t)nlen;
+	x->size = (uint32_t)size;
 	memcpy(x->name, name, nlen + 1);
-	x->value = x->name + nlen + 1;
 	if (size)
-		memcpy(x->value, value, size);
-	in->xattr_list_bytes += nlen + 1;
+		memcpy(zsfs_xattr_value(x), value, size);
 	if (pp) {
 		old = *pp;
 		x->next = old->next;
 		*pp = x;
-		xattr_free(fs, in, old);
+		xattr_free(fs, old);
 	} else {
 		x->next = in->xattrs;
 		in->xattrs = x;
@@ -139,7 +142,7 @@ int zsfs_xattr_remove(struct zsfs *fs, struct zsfs_inode *in, const char *name)
 		return -ENODATA;
 	x = *pp;
 	*pp = x->next;
-	xattr_free(fs, in, x);
+	xattr_free(fs, x);
 	return 0;
 }
 
@@ -164,7 +167,7 @@ void zsfs_xattr_free_all(struct zsfs *fs, struct zsfs_inode *in)
 
 	for (x = in->xattrs; x; x = next) {
 		next = x->next;
-		xattr_free(fs, in, x);
+		xattr_free(fs, x);
 	}
 	in->xattrs = NULL;
 }
@@ -249,21 +252,21 @@ int zsfs_acl_chmod(struct zsfs *fs, struct zsfs_inode *in)
 	if (!pp)
 		return 0;
 	x = *pp;
-	if (acl_valid_header(x->value, x->size, &n) < 0)
+	if (acl_valid_header(zsfs_xattr_value(x), x->size, &n) < 0)
 		return 0;
 	for (i = 0; i < n; i++) {
-		acl_entry_get(x->value, i, &e);
+		acl_entry_get(zsfs_xattr_value(x), i, &e);
 		if (e.tag == ACL_MASK)
 			has_mask = 1;
 	}
 	for (i = 0; i < n; i++) {
-		acl_entry_get(x->value, i, &e);
+		acl_entry_get(zsfs_xattr_value(x), i, &e);
 		if (e.tag == ACL_USER_OBJ)
-			acl_perm_put(x->value, i, (in->mode >> 6) & 7);
+			acl_perm_put(zsfs_xattr_value(x), i, (in->mode >> 6) & 7);
 		else if (e.tag == ACL_OTHER)
-			acl_perm_put(x->value, i, in->mode & 7);
+			acl_perm_put(zsfs_xattr_value(x), i, in->mode & 7);
 		else if (e.tag == (has_mask ? ACL_MASK : ACL_GROUP_OBJ))
-			acl_perm_put(x->value, i, (in->mode >> 3) & 7);
+			acl_perm_put(zsfs_xattr_value(x), i, (in->mode >> 3) & 7);
 	}
 	return 0;
 }
@@ -281,19 +284,19 @@ int zsfs_acl_inherit(struct zsfs *fs, struct zsfs_inode *parent,
 	if (child->type == S_IFLNK)
 		return 0;
 	if (zsfs_xattr_get(parent, ACL_DEFAULT, &def) < 0 ||
-	    acl_valid_header(def->value, def->size, &n) < 0) {
+	    acl_valid_header(zsfs_xattr_value(def), def->size, &n) < 0) {
 		child->mode &= ~(umask & 0777);
 		return 0;
 	}
 	if (child->type == S_IFDIR) {
-		rc = zsfs_xattr_set(fs, child, ACL_DEFAULT, def->value, def->size, 0);
+		rc = zsfs_xattr_set(fs, child, ACL_DEFAULT, zsfs_xattr_value(def), def->size, 0);
 		if (rc < 0)
 			return rc;
 	}
 	acl = malloc(def->size);
 	if (!acl)
 		return -ENOMEM;
-	memcpy(acl, def->value, def->size);
+	memcpy(acl, zsfs_xattr_value(def), def->size);
 	for (i = 0; i < n; i++) {
 		acl_entry_get(acl, i, &e);
 		switch (e.tag) {
