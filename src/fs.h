@@ -74,10 +74,14 @@
 
 /*
  * An xattr: one allocation with its name and value.  The inode's list
- * is protected by the inode's lock.
+ * is protected by the inode's lock; its first node is found in the
+ * filesystem's table (xattr.c).
  */
 struct zsfs_xattr {
 	struct zsfs_xattr *next;
+	/* the first of an inode's list only: fs->xtab (fs->xattr_lock) */
+	struct zsfs_xattr *hnext;
+	const struct zsfs_inode *owner;
 	uint32_t size;            /* value bytes (<= ZSFS_XATTR_SIZE_MAX) */
 	uint8_t name_len;         /* without NUL (<= ZSFS_NAME_MAX) */
 	char name[];              /* NUL-terminated, then the value */
@@ -124,7 +128,8 @@ struct zsfs_dir {
  * The inode: a 96-byte head, then in the same allocation what only its
  * kind needs (the "tail", see the accessors below):
  *	regular file	struct zsfs_ireg, then the page store's struct
- *			zsfs_file (zsfs_file_struct_size() bytes)
+ *			zsfs_file (zsfs_file_struct_size() bytes), then
+ *			with quotas on only, the bytes charged to uid/gid
  *	directory	struct zsfs_dir
  *	symlink		the target, NUL-terminated
  *	device		its dev_t
@@ -151,23 +156,22 @@ struct zsfs_inode {
 	/* protected by the inode's lock (zsfs_ilock) */
 	uint64_t size;
 	int64_t atime, mtime, ctime;   /* ns since the epoch */
-	struct zsfs_xattr *xattrs;
 	uint32_t uid, gid;
 	uint16_t mode;                 /* type and permission bits */
 
 	uint16_t type;                 /* S_IFMT bits; immutable */
-	uint16_t flags;                /* ZSFS_I_*; immutable once reachable */
-	uint16_t pad;
+	uint16_t flags;                /* ZSFS_I_*; the inode's lock */
 	_Alignas(8) unsigned char tail[];
 };
 
-#define ZSFS_I_QUOTA 1u /* charged to uid/gid (quota.h) */
+#define ZSFS_I_QUOTA 1u /* charged to uid/gid (quota.h); set before the
+			 * inode is reachable */
+#define ZSFS_I_XATTR 2u /* has xattrs: its list is in fs->xtab */
 
 /* A regular file's tail, before its struct zsfs_file; protected by the
  * inode's lock. */
 struct zsfs_ireg {
 	uint64_t table_bytes;          /* page-table bytes charged (META) */
-	uint64_t quota_bytes;          /* bytes charged to uid/gid */
 };
 
 static inline struct zsfs_ireg *zsfs_ireg(const struct zsfs_inode *in)
@@ -181,6 +185,18 @@ static inline struct zsfs_file *zsfs_ifile(const struct zsfs_inode *in)
 	if (in->type != S_IFREG)
 		return NULL;
 	return (struct zsfs_file *)(void *)(in->tail + sizeof(struct zsfs_ireg));
+}
+
+/* A regular file's bytes charged to its uid/gid (quota.h): NULL for
+ * other kinds and without quotas (the word is not there).  Protected by
+ * the inode's lock. */
+static inline uint64_t *zsfs_iquota(const struct zsfs_quota *q,
+				    const struct zsfs_inode *in)
+{
+	if (!q || in->type != S_IFREG)
+		return NULL;
+	return (uint64_t *)(void *)(in->tail + sizeof(struct zsfs_ireg) +
+				    zsfs_file_struct_size());
 }
 
 /* A directory's table, NULL for other kinds. */
@@ -233,6 +249,12 @@ struct zsfs {
 	size_t nr_files, nr_dirs, nr_symlinks, nr_others;
 	int debug;
 	_Atomic size_t file_bytes;     /* files' structs and tables (META) */
+
+	/* protected by xattr_lock (leaf): the first xattr of every inode
+	 * that has any, by inode address (xattr.c) */
+	pthread_mutex_t xattr_lock;
+	struct zsfs_xattr **xtab;
+	size_t xtab_n, xtab_count;
 	struct zsfs_transport tp;      /* atomics (transport.c) */
 };
 
@@ -370,13 +392,19 @@ struct zsfs_dirent *zsfs_dir_next(const struct zsfs_dir *d, uint64_t after);
 int zsfs_dir_check(const struct zsfs_dir *d, char *msg, size_t msg_cap);
 
 /* --- xattr.c --- (caller holds in->lock: shared for get/list) */
-int zsfs_xattr_get(const struct zsfs_inode *in, const char *name,
-		   const struct zsfs_xattr **out);
+/* The table of first xattrs (16 buckets to start: setting an xattr
+ * never fails for the table); freed after the last inode. */
+#define ZSFS_XTAB_MIN 16u
+int zsfs_xtab_init(struct zsfs *fs);
+void zsfs_xtab_fini(struct zsfs *fs);
+int zsfs_xattr_get(struct zsfs *fs, const struct zsfs_inode *in,
+		   const char *name, const struct zsfs_xattr **out);
 int zsfs_xattr_set(struct zsfs *fs, struct zsfs_inode *in, const char *name,
 		   const void *value, size_t size, int flags);
 int zsfs_xattr_remove(struct zsfs *fs, struct zsfs_inode *in, const char *name);
 /* Names, NUL-separated, user.zsfs.* excluded; *@len bytes. */
-size_t zsfs_xattr_list(const struct zsfs_inode *in, char *buf, size_t cap);
+size_t zsfs_xattr_list(struct zsfs *fs, const struct zsfs_inode *in,
+		       char *buf, size_t cap);
 void zsfs_xattr_free_all(struct zsfs *fs, struct zsfs_inode *in);
 /* POSIX ACL glue.  chmod: rewrite the access ACL's owner/mask/other. */
 int zsfs_acl_chmod(struct zsfs *fs, struct zsfs_inode *in);

@@ -31,15 +31,15 @@
  * the pool, and 4 KiB for each dirty page not yet compressed. */
 static void quota_sync(struct zsfs *fs, struct zsfs_inode *in)
 {
-	struct zsfs_ireg *r = zsfs_ireg(in);
+	uint64_t *qb = zsfs_iquota(fs->quota, in);
 	struct zsfs_file_stats st;
 	uint64_t now;
 
 	zsfs_file_stats(zsfs_ifile(in), &st);
 	now = (uint64_t)st.stored_bytes + (uint64_t)st.pages_dirty * ZSFS_PAGE_SIZE;
 	if (in->flags & ZSFS_I_QUOTA)
-		zsfs_quota_bytes(fs->quota, in->uid, in->gid, r->quota_bytes, now);
-	r->quota_bytes = now;
+		zsfs_quota_bytes(fs->quota, in->uid, in->gid, *qb, now);
+	*qb = now;
 }
 
 int zsfs_inode_quota_charge(struct zsfs *fs, struct zsfs_inode *in, int force)
@@ -96,11 +96,12 @@ static void count_type(struct zsfs *fs, mode_t type, int delta)
 }
 
 /* Bytes of @type's tail (fs.h) for a symlink target of @tlen bytes. */
-static size_t tail_size(mode_t type, size_t tlen)
+static size_t tail_size(struct zsfs *fs, mode_t type, size_t tlen)
 {
 	switch (type) {
 	case S_IFREG:
-		return sizeof(struct zsfs_ireg) + zsfs_file_struct_size();
+		return sizeof(struct zsfs_ireg) + zsfs_file_struct_size() +
+		       (fs->quota ? sizeof(uint64_t) : 0);
 	case S_IFDIR:
 		return sizeof(struct zsfs_dir);
 	case S_IFLNK:
@@ -128,7 +129,7 @@ int zsfs_inode_new(struct zsfs *fs, mode_t mode, uid_t uid, gid_t gid,
 	}
 	pthread_mutex_unlock(&fs->life_lock);
 
-	in = zsfs_meta_alloc(fs, sizeof(*in) + tail_size(type, tlen), 1, &rc);
+	in = zsfs_meta_alloc(fs, sizeof(*in) + tail_size(fs, type, tlen), 1, &rc);
 	if (!in)
 		return rc;
 	in->type = (uint16_t)type;
@@ -176,8 +177,8 @@ static void inode_free(struct zsfs *fs, struct zsfs_inode *in)
 {
 	if (in->flags & ZSFS_I_QUOTA)
 		zsfs_quota_inode_free(fs->quota, in->uid, in->gid,
-				      in->type == S_IFREG ?
-				      zsfs_ireg(in)->quota_bytes : 0);
+				      zsfs_iquota(fs->quota, in) ?
+				      *zsfs_iquota(fs->quota, in) : 0);
 	if (in->type == S_IFREG) {
 		struct zsfs_ireg *r = zsfs_ireg(in);
 
@@ -356,6 +357,9 @@ int zsfs_fs_init(struct zsfs *fs, const struct zsfs_options *o, uid_t owner)
 		goto fail;
 	}
 	fs->budget = zsfs_store_budget(fs->store);
+	rc = zsfs_xtab_init(fs);
+	if (rc < 0)
+		goto fail_store;
 	fs->ilocks = zsfs_meta_alloc(fs, ZSFS_ILOCKS * sizeof(*fs->ilocks), 0,
 				     &rc);
 	if (!fs->ilocks)
@@ -407,6 +411,8 @@ void zsfs_fs_fini(struct zsfs *fs)
 	}
 	fs->inode_list.next = fs->inode_list.prev = &fs->inode_list;
 	fs->root = fs->ctl_inode = NULL;
+	if (fs->xtab)
+		zsfs_xtab_fini(fs);
 	if (fs->ilocks) {
 		for (i = 0; i < ZSFS_ILOCKS; i++)
 			pthread_rwlock_destroy(&fs->ilocks[i]);

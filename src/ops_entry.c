@@ -191,8 +191,8 @@ void zsfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		if (in->flags & ZSFS_I_QUOTA) {
 			rc = zsfs_quota_transfer(fs->quota, in->uid, in->gid,
 						 nuid, ngid,
-						 in->type == S_IFREG ?
-						 zsfs_ireg(in)->quota_bytes : 0,
+						 zsfs_iquota(fs->quota, in) ?
+						 *zsfs_iquota(fs->quota, in) : 0,
 						 fuse_req_ctx(req)->uid == 0);
 			if (rc < 0)
 				goto unlock;

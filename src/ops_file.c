@@ -81,7 +81,7 @@ int zsfs_kill_priv(struct zsfs *fs, fuse_req_t req, struct zsfs_inode *in,
 			in->mode &= ~(mode_t)S_ISGID;
 		changed = in->mode != old;
 	}
-	if (in->xattrs &&
+	if ((in->flags & ZSFS_I_XATTR) &&
 	    zsfs_xattr_remove(fs, in, "security.capability") == 0)
 		changed = 1;
 	return changed;

@@ -90,7 +90,7 @@ void zsfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		rc = zsfs_acl_access_to_mode(value, size, &mode, &drop);
 		if (rc < 0)
 			goto unlock;
-		if ((flags & XATTR_CREATE) && zsfs_xattr_get(in, name, &old) == 0) {
+		if ((flags & XATTR_CREATE) && zsfs_xattr_get(fs, in, name, &old) == 0) {
 			rc = -EEXIST;
 			goto unlock;
 		}
@@ -188,7 +188,7 @@ void zsfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		goto out;
 	}
 	zsfs_inode_rdlock(fs, in);
-	rc = zsfs_xattr_get(in, name, &x);
+	rc = zsfs_xattr_get(fs, in, name, &x);
 	if (rc == 0) {
 		len = x->size;
 		if (size && len <= size) {
@@ -214,13 +214,13 @@ void zsfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	int rc = 0;
 
 	zsfs_inode_rdlock(fs, in);
-	len = zsfs_xattr_list(in, NULL, 0);
+	len = zsfs_xattr_list(fs, in, NULL, 0);
 	if (size && len <= size) {
 		buf = malloc(len ? len : 1);
 		if (!buf)
 			rc = -ENOMEM;
 		else
-			zsfs_xattr_list(in, buf, len);
+			zsfs_xattr_list(fs, in, buf, len);
 	}
 	zsfs_inode_unlock(fs, in);
 	reply_value(req, rc, buf, len, size);
