@@ -14,9 +14,11 @@
  *
  * Memory: an entry is one allocation of 22 bytes + its name; the vector
  * holds one word a position (the entry, or the removed entry's cookie as
- * a tombstone, see struct zsfs_dir) and the lookup table one pointer a
- * slot, at most 3/4 full (linear probing; a removal shifts the entries
- * after it back, so the table has no tombstones).  Both tables are made
+ * a tombstone, see struct zsfs_dir) and the lookup table 4 bytes a slot
+ * (1 + the entry's index in the vector, 0 = free), at most 3/4 full
+ * (linear probing; a removal shifts the entries after it back, so the
+ * table has no tombstones; squeezing the vector renumbers it, so the
+ * table is rebuilt then).  Both tables are made
  * at the first entry and freed with the last, so an empty directory
  * costs its inode alone.  All
  * of it is charged to the budget as malloc holds it (zsfs_meta_alloc).
@@ -95,51 +97,67 @@ void zsfs_dir_fini(struct zsfs *fs, struct zsfs_dir *d)
 	d->vlen = d->vcap = d->ntab = d->count = d->tombs = 0;
 }
 
+/* The entry a table slot's value (not 0) names. */
+static struct zsfs_dirent *tab_entry(const struct zsfs_dir *d, uint32_t v)
+{
+	return slot_entry(d->vec[v - 1]);
+}
+
 struct zsfs_dirent *zsfs_dir_lookup(const struct zsfs_dir *d, const char *name)
 {
 	size_t len = strlen(name);
-	uint32_t h, i;
+	uint32_t h, i, v;
 	struct zsfs_dirent *e;
 
 	if (!d->count || len > ZSFS_NAME_MAX)
 		return NULL;
 	h = name_hash(name, len);
-	for (i = h & (d->ntab - 1); (e = d->tab[i]); i = (i + 1) & (d->ntab - 1))
+	for (i = h & (d->ntab - 1); (v = d->tab[i]); i = (i + 1) & (d->ntab - 1)) {
+		e = tab_entry(d, v);
 		if (e->hash == h && e->len == len && memcmp(e->name, name, len) == 0)
 			return e;
+	}
 	return NULL;
 }
 
-static void tab_insert(struct zsfs_dirent **tab, uint32_t ntab,
-		       struct zsfs_dirent *e)
+/* Put vector position @pos (its entry's hash @h) in @tab of @ntab slots. */
+static void tab_insert(uint32_t *tab, uint32_t ntab, uint32_t h, uint32_t pos)
 {
 	uint32_t i;
 
-	for (i = e->hash & (ntab - 1); tab[i]; i = (i + 1) & (ntab - 1))
+	for (i = h & (ntab - 1); tab[i]; i = (i + 1) & (ntab - 1))
 		;
-	tab[i] = e;
+	tab[i] = pos + 1;
+}
+
+/* Every live entry of the vector into @tab (all free). */
+static void tab_fill(const struct zsfs_dir *d, uint32_t *tab, uint32_t ntab)
+{
+	uint32_t i;
+
+	for (i = 0; i < d->vlen; i++)
+		if (!slot_is_tomb(d->vec[i]))
+			tab_insert(tab, ntab, slot_entry(d->vec[i])->hash, i);
 }
 
 /* A table of @n slots with every live entry; the old one freed. */
 static int tab_resize(struct zsfs *fs, struct zsfs_dir *d, uint32_t n)
 {
-	struct zsfs_dirent **nt;
-	uint32_t i;
+	uint32_t *nt;
 	int rc;
 
 	nt = zsfs_meta_alloc(fs, (size_t)n * sizeof(*nt), 1, &rc);
 	if (!nt)
 		return rc;
-	for (i = 0; i < d->vlen; i++)
-		if (!slot_is_tomb(d->vec[i]))
-			tab_insert(nt, n, slot_entry(d->vec[i]));
+	tab_fill(d, nt, n);
 	zsfs_meta_free(fs, d->tab);
 	d->tab = nt;
 	d->ntab = n;
 	return 0;
 }
 
-/* Squeeze the tombstones out; cookies do not change. */
+/* Squeeze the tombstones out; cookies do not change, positions do, so
+ * the table is filled again. */
 static void dir_compact(struct zsfs_dir *d)
 {
 	uint32_t i, j = 0;
@@ -149,6 +167,8 @@ static void dir_compact(struct zsfs_dir *d)
 			d->vec[j++] = d->vec[i];
 	d->vlen = j;
 	d->tombs = 0;
+	memset(d->tab, 0, (size_t)d->ntab * sizeof(*d->tab));
+	tab_fill(d, d->tab, d->ntab);
 }
 
 /* Room for one more position in the vector. */
@@ -199,7 +219,7 @@ int zsfs_dir_add(struct zsfs *fs, struct zsfs_dir *d, const char *name,
 	e->hash = name_hash(name, len);
 	e->cookie = d->next_cookie++;
 	memcpy(e->name, name, len + 1);
-	tab_insert(d->tab, d->ntab, e);
+	tab_insert(d->tab, d->ntab, e->hash, d->vlen);
 	d->vec[d->vlen++] = (uintptr_t)e;
 	d->count++;
 	return 0;
@@ -227,10 +247,10 @@ static void tab_remove(struct zsfs_dir *d, struct zsfs_dirent *e)
 {
 	uint32_t mask = d->ntab - 1, i, j, home;
 
-	for (i = e->hash & mask; d->tab[i] != e; i = (i + 1) & mask)
+	for (i = e->hash & mask; tab_entry(d, d->tab[i]) != e; i = (i + 1) & mask)
 		;
 	for (j = (i + 1) & mask; d->tab[j]; j = (j + 1) & mask) {
-		home = d->tab[j]->hash & mask;
+		home = tab_entry(d, d->tab[j])->hash & mask;
 		/* Move it when its home is not in (i, j] (cyclically). */
 		if ((j > i && (home <= i || home > j)) ||
 		    (j < i && home <= i && home > j)) {
@@ -238,7 +258,7 @@ static void tab_remove(struct zsfs_dir *d, struct zsfs_dirent *e)
 			i = j;
 		}
 	}
-	d->tab[i] = NULL;
+	d->tab[i] = 0;
 }
 
 void zsfs_dir_remove(struct zsfs *fs, struct zsfs_dir *d, struct zsfs_dirent *e)
@@ -247,7 +267,7 @@ void zsfs_dir_remove(struct zsfs *fs, struct zsfs_dir *d, struct zsfs_dirent *e)
 
 	tab_remove(d, e);
 	i = slot_after(d, e->cookie - 1);
-	d->vec[i] = (uintptr_t)(e->cookie << 1) | 1;
+	d->vec[i] = (uintptr_t)(e->cookie << 1) | 1; /* after: tab_remove reads it */
 	d->tombs++;
 	d->count--;
 	zsfs_meta_free(fs, e);
@@ -295,8 +315,15 @@ int zsfs_dir_check(const struct zsfs_dir *d, char *msg, size_t msg_cap)
 			return -EUCLEAN;
 		}
 	}
-	for (i = 0; i < d->ntab; i++)
-		intab += d->tab[i] != NULL;
+	for (i = 0; i < d->ntab; i++) {
+		if (!d->tab[i])
+			continue;
+		if (d->tab[i] > d->vlen || slot_is_tomb(d->vec[d->tab[i] - 1])) {
+			snprintf(msg, msg_cap, "dir: table slot %u names no entry", i);
+			return -EUCLEAN;
+		}
+		intab++;
+	}
 	if (intab != d->count) {
 		snprintf(msg, msg_cap, "dir: %u names in the table, %u live",
 			 intab, d->count);

@@ -14,20 +14,40 @@
  * name.  Its requests have their own handlers (ops_ctl.c), which ops_fs.c
  * routes to from one list.
  *
+ * Memory.  What a file costs beside its pages is kept small (issue 13):
+ * one allocation holds the 88-byte inode head and what only its kind
+ * needs (struct zsfs_inode's "tail": a regular file's page-store struct
+ * and page-table charge, a directory's table, a symlink's target, a
+ * device number); a name is one allocation of 22 bytes + the name, one
+ * word in its directory's readdir vector and 4 bytes (at most 3/4 full)
+ * in its lookup table.  Nothing a few inodes need is in every inode: the lock is one of
+ * a table of striped locks, xattrs are found through a filesystem-wide
+ * table (xattr.c), the check's counts live in a table made for the walk.
+ * All of it is charged to the budget (META) as malloc really holds it,
+ * before it is held (zsfs_meta_alloc); .zsctl's meta_file_bytes is the
+ * part of meta_bytes in the files' page-store structs and page tables.
+ *
  * lock ordering:
  *   fs->ns_lock        (rwlock) the namespace: directory contents, nlink,
  *                      parents.  Shared for lookup, readdir, forget and the
  *                      last close; exclusive for anything that adds,
  *                      removes or moves a name.
- *     -> inode->lock   (rwlock) one inode's attributes, xattrs and data.
- *                      Shared for getattr, read, seek, getxattr; exclusive
- *                      for setattr, write, truncate, punch, flush, setxattr.
- *                      Two inodes at once (copy_file_range, rename's
- *                      parents) are taken in address order.
+ *     -> inode lock    (rwlock, zsfs_ilock(fs, in): one of fs->ilocks,
+ *                      by the inode's address, shared by the inodes that
+ *                      hash to it) one inode's attributes, xattrs and
+ *                      data.  Shared for getattr, read, seek, getxattr;
+ *                      exclusive for setattr, write, truncate, punch,
+ *                      flush, setxattr.  Two at once (copy_file_range)
+ *                      only through zsfs_inode_lock2: in table order, and
+ *                      once when both inodes share a lock.  Nothing else
+ *                      holds one inode lock while taking another (create
+ *                      holds the parent's; the child is not reachable
+ *                      yet and is not locked).
  *       -> fs->life_lock (mutex, leaf) nlookup, nopen, the inode list and
  *                      the counters; nlink is written under both ns_lock
  *                      (exclusive) and life_lock, so either one is enough
  *                      to read it.
+ *       -> fs->xattr_lock (mutex, leaf) the table of first xattrs.
  *   No function sleeps on ns_lock while holding an inode lock.
  *   The store (pagestore.h), its budget (budget.h) and the control plane
  *   (ctl.h) have their own internal locks and are called with any of the
@@ -110,12 +130,14 @@ struct zsfs_dirent {
  * word per readdir position in ascending cookie order: a dirent pointer,
  * or, when the entry was removed, a tombstone (cookie << 1 | 1) that
  * keeps the vector sorted and binary-searchable.  tab is an open-
- * addressed (linear probing) table of the live entries by hash.  Both
+ * addressed (linear probing) table of the live entries' positions in
+ * vec by hash.  Both
  * are allocated at the first entry.  Everything here is protected by
  * fs->ns_lock.
  */
 struct zsfs_dir {
-	struct zsfs_dirent **tab;      /* ntab slots, power of two */
+	uint32_t *tab;                 /* ntab slots, power of two:
+					* 1 + a position in vec, 0 = free */
 	uintptr_t *vec;                /* vcap words, vlen used */
 	struct zsfs_inode *parent;     /* ".." (the root: itself) */
 	uint64_t next_cookie;

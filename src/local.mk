@@ -41,6 +41,14 @@ tests_options_parse_SOURCES = tests/options_parse.c tests/tap.h \
 tests_options_parse_LDADD = src/libzsfsdata.a alloc/libzsalloc.a \
 	$(LZ4_LIBS) $(ZSTD_LIBS)
 
+# Unit test of the directory table (dir.c), no mount.
+check_PROGRAMS += tests/dir_table
+TESTS += tests/dir_table
+tests_dir_table_SOURCES = tests/dir_table.c tests/tap.h src/dir.c src/imeta.c
+tests_dir_table_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
+tests_dir_table_LDADD = src/libzsfsdata.a alloc/libzsalloc.a \
+	$(FUSE_LIBS) $(LZ4_LIBS) $(ZSTD_LIBS)
+
 # Mounted tests: zsfs against tmpfs, run as root.
 check_PROGRAMS += tests/fs_script
 tests_fs_script_SOURCES = tests/fs_script.c
