@@ -55,9 +55,12 @@ for tree in "$@"; do
 	pool=$(get mem_used_total); files=$(get files)
 	pages=$(get pages_stored)
 	n=$(( i1 - i0 ))
+	# A daemon without the meta_file_bytes line (older than issue 13's
+	# work): no split to show.
+	if [ -n "$f1" ]; then fsm=$(div $(( m1 - m0 - f1 + f0 )) $n); else fsm=n/a; fi
 	printf '%-16s %6d %6d %6d %8s %11s %8s %12s %9s\n' "$tree" "$n" "$files" \
 		"$pages" "$(div $(( m1 - m0 )) $n)" \
-		"$(div $(( m1 - m0 - f1 + f0 )) $n)" "$(div $(( h1 - h0 )) $n)" \
+		"$fsm" "$(div $(( h1 - h0 )) $n)" \
 		"$(div $(( r1 - r0 - pool )) $n)" "$(div "$pool" "$pages")"
 	[ -n "${META_VERBOSE:-}" ] && grep -E '^(meta_bytes|meta_file_bytes|heap_bytes|inodes|files|dirs|symlinks|pages_stored|same_pages|mem_used_total) ' "$MNT/.zsctl"
 	fusermount3 -u "$MNT"; wait "$PID"; PID=""
