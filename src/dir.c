@@ -12,7 +12,8 @@
  * tombstones are squeezed out when they are more than half the vector.
  * Cookies 1 and 2 are "." and "..", so real entries start at 3.
  *
- * Memory: an entry is one allocation of 22 bytes + its name; the vector
+ * Memory: an entry is one allocation of 15 bytes + its name (no hash:
+ * the table hashes names when it places or moves them); the vector
  * holds one word a position (the entry, or the removed entry's cookie as
  * a tombstone, see struct zsfs_dir) and the lookup table 4 bytes a slot
  * (1 + the entry's index in the vector, 0 = free), at most 3/4 full
@@ -68,7 +69,13 @@ static struct zsfs_dirent *slot_entry(uintptr_t v)
 
 static uint64_t slot_cookie(uintptr_t v)
 {
-	return slot_is_tomb(v) ? (uint64_t)(v >> 1) : slot_entry(v)->cookie;
+	return slot_is_tomb(v) ? (uint64_t)(v >> 1) :
+				 zsfs_dirent_cookie(slot_entry(v));
+}
+
+static uint32_t entry_hash(const struct zsfs_dirent *e)
+{
+	return name_hash(e->name, e->len);
 }
 
 static size_t esize(size_t len)
@@ -114,7 +121,7 @@ struct zsfs_dirent *zsfs_dir_lookup(const struct zsfs_dir *d, const char *name)
 	h = name_hash(name, len);
 	for (i = h & (d->ntab - 1); (v = d->tab[i]); i = (i + 1) & (d->ntab - 1)) {
 		e = tab_entry(d, v);
-		if (e->hash == h && e->len == len && memcmp(e->name, name, len) == 0)
+		if (e->len == len && memcmp(e->name, name, len) == 0)
 			return e;
 	}
 	return NULL;
@@ -137,7 +144,7 @@ static void tab_fill(const struct zsfs_dir *d, uint32_t *tab, uint32_t ntab)
 
 	for (i = 0; i < d->vlen; i++)
 		if (!slot_is_tomb(d->vec[i]))
-			tab_insert(tab, ntab, slot_entry(d->vec[i])->hash, i);
+			tab_insert(tab, ntab, entry_hash(slot_entry(d->vec[i])), i);
 }
 
 /* A table of @n slots with every live entry; the old one freed. */
@@ -202,6 +209,8 @@ int zsfs_dir_add(struct zsfs *fs, struct zsfs_dir *d, const char *name,
 
 	if (len > ZSFS_NAME_MAX)
 		return -ENAMETOOLONG;
+	if (d->next_cookie > ZSFS_COOKIE_MAX)
+		return -ENOSPC; /* every readdir offset used: none reused */
 	/* The table at most 3/4 full, with this entry. */
 	if ((uint64_t)(d->count + 1) * 4 > (uint64_t)d->ntab * 3) {
 		rc = tab_resize(fs, d, d->ntab ? d->ntab * 2 : DIR_MIN_TAB);
@@ -216,10 +225,11 @@ int zsfs_dir_add(struct zsfs *fs, struct zsfs_dir *d, const char *name,
 		return rc;
 	e->inode = in;
 	e->len = (uint8_t)len;
-	e->hash = name_hash(name, len);
-	e->cookie = d->next_cookie++;
+	e->cookie_lo = (uint32_t)d->next_cookie;
+	e->cookie_hi = (uint16_t)(d->next_cookie >> 32);
+	d->next_cookie++;
 	memcpy(e->name, name, len + 1);
-	tab_insert(d->tab, d->ntab, e->hash, d->vlen);
+	tab_insert(d->tab, d->ntab, name_hash(name, len), d->vlen);
 	d->vec[d->vlen++] = (uintptr_t)e;
 	d->count++;
 	return 0;
@@ -247,10 +257,11 @@ static void tab_remove(struct zsfs_dir *d, struct zsfs_dirent *e)
 {
 	uint32_t mask = d->ntab - 1, i, j, home;
 
-	for (i = e->hash & mask; tab_entry(d, d->tab[i]) != e; i = (i + 1) & mask)
+	for (i = entry_hash(e) & mask; tab_entry(d, d->tab[i]) != e;
+	     i = (i + 1) & mask)
 		;
 	for (j = (i + 1) & mask; d->tab[j]; j = (j + 1) & mask) {
-		home = tab_entry(d, d->tab[j])->hash & mask;
+		home = entry_hash(tab_entry(d, d->tab[j])) & mask;
 		/* Move it when its home is not in (i, j] (cyclically). */
 		if ((j > i && (home <= i || home > j)) ||
 		    (j < i && home <= i && home > j)) {
@@ -266,8 +277,9 @@ void zsfs_dir_remove(struct zsfs *fs, struct zsfs_dir *d, struct zsfs_dirent *e)
 	uint32_t i;
 
 	tab_remove(d, e);
-	i = slot_after(d, e->cookie - 1);
-	d->vec[i] = (uintptr_t)(e->cookie << 1) | 1; /* after: tab_remove reads it */
+	i = slot_after(d, zsfs_dirent_cookie(e) - 1);
+	/* after tab_remove, which reads the entry through the vector */
+	d->vec[i] = (uintptr_t)(zsfs_dirent_cookie(e) << 1) | 1;
 	d->tombs++;
 	d->count--;
 	zsfs_meta_free(fs, e);

@@ -18,7 +18,7 @@
  * one allocation holds the 88-byte inode head and what only its kind
  * needs (struct zsfs_inode's "tail": a regular file's page-store struct
  * and page-table charge, a directory's table, a symlink's target, a
- * device number); a name is one allocation of 22 bytes + the name, one
+ * device number); a name is one allocation of 15 bytes + the name, one
  * word in its directory's readdir vector and 4 bytes (at most 3/4 full)
  * in its lookup table.  Nothing a few inodes need is in every inode: the lock is one of
  * a table of striped locks, xattrs are found through a filesystem-wide
@@ -113,17 +113,26 @@ static inline char *zsfs_xattr_value(const struct zsfs_xattr *x)
 }
 
 /*
- * A directory entry: 22 bytes + the name, one allocation.  No chain
- * pointer (the table is open-addressed) and a 32-bit hash: a name of
- * ZSFS_NAME_MAX bytes fits the 8-bit length.
+ * A directory entry: 15 bytes + the name, one allocation.  No chain
+ * pointer and no hash (the table is open-addressed and hashes the name
+ * when it needs to), a 48-bit cookie (a directory that used them all
+ * refuses new names with ENOSPC) and an 8-bit length (names are at most
+ * ZSFS_NAME_MAX bytes).
  */
 struct zsfs_dirent {
 	struct zsfs_inode *inode;
-	uint64_t cookie;              /* readdir offset; never reused */
-	uint32_t hash;
+	uint32_t cookie_lo;           /* readdir offset; never reused */
+	uint16_t cookie_hi;
 	uint8_t len;
 	char name[];                  /* NUL-terminated */
 };
+
+#define ZSFS_COOKIE_MAX ((UINT64_C(1) << 48) - 1)
+
+static inline uint64_t zsfs_dirent_cookie(const struct zsfs_dirent *e)
+{
+	return (uint64_t)e->cookie_hi << 32 | e->cookie_lo;
+}
 
 /*
  * A directory (dir.c), kept in its inode's allocation.  vec holds one

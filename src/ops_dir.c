@@ -91,7 +91,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		pos = npos;
 	}
 	for (de = zsfs_dir_next(zsfs_idir(in), off < 2 ? 2 : (uint64_t)off); de;
-	     de = zsfs_dir_next(zsfs_idir(in), de->cookie)) {
+	     de = zsfs_dir_next(zsfs_idir(in), zsfs_dirent_cookie(de))) {
 		if (plus) {
 			zsfs_entry_fill(fs, de->inode, &e);
 		} else {
@@ -100,7 +100,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			e.attr.st_mode = de->inode->type;
 		}
 		npos = add_entry(req, buf, size, pos, plus, de->name, &e,
-				 (off_t)de->cookie);
+				 (off_t)zsfs_dirent_cookie(de));
 		if (npos == pos)
 			break;
 		pos = npos;

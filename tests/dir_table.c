@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,12 +55,12 @@ static int model_check(const struct zsfs_dir *d, const struct model *m,
 		*why = "count";
 		return 0;
 	}
-	for (e = zsfs_dir_next(d, 2); e; e = zsfs_dir_next(d, e->cookie)) {
-		if (e->cookie <= last) {
+	for (e = zsfs_dir_next(d, 2); e; e = zsfs_dir_next(d, zsfs_dirent_cookie(e))) {
+		if (zsfs_dirent_cookie(e) <= last) {
 			*why = "order";
 			return 0;
 		}
-		last = e->cookie;
+		last = zsfs_dirent_cookie(e);
 		live--;
 	}
 	if (live) {
@@ -104,12 +105,12 @@ int main(void)
 			}
 			m->e[i] = zsfs_dir_lookup(&d, name);
 			m->present[i] = 1;
-			if (!m->e[i] || m->e[i]->cookie <= m->cookie[i]) {
+			if (!m->e[i] || zsfs_dirent_cookie(m->e[i]) <= m->cookie[i]) {
 				ok = 0;
 				why = "cookie not new";
 				break;
 			}
-			m->cookie[i] = m->e[i]->cookie;
+			m->cookie[i] = zsfs_dirent_cookie(m->e[i]);
 		}
 		if (step % 997 == 0)
 			ok = model_check(&d, m, &why);
@@ -141,7 +142,7 @@ int main(void)
 			name_of(i, name, sizeof(name));
 			zsfs_dir_add(&fs, &d, name, fake);
 		}
-		for (e = zsfs_dir_next(&d, 2); e; e = zsfs_dir_next(&d, e->cookie)) {
+		for (e = zsfs_dir_next(&d, 2); e; e = zsfs_dir_next(&d, zsfs_dirent_cookie(e))) {
 			int k = atoi(e->name + strspn(e->name, "prefix-"));
 			char other[64];
 			struct zsfs_dirent *o;
@@ -166,6 +167,37 @@ int main(void)
 		       twice, missed);
 	}
 	zsfs_dir_fini(&fs, &d);
+
+	/* Cookies past 32 bits, and the end of the 48-bit range. */
+	{
+		const struct zsfs_dirent *e;
+		uint64_t last = 0;
+		int n = 0, inorder = 1;
+
+		zsfs_dir_init(&d, NULL);
+		d.next_cookie = (UINT64_C(1) << 32) - 2;
+		for (i = 0; i < 5; i++) {
+			name_of(i, name, sizeof(name));
+			zsfs_dir_add(&fs, &d, name, fake);
+		}
+		for (e = zsfs_dir_next(&d, 2); e; e = zsfs_dir_next(&d, zsfs_dirent_cookie(e))) {
+			inorder &= zsfs_dirent_cookie(e) > last;
+			last = zsfs_dirent_cookie(e);
+			n++;
+		}
+		TAP_OK(n == 5 && inorder && last == (UINT64_C(1) << 32) + 2,
+		       "cookies across 2^32: 5 listed in order, the last %llu",
+		       (unsigned long long)last);
+		d.next_cookie = ZSFS_COOKIE_MAX;
+		rc = zsfs_dir_add(&fs, &d, "last", fake);
+		TAP_OK(rc == 0 && zsfs_dirent_cookie(zsfs_dir_lookup(&d, "last")) ==
+				  ZSFS_COOKIE_MAX,
+		       "the last cookie is given (%d)", rc);
+		rc = zsfs_dir_add(&fs, &d, "past", fake);
+		TAP_OK(rc == -ENOSPC && !zsfs_dir_lookup(&d, "past"),
+		       "past the last cookie: ENOSPC, nothing added (%d)", rc);
+		zsfs_dir_fini(&fs, &d);
+	}
 	TAP_OK(zsfs_budget_held(fs.budget, ZSFS_HOLD_META) == 0,
 	       "META back to 0 after zsfs_dir_fini (%zu)",
 	       zsfs_budget_held(fs.budget, ZSFS_HOLD_META));
