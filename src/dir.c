@@ -19,7 +19,8 @@
  * (1 + the entry's index in the vector, 0 = free), at most 3/4 full
  * (linear probing; a removal shifts the entries after it back, so the
  * table has no tombstones; squeezing the vector renumbers it, so the
- * table is rebuilt then).  Both tables are made
+ * table is rebuilt then).  A directory gets the table only past
+ * DIR_SMALL names.  Both tables are made
  * at the first entry and freed with the last, so an empty directory
  * costs its inode alone.  All
  * of it is charged to the budget as malloc holds it (zsfs_meta_alloc).
@@ -41,7 +42,11 @@
 #include "budget.h"
 #include "fs.h"
 
-#define DIR_MIN_TAB 8u
+/* Up to DIR_SMALL names a directory has no lookup table: a lookup reads
+ * its vector (at most 16 slots then, tombstones included, see vec_room),
+ * which saves most directories of a source tree the table. */
+#define DIR_SMALL 8u
+#define DIR_MIN_TAB 16u
 #define DIR_MIN_SLOTS 4u
 #define DIR_FIRST_COOKIE 3
 
@@ -118,6 +123,14 @@ struct zsfs_dirent *zsfs_dir_lookup(const struct zsfs_dir *d, const char *name)
 
 	if (!d->count || len > ZSFS_NAME_MAX)
 		return NULL;
+	if (!d->tab) {
+		for (i = 0; i < d->vlen; i++) {
+			e = slot_entry(d->vec[i]);
+			if (e && e->len == len && memcmp(e->name, name, len) == 0)
+				return e;
+		}
+		return NULL;
+	}
 	h = name_hash(name, len);
 	for (i = h & (d->ntab - 1); (v = d->tab[i]); i = (i + 1) & (d->ntab - 1)) {
 		e = tab_entry(d, v);
@@ -174,8 +187,10 @@ static void dir_compact(struct zsfs_dir *d)
 			d->vec[j++] = d->vec[i];
 	d->vlen = j;
 	d->tombs = 0;
-	memset(d->tab, 0, (size_t)d->ntab * sizeof(*d->tab));
-	tab_fill(d, d->tab, d->ntab);
+	if (d->tab) {
+		memset(d->tab, 0, (size_t)d->ntab * sizeof(*d->tab));
+		tab_fill(d, d->tab, d->ntab);
+	}
 }
 
 /* Room for one more position in the vector. */
@@ -211,8 +226,9 @@ int zsfs_dir_add(struct zsfs *fs, struct zsfs_dir *d, const char *name,
 		return -ENAMETOOLONG;
 	if (d->next_cookie > ZSFS_COOKIE_MAX)
 		return -ENOSPC; /* every readdir offset used: none reused */
-	/* The table at most 3/4 full, with this entry. */
-	if ((uint64_t)(d->count + 1) * 4 > (uint64_t)d->ntab * 3) {
+	/* Past DIR_SMALL names, the table at most 3/4 full with this one. */
+	if (d->count + 1 > DIR_SMALL &&
+	    (uint64_t)(d->count + 1) * 4 > (uint64_t)d->ntab * 3) {
 		rc = tab_resize(fs, d, d->ntab ? d->ntab * 2 : DIR_MIN_TAB);
 		if (rc < 0)
 			return rc;
@@ -229,7 +245,8 @@ int zsfs_dir_add(struct zsfs *fs, struct zsfs_dir *d, const char *name,
 	e->cookie_hi = (uint16_t)(d->next_cookie >> 32);
 	d->next_cookie++;
 	memcpy(e->name, name, len + 1);
-	tab_insert(d->tab, d->ntab, name_hash(name, len), d->vlen);
+	if (d->tab)
+		tab_insert(d->tab, d->ntab, name_hash(name, len), d->vlen);
 	d->vec[d->vlen++] = (uintptr_t)e;
 	d->count++;
 	return 0;
@@ -276,7 +293,8 @@ void zsfs_dir_remove(struct zsfs *fs, struct zsfs_dir *d, struct zsfs_dirent *e)
 {
 	uint32_t i;
 
-	tab_remove(d, e);
+	if (d->tab)
+		tab_remove(d, e);
 	i = slot_after(d, zsfs_dirent_cookie(e) - 1);
 	/* after tab_remove, which reads the entry through the vector */
 	d->vec[i] = (uintptr_t)(zsfs_dirent_cookie(e) << 1) | 1;
@@ -336,7 +354,7 @@ int zsfs_dir_check(const struct zsfs_dir *d, char *msg, size_t msg_cap)
 		}
 		intab++;
 	}
-	if (intab != d->count) {
+	if (d->tab && intab != d->count) {
 		snprintf(msg, msg_cap, "dir: %u names in the table, %u live",
 			 intab, d->count);
 		return -EUCLEAN;
