@@ -522,10 +522,6 @@ void zs_os_unmap_untracked(void *p, size_t len);
 int zs_os_meta_map(struct zs_os *os, size_t len, void **p);
 void zs_os_meta_unmap(struct zs_os *os, void *p, size_t len);
 size_t zs_os_meta_struct_bytes(struct zs_os *os);
-/* Page migration helpers (compact.c); see os.c for the contract. */
-struct zs_arena *zs_os_pick_drain(struct zs_os *os);
-int zs_os_next_used(struct zs_os *os, struct zs_arena *a, unsigned *pos,
-		    zs_pno *pagep);
 /* The index in @a of its page @page. */
 static inline unsigned zs_arena_idx(const struct zs_arena *a,
 				    const unsigned char *page)
@@ -540,6 +536,38 @@ static inline bool zs_arena_in_reserve(const struct zs_arena *a,
 
 	return a->rbitmap[idx / 64] & (1ull << (idx % 64));
 }
+
+/* ---- arena.c -------------------------------------------------------- */
+
+/* Entries of the arena-base table (os->base_of) per page of it. */
+#define ZS_BASES_PER_PAGE (ZS_PAGE_SIZE / sizeof(unsigned char *))
+
+/* Map @len bytes of private anonymous memory, no huge pages.  0 or
+ * -ENOMEM.  No lock needed. */
+int zs_arena_map_anon(size_t len, void **p);
+/* The rest until the drain helpers: caller must hold os->lock. */
+/* Map a new arena and add it to the set.  0 or -ENOMEM. */
+int zs_arena_new(struct zs_os *os, struct zs_arena **ap);
+/* The arena holding @p, or NULL. */
+struct zs_arena *zs_arena_of(struct zs_os *os, const unsigned char *p);
+zs_pno zs_arena_pno(const struct zs_arena *a, const unsigned char *page);
+/* The densest arena with a free page, never @avoid; a draining one only
+ * with @allow_draining.  NULL when none. */
+struct zs_arena *zs_arena_pick(struct zs_os *os, const struct zs_arena *avoid,
+			       bool allow_draining);
+/* Take a free page of @a (it has one). */
+unsigned char *zs_arena_take(struct zs_arena *a);
+/* Mark @page free (its memory already given back).  Return: its arena
+ * if that became empty and left the set (the caller unmaps it, without
+ * the lock), else NULL. */
+struct zs_arena *zs_arena_page_release(struct zs_os *os, unsigned char *page);
+/* Unmap an arena that left the set.  Without os->lock. */
+void zs_arena_unmap(struct zs_os *os, struct zs_arena *a);
+/* Page migration helpers (compact.c), taking os->lock themselves; see
+ * arena.c for the contract. */
+struct zs_arena *zs_os_pick_drain(struct zs_os *os);
+int zs_os_next_used(struct zs_os *os, struct zs_arena *a, unsigned *pos,
+		    zs_pno *pagep);
 void zs_os_drain_done(struct zs_os *os, struct zs_arena *a);
 
 /* ---- account.c ------------------------------------------------------ */
