@@ -10,6 +10,9 @@ src_libzsfsdata_a_SOURCES = \
 	src/pagestore.h \
 	src/budget.h \
 	src/budget.c \
+	src/backing.h \
+	src/backing.c \
+	src/backing_file.c \
 	src/codec.h \
 	src/codec.c \
 	src/codec_lz4.c \
@@ -48,7 +51,8 @@ ZSFSDATA_TESTS = \
 	tests/pagestore_threads \
 	tests/pagestore_parallel \
 	tests/budget_reclaim \
-	tests/pagestore_recompress
+	tests/pagestore_recompress \
+	tests/backing_basic
 check_PROGRAMS += $(ZSFSDATA_TESTS)
 TESTS += $(ZSFSDATA_TESTS)
 
@@ -77,6 +81,8 @@ tests_budget_reclaim_SOURCES = tests/budget_reclaim.c tests/tap.h tests/test_uti
 tests_budget_reclaim_LDADD = $(ZSFSDATA_TEST_LIBS)
 tests_pagestore_recompress_SOURCES = tests/pagestore_recompress.c tests/tap.h tests/test_util.h
 tests_pagestore_recompress_LDADD = $(ZSFSDATA_TEST_LIBS)
+tests_backing_basic_SOURCES = tests/backing_basic.c tests/tap.h
+tests_backing_basic_LDADD = $(ZSFSDATA_TEST_LIBS)
 
 # In-process codec throughput: bench/codeclimit FILE (used by bench/compare).
 noinst_PROGRAMS += bench/codeclimit
