@@ -98,6 +98,13 @@
  *	  coarse clock (minutes since mount, saturating) stamped at write,
  *	  or, if the entry has no room, a per-file last-access time used for
  *	  all its pages.
+ *	- Page cache: stores go through the kernel's page cache, so the
+ *	  bytes written back stay in RAM (the daemon's memory cgroup is
+ *	  charged for them) until the kernel writes and drops them.
+ *	  Writeback should end each batch with sync_file_range() and
+ *	  posix_fadvise(POSIX_FADV_DONTNEED) on the range it wrote, or the
+ *	  RAM is not really given back under pressure.  O_DIRECT would need
+ *	  block-aligned writes, which dense packing is not.
  *	- Ownership: the store should own the backing file (struct
  *	  zsfs_store_params.backing), since the store frees objects; today
  *	  the filesystem opens it (zsfs_fs_init) after the store, for the

@@ -52,7 +52,8 @@ ZSFSDATA_TESTS = \
 	tests/pagestore_parallel \
 	tests/budget_reclaim \
 	tests/pagestore_recompress \
-	tests/backing_basic
+	tests/backing_basic \
+	tests/backing_random
 check_PROGRAMS += $(ZSFSDATA_TESTS)
 TESTS += $(ZSFSDATA_TESTS)
 
@@ -83,6 +84,8 @@ tests_pagestore_recompress_SOURCES = tests/pagestore_recompress.c tests/tap.h te
 tests_pagestore_recompress_LDADD = $(ZSFSDATA_TEST_LIBS)
 tests_backing_basic_SOURCES = tests/backing_basic.c tests/tap.h
 tests_backing_basic_LDADD = $(ZSFSDATA_TEST_LIBS)
+tests_backing_random_SOURCES = tests/backing_random.c tests/tap.h
+tests_backing_random_LDADD = $(ZSFSDATA_TEST_LIBS)
 
 # In-process codec throughput: bench/codeclimit FILE (used by bench/compare).
 noinst_PROGRAMS += bench/codeclimit
@@ -128,5 +131,5 @@ fuzz/fuzz_pagestore: $(FUZZ_PAGESTORE_SRCS) alloc/libzsalloc.a
 fuzz-pagestore: fuzz/fuzz_pagestore
 CLEANFILES += fuzz/fuzz_pagestore
 THREADED_TESTS += tests/pagestore_threads tests/pagestore_parallel \
-	tests/budget_reclaim
+	tests/budget_reclaim tests/backing_random
 noinst_HEADERS += tests/test_util.h

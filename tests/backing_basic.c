@@ -373,6 +373,39 @@ static void test_errors(void)
 	       "a stale location (wrong length) reads as EIO");
 	zsfs_backing_stats(b, &bs);
 	TAP_OK(bs.failed_reads == 3, "failed_reads counts them (%zu)", bs.failed_reads);
+
+	/* A real read failure, no hook: the file cut short under the
+	 * store.  Only the objects past the cut fail. */
+	{
+		uint64_t loc[200];
+		size_t i, n = sizeof(loc) / sizeof(loc[0]), cut, past = 0, bad = 0, eio = 0;
+
+		for (i = 0; i < n; i++) {
+			fill(o, sizeof(o), (unsigned)i + 50);
+			if (zsfs_backing_store(b, o, sizeof(o), &loc[i]))
+				break;
+		}
+		TAP_OK(i == n, "stored %zu more objects", n);
+		cut = (size_t)((loc[n / 2] >> 13) * 64 + 100);
+		fd = open(path, O_WRONLY);
+		TAP_OK(fd >= 0 && ftruncate(fd, (off_t)cut) == 0, "the file cut at %zu bytes", cut);
+		if (fd >= 0)
+			close(fd);
+		for (i = 0; i < n; i++) {
+			int rc;
+
+			fill(o, sizeof(o), (unsigned)i + 50);
+			rc = zsfs_backing_load(b, loc[i], in, sizeof(in));
+			past += (loc[i] >> 13) * 64 + 8 + sizeof(o) > cut;
+			if (rc == -EIO)
+				eio++;
+			else if (rc != (int)sizeof(o) || memcmp(in, o, sizeof(o)))
+				bad++;
+		}
+		TAP_OK(eio == past && past >= n / 2 && bad == 0,
+		       "only the %zu objects past the cut are EIO (%zu), the others read back",
+		       past, eio);
+	}
 	zsfs_backing_close(b);
 }
 
