@@ -5,8 +5,8 @@
  * An unnamed backing file of SIZE_MIB in DIR is filled to 90% with
  * objects of compressed-page sizes (1-3.5 KiB, one in ten raw 4 KiB);
  * then every object is loaded in random order from the page cache, then
- * again with the file's cache dropped (POSIX_FADV_DONTNEED: reads from
- * the disk); then a random half is freed and the file filled again, so
+ * again after zsfs_backing_flush() (written out, dropped from the cache:
+ * reads from the disk); then a random half is freed and the file filled again, so
  * every store searches a fragmented map.  Prints stores and loads per
  * second, MB/s of payload, the share of the file the objects take
  * (packing) and st_blocks before and after the frees (punching).
@@ -117,11 +117,10 @@ int main(int argc, char **argv)
 	struct zsfs_backing *b;
 	struct rec *r;
 	uint64_t seed = 88172645463325252ull, bytes, bytes2;
-	size_t cap = (size_t)(mib << 20) / 1024, n, n2, bad, stored;
+	size_t cap = (size_t)(mib << 20) / 1024, n, bad, stored;
 	double ts, tl, ts2;
 	long long disk_full, disk_half;
 	char err[256], path[4096];
-	int fd;
 
 	/* a named file (removed at close), so the cache can be dropped and
 	 * st_blocks read from outside */
@@ -142,15 +141,12 @@ int main(int argc, char **argv)
 	tl = load_all(b, r, n, &seed, &bad);
 	printf("load, cached, random: %9.0f objects/s %7.1f MB/s (%zu bad)\n",
 	       (double)n / tl, (double)bytes / tl / 1e6, bad);
-	fd = open(path, O_RDONLY);
-	if (fd >= 0 && fdatasync(fd) == 0 &&
-	    posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0) {
+	/* written out and dropped from the page cache: loads read the disk */
+	if (zsfs_backing_flush(b) == 0) {
 		tl = load_all(b, r, n, &seed, &bad);
 		printf("load, disk, random:   %9.0f objects/s %7.1f MB/s (%zu bad)\n",
 		       (double)n / tl, (double)bytes / tl / 1e6, bad);
 	}
-	if (fd >= 0)
-		close(fd);
 	disk_full = blocks(path);
 	for (size_t i = 0; i < n; i++)
 		if (rnd(&seed) % 2) {
@@ -161,9 +157,8 @@ int main(int argc, char **argv)
 	zsfs_backing_stats(b, &st);
 	printf("freed a random half: %zu blocks punched, disk %.1f -> %.1f MiB\n",
 	       st.bd_punched, (double)disk_full / (1 << 20), (double)disk_half / (1 << 20));
-	n2 = fill(b, r, n, (mib << 20) / 10 * 9, &seed, &bytes2, &ts2, &stored);
+	(void)fill(b, r, n, (mib << 20) / 10 * 9, &seed, &bytes2, &ts2, &stored);
 	zsfs_backing_stats(b, &st);
-	(void)n2;
 	printf("store, fragmented:    %9.0f objects/s %7.1f MB/s (%zu objects into the holes, until full: bd_full %zu)\n",
 	       (double)stored / ts2, (double)bytes2 / ts2 / 1e6, stored, st.bd_full);
 	zsfs_backing_close(b);

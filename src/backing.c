@@ -66,6 +66,9 @@ struct zsfs_backing {
 	size_t punching;      /* protected by lock: blocks marked full while
 			       * their punch runs */
 	bool no_punch;        /* protected by lock: the filesystem cannot */
+	/* protected by lock: the bytes stored since the last flush lie in
+	 * [dirty_lo, dirty_hi); empty when lo >= hi */
+	uint64_t dirty_lo, dirty_hi;
 
 	_Atomic size_t bd_reads, bd_writes, failed_reads, failed_writes;
 	_Atomic size_t bd_full, bd_punched;
@@ -347,7 +350,44 @@ int zsfs_backing_store(struct zsfs_backing *b, const void *obj, size_t len,
 		return -ENOSPC;
 	}
 	atomic_fetch_add(&b->bd_writes, 1);
+	pthread_mutex_lock(&b->lock);
+	if (b->dirty_lo >= b->dirty_hi) {
+		b->dirty_lo = slot * ZSFS_BACKING_SLOT;
+		b->dirty_hi = b->dirty_lo + total;
+	} else {
+		if (slot * ZSFS_BACKING_SLOT < b->dirty_lo)
+			b->dirty_lo = slot * ZSFS_BACKING_SLOT;
+		if (slot * ZSFS_BACKING_SLOT + total > b->dirty_hi)
+			b->dirty_hi = slot * ZSFS_BACKING_SLOT + total;
+	}
+	pthread_mutex_unlock(&b->lock);
 	*locp = slot << ZSFS_BACKING_LEN_BITS | len;
+	return 0;
+}
+
+int zsfs_backing_flush(struct zsfs_backing *b)
+{
+	uint64_t lo, hi;
+
+	pthread_mutex_lock(&b->lock);
+	lo = b->dirty_lo;
+	hi = b->dirty_hi;
+	b->dirty_lo = b->dirty_hi = 0;
+	pthread_mutex_unlock(&b->lock);
+	if (lo >= hi)
+		return 0;
+	/*
+	 * fdatasync, not sync_file_range: it reports a write-out error that
+	 * happened since the last call whichever range it hit, and it also
+	 * writes the block allocations of the sparse file, so the pages can
+	 * really be dropped.
+	 */
+	if (fdatasync(b->fd) < 0) {
+		atomic_fetch_add(&b->failed_writes, 1);
+		return -EIO;
+	}
+	lo -= lo % ZSFS_BACKING_BLOCK;
+	(void)posix_fadvise(b->fd, (off_t)lo, (off_t)(hi - lo), POSIX_FADV_DONTNEED);
 	return 0;
 }
 

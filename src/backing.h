@@ -100,11 +100,14 @@
  *	  all its pages.
  *	- Page cache: stores go through the kernel's page cache, so the
  *	  bytes written back stay in RAM (the daemon's memory cgroup is
- *	  charged for them) until the kernel writes and drops them.
- *	  Writeback should end each batch with sync_file_range() and
- *	  posix_fadvise(POSIX_FADV_DONTNEED) on the range it wrote, or the
- *	  RAM is not really given back under pressure.  O_DIRECT would need
- *	  block-aligned writes, which dense packing is not.
+ *	  charged for them) until the kernel writes and drops them, and a
+ *	  write-out error surfaces only later.  Writeback is therefore two
+ *	  phases per batch: store the batch's objects, zsfs_backing_flush()
+ *	  (fdatasync, then the range dropped from the cache), and only when
+ *	  it returns 0 swap the entries to BACKED and free the pool objects;
+ *	  on -EIO free the new locations and keep the pages in RAM.  So a
+ *	  failing disk never loses a page that was in RAM.  O_DIRECT would
+ *	  need block-aligned writes, which dense packing is not.
  *	- Ownership: the store should own the backing file (struct
  *	  zsfs_store_params.backing), since the store frees objects; today
  *	  the filesystem opens it (zsfs_fs_init) after the store, for the
@@ -221,6 +224,17 @@ int zsfs_backing_load(struct zsfs_backing *b, uint64_t loc, void *dst,
  * slots are not all in use (a double free: nothing is changed).
  */
 int zsfs_backing_free(struct zsfs_backing *b, uint64_t loc);
+
+/*
+ * zsfs_backing_flush() - write out what was stored since the last flush
+ * and drop it from the kernel's page cache, so the RAM it took there is
+ * given back.  A store is only in the page cache until then: a write-out
+ * that fails later loses it, and this is where that is found.
+ * Return: 0; -EIO when the write-out failed (counted in failed_writes):
+ * the objects stored since the last successful flush may not read back,
+ * and the caller that still holds their bytes should keep them.
+ */
+int zsfs_backing_flush(struct zsfs_backing *b);
 
 /* The length of the object at @loc (no I/O). */
 static inline size_t zsfs_backing_loc_len(uint64_t loc)

@@ -1,7 +1,8 @@
 /*
  * backing_basic.c - unit test of the backing file (backing.h): opening,
  * refusing and locking the file; store/load round trips; reuse of freed
- * slots; punched blocks (st_blocks drops); a full file is ENOSPC; a
+ * slots; punched blocks (st_blocks drops); flush gives the page cache
+ * back; a full file is ENOSPC; a
  * failing disk (the test hook) is EIO for loads and ENOSPC for stores;
  * damaged bytes are EIO; the map is charged to the budget; and, as root,
  * a backing file on a tiny tmpfs that fills up: ENOSPC, never EIO, and
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -409,6 +411,70 @@ static void test_errors(void)
 	zsfs_backing_close(b);
 }
 
+/* Pages of @path resident in the page cache, of its first @len bytes. */
+static long resident(const char *path, size_t len)
+{
+	unsigned char *vec;
+	long n = 0;
+	size_t pages = len / 4096;
+	void *m;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return -1;
+	vec = calloc(pages, 1);
+	if (vec && mincore(m, len, vec) == 0)
+		for (size_t i = 0; i < pages; i++)
+			n += vec[i] & 1;
+	else
+		n = -1;
+	free(vec);
+	munmap(m, len);
+	return n;
+}
+
+/* flush writes the stores out and gives their page cache back. */
+static void test_flush(void)
+{
+	unsigned char o[3000], in[4096];
+	uint64_t loc[1400];
+	char path[400], err[256];
+	struct zsfs_backing *b;
+	size_t i, n = sizeof(loc) / sizeof(loc[0]), bad = 0;
+	long before, after;
+
+	snprintf(path, sizeof(path), "%s/bd-flush", work);
+	if (open_at(path, 8 * MiB, NULL, &b, err, sizeof(err))) {
+		TAP_OK(0, "open %s: %s", path, err);
+		return;
+	}
+	TAP_OK(zsfs_backing_flush(b) == 0, "a flush with nothing stored does nothing");
+	for (i = 0; i < n; i++) {
+		fill(o, sizeof(o), (unsigned)i);
+		if (zsfs_backing_store(b, o, sizeof(o), &loc[i]))
+			break;
+	}
+	TAP_OK(i == n, "stored %zu objects, about 4 MiB", n);
+	before = resident(path, 8 * MiB);
+	TAP_OK(zsfs_backing_flush(b) == 0, "flush");
+	after = resident(path, 8 * MiB);
+	TAP_OK(before >= (long)(n * 3000 / 4096 / 2) && after >= 0 && after <= before / 10,
+	       "the stores' page cache is given back: %ld pages resident before, %ld after",
+	       before, after);
+	for (i = 0; i < n; i++) {
+		fill(o, sizeof(o), (unsigned)i);
+		if (zsfs_backing_load(b, loc[i], in, sizeof(in)) != (int)sizeof(o) ||
+		    memcmp(o, in, sizeof(o)))
+			bad++;
+	}
+	TAP_OK(bad == 0, "every object reads back from the disk");
+	zsfs_backing_close(b);
+}
+
 /* The map is charged to the budget, and refused when size= is too small. */
 static void test_budget(void)
 {
@@ -515,6 +581,7 @@ int main(void)
 	test_store();
 	test_punch();
 	test_errors();
+	test_flush();
 	test_budget();
 	test_tiny_fs();
 	return tap_done();
