@@ -73,7 +73,12 @@
  *	  the location (48 bits) and whose other bits keep what a decode
  *	  needs: the codec or "raw", and the dictionary id (the location's
  *	  length field is the compressed size, so compr_data_size and the
- *	  file's stats need no read).  Same-filled and hole entries never go
+ *	  file's stats need no read).  In the 8-byte entry as the page-table
+ *	  work lays it out (its branch at 990e9a0: kind in bits 0..2, IDLE 3,
+ *	  AGE 4..7, SETTLED 8, OBJ 9, dictionary 10..15, 16..20 free, handle
+ *	  21..63), BACKED (kind 5) keeps bits 0..15 as they are, with bit 9,
+ *	  which only SAME uses, meaning "raw" for BACKED, and holds the
+ *	  location in bits 16..63: exactly ZSFS_BACKING_LOC_BITS.  Same-filled and hole entries never go
  *	  to the file.  Shared objects (share.c) are written back once, when
  *	  the last reference is idle, or never; the simplest first step is
  *	  "never": writeback skips objects whose reference count is above 1.

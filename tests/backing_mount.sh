@@ -1,7 +1,7 @@
 #!/bin/bash
 # backing_mount.sh - backing= and backing_size= on a real mount: the file
 # is created 0600 at mount and removed at unmount, locked against a second
-# mount, its map counted in .zsctl (backing_bytes, bd_size_bytes, the
+# mount (also after the daemon forks into the background), its map counted in .zsctl (backing_bytes, bd_size_bytes, the
 # bd_stat and io_stat lines), a directory gets an unnamed file, and bad
 # values are refused before anything is mounted, with a message that
 # names them, leaving the user's files alone.  Nothing writes back yet
@@ -41,6 +41,18 @@ check "check passes with a backing file" sh -c "echo check >'$MNT/.zsctl'"
 refuse "backing=$BD,backing_size=256m" "in use by another mount" "a second mount of the same file"
 umount_clean "backing"
 check "the file the mount created is removed at unmount" test ! -e "$BD"
+
+# in the background (no -f) the daemon forks after opening the file: the
+# lock must go with it
+MNT3="$WORK/mnt3"
+mkdir -p "$MNT3"
+EXTRA_MOUNTS="$MNT2 $MNT3"
+"$ZSFS" "$MNT3" -o "backing=$BD,backing_size=16m" >"$WORK/bg.log" 2>&1
+check "a daemonized mount with a backing file" grep -q " $MNT3 " /proc/mounts
+refuse "backing=$BD,backing_size=16m" "in use by another mount" "a second mount while the first runs in the background"
+fusermount3 -u "$MNT3"
+for _ in $(seq 50); do [ -e "$BD" ] || break; sleep 0.1; done
+check "the daemonized mount removes its file when it exits" test ! -e "$BD"
 
 # a directory: an unnamed file, nothing shows in it
 mkdir "$WORK/bdir"
