@@ -10,8 +10,9 @@
  *
  * The file
  *	backing=PATH names a regular file, created 0600 when missing, or
- *	reused when it is empty or was a zsfs backing file before (its first
- *	4 KiB block holds a label saying so); anything else is refused, so a
+ *	reused when it is empty (size 0, or all hole as truncate -s leaves
+ *	it) or was a zsfs backing file before (its first 4 KiB block holds a
+ *	label saying so); anything else is refused, so a
  *	typo never destroys a user's file.  A reused file must belong to the
  *	mounting user and be closed to group and others.  Its old contents
  *	are dropped at open (truncated to 0, then to backing_size).  When

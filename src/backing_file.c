@@ -43,13 +43,14 @@ static int write_all(int fd, const void *buf, size_t len, off_t off)
 	return 0;
 }
 
-/* Is the open file at @fd (size @st_size) empty or one of ours? */
+/* Is the open file at @fd (size @st_size) empty, all hole (as truncate -s
+ * leaves it: nothing to lose), or one of ours? */
 static int is_ours(int fd, off_t st_size)
 {
 	char buf[sizeof(backing_label) - 1];
 	ssize_t n;
 
-	if (st_size == 0)
+	if (st_size == 0 || (lseek(fd, 0, SEEK_DATA) < 0 && errno == ENXIO))
 		return 1;
 	do
 		n = pread(fd, buf, sizeof(buf), 0);

@@ -137,6 +137,20 @@ static void test_open(void)
 		       bs.bd_size_bytes);
 		zsfs_backing_close(b);
 	}
+	/* a file that is all hole (truncate -s) holds nothing to lose */
+	snprintf(other, sizeof(other), "%s/sparse", work);
+	fd = open(other, O_CREAT | O_WRONLY, 0600);
+	TAP_OK(fd >= 0 && ftruncate(fd, 3 * MiB) == 0, "a sparse 3m file (truncate -s)");
+	close(fd);
+	rc = open_at(other, 0, NULL, &b, err, sizeof(err));
+	TAP_OK(rc == 0, "is reused, its size taken (%s)", err);
+	if (rc == 0) {
+		struct zsfs_backing_stats bs;
+
+		zsfs_backing_stats(b, &bs);
+		TAP_OK(bs.bd_size_bytes == 3 * MiB, "3m (%zu)", bs.bd_size_bytes);
+		zsfs_backing_close(b);
+	}
 
 	/* refusals, and the user's file is untouched */
 	snprintf(other, sizeof(other), "%s/precious", work);
