@@ -37,7 +37,8 @@
  * object, charged to the budget as ZSFS_HOLD_DEDUP.  When the
  * index cannot grow (size= or malloc), pages are stored unindexed.
  *
- * The hash: XXH3-64 of libxxhash when configure found it; without it
+ * The hash: XXH3-64 of libxxhash when configure found it (dedup_hash.c:
+ * compiled inline for AVX2 where the CPU has it); without it
  * dedup= is refused at mount (zsfs_store_create) and only the sharing of
  * copy_file_range is left.
  *
@@ -50,10 +51,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#ifdef HAVE_XXHASH
-#include <xxhash.h>
-#endif
 
 #include "store_internal.h"
 
@@ -168,6 +165,7 @@ int dedup_init(struct zsfs_store *store, bool on, unsigned bits, char *err,
 		return -EINVAL;
 	}
 #endif
+	dedup_hash_init();
 	store->dedup.on = on;
 	store->dedup.bits = bits && bits < 64 ? bits : 64;
 	return -pthread_mutex_init(&store->dedup.lock, NULL);
@@ -186,14 +184,8 @@ void dedup_fini(struct zsfs_store *store)
 uint64_t dedup_hash(const struct zsfs_store *store, const void *p,
 		    size_t len)
 {
-	uint64_t x = 0;
+	uint64_t x = dedup_hash_bytes(p, len);
 
-#ifdef HAVE_XXHASH
-	x = XXH3_64bits_withSeed(p, len, len);
-#else
-	(void)p;
-	(void)len;
-#endif
 	if (store->dedup.bits < 64)
 		x &= (UINT64_C(1) << store->dedup.bits) - 1;
 	return x;
