@@ -162,10 +162,8 @@ struct store_share {
 
 /* The dedup index (dedup.c): by the hash of the stored bytes. */
 struct dedup_xslot {
-	uint64_t hash;
+	uint64_t tag;              /* key, stored bytes, RAW (dedup.c) */
 	zs_handle h;               /* 0 = empty slot */
-	uint32_t len;              /* the entry's length word, not settled */
-	uint32_t kind;             /* ZSFS_PK_COMP or ZSFS_PK_RAW */
 };
 struct store_dedup {
 	bool on;                   /* constant: dedup= */
