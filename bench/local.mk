@@ -17,7 +17,7 @@ bench_smallwrite_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 bench_smallwrite_LDADD = src/libzsfsdata.a alloc/libzsalloc.a \
 	$(LZ4_LIBS) $(ZSTD_LIBS)
 
-EXTRA_DIST += bench/compare bench/chart bench/README.md bench/RESULTS.md bench/compare.png bench/killcycle.sh bench/roundtrips.sh
+EXTRA_DIST += bench/compare bench/dedup_workloads.sh bench/chart bench/README.md bench/RESULTS.md bench/compare.png bench/killcycle.sh bench/roundtrips.sh
 
 BENCH_FLAGS =
 
@@ -34,4 +34,4 @@ bench_dedupwrite_SOURCES = bench/dedupwrite.c tests/test_util.h
 bench_dedupwrite_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 bench_dedupwrite_LDADD = src/libzsfsdata.a alloc/libzsalloc.a \
 	$(LZ4_LIBS) $(ZSTD_LIBS)
-EXTRA_DIST += bench/dedup.sh bench/dedup_workloads.sh
+EXTRA_DIST += bench/dedup.sh
