@@ -30,6 +30,7 @@ src_libzsfsdata_a_SOURCES = \
 	src/entry.c \
 	src/share.c \
 	src/dedup.c \
+	src/dedup_hash.c \
 	src/dirty.c \
 	src/pagejob.c \
 	src/fileio.c \
@@ -120,6 +121,7 @@ FUZZ_PAGESTORE_SRCS = \
 	$(srcdir)/src/entry.c \
 	$(srcdir)/src/share.c \
 	$(srcdir)/src/dedup.c \
+	$(srcdir)/src/dedup_hash.c \
 	$(srcdir)/src/dirty.c \
 	$(srcdir)/src/pagejob.c \
 	$(srcdir)/src/fileio.c \

@@ -31,13 +31,18 @@
  * found by later writes; the old one leaves the index when freed).
  *
  * The index: one open-addressing table by hash (linear probing,
- * backward-shift deletion, grown at 3/4 full; several objects may have
- * one hash), 24-byte slots: hash, handle, the entry's length word and
- * kind.  At the table's load of 3/8..3/4 that is 32-64 bytes per indexed
- * object, charged to the budget as ZSFS_HOLD_DEDUP.  When the
- * index cannot grow (size= or malloc), pages are stored unindexed.
+ * backward-shift deletion, grown at 1/2 full; several objects may have
+ * one hash), 16-byte slots: the handle and a tag packing the key (the
+ * hash's low 50 bits), the object's stored bytes (13 bits) and whether
+ * it is RAW.  Most lookups miss (a page not stored yet), and a miss in
+ * linear probing reads about (1 + 1/(1-a)^2)/2 slots at load a: 8.5 at
+ * 3/4, 2.5 at 1/2, so the table is kept between 1/4 and 1/2 full; with
+ * 16-byte slots that is still 32-64 bytes per indexed object, charged
+ * to the budget as ZSFS_HOLD_DEDUP.  When the index cannot grow
+ * (size= or malloc), pages are stored unindexed.
  *
- * The hash: XXH3-64 of libxxhash when configure found it; without it
+ * The hash: XXH3-64 of libxxhash when configure found it (dedup_hash.c:
+ * compiled inline for AVX2 where the CPU has it); without it
  * dedup= is refused at mount (zsfs_store_create) and only the sharing of
  * copy_file_range is left.
  *
@@ -51,13 +56,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef HAVE_XXHASH
-#include <xxhash.h>
-#endif
-
 #include "store_internal.h"
 
 #define DEDUP_MIN_CAP 256u
+
+/* A slot's tag: key in bits 0..49, stored bytes (<= 4096) in 50..62,
+ * RAW in 63.  dedup_hash() returns keys (50 bits at most). */
+#define KEY_BITS 50
+#define KEY_MASK ((UINT64_C(1) << KEY_BITS) - 1)
+#define TAG_RAW (UINT64_C(1) << 63)
+
+static uint64_t tag_make(uint64_t key, uint32_t kind, size_t bytes)
+{
+	return key | ((uint64_t)bytes << KEY_BITS) |
+	       (kind == ZSFS_PK_RAW ? TAG_RAW : 0);
+}
+
+static uint64_t tag_key(uint64_t tag)
+{
+	return tag & KEY_MASK;
+}
 
 static size_t home(uint64_t key, size_t cap)
 {
@@ -70,7 +88,7 @@ static size_t home(uint64_t key, size_t cap)
 static void x_insert(struct dedup_xslot *tab, size_t cap,
 		     const struct dedup_xslot *x)
 {
-	size_t i = home(x->hash, cap);
+	size_t i = home(tag_key(x->tag), cap);
 
 	while (tab[i].h)
 		i = (i + 1) & (cap - 1);
@@ -88,7 +106,7 @@ static void x_delete(struct dedup_xslot *tab, size_t cap, size_t i)
 		j = (j + 1) & (cap - 1);
 		if (!tab[j].h)
 			break;
-		k = home(tab[j].hash, cap);
+		k = home(tag_key(tab[j].tag), cap);
 		/* Move j back to i unless its home lies in (i, j]. */
 		if ((j > i && (k <= i || k > j)) ||
 		    (j < i && k <= i && k > j)) {
@@ -107,7 +125,7 @@ static int grow(struct zsfs_store *store)
 	size_t ncap, more, i;
 	int rc;
 
-	if ((dd->used + 1) * 4 <= dd->hcap * 3)
+	if ((dd->used + 1) * 2 <= dd->hcap)
 		return 0;
 	ncap = dd->hcap ? dd->hcap * 2 : DEDUP_MIN_CAP;
 	more = (ncap - dd->hcap) * sizeof(*nx);
@@ -168,6 +186,7 @@ int dedup_init(struct zsfs_store *store, bool on, unsigned bits, char *err,
 		return -EINVAL;
 	}
 #endif
+	dedup_hash_init();
 	store->dedup.on = on;
 	store->dedup.bits = bits && bits < 64 ? bits : 64;
 	return -pthread_mutex_init(&store->dedup.lock, NULL);
@@ -186,14 +205,8 @@ void dedup_fini(struct zsfs_store *store)
 uint64_t dedup_hash(const struct zsfs_store *store, const void *p,
 		    size_t len)
 {
-	uint64_t x = 0;
+	uint64_t x = dedup_hash_bytes(p, len) & KEY_MASK;
 
-#ifdef HAVE_XXHASH
-	x = XXH3_64bits_withSeed(p, len, len);
-#else
-	(void)p;
-	(void)len;
-#endif
 	if (store->dedup.bits < 64)
 		x &= (UINT64_C(1) << store->dedup.bits) - 1;
 	return x;
@@ -228,10 +241,12 @@ int dedup_find(struct zsfs_store *store, uint64_t hash, uint32_t kind,
 		pthread_mutex_lock(&dd->lock);
 		for (i = dd->hcap ? home(hash, dd->hcap) : 0;
 		     dd->hcap && dd->byx[i].h; i = (i + 1) & (dd->hcap - 1)) {
-			if (dd->byx[i].hash != hash || seen++ < skip)
+			uint64_t tag = dd->byx[i].tag;
+
+			if (tag_key(tag) != hash || seen++ < skip)
 				continue;
-			cand.kind = dd->byx[i].kind;
-			cand.len = dd->byx[i].len;
+			cand.kind = tag & TAG_RAW ? ZSFS_PK_RAW : ZSFS_PK_COMP;
+			cand.len = (uint32_t)((tag & ~TAG_RAW) >> KEY_BITS);
 			cand.val = dd->byx[i].h;
 			break;
 		}
@@ -267,9 +282,11 @@ void dedup_add(struct zsfs_store *store, uint64_t hash,
 	       const struct zsfs_pentry *ne)
 {
 	struct store_dedup *dd = &store->dedup;
-	struct dedup_xslot x = { .hash = hash, .h = ne->val,
-				 .len = ne->len & ~ZSFS_PLEN_SETTLED,
-				 .kind = ne->kind };
+	struct dedup_xslot x = {
+		.tag = tag_make(hash, ne->kind, ne->kind == ZSFS_PK_COMP ?
+				zsfs_pentry_bytes(ne) : ZSFS_PAGE_SIZE),
+		.h = ne->val,
+	};
 
 	pthread_mutex_lock(&dd->lock);
 	if (grow(store) == 0) {

@@ -255,6 +255,14 @@ int zsfs_file_flush(struct zsfs_store *store, struct zsfs_file *file);
 int zsfs_file_copy(struct zsfs_store *store, struct zsfs_file *dst,
 		   uint64_t doff, const struct zsfs_file *src, uint64_t soff,
 		   uint64_t len, size_t *copied);
+/* The same, given both files' sizes (@src_size, @dst_size before the
+ * copy): when the copy runs to the end of the source and the destination
+ * ends no later than the copy, the partial last page is shared as well
+ * (bytes past a file's end are zeros in its last page). */
+int zsfs_file_copy_sized(struct zsfs_store *store, struct zsfs_file *dst,
+			 uint64_t doff, uint64_t dst_size,
+			 const struct zsfs_file *src, uint64_t soff,
+			 uint64_t src_size, uint64_t len, size_t *copied);
 
 struct zsfs_file_stats {
 	size_t stored_bytes;     /* pool bytes of its pages: compressed sizes, 4096 raw;

@@ -15,6 +15,7 @@
  *	entry.c      a file's entries: replace, release, counts, check
  *	share.c      shared objects: reference counts, the reference audit
  *	dedup.c      content deduplication: the hash -> object index
+ *	dedup_hash.c its hash (XXH3, AVX2 where the CPU has it)
  *	recompress.c settled pages to a stronger level and a dictionary
  *	dict.c       dictionaries: table, references, training, loading
  *	pagecodec.c  page <-> entry: same-filled, codec, raw; codec states
@@ -161,10 +162,8 @@ struct store_share {
 
 /* The dedup index (dedup.c): by the hash of the stored bytes. */
 struct dedup_xslot {
-	uint64_t hash;
+	uint64_t tag;              /* key, stored bytes, RAW (dedup.c) */
 	zs_handle h;               /* 0 = empty slot */
-	uint32_t len;              /* the entry's length word, not settled */
-	uint32_t kind;             /* ZSFS_PK_COMP or ZSFS_PK_RAW */
 };
 struct store_dedup {
 	bool on;                   /* constant: dedup= */
@@ -379,6 +378,15 @@ void dedup_add(struct zsfs_store *store, uint64_t hash,
 /* Drop @e's reference on its object: true when it was the last (the
  * caller frees it; it has left the index). */
 bool obj_put(struct zsfs_store *store, const struct zsfs_pentry *e);
+
+/* ---- dedup_hash.c: the index's hash (XXH3-64, AVX2 where it can) ------ */
+
+/* Choose the implementation, once per process (dedup_init calls it). */
+void dedup_hash_init(void);
+/* XXH3-64 of @len bytes at @p, seeded with @len. */
+uint64_t dedup_hash_bytes(const void *p, size_t len);
+/* "xxh3-avx2", "xxh3" or "none". */
+const char *dedup_hash_impl(void);
 
 /* ---- dirty.c: the dirty set ------------------------------------------- */
 
