@@ -1,9 +1,12 @@
 /*
- * filemeta.c - the page store's bookkeeping per small file: creates N
- * files of MIN..MAX pages (text, a partial last page, flushed) through the
- * pagestore API and prints, per file, what malloc really holds for them
- * (mallinfo2's in-use bytes after minus before) next to what
- * zsfs_file_meta_bytes() says, and the pool's bytes.
+ * filemeta.c - the page store's bookkeeping per file: creates N files of
+ * MIN..MAX pages (text, a partial last page, flushed) through the
+ * pagestore API and prints, per file and per stored page, what malloc
+ * really holds for them (mallinfo2's in-use bytes after minus before)
+ * next to what zsfs_file_meta_bytes() says, and the pool's bytes.  "table
+ * per page" is the page table's part: the bytes beyond what an empty
+ * file takes, per page; small files keep their first pages in the file
+ * struct, so use large ones (2000 64 256) for the cost of a page.
  *
  *	bench/filemeta [N [MIN_PAGES [MAX_PAGES]]]   (10000 1 3)
  */
@@ -49,7 +52,7 @@ int main(int argc, char **argv)
 	struct zsfs_file **f;
 	struct zsfs_store *s;
 	unsigned char *buf;
-	size_t i, j, len, meta = 0, h0, h1, pages = 0, w;
+	size_t i, j, len, meta = 0, h0, h1, pages = 0, w, empty;
 	char err[128];
 
 	if (!n || !lo || hi < lo)
@@ -62,6 +65,9 @@ int main(int argc, char **argv)
 	memset(buf, 'x', ZSFS_PAGE_SIZE);
 	zsfs_file_create(&f[0]);
 	zsfs_file_write(s, f[0], 0, ZSFS_PAGE_SIZE, buf, &w);
+	zsfs_file_destroy(s, f[0]);
+	zsfs_file_create(&f[0]);
+	empty = zsfs_file_meta_bytes(f[0]);
 	zsfs_file_destroy(s, f[0]);
 	h0 = heap_in_use();
 	for (i = 0; i < n; i++) {
@@ -91,8 +97,11 @@ int main(int argc, char **argv)
 	printf("files %zu pages %zu (%zu..%zu per file)\n", n, pages, lo, hi);
 	printf("heap per file %.1f bytes (malloc in use)\n",
 	       (double)(h1 - h0) / (double)n);
-	printf("meta per file %.1f bytes (zsfs_file_meta_bytes)\n",
-	       (double)meta / (double)n);
+	printf("meta per file %.1f bytes (zsfs_file_meta_bytes; empty file %zu)\n",
+	       (double)meta / (double)n, empty);
+	printf("heap per page %.2f bytes, meta per page %.2f, table per page %.2f\n",
+	       (double)(h1 - h0) / (double)pages, (double)meta / (double)pages,
+	       (double)(meta - n * empty) / (double)pages);
 	printf("pool per file %.1f bytes (mem_bytes), compressed %.1f\n",
 	       (double)ps.mem_bytes / (double)n,
 	       (double)st.compr_data_size / (double)n);
