@@ -8,16 +8,21 @@
  * slots on them.
  *
  * Tree.  Levels count from the leaves: a leaf (level 1) holds entries of
- * 8 bytes, an interior node child pointers (8 bytes too).  Key bits 6*(level-1) ..
- * 6*level-1 choose the slot at a level.  A node has 1, 2, 4, ..., 64
- * slots: the smallest power of two above its highest used slot.  The
- * size class (log2 of the slot count, 0..6) rides in the low 3 bits of
- * the pointer to the node (the parent's child slot, or pm->root); malloc
- * aligns to at least 8, so those bits are free.  A file of 4 pages has a
- * tree of one 1-slot leaf (8 bytes, a 32-byte malloc chunk), of 19 pages
- * one 16-slot leaf; a full leaf is 64 slots (512 bytes, a 528-byte chunk
- * with glibc) and maps 256 KiB of file: 8.25 bytes a page, and 8.25/64
- * more for its slot in a full parent, 8.38 in all for a large file.
+ * 8 bytes, an interior node child pointers (8 bytes too).  Key bits
+ * 6*(level-1) .. 6*level-1 choose the slot at a level.  A node has the
+ * slots of the smallest size class above its highest used slot: 1, 3, 7,
+ * 15, 23, 31, 39, 47, 55 or 64.  Odd counts because glibc's chunk for 8*k
+ * bytes is 8*k + 8 for odd k and 8*k + 16 for even k (a 4-slot node took
+ * a 48-byte chunk, a 3-slot one takes 32), and steps of 8 slots above 15
+ * because powers of two left a file's last leaf a quarter empty on
+ * average: files of 5..40 pages cost 10.6 bytes of tree a page with
+ * powers of two, 8.4 with these (modelled; bench/filemeta measures).
+ * The size class (0..9) rides in the low 4 bits of the pointer to the
+ * node (the parent's child slot, or pm->root): malloc aligns to 16.  A
+ * file of 4 pages has a tree of one 1-slot leaf (8 bytes, a 32-byte
+ * chunk); a full leaf is 64 slots (512 bytes, a 528-byte chunk) and maps
+ * 256 KiB of file: 8.25 bytes a page, 8.38 with its slot in a full
+ * parent, the floor for a large file.
  *
  * Storing a key above 64^height - 1 grows the tree upwards; storing a slot
  * past a node's size grows that node (realloc).  zsfs_pagemap_clear()
@@ -39,12 +44,16 @@
 
 #include "pagemap.h"
 
-/* Size classes 0..6: 1..64 slots, kept in the low bits of node pointers. */
-#define CLS_MASK ((uintptr_t)7)
-#define CLS_MAX ZSFS_PAGEMAP_SHIFT
+/* Size classes 0..9: their slots (see above), kept in the low bits of
+ * node pointers. */
+static const unsigned char cls_slots[] = { 1, 3, 7, 15, 23, 31, 39, 47, 55,
+					   ZSFS_PAGEMAP_FANOUT };
+#define CLS_MASK ((uintptr_t)15)
+#define CLS_MAX (sizeof(cls_slots) - 1)
 
-_Static_assert(alignof(max_align_t) >= 8, "3 tag bits in node pointers");
-_Static_assert(CLS_MAX <= CLS_MASK, "size class fits the tag");
+_Static_assert(alignof(max_align_t) >= 16, "4 tag bits in node pointers");
+_Static_assert(sizeof(cls_slots) <= CLS_MASK + 1, "size class fits the tag");
+_Static_assert(ZSFS_PAGEMAP_FANOUT == 64, "the classes end at 64 slots");
 _Static_assert(ZSFS_PAGEMAP_DIRECT <= ZSFS_PAGEMAP_MAX_INDEX, "direct slots");
 _Static_assert(sizeof(struct zsfs_pentry) == sizeof(uint64_t) &&
 	       sizeof(void *) <= sizeof(uint64_t), "8-byte slots");
@@ -92,7 +101,7 @@ static unsigned ref_cls(const void *ref)
 
 static unsigned ref_cap(const void *ref)
 {
-	return 1u << ref_cls(ref);
+	return cls_slots[ref_cls(ref)];
 }
 
 static struct zsfs_pentry *ref_leaf(const void *ref)
@@ -110,7 +119,7 @@ static unsigned cls_for(unsigned slot)
 {
 	unsigned c = 0;
 
-	while ((1u << c) <= slot)
+	while (cls_slots[c] <= slot)
 		c++;
 	return c;
 }
@@ -118,7 +127,7 @@ static unsigned cls_for(unsigned slot)
 static size_t node_size(unsigned level, unsigned cls)
 {
 	(void)level; /* entries and child pointers: 8 bytes each */
-	return sizeof(uint64_t) << cls;
+	return sizeof(uint64_t) * cls_slots[cls];
 }
 
 static unsigned level_shift(unsigned level)
@@ -560,14 +569,22 @@ static int check_kind(const struct zsfs_pentry *e, uint64_t idx,
 static int check_rec(const void *ref, unsigned level, uint64_t base,
 		     struct pm_walk *w)
 {
-	unsigned shift = level_shift(level), cap = ref_cap(ref), i;
-	int top = node_top(ref, level), rc;
+	unsigned shift = level_shift(level), cap, i;
+	int top, rc;
 
+	if (ref_cls(ref) > CLS_MAX) {
+		if (w->msg)
+			snprintf(w->msg, w->msg_cap,
+				 "pagemap: bad size class %u at level %u covering key %llu",
+				 ref_cls(ref), level, (unsigned long long)base);
+		return -EUCLEAN;
+	}
+	cap = ref_cap(ref);
+	top = node_top(ref, level);
 	w->nodes++;
 	w->bytes += zsfs_malloc_size(ref_node(ref),
 				     node_size(level, ref_cls(ref)));
-	if (w->msg && (top < 0 || ref_cls(ref) > CLS_MAX ||
-		       cls_for((unsigned)top) != ref_cls(ref))) {
+	if (w->msg && (top < 0 || cls_for((unsigned)top) != ref_cls(ref))) {
 		snprintf(w->msg, w->msg_cap,
 			 "pagemap: %s node (%u slots, top %d) at level %u covering key %llu",
 			 top < 0 ? "empty" : "oversized", cap, top, level,

@@ -160,11 +160,11 @@ static void test_shape(void)
 	put(&pm, D + 2, 9);
 	TAP_OK(zsfs_pagemap_next_hole(&pm, D) == D + 1 &&
 	       zsfs_pagemap_next_hole(&pm, D + 2) == D + 3 && checked(&pm),
-	       "holes inside and at the end of a 4-slot leaf");
+	       "holes inside and at the end of a 3-slot leaf");
 	put(&pm, D + 1, 9);
 	put(&pm, D + 3, 9);
 	TAP_OK(zsfs_pagemap_next_hole(&pm, 0) == D + 4,
-	       "full 4-slot leaf: the hole is past its end");
+	       "4 entries in a 7-slot leaf: the hole is past them");
 	put(&pm, D + 63, 9);
 	TAP_OK(nodes(&pm) == 1 && zsfs_pagemap_bytes(&pm) >= 64 * sizeof(struct zsfs_pentry) &&
 	       checked(&pm), "slot 63: the leaf grew to 64 slots (%zu bytes)",
