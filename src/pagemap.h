@@ -9,12 +9,17 @@
  * (height h covers keys below 64^h), so a file with a few pages far apart
  * costs a few nodes on one path per page, however large it is; lookup is
  * O(height).  Every node is sized to its highest used slot, rounded up to
- * a power of two (1..64 slots: a 5-page file's tree is one 1-entry leaf),
- * and a node whose slots all became empty is freed at once, so the tree
- * never holds empty or oversized nodes (zsfs_pagemap_check verifies it).
+ * a size class (1, 3, 7, 15, 23 .. 55, 64 slots, pagemap.c says why: a
+ * 4-page file's tree is one 1-entry leaf), and a node whose slots all
+ * became empty is freed at once, so the tree never holds empty or
+ * oversized nodes (zsfs_pagemap_check verifies it).
  *
- * The table only stores entries; what an entry's handle or pointer means
- * (pool object, dirty page) is the page store's business.
+ * The table only moves entries; what an entry's handle or pointer means
+ * (pool object, dirty page) is the page store's business.  The entry's
+ * encoding is here, below, because its size is the table's cost: 8 bytes
+ * a page (bench/filemeta: 8.5 bytes of tree a page for files of 64..256
+ * pages with the malloc chunk headers and interior nodes, 6.0 a page on
+ * /usr/include and 7.9 on /usr/lib/gcc beyond the direct slots).
  *
  * Locking: none; the owner (the file, through its inode lock) serialises
  * writers.  The const functions never modify the table.
