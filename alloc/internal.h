@@ -119,25 +119,35 @@
 
 /*
  * A handle (zs_handle) carries what never changes while its object lives,
- * so that the table need not store it:
- *	bits  0..31 handle id: its entry in the handle table (never 0)
- *	bits 32..44 requested size (1..4096)
- *	bits 45..47 class shard
+ * so that the table need not store it, in ZS_HANDLE_BITS (43) bits:
+ *	bits  0..26 handle id: its entry in the handle table (never 0; the
+ *	            table holds at most ZS_HCHUNK_MAX * ZS_HCHUNK_ENTRIES,
+ *	            2^27, entries)
+ *	bits 27..39 requested size (1..4096)
+ *	bits 40..42 class shard
  * The 4-byte handle-table entry holds where the object is now, which
  * compaction changes:
  *	bits  0..10 slot index in the zspage (below 2048)
  *	bits 11..31 zspage id (never 0, below 2^21)
  * A free entry holds the next free handle id (0 while in a class cache).
  */
+#define ZS_H_ID_BITS 27u
+#define ZS_H_SIZE_SHIFT ZS_H_ID_BITS
+#define ZS_H_SHARD_SHIFT (ZS_H_SIZE_SHIFT + 13u)
 #define ZS_H(hid, size, shard)                                          \
-	((uint64_t)(hid) | ((uint64_t)(size) << 32) |                   \
-	 ((uint64_t)(shard) << 45))
-#define ZS_H_ID(h) ((uint32_t)(h))
-#define ZS_H_SIZE(h) ((size_t)(((h) >> 32) & 0x1fffu))
-#define ZS_H_SHARD(h) ((unsigned)(((h) >> 45) & 0x7u))
+	((uint64_t)(hid) | ((uint64_t)(size) << ZS_H_SIZE_SHIFT) |      \
+	 ((uint64_t)(shard) << ZS_H_SHARD_SHIFT))
+#define ZS_H_ID(h) ((uint32_t)((h) & ((UINT64_C(1) << ZS_H_ID_BITS) - 1)))
+#define ZS_H_SIZE(h) ((size_t)(((h) >> ZS_H_SIZE_SHIFT) & 0x1fffu))
+#define ZS_H_SHARD(h) ((unsigned)(((h) >> ZS_H_SHARD_SHIFT) & 0x7u))
 #define ZS_H_VALID(h)                                                   \
 	(ZS_H_ID(h) != 0 && ZS_H_SIZE(h) != 0 &&                        \
-	 ZS_H_SIZE(h) <= ZS_MAX_ALLOC_SIZE && ((h) >> 48) == 0)
+	 ZS_H_SIZE(h) <= ZS_MAX_ALLOC_SIZE && ((h) >> ZS_HANDLE_BITS) == 0)
+_Static_assert((uint64_t)ZS_HCHUNK_MAX * ZS_HCHUNK_ENTRIES <=
+			       (UINT64_C(1) << ZS_H_ID_BITS) &&
+		       ZS_MAX_ALLOC_SIZE < (1u << 13) &&
+		       ZS_H_SHARD_SHIFT + 3u == ZS_HANDLE_BITS,
+	       "handle ids, sizes and shards must fit ZS_HANDLE_BITS");
 #define ZS_ENT_SLOT_BITS 11u
 #define ZS_ENT(zid, slot)                                               \
 	(((uint32_t)(zid) << ZS_ENT_SLOT_BITS) | (uint32_t)(slot))

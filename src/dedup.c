@@ -32,14 +32,13 @@
  *
  * The index: one open-addressing table by hash (linear probing,
  * backward-shift deletion, grown at 1/2 full; several objects may have
- * one hash), 16-byte slots: the handle and a tag packing the key (the
- * hash's low 50 bits), the object's stored bytes (13 bits) and whether
- * it is RAW.  Most lookups miss (a page not stored yet), and a miss in
- * linear probing reads about (1 + 1/(1-a)^2)/2 slots at load a: 8.5 at
- * 3/4, 2.5 at 1/2, so the table is kept between 1/4 and 1/2 full; with
- * 16-byte slots that is still 32-64 bytes per indexed object, charged
- * to the budget as ZSFS_HOLD_DEDUP.  When the index cannot grow
- * (size= or malloc), pages are stored unindexed.
+ * one hash), 16-byte slots: the hash and the object's entry (pagemap.h:
+ * its kind and handle, which carries the length).  Most lookups miss (a
+ * page not stored yet), and a miss in linear probing reads about
+ * (1 + 1/(1-a)^2)/2 slots at load a: 8.5 at 3/4, 2.5 at 1/2, so the
+ * table is kept between 1/4 and 1/2 full: 32-64 bytes per indexed
+ * object, charged to the budget as ZSFS_HOLD_DEDUP.  When the index
+ * cannot grow (size= or malloc), pages are stored unindexed.
  *
  * The hash: XXH3-64 of libxxhash when configure found it (dedup_hash.c:
  * compiled inline for AVX2 where the CPU has it); without it
@@ -60,22 +59,10 @@
 
 #define DEDUP_MIN_CAP 256u
 
-/* A slot's tag: key in bits 0..49, stored bytes (<= 4096) in 50..62,
- * RAW in 63.  dedup_hash() returns keys (50 bits at most). */
+/* dedup_hash() returns keys of 50 bits at most (the test hook makes them
+ * shorter to force collisions). */
 #define KEY_BITS 50
 #define KEY_MASK ((UINT64_C(1) << KEY_BITS) - 1)
-#define TAG_RAW (UINT64_C(1) << 63)
-
-static uint64_t tag_make(uint64_t key, uint32_t kind, size_t bytes)
-{
-	return key | ((uint64_t)bytes << KEY_BITS) |
-	       (kind == ZSFS_PK_RAW ? TAG_RAW : 0);
-}
-
-static uint64_t tag_key(uint64_t tag)
-{
-	return tag & KEY_MASK;
-}
 
 static size_t home(uint64_t key, size_t cap)
 {
@@ -88,9 +75,9 @@ static size_t home(uint64_t key, size_t cap)
 static void x_insert(struct dedup_xslot *tab, size_t cap,
 		     const struct dedup_xslot *x)
 {
-	size_t i = home(tag_key(x->tag), cap);
+	size_t i = home(x->hash, cap);
 
-	while (tab[i].h)
+	while (tab[i].e.w)
 		i = (i + 1) & (cap - 1);
 	tab[i] = *x;
 }
@@ -104,9 +91,9 @@ static void x_delete(struct dedup_xslot *tab, size_t cap, size_t i)
 		size_t k;
 
 		j = (j + 1) & (cap - 1);
-		if (!tab[j].h)
+		if (!tab[j].e.w)
 			break;
-		k = home(tag_key(tab[j].tag), cap);
+		k = home(tab[j].hash, cap);
 		/* Move j back to i unless its home lies in (i, j]. */
 		if ((j > i && (k <= i || k > j)) ||
 		    (j < i && k <= i && k > j)) {
@@ -114,7 +101,7 @@ static void x_delete(struct dedup_xslot *tab, size_t cap, size_t i)
 			i = j;
 		}
 	}
-	tab[i].h = 0;
+	tab[i].e.w = 0;
 }
 
 /* Room for one more object.  Return 0, -ENOSPC, -ENOMEM. */
@@ -138,7 +125,7 @@ static int grow(struct zsfs_store *store)
 		return -ENOMEM;
 	}
 	for (i = 0; i < dd->hcap; i++)
-		if (dd->byx[i].h)
+		if (dd->byx[i].e.w)
 			x_insert(nx, ncap, &dd->byx[i]);
 	free(dd->byx);
 	dd->byx = nx;
@@ -154,17 +141,20 @@ static void index_remove(struct zsfs_store *store,
 {
 	struct store_dedup *dd = &store->dedup;
 	unsigned char obj[ZSFS_PAGE_SIZE];
+	zs_handle h = zsfs_pentry_handle(e);
 	size_t len, i;
 	uint64_t hash;
 
-	if (!dd->used || zsfs_pentry_dict(e))
-		return; /* objects with a dictionary are never indexed */
-	len = e->kind == ZSFS_PK_COMP ? zsfs_pentry_bytes(e) : ZSFS_PAGE_SIZE;
-	zs_read(store->pool, e->val, obj, len);
+	/* Only COMP and RAW objects without a dictionary are indexed. */
+	if (!dd->used || zsfs_pentry_dict(e) ||
+	    zsfs_pentry_kind(e) == ZSFS_PK_SAME)
+		return;
+	len = entry_bytes(store, e);
+	zs_read(store->pool, h, obj, len);
 	hash = dedup_hash(store, obj, len);
-	for (i = home(hash, dd->hcap); dd->byx[i].h;
+	for (i = home(hash, dd->hcap); dd->byx[i].e.w;
 	     i = (i + 1) & (dd->hcap - 1)) {
-		if (dd->byx[i].h == e->val) {
+		if (zsfs_pentry_handle(&dd->byx[i].e) == h) {
 			x_delete(dd->byx, dd->hcap, i);
 			dd->used--;
 			CNT_SUB(store, dedup_indexed, 1);
@@ -218,51 +208,48 @@ bool obj_put(struct zsfs_store *store, const struct zsfs_pentry *e)
 	bool last;
 
 	if (!dd->on)
-		return share_put(store, e->val);
+		return share_put(store, zsfs_pentry_handle(e));
 	pthread_mutex_lock(&dd->lock);
-	last = share_put(store, e->val);
+	last = share_put(store, zsfs_pentry_handle(e));
 	if (last)
 		index_remove(store, e);
 	pthread_mutex_unlock(&dd->lock);
 	return last;
 }
 
-int dedup_find(struct zsfs_store *store, uint64_t hash, uint32_t kind,
+int dedup_find(struct zsfs_store *store, uint64_t hash, enum zsfs_pkind kind,
 	       const void *obj, size_t len, struct zsfs_pentry *ne)
 {
 	struct store_dedup *dd = &store->dedup;
 	unsigned char have[ZSFS_PAGE_SIZE];
 	struct zsfs_pentry cand;
 	size_t i, skip = 0, seen;
+	zs_handle h;
 
 	for (;;) {
 		memset(&cand, 0, sizeof(cand));
 		seen = 0;
 		pthread_mutex_lock(&dd->lock);
 		for (i = dd->hcap ? home(hash, dd->hcap) : 0;
-		     dd->hcap && dd->byx[i].h; i = (i + 1) & (dd->hcap - 1)) {
-			uint64_t tag = dd->byx[i].tag;
-
-			if (tag_key(tag) != hash || seen++ < skip)
+		     dd->hcap && dd->byx[i].e.w; i = (i + 1) & (dd->hcap - 1)) {
+			if (dd->byx[i].hash != hash || seen++ < skip)
 				continue;
-			cand.kind = tag & TAG_RAW ? ZSFS_PK_RAW : ZSFS_PK_COMP;
-			cand.len = (uint32_t)((tag & ~TAG_RAW) >> KEY_BITS);
-			cand.val = dd->byx[i].h;
+			cand = dd->byx[i].e;
 			break;
 		}
 		/* A reference keeps it from being freed while we look. */
-		if (cand.val &&
-		    share_get(store, cand.val, cand.kind == ZSFS_PK_COMP ?
-			      zsfs_pentry_bytes(&cand) : ZSFS_PAGE_SIZE))
-			cand.val = 0;
+		h = zsfs_pentry_handle(&cand);
+		if (h && share_get(store, h, entry_bytes(store, &cand)))
+			h = 0;
 		pthread_mutex_unlock(&dd->lock);
-		if (!cand.val)
+		if (!h)
 			return -ENOENT;
 		/* The same kind, length and bytes (no dictionary: indexed
 		 * objects have none) decode to the same page. */
-		if (cand.kind == kind && zsfs_pentry_bytes(&cand) == len &&
+		if (zsfs_pentry_kind(&cand) == kind &&
+		    entry_bytes(store, &cand) == len &&
 		    !zsfs_pentry_dict(&cand)) {
-			zs_read(store->pool, cand.val, have, len);
+			zs_read(store->pool, h, have, len);
 			if (memcmp(have, obj, len) == 0) {
 				*ne = cand;
 				CNT_ADD(store, dedup_hits, 1);
@@ -272,7 +259,7 @@ int dedup_find(struct zsfs_store *store, uint64_t hash, uint32_t kind,
 		/* The same hash, other bytes: try the next one. */
 		CNT_ADD(store, dedup_collisions, 1);
 		if (obj_put(store, &cand))
-			zs_free(store->pool, cand.val);
+			zs_free(store->pool, h);
 		if (++skip > 8)
 			return -ENOENT;
 	}
@@ -282,12 +269,9 @@ void dedup_add(struct zsfs_store *store, uint64_t hash,
 	       const struct zsfs_pentry *ne)
 {
 	struct store_dedup *dd = &store->dedup;
-	struct dedup_xslot x = {
-		.tag = tag_make(hash, ne->kind, ne->kind == ZSFS_PK_COMP ?
-				zsfs_pentry_bytes(ne) : ZSFS_PAGE_SIZE),
-		.h = ne->val,
-	};
+	struct dedup_xslot x = { .hash = hash, .e = *ne };
 
+	x.e.w &= ~ZSFS_PE_SETTLED;
 	pthread_mutex_lock(&dd->lock);
 	if (grow(store) == 0) {
 		x_insert(dd->byx, dd->hcap, &x);

@@ -33,7 +33,8 @@ static int zero_partial(struct zsfs_store *store, struct zsfs_file *file,
 {
 	const struct zsfs_pentry *e = zsfs_pagemap_lookup(&file->map, idx);
 
-	if (!e || (e->kind == ZSFS_PK_SAME && e->val == 0))
+	if (!e || (zsfs_pentry_kind(e) == ZSFS_PK_SAME &&
+		   !(e->w & ZSFS_PE_OBJ) && zsfs_pentry_same_word(e) == 0))
 		return 0;
 	return write_page(store, file, idx, pgoff, n, zero_page);
 }
@@ -164,20 +165,22 @@ static int copy_page(struct zsfs_store *store, struct zsfs_file *dst,
 		page_drop(store, dst, didx);
 		return 0;
 	}
-	if (se->kind == ZSFS_PK_DIRTY)
+	if (zsfs_pentry_kind(se) == ZSFS_PK_DIRTY)
 		return page_store(store, dst, didx,
-				  ((const struct store_dirty *)(uintptr_t)se->val)->data);
+				  ((const struct store_dirty *)
+				   zsfs_pentry_dirty(se))->data);
 	/* @se may move when the slot grows a node of the same file. */
 	ne = *se;
 	se = NULL;
-	rc = zsfs_pagemap_slot(&dst->map, didx, &slot);
+	rc = file_slot(dst, didx, &slot);
 	if (rc)
 		return rc;
-	if (ne.kind == ZSFS_PK_COMP || ne.kind == ZSFS_PK_RAW) {
-		rc = share_get(store, ne.val, ne.kind == ZSFS_PK_COMP ?
-			       zsfs_pentry_bytes(&ne) : ZSFS_PAGE_SIZE);
+	if (zsfs_pentry_handle(&ne)) {
+		rc = share_get(store, zsfs_pentry_handle(&ne),
+			       zs_obj_size(store->pool,
+					   zsfs_pentry_handle(&ne)));
 		if (rc) {
-			if (slot->kind == ZSFS_PK_EMPTY)
+			if (!slot->w)
 				zsfs_pagemap_clear(&dst->map, didx);
 			return rc;
 		}
