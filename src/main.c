@@ -321,7 +321,7 @@ int main(int argc, char **argv)
 		goto out_ctl;
 	if (fuse_set_signal_handlers(fs.se) != 0)
 		goto out_session;
-	zsfs_autounmount_before(&au);
+	zsfs_autounmount_before(&au, cl.mountpoint);
 	if (fuse_session_mount(fs.se, cl.mountpoint) != 0)
 		goto out_signals;
 	/* the request counters and the INIT flags (transport.c) */
