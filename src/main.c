@@ -33,6 +33,7 @@
 #include "fs.h"
 #include "memcg.h"
 #include "sysmem.h"
+#include "uring.h"
 
 /* FUSE workers at most (loop.c starts them as requests overlap); as
  * many as libfuse's loop would start by default. */
@@ -321,6 +322,11 @@ int main(int argc, char **argv)
 		goto out_ctl;
 	if (fuse_set_signal_handlers(fs.se) != 0)
 		goto out_session;
+	/* io_uring=on that cannot be had fails before anything is mounted */
+	if (o.io_uring == ZSFS_URING_ON && !zsfs_uring_usable(aumsg, sizeof(aumsg))) {
+		fprintf(stderr, "zsfs: io_uring=on: %s\n", aumsg);
+		goto out_signals;
+	}
 	zsfs_autounmount_before(&au, cl.mountpoint);
 	if (fuse_session_mount(fs.se, cl.mountpoint) != 0)
 		goto out_signals;
@@ -337,11 +343,28 @@ int main(int argc, char **argv)
 				   sizeof(aumsg)) < 0)
 		fprintf(stderr, "zsfs: %s\n", aumsg);
 
+	/* the rings and their threads, before the kernel's INIT arrives
+	 * (uring.c); without them the mount stays on /dev/fuse.  After the
+	 * auto_unmount guard's fork: it must not inherit the rings. */
+	if (o.io_uring != ZSFS_URING_OFF &&
+	    zsfs_uring_usable(aumsg, sizeof(aumsg))) {
+		int urc = zsfs_uring_create(fs.se, &fs.tp, &fs.tp.uring);
+
+		if (urc < 0 && o.io_uring == ZSFS_URING_ON) {
+			fprintf(stderr, "zsfs: io_uring=on: cannot set up the rings: %s\n",
+				strerror(-urc));
+			goto out_unmount;
+		}
+	}
+
 	rc = zsfs_loop_run(fs.se, cl.single ? 1 : ZSFS_MAX_THREADS);
 	/* A signal that ends the loop is a clean exit; an error is not. */
 	rc = rc == 0 ? 0 : 1;
 
 out_unmount:
+	/* the ring threads end before the session and the inodes go */
+	zsfs_uring_destroy(fs.tp.uring);
+	fs.tp.uring = NULL;
 	fuse_session_unmount(fs.se);
 out_signals:
 	fuse_remove_signal_handlers(fs.se);
