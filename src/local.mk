@@ -13,7 +13,9 @@ src_zsfs_SOURCES = \
 	src/transport.c \
 	src/uring.h \
 	src/uring_abi.h \
+	src/uring_internal.h \
 	src/uring.c \
+	src/uring_serve.c \
 	src/autounmount.h \
 	src/autounmount.c \
 	src/options.h \

@@ -31,6 +31,13 @@
  * through zsfs_transport_write_flags(), and FATTR_KILL_SUIDGID, which
  * libfuse passes as FUSE_SET_ATTR_KILL_SUID.
  *
+ * io_uring (uring.c): the same hooks serve it.  The INIT reply also
+ * gets FUSE_OVER_IO_URING (a flags2 bit) when the rings exist and the
+ * kernel offers it, and the rings start once the reply has been written;
+ * a reply to a request that came by a ring goes back into its entry
+ * (zsfs_uring_reply), and requests from the rings are counted by
+ * zsfs_transport_count like those read here.
+ *
  * lock ordering: no locks; the counters and flags are atomics.
  */
 #include "config.h"

@@ -2,8 +2,10 @@
  * uring.c - FUSE over io_uring, spoken by zsfs itself: libfuse 3.14 (Debian
  * 12) has no support for it (libfuse 3.18 has), but it parses and answers
  * any request handed to fuse_session_process_buf(), and every reply passes
- * the transport's writev hook.  So this file only moves bytes between the
- * kernel's ring entries and libfuse.
+ * the transport's writev hook.  So zsfs only moves bytes between the
+ * kernel's ring entries and libfuse: this file makes the rings, their
+ * threads and entries and takes them down; uring_serve.c serves the
+ * entries.
  *
  * Why.  A request read from /dev/fuse wakes a daemon thread wherever the
  * scheduler puts it, often on the other vCPU: about 28 us a request on
@@ -43,14 +45,15 @@
  * INTERRUPT, replies to notifications, and everything before the rings are
  * ready.  The request counters count both paths (zsfs_transport_count).
  *
+ * Memory.  The entries' payload buffers are mappings of max_write-ish
+ * size, touched only as far as requests reach (a 4 KiB write: two pages);
+ * what a large request touched is given back once the queue has been
+ * idle for URING_RELEASE_MS (queue_release(), and why that is safe).
+ * .zsctl shows the mappings as uring_buffer_bytes.
+ *
  * Limits.  One thread per queue serves its requests one after another; a
  * request that takes long delays the others of that CPU (libfuse 3.18 does
- * the same).  The entries' payload buffers are mappings of max_write-ish
- * size that are touched only as far as requests reach (a 4 KiB write: two
- * pages); what large requests touched stays resident (the kernel may write
- * into a registered entry at any time, so it cannot be dropped the way
- * loop.c drops its buffers' tails), at most URING_DEPTH payloads per CPU.
- * .zsctl shows it as uring_buffer_bytes (mapped).
+ * the same).
  *
  * lock ordering: no locks.  Each queue, its ring and its entries belong to
  * its thread; the counters are atomics; start and stop are semaphores.
@@ -116,79 +119,15 @@ void zsfs_uring_destroy(struct zsfs_uring *u)
 
 #else /* HAVE_LIBURING */
 
-#include <liburing.h>
-#include <pthread.h>
 #include <sched.h>
-#include <semaphore.h>
 #include <signal.h>
-#include <stdatomic.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include <linux/fuse.h>
 
 #include "fs.h"
-#include "uring_abi.h"
-
-/* Entries per queue.  One thread serves a queue, so a second entry adds no
- * parallelism; it lets the kernel place the next request of this CPU while
- * the thread still works on one, and both come back from one wait. */
-#define URING_DEPTH 2
-/* Room in front of an entry's payload for the fuse_in_header and the
- * per-opcode struct (at most ZSFS_FUSE_URING_OP_IN_OUT_SZ bytes), so
- * that libfuse gets one contiguous request.  A page, so the payload stays
- * page-aligned. */
-#define URING_GAP 4096u
-/* user_data of the stop eventfd's read; entries use their address */
-#define URING_STOP_TAG 0
-
-struct uring_ent {
-	struct uring_queue *q;
-	char *map;                  /* header page, gap, payload */
-	size_t map_len;
-	struct zsfs_uring_req_header *hdr;
-	char *payload;
-	struct iovec iov[2];        /* what REGISTER points the kernel to */
-	uint64_t unique;            /* the request being served */
-	int replied;                /* its reply has been queued */
-	int live;                   /* the kernel holds it or we serve it */
-};
-
-struct uring_queue {
-	struct zsfs_uring *u;
-	unsigned qid;               /* = the CPU it serves */
-	pthread_t tid;
-	/* the rest: this queue's thread only */
-	struct io_uring ring;
-	int ring_ok;
-	int efd;                    /* stop eventfd, -1 when none */
-	uint64_t efd_val;
-	unsigned live;              /* live entries */
-	struct uring_ent ent[URING_DEPTH];
-};
-
-struct zsfs_uring {
-	struct fuse_session *se;
-	struct zsfs_transport *tp;
-	int fd;                     /* the session's /dev/fuse fd */
-	unsigned nqueues;           /* the kernel's: possible CPUs */
-	struct uring_queue *q;      /* immutable after create */
-	size_t payload_cap;         /* written before go is posted */
-	sem_t ready;                /* a queue's ring is made (or failed) */
-	sem_t go;                   /* start or stop: one post per queue */
-	_Atomic int started;        /* zsfs_uring_start() ran */
-	_Atomic int stopping;
-	_Atomic int failed;         /* queues whose ring could not be made */
-	_Atomic unsigned registered;/* queues whose entries the kernel took */
-	_Atomic uint64_t served;    /* requests served from the rings */
-	_Atomic uint64_t noreply;   /* ... that got no reply from libfuse */
-	_Atomic size_t mapped;      /* bytes of entry buffers mapped */
-};
-
-/* The entry this thread is serving; set around fuse_session_process_buf. */
-static _Thread_local struct uring_ent *uring_cur;
+#include "uring_internal.h"
 
 int zsfs_uring_usable(char *why, size_t why_cap)
 {
@@ -243,45 +182,9 @@ static unsigned possible_cpus(void)
 	return (unsigned)last + 1;
 }
 
-static struct io_uring_sqe *queue_sqe(struct uring_queue *q)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&q->ring);
-
-	/* The SQ has room for every entry and the eventfd read, and each
-	 * has at most one SQE outstanding: only a bug gets here. */
-	if (!sqe) {
-		io_uring_submit(&q->ring);
-		sqe = io_uring_get_sqe(&q->ring);
-	}
-	return sqe;
-}
-
-/* An IORING_OP_URING_CMD for @e; liburing 2.3 has no helper for it, and
- * its SQE128 command area is the 80 bytes after the first 48. */
-static int entry_cmd(struct uring_ent *e, uint32_t cmd_op, uint64_t commit_id)
-{
-	struct uring_queue *q = e->q;
-	struct io_uring_sqe *sqe = queue_sqe(q);
-	struct zsfs_uring_cmd_req *req;
-
-	if (!sqe)
-		return -EBUSY;
-	memset(sqe, 0, 128);
-	sqe->opcode = IORING_OP_URING_CMD;
-	sqe->fd = q->u->fd;
-	sqe->cmd_op = cmd_op;
-	sqe->addr = (uint64_t)(uintptr_t)e->iov;
-	sqe->len = 2;
-	sqe->user_data = (uint64_t)(uintptr_t)e;
-	req = (struct zsfs_uring_cmd_req *)sqe->cmd;
-	req->commit_id = commit_id;
-	req->qid = (uint16_t)q->qid;
-	return 0;
-}
-
 static int queue_arm_stop(struct uring_queue *q)
 {
-	struct io_uring_sqe *sqe = queue_sqe(q);
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&q->ring);
 
 	if (!sqe)
 		return -EBUSY;
@@ -376,7 +279,7 @@ static int queue_register(struct uring_queue *q)
 		e->iov[1].iov_len = u->payload_cap;
 	}
 	for (i = 0; i < URING_DEPTH; i++) {
-		rc = entry_cmd(&q->ent[i], ZSFS_FUSE_IO_URING_CMD_REGISTER, 0);
+		rc = uring_entry_cmd(&q->ent[i], ZSFS_FUSE_IO_URING_CMD_REGISTER, 0);
 		if (rc < 0)
 			return rc;
 		q->ent[i].live = 1;
@@ -401,148 +304,9 @@ static int queue_register(struct uring_queue *q)
 			io_uring_cqe_seen(&q->ring, cqe);
 			continue;
 		}
-		break; /* a request already: queue_run() takes it */
+		break; /* a request already: uring_queue_run() takes it */
 	}
 	return rc;
-}
-
-/* Answer a request libfuse could not have been given. */
-static void entry_fail(struct uring_ent *e, int err)
-{
-	struct fuse_out_header oh = {
-		.len = sizeof(oh),
-		.error = -err,
-		.unique = e->unique,
-	};
-
-	memcpy(e->hdr->in_out, &oh, sizeof(oh));
-	e->hdr->ring_ent_in_out.payload_sz = 0;
-	entry_cmd(e, ZSFS_FUSE_IO_URING_CMD_COMMIT_AND_FETCH, e->unique);
-	e->replied = 1;
-}
-
-static void entry_serve(struct uring_ent *e)
-{
-	struct zsfs_uring *u = e->q->u;
-	struct fuse_in_header in;
-	struct fuse_buf fb;
-	uint32_t psz = e->hdr->ring_ent_in_out.payload_sz;
-	size_t oplen;
-	char *start;
-
-	memcpy(&in, e->hdr->in_out, sizeof(in));
-	e->unique = e->hdr->ring_ent_in_out.commit_id;
-	e->replied = 0;
-	if (in.len < sizeof(in) + (size_t)psz || psz > u->payload_cap ||
-	    in.len - sizeof(in) - psz > ZSFS_FUSE_URING_OP_IN_OUT_SZ) {
-		fuse_log(FUSE_LOG_ERR, "zsfs: io_uring request %llu opcode %u: "
-			 "length %u does not fit its entry (payload %u)\n",
-			 (unsigned long long)e->unique, in.opcode, in.len, psz);
-		entry_fail(e, EIO);
-		return;
-	}
-	oplen = in.len - sizeof(in) - psz;
-	start = e->payload - sizeof(in) - oplen;
-	memcpy(start, &in, sizeof(in));
-	memcpy(start + sizeof(in), e->hdr->op_in, oplen);
-	zsfs_transport_count(u->tp, start, in.len);
-	atomic_fetch_add_explicit(&u->served, 1, memory_order_relaxed);
-
-	memset(&fb, 0, sizeof(fb));
-	fb.mem = start;
-	fb.size = in.len;
-	uring_cur = e;
-	fuse_session_process_buf(u->se, &fb);
-	uring_cur = NULL;
-	if (!e->replied) {
-		/* No request that comes by the ring goes unanswered in zsfs
-		 * (FORGETs come by /dev/fuse); should one, the entry would be
-		 * lost to the kernel: answer it. */
-		atomic_fetch_add_explicit(&u->noreply, 1, memory_order_relaxed);
-		entry_fail(e, EIO);
-	}
-}
-
-int zsfs_uring_reply(struct zsfs_uring *u, const struct iovec *iov,
-		     int count, ssize_t *n)
-{
-	struct uring_ent *e = uring_cur;
-	const struct fuse_out_header *oh;
-	size_t len = 0, extra;
-	int i;
-
-	if (!e || e->q->u != u || count < 1 ||
-	    iov[0].iov_len < sizeof(*oh))
-		return 0;
-	oh = iov[0].iov_base;
-	if (oh->unique != e->unique || e->replied)
-		return 0;
-	/* the body: whatever follows the header in iov[0], then the rest */
-	extra = iov[0].iov_len - sizeof(*oh);
-	for (i = 1; i < count; i++)
-		len += iov[i].iov_len;
-	if (extra + len > u->payload_cap) {
-		fuse_log(FUSE_LOG_ERR, "zsfs: io_uring reply of %zu bytes to "
-			 "request %llu exceeds the entry's %zu\n", extra + len,
-			 (unsigned long long)e->unique, u->payload_cap);
-		entry_fail(e, EIO);
-		errno = EINVAL;
-		return -1;
-	}
-	memcpy(e->hdr->in_out, oh, sizeof(*oh));
-	memcpy(e->payload, (const char *)iov[0].iov_base + sizeof(*oh), extra);
-	len = extra;
-	for (i = 1; i < count; i++) {
-		memcpy(e->payload + len, iov[i].iov_base, iov[i].iov_len);
-		len += iov[i].iov_len;
-	}
-	e->hdr->ring_ent_in_out.payload_sz = (uint32_t)len;
-	if (entry_cmd(e, ZSFS_FUSE_IO_URING_CMD_COMMIT_AND_FETCH,
-		      e->unique) < 0) {
-		errno = EIO;
-		return -1;
-	}
-	e->replied = 1;
-	*n = (ssize_t)(sizeof(*oh) + len);
-	return 1;
-}
-
-/* Serve completions until the stop eventfd fires or the kernel has taken
- * every entry back (unmount). */
-static void queue_run(struct uring_queue *q)
-{
-	int stop = 0;
-
-	while (!stop && q->live) {
-		struct io_uring_cqe *cqe;
-		unsigned head, seen = 0;
-		int rc = io_uring_submit_and_wait(&q->ring, 1);
-
-		if (rc < 0 && rc != -EINTR) {
-			fuse_log(FUSE_LOG_ERR, "zsfs: io_uring queue %u: %s\n",
-				 q->qid, strerror(-rc));
-			break;
-		}
-		io_uring_for_each_cqe(&q->ring, head, cqe) {
-			struct uring_ent *e = (void *)(uintptr_t)cqe->user_data;
-
-			seen++;
-			if (!e) {
-				stop = 1;
-			} else if (cqe->res < 0) {
-				/* torn down: unmount, abort, ring closing */
-				if (e->live) {
-					e->live = 0;
-					q->live--;
-				}
-			} else {
-				entry_serve(e);
-			}
-		}
-		io_uring_cq_advance(&q->ring, seen);
-	}
-	/* commits queued while serving the last batch */
-	io_uring_submit(&q->ring);
 }
 
 static void *queue_main(void *arg)
@@ -577,7 +341,7 @@ static void *queue_main(void *arg)
 		goto out;
 	}
 	atomic_fetch_add(&u->registered, 1);
-	queue_run(q);
+	uring_queue_run(q);
 out:
 	/* the eventfd stays open until zsfs_uring_destroy() has joined us:
 	 * it may write to it at any time before */

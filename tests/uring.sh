@@ -5,8 +5,9 @@
 # serves a real workload through its rings: a copy of /usr/include
 # compared with diff -r and its metadata, large writes and reads (1 MiB
 # requests, the whole payload of an entry), a directory of 3000 entries
-# listed, and then the kill-suid semantics (tests/killpriv.sh) and fsx
-# (tests/fsx.sh, short) run on io_uring mounts.  The daemon exits
+# listed, and then the kill-suid semantics (tests/killpriv.sh), fsx
+# (tests/fsx.sh, short) and what the daemon holds after large writes
+# (tests/fs_memory.sh) run on io_uring mounts.  The daemon exits
 # cleanly on unmount and on SIGTERM, and auto_unmount still removes the
 # mount of a daemon killed with SIGKILL.  io_uring=auto falls back to
 # /dev/fuse when enable_uring is N, and io_uring=on is then refused.
@@ -103,6 +104,8 @@ sub() {
 }
 sub killpriv.sh
 sub fsx.sh FSX_SECONDS=4
+# the rings' payload tails go back after large writes, as loop.c's do
+sub fs_memory.sh
 
 # --- SIGTERM, and SIGKILL with auto_unmount ----------------------------------
 zs_mount -o io_uring=on
