@@ -62,7 +62,8 @@ static void usage(FILE *f, const char *prog)
 		"                           lz4 and zstd it runs with\n"
 		"    -f                     stay in the foreground\n"
 		"    -d, -o debug           debug output (implies -f)\n"
-		"    -s                     single-threaded\n"
+		"    -s                     single-threaded (and no io_uring unless\n"
+		"                           io_uring=on)\n"
 		"\n%s", prog, zsfs_options_help);
 }
 
@@ -322,6 +323,10 @@ int main(int argc, char **argv)
 		goto out_ctl;
 	if (fuse_set_signal_handlers(fs.se) != 0)
 		goto out_session;
+	/* -s: one thread serves every request, so not the rings' one per
+	 * CPU, unless io_uring=on asks for them */
+	if (cl.single && o.io_uring == ZSFS_URING_AUTO)
+		o.io_uring = ZSFS_URING_OFF;
 	/* io_uring=on that cannot be had fails before anything is mounted */
 	if (o.io_uring == ZSFS_URING_ON && !zsfs_uring_usable(aumsg, sizeof(aumsg))) {
 		fprintf(stderr, "zsfs: io_uring=on: %s\n", aumsg);
