@@ -161,6 +161,11 @@ for t in $TARGETS; do
 		"$c" "$(awk -v a="$c" -v b="$ce" 'BEGIN{print a/b}')"
 done
 echo
+echo "# every run, seconds, in run order"
+for t in $TARGETS; do
+	echo "$t: untar${T[$t|untar]}; cp -a${T[$t|cp]}"
+done
+echo
 echo "# FUSE requests per file (last run), by opcode; the daemon's CPU time (user + system) per file, median"
 for t in $TARGETS; do
 	for w in untar cp; do
