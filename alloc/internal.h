@@ -119,25 +119,35 @@
 
 /*
  * A handle (zs_handle) carries what never changes while its object lives,
- * so that the table need not store it:
- *	bits  0..31 handle id: its entry in the handle table (never 0)
- *	bits 32..44 requested size (1..4096)
- *	bits 45..47 class shard
+ * so that the table need not store it, in ZS_HANDLE_BITS (43) bits:
+ *	bits  0..26 handle id: its entry in the handle table (never 0; the
+ *	            table holds at most ZS_HCHUNK_MAX * ZS_HCHUNK_ENTRIES,
+ *	            2^27, entries)
+ *	bits 27..39 requested size (1..4096)
+ *	bits 40..42 class shard
  * The 4-byte handle-table entry holds where the object is now, which
  * compaction changes:
  *	bits  0..10 slot index in the zspage (below 2048)
  *	bits 11..31 zspage id (never 0, below 2^21)
  * A free entry holds the next free handle id (0 while in a class cache).
  */
+#define ZS_H_ID_BITS 27u
+#define ZS_H_SIZE_SHIFT ZS_H_ID_BITS
+#define ZS_H_SHARD_SHIFT (ZS_H_SIZE_SHIFT + 13u)
 #define ZS_H(hid, size, shard)                                          \
-	((uint64_t)(hid) | ((uint64_t)(size) << 32) |                   \
-	 ((uint64_t)(shard) << 45))
-#define ZS_H_ID(h) ((uint32_t)(h))
-#define ZS_H_SIZE(h) ((size_t)(((h) >> 32) & 0x1fffu))
-#define ZS_H_SHARD(h) ((unsigned)(((h) >> 45) & 0x7u))
+	((uint64_t)(hid) | ((uint64_t)(size) << ZS_H_SIZE_SHIFT) |      \
+	 ((uint64_t)(shard) << ZS_H_SHARD_SHIFT))
+#define ZS_H_ID(h) ((uint32_t)((h) & ((UINT64_C(1) << ZS_H_ID_BITS) - 1)))
+#define ZS_H_SIZE(h) ((size_t)(((h) >> ZS_H_SIZE_SHIFT) & 0x1fffu))
+#define ZS_H_SHARD(h) ((unsigned)(((h) >> ZS_H_SHARD_SHIFT) & 0x7u))
 #define ZS_H_VALID(h)                                                   \
 	(ZS_H_ID(h) != 0 && ZS_H_SIZE(h) != 0 &&                        \
-	 ZS_H_SIZE(h) <= ZS_MAX_ALLOC_SIZE && ((h) >> 48) == 0)
+	 ZS_H_SIZE(h) <= ZS_MAX_ALLOC_SIZE && ((h) >> ZS_HANDLE_BITS) == 0)
+_Static_assert((uint64_t)ZS_HCHUNK_MAX * ZS_HCHUNK_ENTRIES <=
+			       (UINT64_C(1) << ZS_H_ID_BITS) &&
+		       ZS_MAX_ALLOC_SIZE < (1u << 13) &&
+		       ZS_H_SHARD_SHIFT + 3u == ZS_HANDLE_BITS,
+	       "handle ids, sizes and shards must fit ZS_HANDLE_BITS");
 #define ZS_ENT_SLOT_BITS 11u
 #define ZS_ENT(zid, slot)                                               \
 	(((uint32_t)(zid) << ZS_ENT_SLOT_BITS) | (uint32_t)(slot))
@@ -522,10 +532,6 @@ void zs_os_unmap_untracked(void *p, size_t len);
 int zs_os_meta_map(struct zs_os *os, size_t len, void **p);
 void zs_os_meta_unmap(struct zs_os *os, void *p, size_t len);
 size_t zs_os_meta_struct_bytes(struct zs_os *os);
-/* Page migration helpers (compact.c); see os.c for the contract. */
-struct zs_arena *zs_os_pick_drain(struct zs_os *os);
-int zs_os_next_used(struct zs_os *os, struct zs_arena *a, unsigned *pos,
-		    zs_pno *pagep);
 /* The index in @a of its page @page. */
 static inline unsigned zs_arena_idx(const struct zs_arena *a,
 				    const unsigned char *page)
@@ -540,6 +546,38 @@ static inline bool zs_arena_in_reserve(const struct zs_arena *a,
 
 	return a->rbitmap[idx / 64] & (1ull << (idx % 64));
 }
+
+/* ---- arena.c -------------------------------------------------------- */
+
+/* Entries of the arena-base table (os->base_of) per page of it. */
+#define ZS_BASES_PER_PAGE (ZS_PAGE_SIZE / sizeof(unsigned char *))
+
+/* Map @len bytes of private anonymous memory, no huge pages.  0 or
+ * -ENOMEM.  No lock needed. */
+int zs_arena_map_anon(size_t len, void **p);
+/* The rest until the drain helpers: caller must hold os->lock. */
+/* Map a new arena and add it to the set.  0 or -ENOMEM. */
+int zs_arena_new(struct zs_os *os, struct zs_arena **ap);
+/* The arena holding @p, or NULL. */
+struct zs_arena *zs_arena_of(struct zs_os *os, const unsigned char *p);
+zs_pno zs_arena_pno(const struct zs_arena *a, const unsigned char *page);
+/* The densest arena with a free page, never @avoid; a draining one only
+ * with @allow_draining.  NULL when none. */
+struct zs_arena *zs_arena_pick(struct zs_os *os, const struct zs_arena *avoid,
+			       bool allow_draining);
+/* Take a free page of @a (it has one). */
+unsigned char *zs_arena_take(struct zs_arena *a);
+/* Mark @page free (its memory already given back).  Return: its arena
+ * if that became empty and left the set (the caller unmaps it, without
+ * the lock), else NULL. */
+struct zs_arena *zs_arena_page_release(struct zs_os *os, unsigned char *page);
+/* Unmap an arena that left the set.  Without os->lock. */
+void zs_arena_unmap(struct zs_os *os, struct zs_arena *a);
+/* Page migration helpers (compact.c), taking os->lock themselves; see
+ * arena.c for the contract. */
+struct zs_arena *zs_os_pick_drain(struct zs_os *os);
+int zs_os_next_used(struct zs_os *os, struct zs_arena *a, unsigned *pos,
+		    zs_pno *pagep);
 void zs_os_drain_done(struct zs_os *os, struct zs_arena *a);
 
 /* ---- account.c ------------------------------------------------------ */

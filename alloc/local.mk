@@ -14,6 +14,7 @@ alloc_libzsalloc_a_SOURCES = \
 	alloc/map.c \
 	alloc/compact.c \
 	alloc/os.c \
+	alloc/arena.c \
 	alloc/account.c \
 	alloc/stats.c \
 	alloc/check.c
@@ -79,6 +80,7 @@ FUZZ_ALLOC_SRCS = \
 	$(srcdir)/alloc/map.c \
 	$(srcdir)/alloc/compact.c \
 	$(srcdir)/alloc/os.c \
+	$(srcdir)/alloc/arena.c \
 	$(srcdir)/alloc/account.c \
 	$(srcdir)/alloc/stats.c \
 	$(srcdir)/alloc/check.c

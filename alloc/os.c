@@ -35,6 +35,10 @@
  *    zs_debug_fail_os() makes them refuse in the same way, a whole call
  *    at a time, so that tests can reach every caller's -ENOMEM path.
  *
+ * The arena set itself (mapping an arena, finding a page's arena, the
+ * bitmaps, picking the densest, draining one for page migration) is
+ * arena.c, which this file calls and which calls nothing here.
+ *
  * lock ordering: see internal.h.  os->lock is a leaf; madvise and munmap
  * are called without it.
  */
@@ -60,17 +64,7 @@ static struct zs_rlink *rlink(unsigned char *page)
 	return (struct zs_rlink *)(void *)page;
 }
 
-/* An arena's bookkeeping: its descriptor with the two bitmaps, as
- * malloc holds it. */
-static size_t arena_struct_cost(void)
-{
-	return (sizeof(struct zs_arena) + 8 + 15) & ~(size_t)15;
-}
-
-
 #define ZS_BASE_OF_BYTES ((size_t)ZS_MAX_ARENAS * sizeof(unsigned char *))
-/* Entries of the arena-base table per page of it. */
-#define ZS_BASES_PER_PAGE (ZS_PAGE_SIZE / sizeof(unsigned char *))
 
 int zs_os_init(struct zs_os *os)
 {
@@ -78,7 +72,7 @@ int zs_os_init(struct zs_os *os)
 
 	memset(os, 0, sizeof(*os));
 	/* Untouched pages of the table cost nothing; one is counted in the
-	 * metadata for every ZS_BASES_PER_PAGE ids used (arena_new). */
+	 * metadata for every ZS_BASES_PER_PAGE ids used (zs_arena_new). */
 	m = mmap(NULL, ZS_BASE_OF_BYTES, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m == MAP_FAILED)
@@ -151,22 +145,9 @@ void zs_debug_fail_os(zs_pool *pool, size_t n)
 	atomic_store(&pool->os.fail_next, n);
 }
 
-static int map_anon(size_t len, void **p)
-{
-	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-
-	if (m == MAP_FAILED)
-		return -ENOMEM;
-	/* Best effort: without THP every page is 4 KiB, so RSS is exact. */
-	(void)madvise(m, len, MADV_NOHUGEPAGE);
-	*p = m;
-	return 0;
-}
-
 int zs_os_meta_map(struct zs_os *os, size_t len, void **p)
 {
-	int err = hook_refuses(os) ? -ENOMEM : map_anon(len, p);
+	int err = hook_refuses(os) ? -ENOMEM : zs_arena_map_anon(len, p);
 
 	if (!err) {
 		atomic_fetch_add(&os->mapped, len);
@@ -188,121 +169,6 @@ void zs_os_meta_unmap(struct zs_os *os, void *p, size_t len)
 size_t zs_os_meta_struct_bytes(struct zs_os *os)
 {
 	return atomic_load_explicit(&os->meta, memory_order_relaxed);
-}
-
-/* Caller must hold os->lock. */
-static int arena_new(struct zs_os *os, struct zs_arena **ap)
-{
-	struct zs_arena *a;
-	void *base;
-	unsigned id;
-	size_t i;
-	int err;
-
-	if (os->narenas == os->cap) {
-		size_t cap = os->cap ? os->cap * 2 : 16;
-		struct zs_arena **v = realloc(os->arenas, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		os->arenas = v;
-		os->cap = cap;
-	}
-	/* The lowest free id, so the base table stays dense. */
-	for (id = 0; id < os->max_id; id++)
-		if (!atomic_load_explicit(&os->base_of[id], memory_order_relaxed))
-			break;
-	if (id == ZS_MAX_ARENAS)
-		return -ENOMEM;
-	a = calloc(1, sizeof(*a));
-	if (!a)
-		return -ENOMEM;
-	err = map_anon(ZS_ARENA_BYTES, &base);
-	if (!err && os->mlock && mlock2(base, ZS_ARENA_BYTES, MLOCK_ONFAULT)) {
-		munmap(base, ZS_ARENA_BYTES);
-		err = -ENOMEM;
-	}
-	if (err) {
-		free(a);
-		return err;
-	}
-	a->base = base;
-	a->id = id;
-	atomic_store_explicit(&os->base_of[id], a->base, memory_order_relaxed);
-	if (id == os->max_id) {
-		if (id % ZS_BASES_PER_PAGE == 0)
-			atomic_fetch_add(&os->meta, ZS_PAGE_SIZE);
-		os->max_id++;
-	}
-	a->nfree = ZS_ARENA_PAGES;
-	memset(a->bitmap, 0xff, sizeof(a->bitmap));
-	for (i = os->narenas; i > 0 && os->arenas[i - 1]->base > a->base; i--)
-		os->arenas[i] = os->arenas[i - 1];
-	os->arenas[i] = a;
-	os->narenas++;
-	atomic_fetch_add(&os->mapped, ZS_ARENA_BYTES);
-	atomic_fetch_add(&os->meta, arena_struct_cost());
-	*ap = a;
-	return 0;
-}
-
-/* Caller must hold os->lock. */
-static struct zs_arena *arena_of(struct zs_os *os, const unsigned char *p)
-{
-	size_t lo = 0, hi = os->narenas;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		struct zs_arena *a = os->arenas[mid];
-
-		if (p < a->base)
-			hi = mid;
-		else if (p >= a->base + ZS_ARENA_BYTES)
-			lo = mid + 1;
-		else
-			return a;
-	}
-	return NULL;
-}
-
-static zs_pno pno_in(const struct zs_arena *a, const unsigned char *page)
-{
-	return ZS_PNO(a->id, zs_arena_idx(a, page));
-}
-
-/* Caller must hold os->lock.  Densest arena with a free page. */
-static struct zs_arena *arena_pick(struct zs_os *os,
-				   const struct zs_arena *avoid,
-				   bool allow_draining)
-{
-	struct zs_arena *best = NULL;
-
-	for (size_t i = 0; i < os->narenas; i++) {
-		struct zs_arena *a = os->arenas[i];
-
-		if (a == avoid || a->nfree == 0 ||
-		    (a->draining && !allow_draining))
-			continue;
-		if (!best || a->nfree < best->nfree)
-			best = a;
-	}
-	return best;
-}
-
-/* Caller must hold os->lock; @a has a free page. */
-static unsigned char *arena_take(struct zs_arena *a)
-{
-	for (unsigned w = 0; w < ZS_ARENA_PAGES / 64; w++) {
-		if (!a->bitmap[w])
-			continue;
-		unsigned b = (unsigned)__builtin_ctzll(a->bitmap[w]);
-
-		a->bitmap[w] &= ~(1ull << b);
-		a->nfree--;
-		return a->base + (size_t)(w * 64 + b) * ZS_PAGE_SIZE;
-	}
-	ZS_ASSERT(!"arena_take on a full arena");
-	return NULL;
 }
 
 /* Caller must hold os->lock; @page is in arena @a and not free. */
@@ -346,7 +212,7 @@ static void reserve_unlink(struct zs_os *os, struct zs_arena *a,
 static unsigned char *reserve_pop(struct zs_os *os, struct zs_arena **ap)
 {
 	unsigned char *page = os->reserve;
-	struct zs_arena *a = arena_of(os, page);
+	struct zs_arena *a = zs_arena_of(os, page);
 
 	reserve_unlink(os, a, page);
 	if (ap)
@@ -426,80 +292,29 @@ int zs_os_pages_alloc(struct zs_os *os, unsigned n, zs_pno *pages,
 		struct zs_arena *ra;
 		unsigned char *page = reserve_pop(os, &ra);
 
-		pages[got++] = pno_in(ra, page);
+		pages[got++] = zs_arena_pno(ra, page);
 		reused++;
 	}
 	while (got < n) {
-		struct zs_arena *a = arena_pick(os, avoid, false);
+		struct zs_arena *a = zs_arena_pick(os, avoid, false);
 
 		if (!a) {
-			err = arena_new(os, &a);
+			err = zs_arena_new(os, &a);
 			if (err) {
-				a = arena_pick(os, avoid, true);
+				a = zs_arena_pick(os, avoid, true);
 				if (!a)
 					break;
 				err = 0;
 			}
 		}
 		while (got < n && a->nfree)
-			pages[got++] = pno_in(a, arena_take(a));
+			pages[got++] = zs_arena_pno(a, zs_arena_take(a));
 	}
 	pthread_mutex_unlock(&os->lock);
 	if (err && got)
 		zs_os_pages_free(os, pages, got, false);
 	*reusedp = reused;
 	return err;
-}
-
-/* Caller must hold os->lock.  Remove @a from the array (not unmapped). */
-static void arena_remove(struct zs_os *os, struct zs_arena *a)
-{
-	size_t i = 0;
-
-	while (os->arenas[i] != a)
-		i++;
-	memmove(&os->arenas[i], &os->arenas[i + 1],
-		(os->narenas - i - 1) * sizeof(*os->arenas));
-	os->narenas--;
-	/* No page of it is handed out: its id may go to a new arena. */
-	atomic_store_explicit(&os->base_of[a->id], NULL, memory_order_relaxed);
-}
-
-static void arena_unmap(struct zs_os *os, struct zs_arena *a)
-{
-	munmap(a->base, ZS_ARENA_BYTES);
-	free(a);
-	atomic_fetch_sub(&os->mapped, ZS_ARENA_BYTES);
-	atomic_fetch_sub(&os->meta, arena_struct_cost());
-	atomic_fetch_add(&os->arenas_unmapped, 1);
-}
-
-/* Caller must hold os->lock.  Whether an empty arena other than @a exists. */
-static bool other_empty(struct zs_os *os, const struct zs_arena *a)
-{
-	for (size_t i = 0; i < os->narenas; i++)
-		if (os->arenas[i] != a && os->arenas[i]->nfree == ZS_ARENA_PAGES)
-			return true;
-	return false;
-}
-
-/* Caller must hold os->lock.  Mark a page free (its memory is already
- * given back); returns the arena if it became empty and should go. */
-static struct zs_arena *page_release(struct zs_os *os, unsigned char *page)
-{
-	struct zs_arena *a = arena_of(os, page);
-	unsigned idx;
-
-	ZS_ASSERT(a);
-	idx = zs_arena_idx(a, page);
-	ZS_ASSERT(!(a->bitmap[idx / 64] & (1ull << (idx % 64))));
-	a->bitmap[idx / 64] |= 1ull << (idx % 64);
-	a->nfree++;
-	if (a->nfree == ZS_ARENA_PAGES && !a->draining && other_empty(os, a)) {
-		arena_remove(os, a);
-		return a;
-	}
-	return NULL;
 }
 
 static void madvise_pages(struct zs_os *os, unsigned char *const *pages,
@@ -569,7 +384,7 @@ static unsigned pages_free(struct zs_os *os, unsigned char *const *pages,
 
 	pthread_mutex_lock(&os->lock);
 	for (unsigned i = 0; i < n; i++) {
-		struct zs_arena *a = arena_of(os, pages[i]);
+		struct zs_arena *a = zs_arena_of(os, pages[i]);
 
 		if (keep && os->nreserve < ZS_RESERVE_MAX && a &&
 		    !a->draining)
@@ -587,14 +402,14 @@ static unsigned pages_free(struct zs_os *os, unsigned char *const *pages,
 	madvise_pages(os, rel, nrel);
 	pthread_mutex_lock(&os->lock);
 	for (unsigned i = 0; i < nrel; i++) {
-		struct zs_arena *a = page_release(os, rel[i]);
+		struct zs_arena *a = zs_arena_page_release(os, rel[i]);
 
 		if (a)
 			dead[ndead++] = a;
 	}
 	pthread_mutex_unlock(&os->lock);
 	for (unsigned i = 0; i < ndead; i++)
-		arena_unmap(os, dead[i]);
+		zs_arena_unmap(os, dead[i]);
 	return nrel + (unsigned)decayed;
 }
 
@@ -607,7 +422,7 @@ bool zs_os_reserve_evict(struct zs_os *os, zs_pno pno)
 	bool found = false;
 
 	pthread_mutex_lock(&os->lock);
-	a = arena_of(os, page);
+	a = zs_arena_of(os, page);
 	if (a && zs_arena_in_reserve(a, page)) {
 		reserve_unlink(os, a, page);
 		found = true;
@@ -635,7 +450,7 @@ int zs_os_reserve_verify(struct zs_os *os)
 
 	pthread_mutex_lock(&os->lock);
 	for (unsigned char *p = os->reserve; p; p = rlink(p)->next) {
-		struct zs_arena *a = arena_of(os, p);
+		struct zs_arena *a = zs_arena_of(os, p);
 
 		if (!a || n >= os->nreserve || rlink(p)->prev != prev ||
 		    !zs_arena_in_reserve(a, p)) {
@@ -649,74 +464,4 @@ int zs_os_reserve_verify(struct zs_os *os)
 		err = -EINVAL;
 	pthread_mutex_unlock(&os->lock);
 	return err;
-}
-
-/*
- * zs_os_pick_drain() - choose an arena worth emptying by page migration:
- * the least used one that is at most half used and whose pages fit in
- * the free pages of the other arenas.  It is marked draining (no new
- * pages come from it, and it is not unmapped behind the caller's back)
- * until zs_os_drain_done().  Return: the arena or NULL.
- */
-struct zs_arena *zs_os_pick_drain(struct zs_os *os)
-{
-	struct zs_arena *best = NULL;
-	size_t total_free = 0;
-
-	pthread_mutex_lock(&os->lock);
-	for (size_t i = 0; i < os->narenas; i++)
-		if (!os->arenas[i]->draining)
-			total_free += os->arenas[i]->nfree;
-	for (size_t i = 0; i < os->narenas; i++) {
-		struct zs_arena *a = os->arenas[i];
-		unsigned used = ZS_ARENA_PAGES - a->nfree;
-
-		if (a->draining || used == 0 || used > ZS_ARENA_PAGES / 2 ||
-		    used > total_free - a->nfree)
-			continue;
-		if (!best || used < ZS_ARENA_PAGES - best->nfree)
-			best = a;
-	}
-	if (best)
-		best->draining = true;
-	pthread_mutex_unlock(&os->lock);
-	return best;
-}
-
-/*
- * zs_os_next_used() - the next used page of draining arena @a at or after
- * *@pos, and its index there.  Return: 0, or -ENOENT when there is none.
- */
-int zs_os_next_used(struct zs_os *os, struct zs_arena *a, unsigned *pos,
-		    zs_pno *pagep)
-{
-	int err = -ENOENT;
-
-	pthread_mutex_lock(&os->lock);
-	for (unsigned p = *pos; p < ZS_ARENA_PAGES; p++) {
-		if (a->bitmap[p / 64] & (1ull << (p % 64)))
-			continue;
-		*pos = p;
-		*pagep = ZS_PNO(a->id, p);
-		err = 0;
-		break;
-	}
-	pthread_mutex_unlock(&os->lock);
-	return err;
-}
-
-/* zs_os_drain_done() - end draining @a; unmap it if it is empty now. */
-void zs_os_drain_done(struct zs_os *os, struct zs_arena *a)
-{
-	bool dead = false;
-
-	pthread_mutex_lock(&os->lock);
-	a->draining = false;
-	if (a->nfree == ZS_ARENA_PAGES) {
-		arena_remove(os, a);
-		dead = true;
-	}
-	pthread_mutex_unlock(&os->lock);
-	if (dead)
-		arena_unmap(os, a);
 }

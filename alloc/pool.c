@@ -266,6 +266,7 @@ int zs_malloc(zs_pool *pool, size_t size, zs_handle *hp)
 			      memory_order_release);
 	pthread_mutex_unlock(&c->lock);
 	*hp = ZS_H(hid, size, c->shard);
+	ZS_ASSERT(ZS_H_VALID(*hp)); /* the ZS_HANDLE_BITS promise */
 	return 0;
 
 out_handle:

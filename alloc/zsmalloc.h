@@ -31,8 +31,14 @@ extern "C" {
 
 typedef struct zs_pool zs_pool;
 
-/* An opaque object handle.  0 is never a valid handle. */
+/*
+ * An opaque object handle.  0 is never a valid handle.  Every handle is
+ * below 2^ZS_HANDLE_BITS, so a user may keep one in that many bits beside
+ * bits of its own (zsfs's page table packs one with a kind, a dictionary
+ * id and flags in a 64-bit word).  The pool asserts the bound.
+ */
 typedef uint64_t zs_handle;
+#define ZS_HANDLE_BITS 43u
 
 struct zs_pool_params {
 	/* Longest zspage chain, in pages: 4..16; 0 means the default, 16. */
@@ -86,7 +92,9 @@ int zs_malloc(zs_pool *pool, size_t size, zs_handle *hp);
 /* zs_free() - release an object.  Handle 0 is ignored. */
 void zs_free(zs_pool *pool, zs_handle h);
 
-/* Size the object was allocated with (what zs_malloc was asked for). */
+/* Size the object was allocated with (what zs_malloc was asked for).
+ * The handle carries it: O(1), takes no lock, reads nothing of @pool,
+ * so callers may treat it as part of the handle (0 for handle 0). */
 size_t zs_obj_size(zs_pool *pool, zs_handle h);
 
 /*

@@ -2,21 +2,28 @@
 # bench/dedup.sh - what sharing and dedup cost and save (not part of
 # make check; needs root for the zram device and mounts).
 #
-#  1. Sequential write speed, dedup=on vs dedup=off: dd of a 512 MiB
-#     file of compressible, never repeated data (base64 of random bytes,
-#     kept in /dev/shm) into a fresh mount, RUNS runs each, alternating.
+#  1. Sequential write speed, dedup=on vs dedup=off: dd bs=1M conv=fsync
+#     of 512 MiB into a fresh mount, RUNS runs each, alternating (so a
+#     burst of outside load hits both alike), and the median of the
+#     per-pair ratios on/off.  Two inputs, kept in /dev/shm: base64 of
+#     random bytes (lz4 cannot shrink it: raw pages, the whole page
+#     hashed) and the first 512 MiB of SEQ_DATA (default bench/compare's
+#     tar of /usr/lib in /var/tmp/zsfs-bench, if it is there: compressible
+#     pages, their compressed bytes hashed).
 #  2. cp -a of a tree (default /usr/include) into the mount, then cp -a
 #     of that copy to a second directory inside the same mount: time and
 #     memory growth of the second copy, for zsfs dedup=on and dedup=off,
 #     tmpfs, and ext4 on a fresh zram device (lz4), which is always
 #     released (hot_remove) on exit.
 #
-# Usage: bench/dedup.sh [BUILD_DIR [TREE]]   (RUNS=3 by default)
+# Usage: bench/dedup.sh [BUILD_DIR [TREE]]   (RUNS=3 by default;
+#        PARTS="1 2 3" by default, e.g. PARTS=1 for the write speed only)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build}
 tree=${2:-/usr/include}
 runs=${RUNS:-3}
+parts=${PARTS:-1 2 3}
 zsfs=$build/src/zsfs
 work=$(mktemp -d /tmp/zsfs-dedup-bench.XXXXXX)
 mnt=$work/mnt
@@ -43,21 +50,37 @@ zs_mount() {
 zs_umount() { fusermount3 -u "$mnt"; sleep 0.3; }
 ctl() { awk -v k="$1" '$1 == k { print $2 }' "$mnt/.zsctl"; }
 now() { date +%s.%N; }
-echo "== sequential write, 512 MiB, dd bs=1M, $runs runs each, alternating"
-src=/dev/shm/zsfs-dedup-bench.src
-head -c 402653184 /dev/urandom | base64 -w 76 | head -c 536870912 >"$src"
-for r in $(seq "$runs"); do
-	for d in off on; do
-		zs_mount "size=2g,dedup=$d"
-		t0=$(now)
-		dd if="$src" of="$mnt/f" bs=1M conv=fsync status=none
-		t1=$(now)
-		echo "run $r dedup=$d: $(echo "scale=1; 512 / ($t1 - $t0)" | bc) MiB/s"
-		zs_umount
+seq_pass() { # NAME FILE
+	local name=$1 file=$2 r d t0 t1 v on off ratios=""
+	echo "== sequential write of $name, 512 MiB, dd bs=1M conv=fsync, $runs runs each, alternating"
+	for r in $(seq "$runs"); do
+		for d in off on; do
+			zs_mount "size=2g,dedup=$d"
+			t0=$(now)
+			dd if="$file" of="$mnt/f" bs=1M conv=fsync status=none
+			t1=$(now)
+			v=$(echo "scale=1; 512 / ($t1 - $t0)" | bc)
+			if [ "$d" = on ]; then on=$v; else off=$v; fi
+			zs_umount
+		done
+		ratios="$ratios $(echo "scale=3; $on / $off" | bc)"
+		echo "run $r: dedup=off $off MiB/s, dedup=on $on MiB/s, on/off $(echo "scale=3; $on / $off" | bc) (load $(cut -d' ' -f1 /proc/loadavg))"
 	done
-done
-rm -f "$src"
+	echo "$name: median on/off $(tr ' ' '\n' <<<"$ratios" | grep . | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')"
+}
+case " $parts " in *" 1 "*)
+	src=/dev/shm/zsfs-dedup-bench.src
+	head -c 402653184 /dev/urandom | base64 -w 76 | head -c 536870912 >"$src"
+	seq_pass "base64 of random bytes (raw pages)" "$src"
+	seq_data=${SEQ_DATA:-/var/tmp/zsfs-bench/seq-usr-lib-1g.dat}
+	if [ -r "$seq_data" ]; then
+		head -c 536870912 "$seq_data" >"$src"
+		seq_pass "$seq_data (compressible)" "$src"
+	fi
+	rm -f "$src" ;;
+esac
 
+case " $parts " in *" 2 "*)
 echo "== one 256 MiB file copied inside the mount: cp (copy_file_range) vs dd bs=1M (read + write)"
 head -c 201326592 /dev/urandom | base64 -w 76 | head -c 268435456 >"$work/big"
 for d in off on; do
@@ -74,6 +97,9 @@ for d in off on; do
 done
 rm -f "$work/big"
 
+;; esac
+
+case " $parts " in *" 3 "*) ;; *) exit 0 ;; esac
 echo "== cp -a $tree, then cp -a of that copy inside the same filesystem"
 echo "fs               first_s  second_s  mem_before   mem_after   growth"
 measure() { # NAME MEMCMD [POOLCMD]

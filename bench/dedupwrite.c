@@ -6,10 +6,13 @@
  * alternating; prints wall and CPU seconds and MiB/s of each run.
  *
  * Usage: bench/dedupwrite [RUNS [MIB]]
+ * DW_THREADS=N: the store's threads (default: the online CPUs);
+ * DW_ONLY=on|off: run that side only (for perf record / perf stat).
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "pagestore.h"
@@ -42,6 +45,7 @@ int main(int argc, char **argv)
 			 (unsigned char)b64[t_rand(&rng) & 63];
 	for (r = 0; r < runs; r++) {
 		for (d = 0; d < 2; d++) {
+			const char *only = getenv("DW_ONLY");
 			struct zsfs_store_params p = { .compress = "lz4",
 						       .dedup = d,
 						       .threads = (unsigned)atoi(getenv("DW_THREADS") ? getenv("DW_THREADS") : "0") };
@@ -50,6 +54,8 @@ int main(int argc, char **argv)
 			double t0, c0, t1, c1;
 			char err[128];
 
+			if (only && strcmp(only, d ? "on" : "off"))
+				continue;
 			if (zsfs_store_create(&p, &s, err, sizeof(err))) {
 				fprintf(stderr, "store: %s\n", err);
 				return 1;

@@ -17,7 +17,7 @@ bench_smallwrite_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 bench_smallwrite_LDADD = src/libzsfsdata.a alloc/libzsalloc.a \
 	$(LZ4_LIBS) $(ZSTD_LIBS)
 
-EXTRA_DIST += bench/compare bench/chart bench/README.md bench/RESULTS.md bench/compare.png bench/killcycle.sh bench/roundtrips.sh
+EXTRA_DIST += bench/compare bench/dedup_workloads.sh bench/chart bench/README.md bench/RESULTS.md bench/compare.png bench/killcycle.sh bench/roundtrips.sh
 
 BENCH_FLAGS =
 
@@ -35,3 +35,10 @@ bench_dedupwrite_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 bench_dedupwrite_LDADD = src/libzsfsdata.a alloc/libzsalloc.a \
 	$(LZ4_LIBS) $(ZSTD_LIBS)
 EXTRA_DIST += bench/dedup.sh
+
+# The backing file's allocator and I/O, in process:
+# bench/backingbench [DIR [SIZE_MIB]].  Not run by make check.
+noinst_PROGRAMS += bench/backingbench
+bench_backingbench_SOURCES = bench/backingbench.c
+bench_backingbench_LDADD = src/libzsfsdata.a alloc/libzsalloc.a \
+	$(LZ4_LIBS) $(ZSTD_LIBS)

@@ -48,7 +48,8 @@
 	X(DICT, dict, "compression dictionaries")                           \
 	X(SETTLE, settle, "background recompression: codec state, training samples") \
 	X(SHARE, share, "reference counts of shared objects")              \
-	X(DEDUP, dedup, "the dedup index: content hash -> stored object")
+	X(DEDUP, dedup, "the dedup index: content hash -> stored object") \
+	X(BACKING, backing, "the backing file's slot map (backing.h)")
 
 enum zsfs_holder {
 #define ZSFS_BUDGET_HOLDER_ENUM(e, name, desc) ZSFS_HOLD_##e,

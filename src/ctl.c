@@ -44,6 +44,7 @@ int zsfs_ctl_create(const struct zsfs_ctl_params *params,
 	ctl->store = params->store;
 	ctl->pool = zsfs_store_pool(params->store);
 	ctl->budget = zsfs_store_budget(params->store);
+	ctl->backing = params->backing;
 	ctl->owner = params->owner;
 	ctl->fs_counts = params->fs_counts;
 	ctl->fs_print = params->fs_print;

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "backing.h"
 #include "pagestore.h"
 #include "parse.h" /* ZSFS_PCT_BP_MAX, and the grammar of the thresholds */
 
@@ -42,6 +43,7 @@ struct zsfs_fs_counts {
 
 struct zsfs_ctl_params {
 	struct zsfs_store *store;
+	struct zsfs_backing *backing; /* backing.h: its counters; NULL = none */
 	uid_t owner;            /* the user who mounted: may write commands */
 	int auto_compact;       /* start with the background compactor on */
 	/*

@@ -40,6 +40,7 @@ struct zsfs_ctl {
 	struct zsfs_store *store;
 	zs_pool *pool;
 	struct zsfs_budget *budget;   /* the store's */
+	struct zsfs_backing *backing; /* NULL = none; thread safe */
 	uid_t owner;
 	void (*fs_counts)(void *arg, struct zsfs_fs_counts *out);
 	void (*fs_print)(void *arg, FILE *f);

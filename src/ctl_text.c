@@ -20,6 +20,11 @@
  *	heap_bytes N              the daemon's malloc heap (not the pool)
  *	pages_stored ...          the rest of the store's ZSFS_STORE_STATS
  *	compactions_* ...         the budget's ZSFS_BUDGET_STATS
+ *	bd_count ... bd_punched   the backing file's ZSFS_BACKING_STATS
+ *	                          (backing.h): zram's bd_stat (bd_count
+ *	                          bd_reads bd_writes, in pages) and io_stat
+ *	                          (failed_reads failed_writes), then bytes;
+ *	                          all 0 without backing=
  *	size_bytes N              the effective size= cap (what df shows):
  *	size_source WORD          size=, or the memory cgroup's limit file
  *	                          when that is lower ("cgroup_v1:/sys/...")
@@ -41,8 +46,8 @@
  *
  * uNN_MM are the fullness groups (zspages whose share of used slots is in
  * [NN%, MM%)), "full" the totally full zspages.  New counters added to
- * ZSFS_STORE_STATS, ZSFS_BUDGET_STATS or ZSFS_BUDGET_HOLDERS show up
- * without touching this file.
+ * ZSFS_STORE_STATS, ZSFS_BUDGET_STATS, ZSFS_BUDGET_HOLDERS or
+ * ZSFS_BACKING_STATS show up without touching this file.
  *
  * lock ordering: the compactor's lock alone, for the copy of its switch
  * and thresholds; the pool, the store, the budget (not its reclaim lock)
@@ -65,6 +70,7 @@ struct ctl_snap {
 	struct zs_pool_stats pool;
 	struct zsfs_fs_counts fc;
 	struct zsfs_budget_stats bs;
+	struct zsfs_backing_stats bd;
 	size_t held[ZSFS_HOLDERS_NR];
 	size_t size;                  /* the effective size= cap */
 	char size_source[256];        /* where it comes from, no blanks */
@@ -160,6 +166,7 @@ static void ctl_snapshot(struct zsfs_ctl *ctl, struct ctl_snap *s)
 	s->mem_limit = zsfs_budget_pool_cap(ctl->budget);
 	s->mem_used_max = zsfs_budget_sample_max(ctl->budget);
 	zsfs_budget_stats(ctl->budget, &s->bs);
+	zsfs_backing_stats(ctl->backing, &s->bd);
 	s->size = zsfs_budget_size(ctl->budget);
 	zsfs_budget_size_source(ctl->budget, s->size_source,
 				sizeof(s->size_source));
@@ -251,6 +258,9 @@ int zsfs_ctl_stats_text(struct zsfs_ctl *ctl, char **textp, size_t *lenp)
 #define ZSFS_CTL_PRINT_BUDGET(n, desc) fprintf(f, "%s %zu\n", #n, s->bs.n);
 	ZSFS_BUDGET_STATS(ZSFS_CTL_PRINT_BUDGET)
 #undef ZSFS_CTL_PRINT_BUDGET
+#define ZSFS_CTL_PRINT_BACKING(n, desc) fprintf(f, "%s %zu\n", #n, s->bd.n);
+	ZSFS_BACKING_STATS(ZSFS_CTL_PRINT_BACKING)
+#undef ZSFS_CTL_PRINT_BACKING
 	fprintf(f, "size_bytes %zu\nsize_source %s\n", s->size, s->size_source);
 #define ZSFS_CTL_PRINT(n, v) fprintf(f, "%s %zu\n", #n, (size_t)(v));
 	ZSFS_CTL_TAIL(ZSFS_CTL_PRINT)

@@ -10,6 +10,9 @@ src_libzsfsdata_a_SOURCES = \
 	src/pagestore.h \
 	src/budget.h \
 	src/budget.c \
+	src/backing.h \
+	src/backing.c \
+	src/backing_file.c \
 	src/codec.h \
 	src/codec.c \
 	src/codec_lz4.c \
@@ -27,6 +30,7 @@ src_libzsfsdata_a_SOURCES = \
 	src/entry.c \
 	src/share.c \
 	src/dedup.c \
+	src/dedup_hash.c \
 	src/dirty.c \
 	src/pagejob.c \
 	src/fileio.c \
@@ -48,7 +52,9 @@ ZSFSDATA_TESTS = \
 	tests/pagestore_threads \
 	tests/pagestore_parallel \
 	tests/budget_reclaim \
-	tests/pagestore_recompress
+	tests/pagestore_recompress \
+	tests/backing_basic \
+	tests/backing_random
 check_PROGRAMS += $(ZSFSDATA_TESTS)
 TESTS += $(ZSFSDATA_TESTS)
 
@@ -77,6 +83,10 @@ tests_budget_reclaim_SOURCES = tests/budget_reclaim.c tests/tap.h tests/test_uti
 tests_budget_reclaim_LDADD = $(ZSFSDATA_TEST_LIBS)
 tests_pagestore_recompress_SOURCES = tests/pagestore_recompress.c tests/tap.h tests/test_util.h
 tests_pagestore_recompress_LDADD = $(ZSFSDATA_TEST_LIBS)
+tests_backing_basic_SOURCES = tests/backing_basic.c tests/tap.h
+tests_backing_basic_LDADD = $(ZSFSDATA_TEST_LIBS)
+tests_backing_random_SOURCES = tests/backing_random.c tests/tap.h
+tests_backing_random_LDADD = $(ZSFSDATA_TEST_LIBS)
 
 # In-process codec throughput: bench/codeclimit FILE (used by bench/compare).
 noinst_PROGRAMS += bench/codeclimit
@@ -111,6 +121,7 @@ FUZZ_PAGESTORE_SRCS = \
 	$(srcdir)/src/entry.c \
 	$(srcdir)/src/share.c \
 	$(srcdir)/src/dedup.c \
+	$(srcdir)/src/dedup_hash.c \
 	$(srcdir)/src/dirty.c \
 	$(srcdir)/src/pagejob.c \
 	$(srcdir)/src/fileio.c \
@@ -122,5 +133,5 @@ fuzz/fuzz_pagestore: $(FUZZ_PAGESTORE_SRCS) alloc/libzsalloc.a
 fuzz-pagestore: fuzz/fuzz_pagestore
 CLEANFILES += fuzz/fuzz_pagestore
 THREADED_TESTS += tests/pagestore_threads tests/pagestore_parallel \
-	tests/budget_reclaim
+	tests/budget_reclaim tests/backing_random
 noinst_HEADERS += tests/test_util.h

@@ -31,13 +31,17 @@
  * found by later writes; the old one leaves the index when freed).
  *
  * The index: one open-addressing table by hash (linear probing,
- * backward-shift deletion, grown at 3/4 full; several objects may have
- * one hash), 24-byte slots: hash, handle, the entry's length word and
- * kind.  At the table's load of 3/8..3/4 that is 32-64 bytes per indexed
- * object, charged to the budget as ZSFS_HOLD_DEDUP.  When the
- * index cannot grow (size= or malloc), pages are stored unindexed.
+ * backward-shift deletion, grown at 1/2 full; several objects may have
+ * one hash), 16-byte slots: the hash and the object's entry (pagemap.h:
+ * its kind and handle, which carries the length).  Most lookups miss (a
+ * page not stored yet), and a miss in linear probing reads about
+ * (1 + 1/(1-a)^2)/2 slots at load a: 8.5 at 3/4, 2.5 at 1/2, so the
+ * table is kept between 1/4 and 1/2 full: 32-64 bytes per indexed
+ * object, charged to the budget as ZSFS_HOLD_DEDUP.  When the index
+ * cannot grow (size= or malloc), pages are stored unindexed.
  *
- * The hash: XXH3-64 of libxxhash when configure found it; without it
+ * The hash: XXH3-64 of libxxhash when configure found it (dedup_hash.c:
+ * compiled inline for AVX2 where the CPU has it); without it
  * dedup= is refused at mount (zsfs_store_create) and only the sharing of
  * copy_file_range is left.
  *
@@ -51,13 +55,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef HAVE_XXHASH
-#include <xxhash.h>
-#endif
-
 #include "store_internal.h"
 
 #define DEDUP_MIN_CAP 256u
+
+/* dedup_hash() returns keys of 50 bits at most (the test hook makes them
+ * shorter to force collisions). */
+#define KEY_BITS 50
+#define KEY_MASK ((UINT64_C(1) << KEY_BITS) - 1)
 
 static size_t home(uint64_t key, size_t cap)
 {
@@ -72,7 +77,7 @@ static void x_insert(struct dedup_xslot *tab, size_t cap,
 {
 	size_t i = home(x->hash, cap);
 
-	while (tab[i].h)
+	while (tab[i].e.w)
 		i = (i + 1) & (cap - 1);
 	tab[i] = *x;
 }
@@ -86,7 +91,7 @@ static void x_delete(struct dedup_xslot *tab, size_t cap, size_t i)
 		size_t k;
 
 		j = (j + 1) & (cap - 1);
-		if (!tab[j].h)
+		if (!tab[j].e.w)
 			break;
 		k = home(tab[j].hash, cap);
 		/* Move j back to i unless its home lies in (i, j]. */
@@ -96,7 +101,7 @@ static void x_delete(struct dedup_xslot *tab, size_t cap, size_t i)
 			i = j;
 		}
 	}
-	tab[i].h = 0;
+	tab[i].e.w = 0;
 }
 
 /* Room for one more object.  Return 0, -ENOSPC, -ENOMEM. */
@@ -107,7 +112,7 @@ static int grow(struct zsfs_store *store)
 	size_t ncap, more, i;
 	int rc;
 
-	if ((dd->used + 1) * 4 <= dd->hcap * 3)
+	if ((dd->used + 1) * 2 <= dd->hcap)
 		return 0;
 	ncap = dd->hcap ? dd->hcap * 2 : DEDUP_MIN_CAP;
 	more = (ncap - dd->hcap) * sizeof(*nx);
@@ -120,7 +125,7 @@ static int grow(struct zsfs_store *store)
 		return -ENOMEM;
 	}
 	for (i = 0; i < dd->hcap; i++)
-		if (dd->byx[i].h)
+		if (dd->byx[i].e.w)
 			x_insert(nx, ncap, &dd->byx[i]);
 	free(dd->byx);
 	dd->byx = nx;
@@ -136,17 +141,20 @@ static void index_remove(struct zsfs_store *store,
 {
 	struct store_dedup *dd = &store->dedup;
 	unsigned char obj[ZSFS_PAGE_SIZE];
+	zs_handle h = zsfs_pentry_handle(e);
 	size_t len, i;
 	uint64_t hash;
 
-	if (!dd->used || zsfs_pentry_dict(e))
-		return; /* objects with a dictionary are never indexed */
-	len = e->kind == ZSFS_PK_COMP ? zsfs_pentry_bytes(e) : ZSFS_PAGE_SIZE;
-	zs_read(store->pool, e->val, obj, len);
+	/* Only COMP and RAW objects without a dictionary are indexed. */
+	if (!dd->used || zsfs_pentry_dict(e) ||
+	    zsfs_pentry_kind(e) == ZSFS_PK_SAME)
+		return;
+	len = entry_bytes(store, e);
+	zs_read(store->pool, h, obj, len);
 	hash = dedup_hash(store, obj, len);
-	for (i = home(hash, dd->hcap); dd->byx[i].h;
+	for (i = home(hash, dd->hcap); dd->byx[i].e.w;
 	     i = (i + 1) & (dd->hcap - 1)) {
-		if (dd->byx[i].h == e->val) {
+		if (zsfs_pentry_handle(&dd->byx[i].e) == h) {
 			x_delete(dd->byx, dd->hcap, i);
 			dd->used--;
 			CNT_SUB(store, dedup_indexed, 1);
@@ -168,6 +176,7 @@ int dedup_init(struct zsfs_store *store, bool on, unsigned bits, char *err,
 		return -EINVAL;
 	}
 #endif
+	dedup_hash_init();
 	store->dedup.on = on;
 	store->dedup.bits = bits && bits < 64 ? bits : 64;
 	return -pthread_mutex_init(&store->dedup.lock, NULL);
@@ -186,14 +195,8 @@ void dedup_fini(struct zsfs_store *store)
 uint64_t dedup_hash(const struct zsfs_store *store, const void *p,
 		    size_t len)
 {
-	uint64_t x = 0;
+	uint64_t x = dedup_hash_bytes(p, len) & KEY_MASK;
 
-#ifdef HAVE_XXHASH
-	x = XXH3_64bits_withSeed(p, len, len);
-#else
-	(void)p;
-	(void)len;
-#endif
 	if (store->dedup.bits < 64)
 		x &= (UINT64_C(1) << store->dedup.bits) - 1;
 	return x;
@@ -205,49 +208,48 @@ bool obj_put(struct zsfs_store *store, const struct zsfs_pentry *e)
 	bool last;
 
 	if (!dd->on)
-		return share_put(store, e->val);
+		return share_put(store, zsfs_pentry_handle(e));
 	pthread_mutex_lock(&dd->lock);
-	last = share_put(store, e->val);
+	last = share_put(store, zsfs_pentry_handle(e));
 	if (last)
 		index_remove(store, e);
 	pthread_mutex_unlock(&dd->lock);
 	return last;
 }
 
-int dedup_find(struct zsfs_store *store, uint64_t hash, uint32_t kind,
+int dedup_find(struct zsfs_store *store, uint64_t hash, enum zsfs_pkind kind,
 	       const void *obj, size_t len, struct zsfs_pentry *ne)
 {
 	struct store_dedup *dd = &store->dedup;
 	unsigned char have[ZSFS_PAGE_SIZE];
 	struct zsfs_pentry cand;
 	size_t i, skip = 0, seen;
+	zs_handle h;
 
 	for (;;) {
 		memset(&cand, 0, sizeof(cand));
 		seen = 0;
 		pthread_mutex_lock(&dd->lock);
 		for (i = dd->hcap ? home(hash, dd->hcap) : 0;
-		     dd->hcap && dd->byx[i].h; i = (i + 1) & (dd->hcap - 1)) {
+		     dd->hcap && dd->byx[i].e.w; i = (i + 1) & (dd->hcap - 1)) {
 			if (dd->byx[i].hash != hash || seen++ < skip)
 				continue;
-			cand.kind = dd->byx[i].kind;
-			cand.len = dd->byx[i].len;
-			cand.val = dd->byx[i].h;
+			cand = dd->byx[i].e;
 			break;
 		}
 		/* A reference keeps it from being freed while we look. */
-		if (cand.val &&
-		    share_get(store, cand.val, cand.kind == ZSFS_PK_COMP ?
-			      zsfs_pentry_bytes(&cand) : ZSFS_PAGE_SIZE))
-			cand.val = 0;
+		h = zsfs_pentry_handle(&cand);
+		if (h && share_get(store, h, entry_bytes(store, &cand)))
+			h = 0;
 		pthread_mutex_unlock(&dd->lock);
-		if (!cand.val)
+		if (!h)
 			return -ENOENT;
 		/* The same kind, length and bytes (no dictionary: indexed
 		 * objects have none) decode to the same page. */
-		if (cand.kind == kind && zsfs_pentry_bytes(&cand) == len &&
+		if (zsfs_pentry_kind(&cand) == kind &&
+		    entry_bytes(store, &cand) == len &&
 		    !zsfs_pentry_dict(&cand)) {
-			zs_read(store->pool, cand.val, have, len);
+			zs_read(store->pool, h, have, len);
 			if (memcmp(have, obj, len) == 0) {
 				*ne = cand;
 				CNT_ADD(store, dedup_hits, 1);
@@ -257,7 +259,7 @@ int dedup_find(struct zsfs_store *store, uint64_t hash, uint32_t kind,
 		/* The same hash, other bytes: try the next one. */
 		CNT_ADD(store, dedup_collisions, 1);
 		if (obj_put(store, &cand))
-			zs_free(store->pool, cand.val);
+			zs_free(store->pool, h);
 		if (++skip > 8)
 			return -ENOENT;
 	}
@@ -267,10 +269,9 @@ void dedup_add(struct zsfs_store *store, uint64_t hash,
 	       const struct zsfs_pentry *ne)
 {
 	struct store_dedup *dd = &store->dedup;
-	struct dedup_xslot x = { .hash = hash, .h = ne->val,
-				 .len = ne->len & ~ZSFS_PLEN_SETTLED,
-				 .kind = ne->kind };
+	struct dedup_xslot x = { .hash = hash, .e = *ne };
 
+	x.e.w &= ~ZSFS_PE_SETTLED;
 	pthread_mutex_lock(&dd->lock);
 	if (grow(store) == 0) {
 		x_insert(dd->byx, dd->hcap, &x);

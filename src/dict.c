@@ -372,7 +372,8 @@ void zsfs_file_dict_sample(struct zsfs_store *store,
 	while (s->buf && s->len + ZSFS_PAGE_SIZE <= s->cap &&
 	       !zsfs_pagemap_next(&file->map, from, &idx, &e)) {
 		from = idx + 1;
-		if (e->kind != ZSFS_PK_COMP || s->seen++ % s->stride)
+		if (zsfs_pentry_kind(e) != ZSFS_PK_COMP ||
+		    s->seen++ % s->stride)
 			continue;
 		if (page_load(store, e, s->buf + s->len) == 0)
 			s->len += ZSFS_PAGE_SIZE;

@@ -62,7 +62,7 @@ int dirty_load(struct zsfs_store *store, struct zsfs_file *file,
 
 	if (store->dirty_max_bytes < ZSFS_PAGE_SIZE)
 		return -EAGAIN;
-	if (file->ndirty == ZSFS_DIRTY_PER_FILE) {
+	if (file_ndirty(file) == ZSFS_DIRTY_PER_FILE) {
 		rc = dirty_store(store, file, file->dirty->prev);
 		if (rc)
 			return rc;
@@ -85,13 +85,11 @@ int dirty_load(struct zsfs_store *store, struct zsfs_file *file,
 	rc = page_load(store, e, d->data);
 	if (rc)
 		goto err_free;
-	rc = zsfs_pagemap_slot(&file->map, idx, &slot);
+	rc = file_slot(file, idx, &slot);
 	if (rc)
 		goto err_free;
 	d->idx = idx;
-	memset(&ne, 0, sizeof(ne));
-	ne.kind = ZSFS_PK_DIRTY;
-	ne.val = (uintptr_t)d;
+	ne = zsfs_pentry_dirty_make(d);
 	slot_replace(store, file, slot, &ne);
 	dirty_link(file, d);
 	*dp = d;

@@ -2,11 +2,12 @@
  * entry.c - a file's page table: its entries, what each one owns, and the
  * counts kept of them.
  *
- * A zsfs_file is a pagemap (pagemap.h) from page index to a 16-byte
+ * A zsfs_file is a pagemap (pagemap.h) from page index to an 8-byte
  * entry; the first ZSFS_PAGEMAP_DIRECT entries sit in the file struct
- * itself, so a small file is one malloc'ed block of 160 bytes.  An entry
+ * itself, so a small file is one malloc'ed block of 80 bytes.  An entry
  * is a hole (no entry), SAME, COMP or RAW (made by pagecodec.c; COMP and
- * RAW own a pool object), or DIRTY (owns a malloc'ed uncompressed copy in
+ * RAW own a pool object, and so does the rare SAME whose word is out of
+ * line), or DIRTY (owns a malloc'ed uncompressed copy in
  * the file's dirty set, dirty.c; no pool object: the stored one is freed
  * when the page is loaded, since the copy holds all of its data).
  *
@@ -53,7 +54,7 @@ static void entry_account(struct zsfs_store *store, struct zsfs_file *file,
 {
 	size_t bytes = 0;
 
-	switch (e->kind) {
+	switch (zsfs_pentry_kind(e)) {
 	case ZSFS_PK_SAME:
 		if (sign > 0) {
 			file->pages_same++;
@@ -64,7 +65,7 @@ static void entry_account(struct zsfs_store *store, struct zsfs_file *file,
 		}
 		break;
 	case ZSFS_PK_COMP:
-		bytes = zsfs_pentry_bytes(e);
+		bytes = entry_bytes(store, e);
 		if (sign > 0)
 			file->pages_compressed++;
 		else
@@ -103,8 +104,8 @@ static void entry_account(struct zsfs_store *store, struct zsfs_file *file,
 	default:
 		return;
 	}
-	if (store->settle_on && e->kind != ZSFS_PK_SAME &&
-	    !(e->len & ZSFS_PLEN_SETTLED)) {
+	if (store->settle_on && zsfs_pentry_kind(e) != ZSFS_PK_SAME &&
+	    !zsfs_pentry_settled(e)) {
 		if (sign > 0) {
 			file->unsettled++;
 			CNT_ADD(store, recompress_pending, 1);
@@ -119,12 +120,12 @@ static void entry_account(struct zsfs_store *store, struct zsfs_file *file,
 		}
 	}
 	if (sign > 0) {
-		file->stored_bytes += bytes;
+		file->stored_ndirty += (uint64_t)bytes << 8;
 		CNT_ADD(store, compr_data_size, bytes);
 		CNT_ADD(store, pages_stored, 1);
 		CNT_ADD(store, orig_data_size, ZSFS_PAGE_SIZE);
 	} else {
-		file->stored_bytes -= bytes;
+		file->stored_ndirty -= (uint64_t)bytes << 8;
 		CNT_SUB(store, compr_data_size, bytes);
 		CNT_SUB(store, pages_stored, 1);
 		CNT_SUB(store, orig_data_size, ZSFS_PAGE_SIZE);
@@ -135,12 +136,12 @@ static void entry_account(struct zsfs_store *store, struct zsfs_file *file,
 static void entry_release(struct zsfs_store *store, struct zsfs_file *file,
 			  const struct zsfs_pentry *e)
 {
-	switch (e->kind) {
+	switch (zsfs_pentry_kind(e)) {
+	case ZSFS_PK_SAME:
 	case ZSFS_PK_COMP:
 	case ZSFS_PK_RAW:
 		/* The entry's reference; the object goes with the last. */
-		if (obj_put(store, e))
-			zs_free(store->pool, e->val);
+		entry_discard(store, e);
 		if (zsfs_pentry_dict(e)) {
 			entry_account(store, file, e, -1);
 			dict_put(store, zsfs_pentry_dict(e));
@@ -148,7 +149,7 @@ static void entry_release(struct zsfs_store *store, struct zsfs_file *file,
 		}
 		break;
 	case ZSFS_PK_DIRTY: {
-		struct store_dirty *d = (struct store_dirty *)(uintptr_t)e->val;
+		struct store_dirty *d = zsfs_pentry_dirty(e);
 
 		dirty_unlink(file, d);
 		free(d);
@@ -168,10 +169,21 @@ void slot_replace(struct zsfs_store *store, struct zsfs_file *file,
 
 	*slot = *ne;
 	entry_account(store, file, ne, 1);
-	if (old.kind == ZSFS_PK_EMPTY)
-		zsfs_pagemap_filled(&file->map);
-	else
+	if (old.w)
 		entry_release(store, file, &old);
+}
+
+int file_slot(struct zsfs_file *file, uint64_t idx,
+	      struct zsfs_pentry **slotp)
+{
+	int rc = zsfs_pagemap_slot(&file->map, idx, slotp);
+
+	if (rc == 0 && !(*slotp)->w &&
+	    file_pages(file) >= STORE_FILE_MAX_PAGES) {
+		zsfs_pagemap_clear(&file->map, idx);
+		rc = -EFBIG;
+	}
+	return rc;
 }
 
 /* Make the hole at @idx: free its page at once. */
@@ -195,7 +207,7 @@ int page_store(struct zsfs_store *store, struct zsfs_file *file,
 	struct store_tctx *t;
 	int rc;
 
-	rc = zsfs_pagemap_slot(&file->map, idx, &slot);
+	rc = file_slot(file, idx, &slot);
 	if (rc)
 		return rc;
 	rc = tctx_get(store, &t);
@@ -204,7 +216,7 @@ int page_store(struct zsfs_store *store, struct zsfs_file *file,
 		tctx_put(store, t);
 	}
 	if (rc) {
-		if (slot->kind == ZSFS_PK_EMPTY)
+		if (!slot->w)
 			zsfs_pagemap_clear(&file->map, idx);
 		return rc;
 	}
@@ -212,21 +224,22 @@ int page_store(struct zsfs_store *store, struct zsfs_file *file,
 	return 0;
 }
 
-/* Free the object of an encoded entry that will not be used. */
+/* Drop @ne's reference on its pool object, if any. */
 void entry_discard(struct zsfs_store *store, const struct zsfs_pentry *ne)
 {
-	if ((ne->kind == ZSFS_PK_COMP || ne->kind == ZSFS_PK_RAW) &&
-	    obj_put(store, ne))
-		zs_free(store->pool, ne->val);
+	zs_handle h = zsfs_pentry_handle(ne);
+
+	if (h && obj_put(store, ne))
+		zs_free(store->pool, h);
 }
 
 /* Mark the COMP or RAW entry in @slot settled, as it is. */
 void entry_settle(struct zsfs_store *store, struct zsfs_file *file,
 		  struct zsfs_pentry *slot)
 {
-	if (slot->len & ZSFS_PLEN_SETTLED)
+	if (zsfs_pentry_settled(slot))
 		return;
-	slot->len |= ZSFS_PLEN_SETTLED;
+	slot->w |= ZSFS_PE_SETTLED;
 	if (store->settle_on) {
 		file->unsettled--;
 		CNT_SUB(store, recompress_pending, 1);
@@ -274,12 +287,12 @@ void zsfs_file_stats(const struct zsfs_file *file, struct zsfs_file_stats *st)
 {
 	uint64_t last;
 
-	st->stored_bytes = file->stored_bytes;
+	st->stored_bytes = file_stored_bytes(file);
 	st->shared_bytes = 0;
 	st->pages_compressed = file->pages_compressed;
 	st->pages_raw = file->pages_raw;
 	st->pages_same = file->pages_same;
-	st->pages_dirty = file->ndirty;
+	st->pages_dirty = file_ndirty(file);
 	st->pages_dict = 0; /* zsfs_file_dict_pages() counts them */
 	st->last_page_plus1 = zsfs_pagemap_last(&file->map, &last) ? 0 :
 								     last + 1;
@@ -306,6 +319,7 @@ int zsfs_file_check(struct zsfs_store *store, const struct zsfs_file *file,
 	const struct zsfs_pentry *e;
 	unsigned char scratch[ZSFS_PAGE_SIZE];
 	uint64_t idx, from = 0;
+	zs_handle h;
 	unsigned i;
 	int rc;
 
@@ -320,73 +334,88 @@ int zsfs_file_check(struct zsfs_store *store, const struct zsfs_file *file,
 			return check_fail(msg, msg_cap, d->idx,
 					  "dirty set: too long or not a ring");
 		e = zsfs_pagemap_lookup(&file->map, d->idx);
-		if (!e || e->kind != ZSFS_PK_DIRTY ||
-		    (const struct store_dirty *)(uintptr_t)e->val != d ||
-		    d->next->prev != d)
+		if (!e || zsfs_pentry_kind(e) != ZSFS_PK_DIRTY ||
+		    zsfs_pentry_dirty(e) != d || d->next->prev != d)
 			return check_fail(msg, msg_cap, d->idx,
 					  "dirty set: bad link or entry");
 		d = d->next;
 		if (d == file->dirty)
 			break;
 	}
-	if (i != file->ndirty) {
+	if (i != file_ndirty(file)) {
 		snprintf(msg, msg_cap, "dirty set: %u pages linked, %u counted",
-			 i, file->ndirty);
+			 i, file_ndirty(file));
 		return -EUCLEAN;
 	}
 	while (!zsfs_pagemap_next(&file->map, from, &idx, &e)) {
 		from = idx + 1;
-		switch (e->kind) {
+		h = zsfs_pentry_handle(e);
+		/* Bits no kind uses, and the reserved idle bits (nobody sets
+		 * them yet: issue 16 will, and check them). */
+		if (zsfs_pentry_kind(e) != ZSFS_PK_DIRTY &&
+		    (e->w & (ZSFS_PE_FREE_BITS | ZSFS_PE_IDLE |
+			     ZSFS_PE_AGE_MASK << ZSFS_PE_AGE_SHIFT)))
+			return check_fail(msg, msg_cap, idx,
+					  "entry with unused bits set");
+		switch (zsfs_pentry_kind(e)) {
 		case ZSFS_PK_SAME:
-			if (e->len)
+			if (e->w & (ZSFS_PE_SETTLED |
+				    ZSFS_PE_DICT_MASK << ZSFS_PE_DICT_SHIFT))
 				return check_fail(msg, msg_cap, idx,
-						  "same-filled entry with a length");
+						  "same-filled entry with flags");
+			if (e->w & ZSFS_PE_OBJ) {
+				if (zs_obj_size(store->pool, h) !=
+				    sizeof(uint64_t) ||
+				    page_load(store, e, scratch))
+					return check_fail(msg, msg_cap, idx,
+							  "same-filled entry: bad object");
+				share_audit_ref(store, h);
+			} else if (e->w & ((UINT64_C(1) << ZSFS_PE_SAME_SHIFT) -
+					   (UINT64_C(1) << ZSFS_PE_HANDLE_SHIFT))) {
+				return check_fail(msg, msg_cap, idx,
+						  "same-filled entry: bits under its word");
+			}
 			same++;
 			break;
 		case ZSFS_PK_COMP:
-			if (!e->val || !zsfs_pentry_bytes(e) ||
-			    zsfs_pentry_bytes(e) > ZSFS_HUGE_THRESHOLD ||
-			    (e->len & ~(ZSFS_PLEN_BYTES | ZSFS_PLEN_SETTLED |
-					ZSFS_PLEN_DICT_MASK << ZSFS_PLEN_DICT_SHIFT)))
+			if (!h || !entry_bytes(store, e) ||
+			    entry_bytes(store, e) > ZSFS_HUGE_THRESHOLD ||
+			    (e->w & ZSFS_PE_OBJ))
 				return check_fail(msg, msg_cap, idx,
 						  "compressed entry: bad handle or length");
-			if (zs_obj_size(store->pool, e->val) !=
-			    zsfs_pentry_bytes(e))
-				return check_fail(msg, msg_cap, idx,
-						  "object size differs from the entry's length");
 			if (zsfs_pentry_dict(e) &&
 			    (!dict_of(store, zsfs_pentry_dict(e)) ||
 			     !atomic_load(&dict_of(store,
 						   zsfs_pentry_dict(e))->refs)))
 				return check_fail(msg, msg_cap, idx,
 						  "names a dictionary that does not exist");
+			/* Its length is its object's (the handle carries
+			 * it): decoding it to a whole page checks both. */
 			if (page_load(store, e, scratch))
 				return check_fail(msg, msg_cap, idx,
 						  zsfs_pentry_dict(e) ?
 						  "does not decompress with its dictionary" :
 						  "does not decompress");
-			share_audit_ref(store, e->val);
+			share_audit_ref(store, h);
 			comp++;
-			bytes += zsfs_pentry_bytes(e);
-			pend += store->settle_on &&
-				!(e->len & ZSFS_PLEN_SETTLED);
+			bytes += entry_bytes(store, e);
+			pend += store->settle_on && !zsfs_pentry_settled(e);
 			break;
 		case ZSFS_PK_RAW:
-			if (zsfs_pentry_dict(e))
+			if (e->w & (ZSFS_PE_OBJ |
+				    ZSFS_PE_DICT_MASK << ZSFS_PE_DICT_SHIFT))
 				return check_fail(msg, msg_cap, idx,
 						  "raw entry names a dictionary");
-			pend += store->settle_on &&
-				!(e->len & ZSFS_PLEN_SETTLED);
-			if (!e->val ||
-			    zs_obj_size(store->pool, e->val) != ZSFS_PAGE_SIZE)
+			pend += store->settle_on && !zsfs_pentry_settled(e);
+			if (!h || zs_obj_size(store->pool, h) != ZSFS_PAGE_SIZE)
 				return check_fail(msg, msg_cap, idx,
 						  "raw entry: object is not a page");
-			share_audit_ref(store, e->val);
+			share_audit_ref(store, h);
 			raw++;
 			bytes += ZSFS_PAGE_SIZE;
 			break;
 		case ZSFS_PK_DIRTY:
-			d = (const struct store_dirty *)(uintptr_t)e->val;
+			d = zsfs_pentry_dirty(e);
 			/* With the list walk above: it is in the set. */
 			if (d->idx != idx)
 				return check_fail(msg, msg_cap, idx,
@@ -397,16 +426,16 @@ int zsfs_file_check(struct zsfs_store *store, const struct zsfs_file *file,
 			return check_fail(msg, msg_cap, idx, "bad kind");
 		}
 	}
-	if (file->ndirty > ZSFS_DIRTY_PER_FILE || dirty != file->ndirty ||
-	    comp != file->pages_compressed || raw != file->pages_raw ||
-	    same != file->pages_same || bytes != file->stored_bytes ||
-	    pend != file->unsettled) {
+	if (file_ndirty(file) > ZSFS_DIRTY_PER_FILE ||
+	    dirty != file_ndirty(file) || comp != file->pages_compressed ||
+	    raw != file->pages_raw || same != file->pages_same ||
+	    bytes != file_stored_bytes(file) || pend != file->unsettled) {
 		snprintf(msg, msg_cap,
-			 "file counters: found %zu comp %zu raw %zu same %zu dirty %zu bytes %zu pending, recorded %zu %zu %zu %u %zu %u",
+			 "file counters: found %zu comp %zu raw %zu same %zu dirty %zu bytes %zu pending, recorded %u %u %u %u %zu %u",
 			 comp, raw, same, dirty, bytes, pend,
 			 file->pages_compressed, file->pages_raw,
-			 file->pages_same, file->ndirty, file->stored_bytes,
-			 file->unsettled);
+			 file->pages_same, file_ndirty(file),
+			 file_stored_bytes(file), file->unsettled);
 		return -EUCLEAN;
 	}
 	return 0;

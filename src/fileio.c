@@ -100,8 +100,8 @@ int write_page(struct zsfs_store *store, struct zsfs_file *file,
 {
 	const struct zsfs_pentry *e = zsfs_pagemap_lookup(&file->map, idx);
 
-	if (e && e->kind == ZSFS_PK_DIRTY) {
-		struct store_dirty *d = (struct store_dirty *)(uintptr_t)e->val;
+	if (e && zsfs_pentry_kind(e) == ZSFS_PK_DIRTY) {
+		struct store_dirty *d = zsfs_pentry_dirty(e);
 
 		memcpy(d->data + pgoff, src, n);
 		dirty_touch(file, d);

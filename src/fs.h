@@ -48,6 +48,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "backing.h"
 #include "ctl.h"
 #include "options.h"
 #include "pagestore.h"
@@ -144,6 +145,10 @@ struct zsfs {
 	struct zsfs_ctl *ctl;          /* thread safe */
 	struct zsfs_settle *settle;    /* settle.c; NULL when not running */
 	struct zsfs_quota *quota;      /* thread safe; NULL = no quotas */
+	/* backing.h; thread safe; NULL without backing=.  Opened after the
+	 * store (its map is charged to the store's budget), closed before
+	 * it.  Nothing writes back yet: see backing.h's design note. */
+	struct zsfs_backing *backing;
 	struct fuse_session *se;
 	uid_t owner;                   /* the mounting user */
 

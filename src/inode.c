@@ -349,6 +349,18 @@ int zsfs_fs_init(struct zsfs *fs, const struct zsfs_options *o, uid_t owner)
 		goto fail;
 	}
 	fs->budget = zsfs_store_budget(fs->store);
+	if (o->backing[0] || o->backing_size) {
+		struct zsfs_backing_params bp = {
+			.path = o->backing, .size = o->backing_size,
+			.budget = fs->budget,
+		};
+
+		rc = zsfs_backing_open(&bp, &fs->backing, err, sizeof(err));
+		if (rc < 0) {
+			fprintf(stderr, "zsfs: %s\n", err);
+			goto fail_store;
+		}
+	}
 	rc = zsfs_inode_new(fs, S_IFDIR | (o->mode & 07777), o->uid, o->gid, 0,
 			    NULL, &fs->root);
 	if (rc < 0)
@@ -396,6 +408,9 @@ void zsfs_fs_fini(struct zsfs *fs)
 	}
 	fs->inode_list.next = fs->inode_list.prev = &fs->inode_list;
 	fs->root = fs->ctl_inode = NULL;
+	/* before the store: its map is charged to the store's budget */
+	zsfs_backing_close(fs->backing);
+	fs->backing = NULL;
 	zsfs_store_destroy(fs->store);
 	fs->store = NULL;
 	zsfs_quota_destroy(fs->quota);
@@ -499,6 +514,11 @@ int zsfs_fs_check(void *arg, char *msg, size_t msg_cap)
 		rc = 0; /* a busy store: not conclusive, not an error */
 	if (rc)
 		goto out;
+	if (fs->backing) {
+		rc = zsfs_backing_check(fs->backing, msg, msg_cap);
+		if (rc)
+			goto out;
+	}
 	pthread_mutex_lock(&fs->life_lock);
 	if (counted != fs->nr_inodes) {
 		snprintf(msg, msg_cap, "%zu inodes on the list, %zu counted",

@@ -297,6 +297,7 @@ int main(int argc, char **argv)
 
 	memset(&cp, 0, sizeof(cp));
 	cp.store = fs.store;
+	cp.backing = fs.backing;
 	cp.owner = getuid();
 	cp.auto_compact = o.auto_compact;
 	/* the options hold the defaults already: a 0 is the user's 0 */

@@ -385,8 +385,10 @@ void zsfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 	if (len)
 		rc = quota_room(fs, req, dst, 0);
 	if (len && rc == 0)
-		rc = zsfs_file_copy(fs->store, dst->file, (uint64_t)off_out,
-				    src->file, (uint64_t)off_in, len, &copied);
+		rc = zsfs_file_copy_sized(fs->store, dst->file,
+					  (uint64_t)off_out, dst->size,
+					  src->file, (uint64_t)off_in,
+					  src->size, len, &copied);
 	if (rc == 0)
 		copied = len;
 	dend = (uint64_t)off_out + copied;

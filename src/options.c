@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backing.h"
 #include "ctl.h"
 #include "options.h"
 #include "pagestore.h"
@@ -71,6 +72,12 @@ const char zsfs_options_help[] =
 "                           (default 2; 0 = at once)\n"
 "    settle_cpu=PCT         CPU the background recompression may use, in\n"
 "                           percent of one core (default 25; 100 = no cap)\n"
+"    backing=PATH           a file where compressed pages can go when RAM\n"
+"                           is short: created 0600, or reused when it is\n"
+"                           empty or a zsfs backing file; a directory gets\n"
+"                           an unnamed file; absolute path (default: none)\n"
+"    backing_size=SIZE      its size, k/m/g/t suffix, 1m..2t (default: the\n"
+"                           reused file's size)\n"
 "    io_uring=on|off|auto   FUSE over io_uring, one queue per CPU: required,\n"
 "                           never, or when the kernel allows it (default\n"
 "                           " ZSFS_URING_DEFAULT_STR ")\n"
@@ -327,6 +334,41 @@ static int apply_settle_opt(struct zsfs_options *o, const char *key,
 	return 1;
 }
 
+/* backing= and backing_size= (backing.h).  Return 1 when @key is not one
+ * of them, else 0 or -EINVAL.  The file itself is checked at mount. */
+static int apply_backing_opt(struct zsfs_options *o, const char *key,
+			     const char *val, char *err, size_t err_cap)
+{
+	uint64_t n;
+	int rc;
+
+	if (strcmp(key, "backing") == 0) {
+		if (!val || !*val)
+			BAD("bad value for backing: '%s' (a file or a directory)",
+			    val ? val : "");
+		if (val[0] != '/')
+			BAD("bad value for backing: '%s' (an absolute path)", val);
+		if (strlen(val) >= sizeof(o->backing))
+			BAD("bad value for backing: '%.40s...' (path too long: %d bytes at most)",
+			    val, ZSFS_BACKING_PATH_CAP - 1);
+		strcpy(o->backing, val);
+		return 0;
+	}
+	if (strcmp(key, "backing_size") == 0) {
+		/* no N%: RAM says nothing about the disk */
+		rc = val ? zsfs_parse_size(val, 0, 0, &n) : -EINVAL;
+		if (rc == 0 && n && (n < ZSFS_BACKING_SIZE_MIN ||
+				     n > ZSFS_BACKING_SIZE_MAX))
+			rc = -ERANGE;
+		if (rc < 0)
+			BAD("bad value for backing_size: '%s' (%s: bytes with k/m/g/t suffix, 1m..2t)",
+			    val ? val : "", zsfs_parse_strerror(rc));
+		o->backing_size = n;
+		return 0;
+	}
+	return 1;
+}
+
 /* tmpfs's quota options and noswap.  Return 1 when @key is not one of
  * them, else 0 or -EINVAL. */
 static int apply_quota_opt(struct zsfs_options *o, const char *key,
@@ -397,6 +439,9 @@ static int apply_opt(struct zsfs_options *o, const char *key, const char *val,
 	if (rc != 1)
 		return rc;
 	rc = apply_quota_opt(o, key, val, err, err_cap);
+	if (rc != 1)
+		return rc;
+	rc = apply_backing_opt(o, key, val, err, err_cap);
 	if (rc != 1)
 		return rc;
 	if (strcmp(key, "size") == 0) {

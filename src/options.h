@@ -39,6 +39,9 @@ enum { ZSFS_ATIME_RELATIME, ZSFS_ATIME_STRICT, ZSFS_ATIME_NONE };
  * cores, and a GiB of lz4 text settles in about a minute or two. */
 #define ZSFS_SETTLE_CPU_DEFAULT 25u
 
+/* backing=PATH: the longest path accepted. */
+#define ZSFS_BACKING_PATH_CAP 1024
+
 /* dedup= when not given: see README.md for the measurement. */
 #define ZSFS_DEDUP_DEFAULT 0
 #define ZSFS_DEDUP_DEFAULT_STR "off"
@@ -109,6 +112,11 @@ struct zsfs_options {
 	int usrquota, grpquota;
 	uint64_t usr_block_hardlimit, usr_inode_hardlimit;
 	uint64_t grp_block_hardlimit, grp_inode_hardlimit;
+	/* The backing file (backing.h): backing=PATH, an absolute path
+	 * ("" = none), and backing_size= in bytes (0 = the reused file's
+	 * size).  Checked against the file when the mount opens it. */
+	char backing[ZSFS_BACKING_PATH_CAP];
+	uint64_t backing_size;
 	/* Comma-separated options for fuse_session_new(), NUL-terminated. */
 	char fuse_opts[ZSFS_FUSE_OPTS_CAP];
 };

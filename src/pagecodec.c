@@ -5,7 +5,9 @@
  * (pagemap.h), choosing its kind:
  *
  *	SAME   the page is one 8-byte word repeated (zero pages included):
- *	       only the word is kept, no pool memory (zram's same_pages).
+ *	       only the word is kept, in the entry, no pool memory (zram's
+ *	       same_pages); the rare word whose halves differ goes to an
+ *	       8-byte pool object (pagemap.h says why).
  *	COMP   a pool object of len bytes holding the codec's output.
  *	RAW    a pool object of 4096 bytes: the page did not compress to
  *	       ZSFS_HUGE_THRESHOLD bytes or less (zram's huge pages).
@@ -116,6 +118,18 @@ static void fill_word(void *dst, uint64_t w, size_t pgoff, size_t n)
 		d[i] = wb[(pgoff + i) % sizeof(w)];
 }
 
+/* The word of the SAME entry @e: inline, or read from its object. */
+static uint64_t same_word(struct zsfs_store *store,
+			  const struct zsfs_pentry *e)
+{
+	uint64_t w;
+
+	if (!(e->w & ZSFS_PE_OBJ))
+		return zsfs_pentry_same_word(e);
+	zs_read(store->pool, zsfs_pentry_handle(e), &w, sizeof(w));
+	return w;
+}
+
 /*
  * Turn 4096 bytes at @data into a new entry: same-filled, compressed or
  * raw.  @data must not be @t->cbuf.  @compact: on -ENOSPC compact the
@@ -132,8 +146,14 @@ int page_encode(struct zsfs_store *store, struct store_tctx *t,
 
 	memset(ne, 0, sizeof(*ne));
 	if (page_same(data, &w)) {
-		ne->kind = ZSFS_PK_SAME;
-		ne->val = w;
+		if (zsfs_pentry_same(w, ne))
+			return 0;
+		rc = compact ? store_alloc(store, sizeof(w), &h) :
+			       store_pool_malloc(store, sizeof(w), &h);
+		if (rc)
+			return rc;
+		zs_write(store->pool, h, &w, sizeof(w));
+		*ne = zsfs_pentry_same_obj(h);
 		return 0;
 	}
 	rc = store->codec->compress(t->cctx, store->level, data, t->cbuf,
@@ -151,9 +171,7 @@ int page_encode(struct zsfs_store *store, struct store_tctx *t,
 		if (rc)
 			return rc;
 		zs_write(store->pool, h, t->cbuf, len);
-		ne->kind = ZSFS_PK_COMP;
-		ne->len = (uint32_t)len;
-		ne->val = h;
+		*ne = zsfs_pentry_obj(ZSFS_PK_COMP, h, 0, false);
 		if (store->dedup.on)
 			dedup_add(store, hash, ne);
 		return 0;
@@ -171,9 +189,7 @@ int page_encode(struct zsfs_store *store, struct store_tctx *t,
 	if (rc)
 		return rc;
 	zs_write(store->pool, h, data, ZSFS_PAGE_SIZE);
-	ne->kind = ZSFS_PK_RAW;
-	ne->len = ZSFS_PAGE_SIZE;
-	ne->val = h;
+	*ne = zsfs_pentry_obj(ZSFS_PK_RAW, h, 0, false);
 	if (store->dedup.on)
 		dedup_add(store, hash, ne);
 	return 0;
@@ -192,32 +208,32 @@ int page_load(struct zsfs_store *store, const struct zsfs_pentry *e,
 		memset(dst, 0, ZSFS_PAGE_SIZE);
 		return 0;
 	}
-	switch (e->kind) {
+	switch (zsfs_pentry_kind(e)) {
 	case ZSFS_PK_SAME:
-		fill_word(dst, e->val, 0, ZSFS_PAGE_SIZE);
+		fill_word(dst, same_word(store, e), 0, ZSFS_PAGE_SIZE);
 		return 0;
 	case ZSFS_PK_RAW:
-		zs_read(store->pool, e->val, dst, ZSFS_PAGE_SIZE);
+		zs_read(store->pool, zsfs_pentry_handle(e), dst, ZSFS_PAGE_SIZE);
 		return 0;
 	case ZSFS_PK_DIRTY:
-		memcpy(dst, ((const struct store_dirty *)(uintptr_t)e->val)->data,
+		memcpy(dst, ((const struct store_dirty *)zsfs_pentry_dirty(e))->data,
 		       ZSFS_PAGE_SIZE);
 		return 0;
 	case ZSFS_PK_COMP:
 		rc = tctx_get(store, &t);
 		if (rc)
 			return rc;
-		src = zs_map(store->pool, e->val, ZS_MM_RO, &m);
+		src = zs_map(store->pool, zsfs_pentry_handle(e), ZS_MM_RO, &m);
 		if (zsfs_pentry_dict(e)) {
 			/* The entry holds a reference: it is alive. */
 			struct store_dict *sd =
 				dict_of(store, zsfs_pentry_dict(e));
 
 			rc = sd ? store->codec->decompress_dict(t->cctx, sd->d,
-					src, zsfs_pentry_bytes(e), dst) : -EIO;
+					src, entry_bytes(store, e), dst) : -EIO;
 		} else {
 			rc = store->codec->decompress(t->cctx, src,
-						      zsfs_pentry_bytes(e),
+						      entry_bytes(store, e),
 						      dst);
 		}
 		zs_unmap(store->pool, &m);
@@ -243,17 +259,17 @@ int page_load_part(struct zsfs_store *store, const struct zsfs_pentry *e,
 		memset(dst, 0, n);
 	} else if (n == ZSFS_PAGE_SIZE) {
 		return page_load(store, e, dst);
-	} else if (e->kind == ZSFS_PK_SAME) {
-		fill_word(dst, e->val, pgoff, n);
-	} else if (e->kind == ZSFS_PK_DIRTY) {
+	} else if (zsfs_pentry_kind(e) == ZSFS_PK_SAME) {
+		fill_word(dst, same_word(store, e), pgoff, n);
+	} else if (zsfs_pentry_kind(e) == ZSFS_PK_DIRTY) {
 		memcpy(dst,
-		       ((const struct store_dirty *)(uintptr_t)e->val)->data +
+		       ((const struct store_dirty *)zsfs_pentry_dirty(e))->data +
 		       pgoff, n);
-	} else if (e->kind == ZSFS_PK_RAW) {
+	} else if (zsfs_pentry_kind(e) == ZSFS_PK_RAW) {
 		struct zs_mapping m;
 		const unsigned char *p;
 
-		p = zs_map(store->pool, e->val, ZS_MM_RO, &m);
+		p = zs_map(store->pool, zsfs_pentry_handle(e), ZS_MM_RO, &m);
 		memcpy(dst, p + pgoff, n);
 		zs_unmap(store->pool, &m);
 	} else {

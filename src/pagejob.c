@@ -106,15 +106,15 @@ static int page_install(struct zsfs_store *store, struct zsfs_file *file,
 	struct zsfs_pentry *slot;
 	int rc;
 
-	if (e && e->kind == ZSFS_PK_DIRTY) {
-		struct store_dirty *d = (struct store_dirty *)(uintptr_t)e->val;
+	if (e && zsfs_pentry_kind(e) == ZSFS_PK_DIRTY) {
+		struct store_dirty *d = zsfs_pentry_dirty(e);
 
 		memcpy(d->data, data, ZSFS_PAGE_SIZE);
 		dirty_touch(file, d);
 		entry_discard(store, ne);
 		return 0;
 	}
-	rc = zsfs_pagemap_slot(&file->map, idx, &slot);
+	rc = file_slot(file, idx, &slot);
 	if (rc) {
 		entry_discard(store, ne);
 		return rc;

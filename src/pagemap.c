@@ -8,14 +8,21 @@
  * slots on them.
  *
  * Tree.  Levels count from the leaves: a leaf (level 1) holds entries of
- * 16 bytes, an interior node child pointers.  Key bits 6*(level-1) ..
- * 6*level-1 choose the slot at a level.  A node has 1, 2, 4, ..., 64
- * slots: the smallest power of two above its highest used slot.  The
- * size class (log2 of the slot count, 0..6) rides in the low 3 bits of
- * the pointer to the node (the parent's child slot, or pm->root); malloc
- * aligns to at least 8, so those bits are free.  A file of 5 pages has a
- * tree of one 1-slot leaf (16 bytes), of 20 pages one 16-slot leaf; a
- * full leaf is 64 slots (1 KiB) and maps 256 KiB of file.
+ * 8 bytes, an interior node child pointers (8 bytes too).  Key bits
+ * 6*(level-1) .. 6*level-1 choose the slot at a level.  A node has the
+ * slots of the smallest size class above its highest used slot: 1, 3, 7,
+ * 15, 23, 31, 39, 47, 55 or 64.  Odd counts because glibc's chunk for 8*k
+ * bytes is 8*k + 8 for odd k and 8*k + 16 for even k (a 4-slot node took
+ * a 48-byte chunk, a 3-slot one takes 32), and steps of 8 slots above 15
+ * because powers of two left a file's last leaf a quarter empty on
+ * average: files of 5..40 pages cost 10.6 bytes of tree a page with
+ * powers of two, 8.4 with these (modelled; bench/filemeta measures).
+ * The size class (0..9) rides in the low 4 bits of the pointer to the
+ * node (the parent's child slot, or pm->root): malloc aligns to 16.  A
+ * file of 4 pages has a tree of one 1-slot leaf (8 bytes, a 32-byte
+ * chunk); a full leaf is 64 slots (512 bytes, a 528-byte chunk) and maps
+ * 256 KiB of file: 8.25 bytes a page, 8.38 with its slot in a full
+ * parent, the floor for a large file.
  *
  * Storing a key above 64^height - 1 grows the tree upwards; storing a slot
  * past a node's size grows that node (realloc).  zsfs_pagemap_clear()
@@ -37,13 +44,37 @@
 
 #include "pagemap.h"
 
-/* Size classes 0..6: 1..64 slots, kept in the low bits of node pointers. */
-#define CLS_MASK ((uintptr_t)7)
-#define CLS_MAX ZSFS_PAGEMAP_SHIFT
+/* Size classes 0..9: their slots (see above), kept in the low bits of
+ * node pointers. */
+static const unsigned char cls_slots[] = { 1, 3, 7, 15, 23, 31, 39, 47, 55,
+					   ZSFS_PAGEMAP_FANOUT };
+#define CLS_MASK ((uintptr_t)15)
+#define CLS_MAX (sizeof(cls_slots) - 1)
 
-_Static_assert(alignof(max_align_t) >= 8, "3 tag bits in node pointers");
-_Static_assert(CLS_MAX <= CLS_MASK, "size class fits the tag");
+_Static_assert(alignof(max_align_t) >= 16, "4 tag bits in node pointers");
+_Static_assert(sizeof(cls_slots) <= CLS_MASK + 1, "size class fits the tag");
+_Static_assert(ZSFS_PAGEMAP_FANOUT == 64, "the classes end at 64 slots");
 _Static_assert(ZSFS_PAGEMAP_DIRECT <= ZSFS_PAGEMAP_MAX_INDEX, "direct slots");
+_Static_assert(sizeof(struct zsfs_pentry) == sizeof(uint64_t) &&
+	       sizeof(void *) <= sizeof(uint64_t), "8-byte slots");
+_Static_assert(ZSFS_PAGEMAP_MAX_HEIGHT <= 0xff, "height fits its byte");
+
+static void set_height(struct zsfs_pagemap *pm, unsigned h)
+{
+	pm->bytes_height = (pm->bytes_height & ~(uint64_t)0xff) | h;
+}
+
+static size_t pm_bytes(const struct zsfs_pagemap *pm)
+{
+	return (size_t)(pm->bytes_height >> 8);
+}
+
+/* Heap bytes are far below 2^56: the shift loses nothing. */
+static void pm_bytes_add(struct zsfs_pagemap *pm, size_t add, size_t sub)
+{
+	pm->bytes_height = ((uint64_t)(pm_bytes(pm) + add - sub) << 8) |
+			   zsfs_pagemap_height(pm);
+}
 
 size_t zsfs_malloc_size(const void *p, size_t requested)
 {
@@ -70,7 +101,7 @@ static unsigned ref_cls(const void *ref)
 
 static unsigned ref_cap(const void *ref)
 {
-	return 1u << ref_cls(ref);
+	return cls_slots[ref_cls(ref)];
 }
 
 static struct zsfs_pentry *ref_leaf(const void *ref)
@@ -88,14 +119,15 @@ static unsigned cls_for(unsigned slot)
 {
 	unsigned c = 0;
 
-	while ((1u << c) <= slot)
+	while (cls_slots[c] <= slot)
 		c++;
 	return c;
 }
 
 static size_t node_size(unsigned level, unsigned cls)
 {
-	return (level == 1 ? sizeof(struct zsfs_pentry) : sizeof(void *)) << cls;
+	(void)level; /* entries and child pointers: 8 bytes each */
+	return sizeof(uint64_t) * cls_slots[cls];
 }
 
 static unsigned level_shift(unsigned level)
@@ -133,7 +165,7 @@ static int node_top(const void *ref, unsigned level)
 		const struct zsfs_pentry *e = ref_leaf(ref);
 
 		while (i-- > 0)
-			if (e[i].kind != ZSFS_PK_EMPTY)
+			if (e[i].w)
 				return (int)i;
 	} else {
 		void *const *c = ref_inner(ref);
@@ -154,8 +186,7 @@ static int node_alloc(struct zsfs_pagemap *pm, unsigned level, unsigned cls,
 
 	if (!n)
 		return -ENOMEM;
-	pm->nodes++;
-	pm->bytes += zsfs_malloc_size(n, size);
+	pm_bytes_add(pm, zsfs_malloc_size(n, size), 0);
 	*link = (void *)((uintptr_t)n | cls);
 	return 0;
 }
@@ -164,8 +195,7 @@ static void node_free(struct zsfs_pagemap *pm, unsigned level, void *ref)
 {
 	void *n = ref_node(ref);
 
-	pm->nodes--;
-	pm->bytes -= zsfs_malloc_size(n, node_size(level, ref_cls(ref)));
+	pm_bytes_add(pm, 0, zsfs_malloc_size(n, node_size(level, ref_cls(ref))));
 	free(n);
 }
 
@@ -178,13 +208,23 @@ static int node_resize(struct zsfs_pagemap *pm, void **link, unsigned level,
 	size_t osize = node_size(level, old), nsize = node_size(level, cls);
 	void *n = ref_node(*link);
 	size_t obytes = zsfs_malloc_size(n, osize);
-	void *p = realloc(n, nsize);
+	void *p;
 
-	if (!p)
-		return -ENOMEM;
-	if (nsize > osize)
+	if (nsize < osize) {
+		/* Not realloc: glibc keeps a chunk whose tail is too small
+		 * to split off (a 4-slot leaf's 48 bytes for 1 slot, 32). */
+		p = malloc(nsize);
+		if (!p)
+			return -ENOMEM;
+		memcpy(p, n, nsize);
+		free(n);
+	} else {
+		p = realloc(n, nsize);
+		if (!p)
+			return -ENOMEM;
 		memset((char *)p + osize, 0, nsize - osize);
-	pm->bytes = pm->bytes - obytes + zsfs_malloc_size(p, nsize);
+	}
+	pm_bytes_add(pm, zsfs_malloc_size(p, nsize), obytes);
 	*link = (void *)((uintptr_t)p | cls);
 	return 0;
 }
@@ -208,7 +248,7 @@ static void free_rec(struct zsfs_pagemap *pm, void *ref, unsigned level)
 
 void zsfs_pagemap_fini(struct zsfs_pagemap *pm)
 {
-	free_rec(pm, pm->root, pm->height);
+	free_rec(pm, pm->root, zsfs_pagemap_height(pm));
 	zsfs_pagemap_init(pm);
 }
 
@@ -222,12 +262,12 @@ const struct zsfs_pentry *zsfs_pagemap_lookup(const struct zsfs_pagemap *pm,
 
 	if (idx < ZSFS_PAGEMAP_DIRECT) {
 		e = &pm->direct[idx];
-		return e->kind == ZSFS_PK_EMPTY ? NULL : e;
+		return e->w ? e : NULL;
 	}
 	key = idx - ZSFS_PAGEMAP_DIRECT;
-	if (!ref || key >= level_span(pm->height))
+	if (!ref || key >= level_span(zsfs_pagemap_height(pm)))
 		return NULL;
-	for (level = pm->height;; level--) {
+	for (level = zsfs_pagemap_height(pm);; level--) {
 		s = slot_of(key, level);
 		if (s >= ref_cap(ref))
 			return NULL;
@@ -238,7 +278,7 @@ const struct zsfs_pentry *zsfs_pagemap_lookup(const struct zsfs_pagemap *pm,
 			return NULL;
 	}
 	e = &ref_leaf(ref)[s];
-	return e->kind == ZSFS_PK_EMPTY ? NULL : e;
+	return e->w ? e : NULL;
 }
 
 /* Free the empty nodes on @key's path, bottom up, shrink the first
@@ -253,9 +293,9 @@ static void prune(struct zsfs_pagemap *pm, uint64_t key)
 
 	if (!pm->root)
 		goto collapse;
-	if (key < level_span(pm->height)) {
+	if (key < level_span(zsfs_pagemap_height(pm))) {
 		/* links[k] links the node of level height - k. */
-		for (level = pm->height; level >= 1; level--) {
+		for (level = zsfs_pagemap_height(pm); level >= 1; level--) {
 			links[depth++] = link;
 			if (level == 1)
 				break;
@@ -267,7 +307,7 @@ static void prune(struct zsfs_pagemap *pm, uint64_t key)
 				break;
 		}
 		while (depth > 0) {
-			level = pm->height - (depth - 1);
+			level = zsfs_pagemap_height(pm) - (depth - 1);
 			link = links[--depth];
 			top = node_top(*link, level);
 			if (top < 0) {
@@ -284,15 +324,15 @@ static void prune(struct zsfs_pagemap *pm, uint64_t key)
 	}
 collapse:
 	if (!pm->root) {
-		pm->height = 0;
+		set_height(pm, 0);
 		return;
 	}
-	while (pm->height > 1 && node_top(pm->root, pm->height) == 0) {
+	while (zsfs_pagemap_height(pm) > 1 && node_top(pm->root, zsfs_pagemap_height(pm)) == 0) {
 		void *r = pm->root;
 
 		pm->root = ref_inner(r)[0];
-		node_free(pm, pm->height, r);
-		pm->height--;
+		node_free(pm, zsfs_pagemap_height(pm), r);
+		set_height(pm, zsfs_pagemap_height(pm) - 1);
 	}
 }
 
@@ -313,21 +353,21 @@ int zsfs_pagemap_slot(struct zsfs_pagemap *pm, uint64_t idx,
 	key = idx - ZSFS_PAGEMAP_DIRECT;
 	need = height_for(key);
 	if (!pm->root) {
-		pm->height = need;
+		set_height(pm, need);
 	} else {
-		while (pm->height < need) {
+		while (zsfs_pagemap_height(pm) < need) {
 			void *r;
 
-			rc = node_alloc(pm, pm->height + 1, 0, &r);
+			rc = node_alloc(pm, zsfs_pagemap_height(pm) + 1, 0, &r);
 			if (rc)
 				goto err;
 			ref_inner(r)[0] = pm->root;
 			pm->root = r;
-			pm->height++;
+			set_height(pm, zsfs_pagemap_height(pm) + 1);
 		}
 	}
 	link = &pm->root;
-	for (level = pm->height;; level--) {
+	for (level = zsfs_pagemap_height(pm);; level--) {
 		s = slot_of(key, level);
 		if (!*link)
 			rc = node_alloc(pm, level, cls_for(s), link);
@@ -349,19 +389,12 @@ err:
 	return rc;
 }
 
-void zsfs_pagemap_filled(struct zsfs_pagemap *pm)
-{
-	pm->entries++;
-}
-
 void zsfs_pagemap_clear(struct zsfs_pagemap *pm, uint64_t idx)
 {
 	struct zsfs_pentry *e = (struct zsfs_pentry *)zsfs_pagemap_lookup(pm, idx);
 
-	if (e) {
-		memset(e, 0, sizeof(*e));
-		pm->entries--;
-	}
+	if (e)
+		e->w = 0;
 	if (idx >= ZSFS_PAGEMAP_DIRECT)
 		prune(pm, idx - ZSFS_PAGEMAP_DIRECT);
 }
@@ -379,7 +412,7 @@ static int next_rec(const void *ref, unsigned level, uint64_t base,
 		if (level == 1) {
 			const struct zsfs_pentry *e = &ref_leaf(ref)[i];
 
-			if (e->kind != ZSFS_PK_EMPTY) {
+			if (e->w) {
 				*keyp = cb;
 				*ep = e;
 				return 0;
@@ -401,15 +434,15 @@ int zsfs_pagemap_next(const struct zsfs_pagemap *pm, uint64_t from,
 	uint64_t key;
 
 	for (; from < ZSFS_PAGEMAP_DIRECT; from++) {
-		if (pm->direct[from].kind != ZSFS_PK_EMPTY) {
+		if (pm->direct[from].w) {
 			*idxp = from;
 			*ep = &pm->direct[from];
 			return 0;
 		}
 	}
 	key = from - ZSFS_PAGEMAP_DIRECT;
-	if (!pm->root || key >= level_span(pm->height) ||
-	    next_rec(pm->root, pm->height, 0, key, &key, ep))
+	if (!pm->root || key >= level_span(zsfs_pagemap_height(pm)) ||
+	    next_rec(pm->root, zsfs_pagemap_height(pm), 0, key, &key, ep))
 		return -ENOENT;
 	*idxp = key + ZSFS_PAGEMAP_DIRECT;
 	return 0;
@@ -427,7 +460,7 @@ static int hole_rec(const void *ref, unsigned level, uint64_t base,
 		uint64_t f = from > cb ? from : cb;
 
 		if (level == 1) {
-			if (ref_leaf(ref)[i].kind == ZSFS_PK_EMPTY) {
+			if (!ref_leaf(ref)[i].w) {
 				*keyp = cb;
 				return 0;
 			}
@@ -455,13 +488,13 @@ uint64_t zsfs_pagemap_next_hole(const struct zsfs_pagemap *pm, uint64_t from)
 	uint64_t key;
 
 	for (; from < ZSFS_PAGEMAP_DIRECT; from++)
-		if (pm->direct[from].kind == ZSFS_PK_EMPTY)
+		if (!pm->direct[from].w)
 			return from;
 	key = from - ZSFS_PAGEMAP_DIRECT;
-	if (!pm->root || key >= level_span(pm->height))
+	if (!pm->root || key >= level_span(zsfs_pagemap_height(pm)))
 		return from;
-	if (hole_rec(pm->root, pm->height, 0, key, &key))
-		key = level_span(pm->height);
+	if (hole_rec(pm->root, zsfs_pagemap_height(pm), 0, key, &key))
+		key = level_span(zsfs_pagemap_height(pm));
 	return key + ZSFS_PAGEMAP_DIRECT;
 }
 
@@ -474,7 +507,7 @@ static int last_rec(const void *ref, unsigned level, uint64_t base,
 		uint64_t cb = base + ((uint64_t)i << shift);
 
 		if (level == 1) {
-			if (ref_leaf(ref)[i].kind != ZSFS_PK_EMPTY) {
+			if (ref_leaf(ref)[i].w) {
 				*keyp = cb;
 				return 0;
 			}
@@ -493,12 +526,12 @@ int zsfs_pagemap_last(const struct zsfs_pagemap *pm, uint64_t *idxp)
 	uint64_t key;
 	unsigned i;
 
-	if (pm->root && !last_rec(pm->root, pm->height, 0, &key)) {
+	if (pm->root && !last_rec(pm->root, zsfs_pagemap_height(pm), 0, &key)) {
 		*idxp = key + ZSFS_PAGEMAP_DIRECT;
 		return 0;
 	}
 	for (i = ZSFS_PAGEMAP_DIRECT; i-- > 0;) {
-		if (pm->direct[i].kind != ZSFS_PK_EMPTY) {
+		if (pm->direct[i].w) {
 			*idxp = i;
 			return 0;
 		}
@@ -508,7 +541,7 @@ int zsfs_pagemap_last(const struct zsfs_pagemap *pm, uint64_t *idxp)
 
 size_t zsfs_pagemap_bytes(const struct zsfs_pagemap *pm)
 {
-	return pm->bytes;
+	return pm_bytes(pm);
 }
 
 struct pm_walk {
@@ -517,14 +550,18 @@ struct pm_walk {
 	size_t msg_cap;
 };
 
-static int check_kind(uint32_t k, uint64_t idx, struct pm_walk *w)
+static int check_kind(const struct zsfs_pentry *e, uint64_t idx,
+		      struct pm_walk *w)
 {
-	if (k > ZSFS_PK_DIRTY) {
+	unsigned k = zsfs_pentry_kind(e);
+
+	/* No message: zsfs_pagemap_count, which only counts. */
+	if (w->msg && (k > ZSFS_PK_DIRTY || (k == ZSFS_PK_EMPTY && e->w))) {
 		snprintf(w->msg, w->msg_cap, "pagemap: bad kind %u at index %llu",
 			 k, (unsigned long long)idx);
 		return -EUCLEAN;
 	}
-	if (k != ZSFS_PK_EMPTY)
+	if (e->w)
 		w->entries++;
 	return 0;
 }
@@ -532,14 +569,22 @@ static int check_kind(uint32_t k, uint64_t idx, struct pm_walk *w)
 static int check_rec(const void *ref, unsigned level, uint64_t base,
 		     struct pm_walk *w)
 {
-	unsigned shift = level_shift(level), cap = ref_cap(ref), i;
-	int top = node_top(ref, level), rc;
+	unsigned shift = level_shift(level), cap, i;
+	int top, rc;
 
+	if (ref_cls(ref) > CLS_MAX) {
+		if (w->msg)
+			snprintf(w->msg, w->msg_cap,
+				 "pagemap: bad size class %u at level %u covering key %llu",
+				 ref_cls(ref), level, (unsigned long long)base);
+		return -EUCLEAN;
+	}
+	cap = ref_cap(ref);
+	top = node_top(ref, level);
 	w->nodes++;
 	w->bytes += zsfs_malloc_size(ref_node(ref),
 				     node_size(level, ref_cls(ref)));
-	if (top < 0 || ref_cls(ref) > CLS_MAX ||
-	    cls_for((unsigned)top) != ref_cls(ref)) {
+	if (w->msg && (top < 0 || cls_for((unsigned)top) != ref_cls(ref))) {
 		snprintf(w->msg, w->msg_cap,
 			 "pagemap: %s node (%u slots, top %d) at level %u covering key %llu",
 			 top < 0 ? "empty" : "oversized", cap, top, level,
@@ -550,7 +595,7 @@ static int check_rec(const void *ref, unsigned level, uint64_t base,
 		uint64_t cb = base + ((uint64_t)i << shift);
 
 		if (level == 1) {
-			rc = check_kind(ref_leaf(ref)[i].kind,
+			rc = check_kind(&ref_leaf(ref)[i],
 					cb + ZSFS_PAGEMAP_DIRECT, w);
 			if (rc)
 				return rc;
@@ -568,44 +613,56 @@ int zsfs_pagemap_check(const struct zsfs_pagemap *pm, char *msg,
 		       size_t msg_cap)
 {
 	struct pm_walk w = { 0, 0, 0, msg, msg_cap };
-	unsigned i;
+	unsigned i, height = zsfs_pagemap_height(pm);
 	int rc;
 
 	for (i = 0; i < ZSFS_PAGEMAP_DIRECT; i++) {
-		rc = check_kind(pm->direct[i].kind, i, &w);
+		rc = check_kind(&pm->direct[i], i, &w);
 		if (rc)
 			return rc;
 	}
 	if (!pm->root) {
-		if (pm->height || pm->nodes || pm->bytes) {
+		if (pm->bytes_height) {
 			snprintf(msg, msg_cap,
-				 "pagemap: no tree with height %u nodes %zu bytes %zu",
-				 pm->height, pm->nodes, pm->bytes);
+				 "pagemap: no tree with height %u bytes %zu",
+				 height, pm_bytes(pm));
 			return -EUCLEAN;
 		}
 	} else {
-		if (pm->height < 1 || pm->height > ZSFS_PAGEMAP_MAX_HEIGHT) {
+		if (height < 1 || height > ZSFS_PAGEMAP_MAX_HEIGHT) {
 			snprintf(msg, msg_cap, "pagemap: bad height %u",
-				 pm->height);
+				 height);
 			return -EUCLEAN;
 		}
-		if (pm->height > 1 && node_top(pm->root, pm->height) == 0) {
+		if (height > 1 && node_top(pm->root, height) == 0) {
 			snprintf(msg, msg_cap,
 				 "pagemap: root of height %u with one child",
-				 pm->height);
+				 height);
 			return -EUCLEAN;
 		}
-		rc = check_rec(pm->root, pm->height, 0, &w);
+		rc = check_rec(pm->root, height, 0, &w);
 		if (rc)
 			return rc;
 	}
-	if (w.nodes != pm->nodes || w.entries != pm->entries ||
-	    w.bytes != pm->bytes) {
+	if (w.bytes != pm_bytes(pm)) {
 		snprintf(msg, msg_cap,
-			 "pagemap: counted %zu nodes %zu entries %zu bytes, recorded %zu %zu %zu",
-			 w.nodes, w.entries, w.bytes, pm->nodes, pm->entries,
-			 pm->bytes);
+			 "pagemap: %zu nodes of %zu bytes, recorded %zu bytes",
+			 w.nodes, w.bytes, pm_bytes(pm));
 		return -EUCLEAN;
 	}
 	return 0;
+}
+
+void zsfs_pagemap_count(const struct zsfs_pagemap *pm, size_t *nodesp,
+			size_t *entriesp)
+{
+	struct pm_walk w = { 0, 0, 0, NULL, 0 };
+	unsigned i;
+
+	for (i = 0; i < ZSFS_PAGEMAP_DIRECT; i++)
+		(void)check_kind(&pm->direct[i], i, &w);
+	if (pm->root)
+		(void)check_rec(pm->root, zsfs_pagemap_height(pm), 0, &w);
+	*nodesp = w.nodes;
+	*entriesp = w.entries;
 }

@@ -40,7 +40,9 @@
 /*
  * Largest file: 2^60 bytes (page indices below 2^48, an eight-level table
  * of 64-way nodes, see pagemap.h).  Writes and truncates past it fail with
- * -EFBIG.
+ * -EFBIG.  A file holds at most 2^32 - 1 pages that are not holes (16 TiB
+ * of data, however sparse: its counts are 32 bits); a write that needs
+ * another fails with -EFBIG too.
  */
 #define ZSFS_MAX_FILE_SIZE (UINT64_C(1) << 60)
 
@@ -213,7 +215,8 @@ int zsfs_file_read(struct zsfs_store *store, const struct zsfs_file *file,
  * bytes from the start are stored when it fails part way (always whole
  * pages or a prefix that did not need a new allocation); on failure nothing
  * stored before changes.  Return: 0, -ENOSPC (the pool is full even after
- * compacting once), -ENOMEM, -EFBIG (offset past the largest file).
+ * compacting once), -ENOMEM, -EFBIG (offset past the largest file, or a
+ * 2^32nd page that is not a hole).
  */
 int zsfs_file_write(struct zsfs_store *store, struct zsfs_file *file,
 		    uint64_t off, size_t len, const void *buf, size_t *written);
@@ -255,6 +258,14 @@ int zsfs_file_flush(struct zsfs_store *store, struct zsfs_file *file);
 int zsfs_file_copy(struct zsfs_store *store, struct zsfs_file *dst,
 		   uint64_t doff, const struct zsfs_file *src, uint64_t soff,
 		   uint64_t len, size_t *copied);
+/* The same, given both files' sizes (@src_size, @dst_size before the
+ * copy): when the copy runs to the end of the source and the destination
+ * ends no later than the copy, the partial last page is shared as well
+ * (bytes past a file's end are zeros in its last page). */
+int zsfs_file_copy_sized(struct zsfs_store *store, struct zsfs_file *dst,
+			 uint64_t doff, uint64_t dst_size,
+			 const struct zsfs_file *src, uint64_t soff,
+			 uint64_t src_size, uint64_t len, size_t *copied);
 
 struct zsfs_file_stats {
 	size_t stored_bytes;     /* pool bytes of its pages: compressed sizes, 4096 raw;

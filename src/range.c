@@ -7,7 +7,10 @@
  * entry references the source's stored object (share.c), so a copy costs
  * no pool memory and no recompress (a dirty source page is stored
  * compressed for the copy).  Partial pages at the ends go through the write path
- * (write_page, fileio.c): zeroed, or read and written for a copy.
+ * (write_page, fileio.c): zeroed, or read and written for a copy, except
+ * a copy's last page when the copy runs to the end of both files
+ * (zsfs_file_copy_sized): that one is shared too, so copying a small file
+ * (one partial page) costs no pool memory either.
  *
  * Locking: none of its own.  The caller holds the file's inode lock:
  * exclusive for punch, truncate and the destination of a copy, shared
@@ -15,6 +18,7 @@
  * handlers (ops_file.c, ops_entry.c for truncate).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,7 +33,8 @@ static int zero_partial(struct zsfs_store *store, struct zsfs_file *file,
 {
 	const struct zsfs_pentry *e = zsfs_pagemap_lookup(&file->map, idx);
 
-	if (!e || (e->kind == ZSFS_PK_SAME && e->val == 0))
+	if (!e || (zsfs_pentry_kind(e) == ZSFS_PK_SAME &&
+		   !(e->w & ZSFS_PE_OBJ) && zsfs_pentry_same_word(e) == 0))
 		return 0;
 	return write_page(store, file, idx, pgoff, n, zero_page);
 }
@@ -160,20 +165,22 @@ static int copy_page(struct zsfs_store *store, struct zsfs_file *dst,
 		page_drop(store, dst, didx);
 		return 0;
 	}
-	if (se->kind == ZSFS_PK_DIRTY)
+	if (zsfs_pentry_kind(se) == ZSFS_PK_DIRTY)
 		return page_store(store, dst, didx,
-				  ((const struct store_dirty *)(uintptr_t)se->val)->data);
+				  ((const struct store_dirty *)
+				   zsfs_pentry_dirty(se))->data);
 	/* @se may move when the slot grows a node of the same file. */
 	ne = *se;
 	se = NULL;
-	rc = zsfs_pagemap_slot(&dst->map, didx, &slot);
+	rc = file_slot(dst, didx, &slot);
 	if (rc)
 		return rc;
-	if (ne.kind == ZSFS_PK_COMP || ne.kind == ZSFS_PK_RAW) {
-		rc = share_get(store, ne.val, ne.kind == ZSFS_PK_COMP ?
-			       zsfs_pentry_bytes(&ne) : ZSFS_PAGE_SIZE);
+	if (zsfs_pentry_handle(&ne)) {
+		rc = share_get(store, zsfs_pentry_handle(&ne),
+			       zs_obj_size(store->pool,
+					   zsfs_pentry_handle(&ne)));
 		if (rc) {
-			if (slot->kind == ZSFS_PK_EMPTY)
+			if (!slot->w)
 				zsfs_pagemap_clear(&dst->map, didx);
 			return rc;
 		}
@@ -182,9 +189,17 @@ static int copy_page(struct zsfs_store *store, struct zsfs_file *dst,
 	return 0;
 }
 
-int zsfs_file_copy(struct zsfs_store *store, struct zsfs_file *dst,
-		   uint64_t doff, const struct zsfs_file *src, uint64_t soff,
-		   uint64_t len, size_t *copied)
+/*
+ * @tail_ok: the copy ends at the source's end of file and the destination
+ * ends there too (or before), so a partial last page that starts on a page
+ * on both sides may share the object as well: the bytes past the end of a
+ * file are zeros in its last page on both sides (truncate zeroes them),
+ * so the shared page is the very page the write path would store.
+ */
+static int copy_range(struct zsfs_store *store, struct zsfs_file *dst,
+		      uint64_t doff, const struct zsfs_file *src,
+		      uint64_t soff, uint64_t len, bool tail_ok,
+		      size_t *copied)
 {
 	unsigned char tmp[ZSFS_PAGE_SIZE];
 	uint64_t done = 0;
@@ -202,7 +217,8 @@ int zsfs_file_copy(struct zsfs_store *store, struct zsfs_file *dst,
 
 		if (n > len - done)
 			n = (size_t)(len - done);
-		if (n == ZSFS_PAGE_SIZE && !(spos & (ZSFS_PAGE_SIZE - 1))) {
+		if (!pgoff && !(spos & (ZSFS_PAGE_SIZE - 1)) &&
+		    (n == ZSFS_PAGE_SIZE || (tail_ok && done + n == len))) {
 			rc = copy_page(store, dst, dpos >> ZSFS_PAGE_SHIFT, src,
 				       spos >> ZSFS_PAGE_SHIFT);
 		} else {
@@ -220,4 +236,22 @@ out:
 	if (copied)
 		*copied = (size_t)done;
 	return rc;
+}
+
+int zsfs_file_copy(struct zsfs_store *store, struct zsfs_file *dst,
+		   uint64_t doff, const struct zsfs_file *src, uint64_t soff,
+		   uint64_t len, size_t *copied)
+{
+	return copy_range(store, dst, doff, src, soff, len, false, copied);
+}
+
+int zsfs_file_copy_sized(struct zsfs_store *store, struct zsfs_file *dst,
+			 uint64_t doff, uint64_t dst_size,
+			 const struct zsfs_file *src, uint64_t soff,
+			 uint64_t src_size, uint64_t len, size_t *copied)
+{
+	bool tail_ok = len && soff + len == src_size &&
+		       dst_size <= doff + len;
+
+	return copy_range(store, dst, doff, src, soff, len, tail_ok, copied);
 }

@@ -3,8 +3,8 @@
  * stronger level of the same format and with the current dictionary.
  *
  * Writes compress at the mount's fast level (lz4, zstd:3) with no
- * dictionary.  Every COMP or RAW entry a write makes is "pending" (its
- * length word lacks ZSFS_PLEN_SETTLED; the file counts them in
+ * dictionary.  Every COMP or RAW entry a write makes is "pending" (it
+ * lacks ZSFS_PE_SETTLED, pagemap.h; the file counts them in
  * unsettled, the store in recompress_pending).  The filesystem's settle
  * thread calls zsfs_file_recompress() on files nobody wrote for a while:
  * each pending page is decoded and compressed again at the target level
@@ -64,7 +64,7 @@ size_t zsfs_file_dict_pages(const struct zsfs_file *file)
 
 	while (!zsfs_pagemap_next(&file->map, from, &idx, &e)) {
 		from = idx + 1;
-		n += e->kind == ZSFS_PK_COMP && zsfs_pentry_dict(e);
+		n += zsfs_pentry_dict(e) != 0; /* COMP entries only */
 	}
 	return n;
 }
@@ -157,16 +157,17 @@ static int settle_page(struct zsfs_store *store, struct zsfs_file *file,
 		       struct store_rctx *r, uint64_t idx,
 		       const struct zsfs_pentry *e)
 {
-	size_t have = zsfs_pentry_bytes(e), len0 = 0, len1 = 0, cap;
+	size_t have = entry_bytes(store, e), len0 = 0, len1 = 0, cap;
 	bool leave = zsfs_pentry_dict(e) && zsfs_pentry_dict(e) != r->cdict_id;
 	struct zsfs_pentry *slot, ne;
+	enum zsfs_pkind kind;
 	const unsigned char *best;
 	unsigned id = 0;
 	size_t len;
 	zs_handle h;
 	int rc;
 
-	if (share_refs(store, e->val) > 1) {
+	if (share_refs(store, zsfs_pentry_handle(e)) > 1) {
 		/* Shared: other pages use this object; leave it as it is. */
 		rc = zsfs_pagemap_slot(&file->map, idx, &slot);
 		if (rc)
@@ -175,8 +176,6 @@ static int settle_page(struct zsfs_store *store, struct zsfs_file *file,
 		CNT_ADD(store, recompress_done, 1);
 		return 0;
 	}
-	if (e->kind == ZSFS_PK_RAW)
-		have = ZSFS_PAGE_SIZE;
 	rc = page_load(store, e, r->page);
 	if (rc)
 		return rc;
@@ -197,8 +196,7 @@ static int settle_page(struct zsfs_store *store, struct zsfs_file *file,
 	rc = zsfs_pagemap_slot(&file->map, idx, &slot);
 	if (rc)
 		return rc;
-	memset(&ne, 0, sizeof(ne));
-	ne.kind = ZSFS_PK_COMP;
+	kind = ZSFS_PK_COMP;
 	if (len1 && (!len0 || len1 < len0)) {
 		best = r->out[1];
 		len = len1;
@@ -213,7 +211,7 @@ static int settle_page(struct zsfs_store *store, struct zsfs_file *file,
 	} else if (leave) {
 		best = r->page;
 		len = ZSFS_PAGE_SIZE;
-		ne.kind = ZSFS_PK_RAW;
+		kind = ZSFS_PK_RAW;
 	} else {
 		entry_settle(store, file, slot);
 		CNT_ADD(store, recompress_done, 1);
@@ -226,9 +224,7 @@ static int settle_page(struct zsfs_store *store, struct zsfs_file *file,
 		return 0;
 	}
 	zs_write(store->pool, h, best, len);
-	ne.val = h;
-	ne.len = (uint32_t)len | ZSFS_PLEN_SETTLED |
-		 (uint32_t)id << ZSFS_PLEN_DICT_SHIFT;
+	ne = zsfs_pentry_obj(kind, h, id, true);
 	slot_replace(store, file, slot, &ne);
 	CNT_ADD(store, recompress_done, 1);
 	if (len < have) {
@@ -266,8 +262,9 @@ int zsfs_file_recompress(struct zsfs_store *store, struct zsfs_file *file,
 			break;
 		}
 		from = idx + 1;
-		if ((e->kind != ZSFS_PK_COMP && e->kind != ZSFS_PK_RAW) ||
-		    (e->len & ZSFS_PLEN_SETTLED))
+		if ((zsfs_pentry_kind(e) != ZSFS_PK_COMP &&
+		     zsfs_pentry_kind(e) != ZSFS_PK_RAW) ||
+		    zsfs_pentry_settled(e))
 			continue;
 		rc = settle_page(store, file, r, idx, e);
 		if (rc == -EIO) {
@@ -304,12 +301,13 @@ void zsfs_file_unsettle(struct zsfs_store *store, struct zsfs_file *file)
 		return;
 	while (!zsfs_pagemap_next(&file->map, from, &idx, &e)) {
 		from = idx + 1;
-		if ((e->kind != ZSFS_PK_COMP && e->kind != ZSFS_PK_RAW) ||
-		    !(e->len & ZSFS_PLEN_SETTLED) || zsfs_pentry_dict(e) == cur)
+		if ((zsfs_pentry_kind(e) != ZSFS_PK_COMP &&
+		     zsfs_pentry_kind(e) != ZSFS_PK_RAW) ||
+		    !zsfs_pentry_settled(e) || zsfs_pentry_dict(e) == cur)
 			continue;
 		if (zsfs_pagemap_slot(&file->map, idx, &slot))
 			continue;
-		slot->len &= ~ZSFS_PLEN_SETTLED;
+		slot->w &= ~ZSFS_PE_SETTLED;
 		file->unsettled++;
 		CNT_ADD(store, recompress_pending, 1);
 	}

@@ -2,8 +2,8 @@
  * share.c - shared pool objects: reference counts for objects that back
  * more than one page (of one file or of several).
  *
- * An entry (entry.c) that owns a pool object (COMP or RAW) holds one
- * reference on it.  Most objects have exactly one, and those cost nothing
+ * An entry (entry.c) that owns a pool object (COMP or RAW, or a SAME
+ * entry whose word is out of line) holds one reference on it.  Most objects have exactly one, and those cost nothing
  * here: the table below holds only the objects with two references or
  * more, as handle -> (references, object bytes).  share_get() adds a
  * reference (copy_file_range sharing a page, zsfs_file_copy in range.c);
@@ -331,10 +331,10 @@ size_t zsfs_file_shared_bytes(struct zsfs_store *store,
 		return 0;
 	while (!zsfs_pagemap_next(&file->map, from, &idx, &e)) {
 		from = idx + 1;
-		if ((e->kind == ZSFS_PK_COMP || e->kind == ZSFS_PK_RAW) &&
-		    share_refs(store, e->val) > 1)
-			bytes += e->kind == ZSFS_PK_COMP ?
-				 zsfs_pentry_bytes(e) : ZSFS_PAGE_SIZE;
+		if ((zsfs_pentry_kind(e) == ZSFS_PK_COMP ||
+		     zsfs_pentry_kind(e) == ZSFS_PK_RAW) &&
+		    share_refs(store, zsfs_pentry_handle(e)) > 1)
+			bytes += entry_bytes(store, e);
 	}
 	return bytes;
 }

@@ -15,6 +15,7 @@
  *	entry.c      a file's entries: replace, release, counts, check
  *	share.c      shared objects: reference counts, the reference audit
  *	dedup.c      content deduplication: the hash -> object index
+ *	dedup_hash.c its hash (XXH3, AVX2 where the CPU has it)
  *	recompress.c settled pages to a stronger level and a dictionary
  *	dict.c       dictionaries: table, references, training, loading
  *	pagecodec.c  page <-> entry: same-filled, codec, raw; codec states
@@ -106,9 +107,9 @@ struct store_counters {
 #define CNT_SUB(s, name, v) \
 	atomic_fetch_sub_explicit(&(s)->cnt.name, (v), memory_order_relaxed)
 
-/* Dictionary ids: 1..STORE_DICT_MAX-1 (0 = none); an entry has 8 bits. */
+/* Dictionary ids: 1..STORE_DICT_MAX-1 (0 = none); an entry has 6 bits. */
 #define STORE_DICT_MAX 32u
-_Static_assert(STORE_DICT_MAX - 1 <= ZSFS_PLEN_DICT_MASK, "dict ids");
+_Static_assert(STORE_DICT_MAX - 1 <= ZSFS_PE_DICT_MASK, "dict ids");
 
 /* A dictionary: referenced once by every entry whose object needs it and
  * once by the store while it is the current one (the one new pages get);
@@ -162,9 +163,8 @@ struct store_share {
 /* The dedup index (dedup.c): by the hash of the stored bytes. */
 struct dedup_xslot {
 	uint64_t hash;
-	zs_handle h;               /* 0 = empty slot */
-	uint32_t len;              /* the entry's length word, not settled */
-	uint32_t kind;             /* ZSFS_PK_COMP or ZSFS_PK_RAW */
+	struct zsfs_pentry e;      /* a COMP or RAW entry of the object, no
+				    * dictionary, not settled; 0 = empty */
 };
 struct store_dedup {
 	bool on;                   /* constant: dedup= */
@@ -218,18 +218,55 @@ struct store_dirty {
 	unsigned char data[ZSFS_PAGE_SIZE];
 };
 
-/* Every field is protected by the caller's inode lock (exclusive to
- * change, shared to read). */
+/*
+ * A file's pages: 72 bytes, an 80-byte malloc chunk (it was 152, 160).
+ * The counts are 32 bits: a file holds at most STORE_FILE_MAX_PAGES
+ * pages that are not holes (file_slot refuses more with -EFBIG), 16 TiB
+ * of data, however sparse.  The stored bytes (< 2^44 then) share a word
+ * with the dirty pages (<= ZSFS_DIRTY_PER_FILE): stored << 8 | ndirty.
+ * No count of entries: it is the sum of the four kinds.
+ *
+ * Every field is protected by the caller's inode lock (exclusive to
+ * change, shared to read).
+ */
 struct zsfs_file {
 	struct zsfs_pagemap map;
 	struct store_dirty *dirty;           /* newest; ->prev is the oldest */
-	unsigned ndirty;
+	uint64_t stored_ndirty;              /* stored bytes << 8 | ndirty */
+	uint32_t pages_compressed;
+	uint32_t pages_raw;
+	uint32_t pages_same;
 	uint32_t unsettled;                  /* COMP/RAW pages not settled */
-	size_t stored_bytes;
-	size_t pages_compressed;
-	size_t pages_raw;
-	size_t pages_same;
 };
+
+#define STORE_FILE_MAX_PAGES UINT32_MAX
+_Static_assert(ZSFS_DIRTY_PER_FILE <= 0xff, "ndirty fits its byte");
+
+static inline unsigned file_ndirty(const struct zsfs_file *file)
+{
+	return (unsigned)(file->stored_ndirty & 0xff);
+}
+
+/* Pool bytes of the file's COMP and RAW entries, shared or not. */
+static inline size_t file_stored_bytes(const struct zsfs_file *file)
+{
+	return (size_t)(file->stored_ndirty >> 8);
+}
+
+/* Pages that are not holes. */
+static inline uint64_t file_pages(const struct zsfs_file *file)
+{
+	return (uint64_t)file->pages_compressed + file->pages_raw +
+	       file->pages_same + file_ndirty(file);
+}
+
+/* The bytes of the COMP or RAW entry @e's object. */
+static inline size_t entry_bytes(const struct zsfs_store *store,
+				 const struct zsfs_pentry *e)
+{
+	return zsfs_pentry_kind(e) == ZSFS_PK_RAW ? ZSFS_PAGE_SIZE :
+		zs_obj_size(store->pool, zsfs_pentry_handle(e));
+}
 
 /* ---- workers.c: the helper threads ------------------------------------ */
 
@@ -321,7 +358,12 @@ void dict_idle(struct zsfs_store *store);
 
 /* ---- entry.c: a file's entries ---------------------------------------- */
 
-/* Put @ne into @slot (from zsfs_pagemap_slot): the new entry first, then
+/* The slot for page @idx, as zsfs_pagemap_slot, for an entry to be put
+ * in: -EFBIG when it is a hole and the file holds STORE_FILE_MAX_PAGES
+ * pages already.  Return 0, -EFBIG, -ENOMEM. */
+int file_slot(struct zsfs_file *file, uint64_t idx,
+	      struct zsfs_pentry **slotp);
+/* Put @ne into @slot (from file_slot): the new entry first, then
  * the old one is released.  Caller holds the file exclusive. */
 void slot_replace(struct zsfs_store *store, struct zsfs_file *file,
 		  struct zsfs_pentry *slot, const struct zsfs_pentry *ne);
@@ -336,7 +378,8 @@ void range_drop(struct zsfs_store *store, struct zsfs_file *file,
  * Return 0, -ENOSPC, -ENOMEM, -EFBIG, -EIO. */
 int page_store(struct zsfs_store *store, struct zsfs_file *file,
 	       uint64_t idx, const void *data);
-/* Free the object of an encoded entry that will not be used. */
+/* Drop the reference of an entry (encoded, not used; or released) on
+ * its pool object, if it has one: the last one frees it. */
 void entry_discard(struct zsfs_store *store, const struct zsfs_pentry *ne);
 /* Mark the COMP or RAW entry in @slot settled, as it is. */
 void entry_settle(struct zsfs_store *store, struct zsfs_file *file,
@@ -371,7 +414,7 @@ uint64_t dedup_hash(const struct zsfs_store *store, const void *p,
 /* An object of @kind (COMP without a dictionary, or RAW) holding
  * exactly the @len bytes at @obj, indexed under @hash: 0 and *@ne
  * referencing it (one more reference taken), or -ENOENT. */
-int dedup_find(struct zsfs_store *store, uint64_t hash, uint32_t kind,
+int dedup_find(struct zsfs_store *store, uint64_t hash, enum zsfs_pkind kind,
 	       const void *obj, size_t len, struct zsfs_pentry *ne);
 /* Index the new object of @ne under @hash (skipped if it cannot grow). */
 void dedup_add(struct zsfs_store *store, uint64_t hash,
@@ -379,6 +422,15 @@ void dedup_add(struct zsfs_store *store, uint64_t hash,
 /* Drop @e's reference on its object: true when it was the last (the
  * caller frees it; it has left the index). */
 bool obj_put(struct zsfs_store *store, const struct zsfs_pentry *e);
+
+/* ---- dedup_hash.c: the index's hash (XXH3-64, AVX2 where it can) ------ */
+
+/* Choose the implementation, once per process (dedup_init calls it). */
+void dedup_hash_init(void);
+/* XXH3-64 of @len bytes at @p, seeded with @len. */
+uint64_t dedup_hash_bytes(const void *p, size_t len);
+/* "xxh3-avx2", "xxh3" or "none". */
+const char *dedup_hash_impl(void);
 
 /* ---- dirty.c: the dirty set ------------------------------------------- */
 
@@ -396,7 +448,7 @@ static inline void dirty_link(struct zsfs_file *file, struct store_dirty *d)
 		d->next = d->prev = d;
 	}
 	file->dirty = d;
-	file->ndirty++;
+	file->stored_ndirty++;
 }
 
 static inline void dirty_unlink(struct zsfs_file *file, struct store_dirty *d)
@@ -410,7 +462,7 @@ static inline void dirty_unlink(struct zsfs_file *file, struct store_dirty *d)
 			file->dirty = d->next;
 	}
 	d->next = d->prev = NULL;
-	file->ndirty--;
+	file->stored_ndirty--;
 }
 
 /* @d was just written: make it the newest. */

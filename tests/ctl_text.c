@@ -112,6 +112,8 @@ static void test_text(struct zsfs_ctl *ctl, zs_pool *pool)
 		"last_compact_usec", "last_compact_pages", "auto_compact",
 		"compact_share_pct", "compact_min_bytes", "compact_psi_pct",
 		"heap_bytes", "compactions_waited", "size_bytes",
+		"backing_bytes", "bd_count", "bd_reads", "bd_writes",
+		"failed_reads", "failed_writes", "bd_size_bytes",
 	};
 	/* the last lines before the blank one, in order */
 	static const char *const tail[] = {
@@ -563,6 +565,47 @@ static void test_tuned(struct zsfs_store *store)
 	free(h);
 }
 
+/* zram's bd_stat and io_stat lines come from the backing file's
+ * counters, and its map shows as backing_bytes. */
+static void test_backing_text(struct zsfs_store *store)
+{
+	struct zsfs_ctl_params cp = { .owner = OWNER, .store = store };
+	struct zsfs_backing_params bp = { .size = 4 << 20,
+					  .budget = zsfs_store_budget(store) };
+	struct zsfs_backing *b;
+	struct zsfs_ctl *ctl;
+	const char *tmp = getenv("TMPDIR");
+	char dir[256], err[256], obj[1000], in[4096];
+	uint64_t l1, l2;
+
+	snprintf(dir, sizeof(dir), "%s", tmp && *tmp ? tmp : "/var/tmp");
+	bp.path = dir; /* a directory: an unnamed file, nothing to clean */
+	if (zsfs_backing_open(&bp, &b, err, sizeof(err))) {
+		TAP_OK(0, "backing file in %s: %s", dir, err);
+		return;
+	}
+	cp.backing = b;
+	TAP_OK(zsfs_ctl_create(&cp, &ctl) == 0, "ctl with a backing file");
+	memset(obj, 'z', sizeof(obj));
+	zsfs_backing_store(b, obj, sizeof(obj), &l1);
+	zsfs_backing_store(b, obj, 10, &l2);
+	zsfs_backing_load(b, l1, in, sizeof(in));
+	zsfs_backing_debug_fail(b, 1, 1);
+	zsfs_backing_load(b, l2, in, sizeof(in));
+	zsfs_backing_store(b, obj, 10, &l2);
+	TAP_OK(stat_of(ctl, "bd_count") == 2 && stat_of(ctl, "bd_writes") == 2 &&
+	       stat_of(ctl, "bd_reads") == 1, "bd_stat: bd_count 2 bd_reads 1 bd_writes 2");
+	TAP_OK(stat_of(ctl, "failed_reads") == 1 && stat_of(ctl, "failed_writes") == 1,
+	       "io_stat: failed_reads 1 failed_writes 1");
+	TAP_OK(stat_of(ctl, "bd_size_bytes") == 4 << 20 &&
+	       stat_of(ctl, "bd_used_bytes") == (1008 + 63) / 64 * 64 + 64,
+	       "bd_size_bytes, bd_used_bytes");
+	TAP_OK(stat_of(ctl, "backing_bytes") == zsfs_backing_mem_bytes(b),
+	       "backing_bytes is the map the budget holds (%zu)", zsfs_backing_mem_bytes(b));
+	zsfs_ctl_destroy(ctl);
+	zsfs_backing_close(b);
+}
+
 int main(void)
 {
 	struct zsfs_store_params sp = { .compress = "lz4" };
@@ -598,6 +641,7 @@ int main(void)
 	test_policy();
 	test_auto(store);
 	test_tuned(store);
+	test_backing_text(store);
 	zsfs_store_destroy(store);
 	return tap_done();
 }

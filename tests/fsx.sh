@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # fsx.sh - the model exerciser (tests/fsx) on a live zsfs mount: a
 # time-bounded run with lz4 and compaction forced every 300 operations,
-# then shorter runs with zstd and with no compression, then with
+# then shorter runs with zstd and with no compression, with dedup=on
+# (also with hash keys forced to collide), then with
 # dictionaries training and settled pages recompressing under it (lz4 and
 # zstd, dict=auto,recompress=on,settle_delay=0,settle_cpu=100, a retrain
 # asked for every half second), then three at once on one mount; after
@@ -39,7 +40,10 @@ run_fsx() {
 	fi
 	check "consistency check after fsx (compress=$codec)" \
 		sh -c 'echo check > "$1/.zsctl"' sh "$MNT"
-	diag "$(grep -E '^(orig_data_size|compr_data_size|mem_used_total|pages_compacted|same_pages|huge_pages|shared_since|dedup_hits) ' "$MNT/.zsctl" | tr '\n' ' ')"
+	diag "$(grep -E '^(orig_data_size|compr_data_size|mem_used_total|pages_compacted|same_pages|huge_pages|shared_since|dedup_hits|dedup_collisions) ' "$MNT/.zsctl" | tr '\n' ' ')"
+	[ -n "${ZSFS_DEBUG_DEDUP_BITS:-}" ] &&
+		check "index keys collided under fsx (dedup_collisions $(ctl_get dedup_collisions))" \
+			[ "$(ctl_get dedup_collisions)" -gt 0 ]
 	[ "$codec" = lz4 ] &&
 		check "fsx's copies shared pages (shared_since $(ctl_get shared_since))" \
 			[ "$(ctl_get shared_since)" -gt 0 ]
@@ -50,6 +54,9 @@ run_fsx lz4 "$secs" 3
 run_fsx zstd "$short" 2
 run_fsx none "$short" 2
 run_fsx lz4 "$short" 3 ,dedup=on
+# The same with the index cut to 6 bits (ZSFS_DEBUG_DEDUP_BITS): keys
+# collide all the time, and the model still must read back every byte.
+ZSFS_DEBUG_DEDUP_BITS=6 run_fsx lz4 "$short" 3 ,dedup=on
 bg=,dict=auto,recompress=on,settle_delay=0,settle_cpu=100
 run_fsx lz4 "$short" 2 "$bg"
 run_fsx zstd "$short" 2 "$bg"

@@ -6,7 +6,8 @@
 # must pass.  A second, shorter run does the same with dictionaries
 # training and settled pages recompressing under it
 # (dict=auto,recompress=on,settle_delay=0,settle_cpu=100, dict_retrain
-# every half second).  STRESS_SECONDS (default 15) sets the length, STRESS_THREADS
+# every half second), and a third with dedup=on and hash keys forced to
+# collide (6 bits).  STRESS_SECONDS (default 15) sets the length, STRESS_THREADS
 # the threads, STRESS_SEED the seed.
 . "$TOP_SRCDIR/tests/lib.sh"
 : "${TOP_BUILDDIR:=$(pwd)}"
@@ -47,6 +48,9 @@ run_mt() {
 	done <"$WORK/mt.tap"
 	check "mt_stress exit status 0 (got $rc)" [ "$rc" -eq 0 ]
 	check "consistency check after the run" sh -c 'echo check > "$1/.zsctl"' sh "$MNT"
+	[ -n "${ZSFS_DEBUG_DEDUP_BITS:-}" ] &&
+		check "index keys collided under the threads (dedup_collisions $(ctl_get dedup_collisions))" \
+			[ "$(ctl_get dedup_collisions)" -gt 0 ]
 	check "daemon still serves the mount" test -s "$MNT/d0/slot0"
 	check "rm -rf of everything" rm -rf "$MNT"/d0 "$MNT"/d1 "$MNT"/d2 "$MNT"/d3
 	check "consistency check after rm -rf" sh -c 'echo check > "$1/.zsctl"' sh "$MNT"
@@ -54,4 +58,9 @@ run_mt() {
 }
 run_mt "$secs"
 run_mt $(( secs / 3 > 3 ? secs / 3 : 3 )) ,dict=auto,recompress=on,settle_delay=0,settle_cpu=100
+# dedup=on with the index cut to 6 bits (ZSFS_DEBUG_DEDUP_BITS): every
+# stored page meets other pages under its key, so the threads' finds,
+# adds and removals share buckets and compare bytes all the time, while
+# copies are shared and rewritten on both sides.
+ZSFS_DEBUG_DEDUP_BITS=6 run_mt $(( secs / 3 > 3 ? secs / 3 : 3 )) ,dedup=on
 done_testing

@@ -186,6 +186,36 @@ int main(void)
 	refused("compact_psi=10.123", "compact_psi");
 	refused("compact_psi=10%", "compact_psi");
 	refused("compact_psi=10,5", "5");	/* "5" alone is an unknown option */
+	/* the backing file: the path and the size are parsed here, the file
+	 * is checked at mount (tests/backing_basic) */
+	zsfs_options_init(&o, RAM, 1000, 1000);
+	TAP_OK(o.backing[0] == '\0' && o.backing_size == 0, "no backing file by default");
+	TAP_OK(parse(&o, "backing=/var/tmp/zs\\,bd,backing_size=2g", err, sizeof(err)) == 0 &&
+	       !strcmp(o.backing, "/var/tmp/zs,bd") && o.backing_size == 2 * GiB,
+	       "backing=PATH (an escaped comma kept), backing_size=2g (%s)", err);
+	TAP_OK(parse(&o, "backing=/d,backing_size=1m", err, sizeof(err)) == 0 &&
+	       o.backing_size == 1 << 20, "backing_size=1m, the least");
+	TAP_OK(parse(&o, "backing=/d,backing_size=2t", err, sizeof(err)) == 0 &&
+	       o.backing_size == 2048 * GiB, "backing_size=2t, the most");
+	TAP_OK(parse(&o, "backing=/d,backing_size=0", err, sizeof(err)) == 0 &&
+	       o.backing_size == 0, "backing_size=0: the reused file's size");
+	refused("backing", "backing");
+	refused("backing=", "backing");
+	refused("backing=relative/file", "absolute path");
+	refused("backing_size", "backing_size");
+	refused("backing_size=", "backing_size");
+	refused("backing_size=512k", "1m..2t");
+	refused("backing_size=3t", "1m..2t");
+	refused("backing_size=10%", "backing_size");
+	refused("backing_size=1.5g", "backing_size");
+	refused("backing_size=-1", "backing_size");
+	{
+		char longp[1100] = "backing=/";
+
+		memset(longp + 9, 'a', 1050);
+		longp[1059] = '\0';
+		refused(longp, "too long");
+	}
 	refused("bogus", "bogus");
 	refused("bogus=1", "bogus");
 	refused("rw=1", "rw");

@@ -20,6 +20,8 @@ static uint64_t rnd(void)
 	return t_rand(&rng_state);
 }
 
+/* Values below 2^61 ride above a SAME kind: the table needs a valid
+ * kind and a non-zero word, nothing else. */
 static int put(struct zsfs_pagemap *pm, uint64_t idx, uint64_t val)
 {
 	struct zsfs_pentry *e;
@@ -27,11 +29,29 @@ static int put(struct zsfs_pagemap *pm, uint64_t idx, uint64_t val)
 
 	if (rc)
 		return rc;
-	if (e->kind == ZSFS_PK_EMPTY)
-		zsfs_pagemap_filled(pm);
-	e->kind = ZSFS_PK_SAME;
-	e->val = val;
+	e->w = val << 3 | ZSFS_PK_SAME;
 	return 0;
+}
+
+static uint64_t val_of(const struct zsfs_pentry *e)
+{
+	return e->w >> 3;
+}
+
+static size_t nodes(const struct zsfs_pagemap *pm)
+{
+	size_t n, m;
+
+	zsfs_pagemap_count(pm, &n, &m);
+	return n;
+}
+
+static size_t entries(const struct zsfs_pagemap *pm)
+{
+	size_t n, m;
+
+	zsfs_pagemap_count(pm, &n, &m);
+	return m;
 }
 
 static void test_sparse(void)
@@ -58,23 +78,23 @@ static void test_sparse(void)
 	/* 1 TiB file with two pages: a handful of nodes. */
 	TAP_OK(put(&pm, 0, 1) == 0 && put(&pm, (UINT64_C(1) << 28) - 1, 2) == 0,
 	       "1 TiB sparse file: two pages");
-	TAP_OK(pm.nodes <= 2 * 5 && pm.height == 5,
-	       "1 TiB sparse file: %zu nodes, height %u", pm.nodes, pm.height);
+	TAP_OK(nodes(&pm) <= 2 * 5 && zsfs_pagemap_height(&pm) == 5,
+	       "1 TiB sparse file: %zu nodes, height %u", nodes(&pm), zsfs_pagemap_height(&pm));
 	zsfs_pagemap_clear(&pm, 0);
 	zsfs_pagemap_clear(&pm, (UINT64_C(1) << 28) - 1);
-	TAP_OK(pm.nodes == 0 && pm.root == NULL && pm.height == 0,
+	TAP_OK(nodes(&pm) == 0 && pm.root == NULL && zsfs_pagemap_height(&pm) == 0,
 	       "cleared: no nodes left");
 
 	for (i = 0; i < n; i++)
 		if (put(&pm, idx[i], idx[i] + 7))
 			break;
 	TAP_OK(i == n, "stored %zu sparse indices up to 2^48-1", n);
-	TAP_OK(pm.entries == n, "entries %zu", pm.entries);
+	TAP_OK(entries(&pm) == n, "entries %zu", entries(&pm));
 	TAP_OK(put(&pm, ZSFS_PAGEMAP_MAX_INDEX + 1, 0) == -EFBIG,
 	       "index 2^48 -> -EFBIG");
 	for (i = 0, ok = 0; i < n; i++) {
 		e = zsfs_pagemap_lookup(&pm, idx[i]);
-		ok += e && e->val == idx[i] + 7;
+		ok += e && val_of(e) == idx[i] + 7;
 	}
 	TAP_OK(ok == n, "lookup finds all");
 	TAP_OK(!zsfs_pagemap_lookup(&pm, 2) && !zsfs_pagemap_lookup(&pm, 65) &&
@@ -95,10 +115,10 @@ static void test_sparse(void)
 	       "last is 2^48-1");
 	rc = zsfs_pagemap_check(&pm, msg, sizeof(msg));
 	TAP_OK(rc == 0, "check: %s", rc ? msg : "ok");
-	TAP_OK(pm.nodes < 40, "%zu nodes for %zu far-apart pages", pm.nodes, n);
+	TAP_OK(nodes(&pm) < 40, "%zu nodes for %zu far-apart pages", nodes(&pm), n);
 	for (i = n; i-- > 0;)
 		zsfs_pagemap_clear(&pm, idx[i]);
-	TAP_OK(pm.nodes == 0 && pm.entries == 0 && !pm.root,
+	TAP_OK(nodes(&pm) == 0 && entries(&pm) == 0 && !pm.root,
 	       "clearing everything frees every node");
 	zsfs_pagemap_fini(&pm);
 }
@@ -125,7 +145,7 @@ static void test_shape(void)
 	zsfs_pagemap_init(&pm);
 	for (i = 0; i < D; i++)
 		put(&pm, i, i + 1);
-	TAP_OK(pm.nodes == 0 && pm.bytes == 0 && pm.entries == D &&
+	TAP_OK(nodes(&pm) == 0 && zsfs_pagemap_bytes(&pm) == 0 && entries(&pm) == D &&
 	       zsfs_pagemap_bytes(&pm) == 0 && checked(&pm),
 	       "%llu direct entries: no node", (unsigned long long)D);
 	TAP_OK(zsfs_pagemap_next_hole(&pm, 0) == D &&
@@ -133,44 +153,44 @@ static void test_shape(void)
 	       "direct only: hole at %llu, last %llu", (unsigned long long)D,
 	       (unsigned long long)at);
 	put(&pm, D, 9);
-	one_leaf = pm.bytes;
-	TAP_OK(pm.nodes == 1 && pm.height == 1 && one_leaf > 0 &&
+	one_leaf = zsfs_pagemap_bytes(&pm);
+	TAP_OK(nodes(&pm) == 1 && zsfs_pagemap_height(&pm) == 1 && one_leaf > 0 &&
 	       one_leaf <= 64 && checked(&pm),
 	       "first tree entry: one leaf of %zu bytes", one_leaf);
 	put(&pm, D + 2, 9);
 	TAP_OK(zsfs_pagemap_next_hole(&pm, D) == D + 1 &&
 	       zsfs_pagemap_next_hole(&pm, D + 2) == D + 3 && checked(&pm),
-	       "holes inside and at the end of a 4-slot leaf");
+	       "holes inside and at the end of a 3-slot leaf");
 	put(&pm, D + 1, 9);
 	put(&pm, D + 3, 9);
 	TAP_OK(zsfs_pagemap_next_hole(&pm, 0) == D + 4,
-	       "full 4-slot leaf: the hole is past its end");
+	       "4 entries in a 7-slot leaf: the hole is past them");
 	put(&pm, D + 63, 9);
-	TAP_OK(pm.nodes == 1 && pm.bytes >= 64 * sizeof(struct zsfs_pentry) &&
+	TAP_OK(nodes(&pm) == 1 && zsfs_pagemap_bytes(&pm) >= 64 * sizeof(struct zsfs_pentry) &&
 	       checked(&pm), "slot 63: the leaf grew to 64 slots (%zu bytes)",
-	       pm.bytes);
+	       zsfs_pagemap_bytes(&pm));
 	put(&pm, D + 64, 9);
-	TAP_OK(pm.nodes == 3 && pm.height == 2 && checked(&pm),
+	TAP_OK(nodes(&pm) == 3 && zsfs_pagemap_height(&pm) == 2 && checked(&pm),
 	       "key 64: a root over two leaves");
 	TAP_OK(zsfs_pagemap_next_hole(&pm, D + 64) == D + 65 &&
 	       zsfs_pagemap_next_hole(&pm, D + 63) == D + 65,
 	       "holes after the second leaf");
 	zsfs_pagemap_clear(&pm, D + 64);
-	TAP_OK(pm.nodes == 1 && pm.height == 1 && checked(&pm),
+	TAP_OK(nodes(&pm) == 1 && zsfs_pagemap_height(&pm) == 1 && checked(&pm),
 	       "cleared key 64: back to one leaf, height 1");
 	zsfs_pagemap_clear(&pm, D + 63);
 	for (i = 1; i < 4; i++)
 		zsfs_pagemap_clear(&pm, D + i);
-	TAP_OK(pm.nodes == 1 && pm.bytes == one_leaf && checked(&pm),
+	TAP_OK(nodes(&pm) == 1 && zsfs_pagemap_bytes(&pm) == one_leaf && checked(&pm),
 	       "cleared down to key 0: the leaf shrank back to %zu bytes",
-	       pm.bytes);
+	       zsfs_pagemap_bytes(&pm));
 	zsfs_pagemap_clear(&pm, D);
-	TAP_OK(pm.nodes == 0 && pm.bytes == 0 && !pm.root && pm.height == 0 &&
-	       pm.entries == D && checked(&pm),
+	TAP_OK(nodes(&pm) == 0 && zsfs_pagemap_bytes(&pm) == 0 && !pm.root && zsfs_pagemap_height(&pm) == 0 &&
+	       entries(&pm) == D && checked(&pm),
 	       "last tree entry cleared: no tree, direct entries stay");
 	for (i = 0; i < D; i++)
 		zsfs_pagemap_clear(&pm, i);
-	TAP_OK(pm.entries == 0 && zsfs_pagemap_last(&pm, &at) == -ENOENT &&
+	TAP_OK(entries(&pm) == 0 && zsfs_pagemap_last(&pm, &at) == -ENOENT &&
 	       checked(&pm), "all cleared");
 	zsfs_pagemap_fini(&pm);
 }
@@ -190,7 +210,7 @@ static void test_random(void)
 	for (step = 0; step < 20000 && !bad; step++) {
 		i = rnd() % MODEL_N;
 		if (rnd() % 3) {
-			uint64_t v = rnd() | 1;
+			uint64_t v = rnd() >> 3 | 1;
 
 			if (put(&pm, i, v))
 				bad = 1;
@@ -207,14 +227,14 @@ static void test_random(void)
 			}
 			for (i = 0; i < MODEL_N && !bad; i++) {
 				e = zsfs_pagemap_lookup(&pm, i);
-				if ((e ? e->val : 0) != model[i])
+				if ((e ? val_of(e) : 0) != model[i])
 					bad = 1;
 			}
 			i = rnd() % MODEL_N;
 			if (zsfs_pagemap_next(&pm, i, &at, &e) == 0) {
 				while (i < at)
 					bad |= model[i++] != 0;
-				bad |= model[at] != e->val;
+				bad |= model[at] != val_of(e);
 			}
 			i = rnd() % MODEL_N;
 			h = zsfs_pagemap_next_hole(&pm, i);
@@ -227,18 +247,60 @@ static void test_random(void)
 	TAP_OK(!bad, "20000 random set/clear steps match the model");
 	for (i = 0; i < MODEL_N; i++)
 		zsfs_pagemap_clear(&pm, i);
-	TAP_OK(pm.nodes == 0 && pm.entries == 0, "all cleared, no nodes");
+	TAP_OK(nodes(&pm) == 0 && entries(&pm) == 0, "all cleared, no nodes");
 	zsfs_pagemap_fini(&pm);
 
 	/* fini frees a populated table (ASan/LSan checks the leak). */
 	for (i = 0; i < 1000; i++)
 		put(&pm, i * 977, 1);
 	zsfs_pagemap_fini(&pm);
-	TAP_OK(pm.root == NULL && pm.nodes == 0, "fini frees a full table");
+	TAP_OK(pm.root == NULL && nodes(&pm) == 0, "fini frees a full table");
+}
+
+/* The 8-byte entry: every field comes back as it went in, at the edges
+ * of its bits, and none spills into another. */
+static void test_entry(void)
+{
+	const zs_handle hmax = (UINT64_C(1) << ZS_HANDLE_BITS) - 1;
+	static const uint64_t words[] = { 0, 0x0101010101010101ull,
+		0xabcdabcdabcdabcdull, 0xdeadbeefdeadbeefull,
+		0xffffffffffffffffull };
+	struct zsfs_pentry e;
+	unsigned char *p = malloc(64);
+	size_t i, ok = 0;
+
+	e = zsfs_pentry_obj(ZSFS_PK_COMP, hmax, 63, true);
+	TAP_OK(zsfs_pentry_kind(&e) == ZSFS_PK_COMP &&
+	       zsfs_pentry_handle(&e) == hmax && zsfs_pentry_dict(&e) == 63 &&
+	       zsfs_pentry_settled(&e) && !(e.w & ZSFS_PE_IDLE) &&
+	       !(e.w & ZSFS_PE_FREE_BITS),
+	       "COMP: the largest handle, dictionary 63, settled");
+	e = zsfs_pentry_obj(ZSFS_PK_RAW, 1, 0, false);
+	TAP_OK(zsfs_pentry_kind(&e) == ZSFS_PK_RAW &&
+	       zsfs_pentry_handle(&e) == 1 && !zsfs_pentry_dict(&e) &&
+	       !zsfs_pentry_settled(&e), "RAW: handle 1, nothing else");
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		ok += zsfs_pentry_same(words[i], &e) &&
+		      zsfs_pentry_kind(&e) == ZSFS_PK_SAME &&
+		      !zsfs_pentry_handle(&e) &&
+		      zsfs_pentry_same_word(&e) == words[i];
+	TAP_OK(ok == i, "SAME: words with equal halves are inline");
+	TAP_OK(!zsfs_pentry_same(0x0123456789abcdefull, &e),
+	       "SAME: other words are not");
+	e = zsfs_pentry_same_obj(hmax);
+	TAP_OK(zsfs_pentry_kind(&e) == ZSFS_PK_SAME &&
+	       zsfs_pentry_handle(&e) == hmax && !zsfs_pentry_dict(&e),
+	       "SAME out of line: its handle");
+	e = zsfs_pentry_dirty_make(p);
+	TAP_OK(zsfs_pentry_kind(&e) == ZSFS_PK_DIRTY &&
+	       zsfs_pentry_dirty(&e) == p && !zsfs_pentry_handle(&e),
+	       "DIRTY: the pointer");
+	free(p);
 }
 
 int main(void)
 {
+	test_entry();
 	test_sparse();
 	test_shape();
 	test_random();

@@ -103,17 +103,17 @@ static size_t settle_all(struct zsfs_store *s, struct zsfs_file *f)
 }
 
 /* The stored length of every page of @f into @lens (0: not COMP/RAW). */
-static void lens_of(struct zsfs_file *f, uint32_t *lens, unsigned *dicts)
+static void lens_of(struct zsfs_store *s, struct zsfs_file *f, uint32_t *lens,
+		    unsigned *dicts)
 {
 	const struct zsfs_pentry *e;
 	uint64_t i;
 
 	for (i = 0; i < NPAGES; i++) {
 		e = zsfs_pagemap_lookup(&f->map, i);
-		lens[i] = e && (e->kind == ZSFS_PK_COMP ||
-				e->kind == ZSFS_PK_RAW) ?
-			  (e->kind == ZSFS_PK_RAW ? PG : zsfs_pentry_bytes(e)) :
-			  0;
+		lens[i] = e && (zsfs_pentry_kind(e) == ZSFS_PK_COMP ||
+				zsfs_pentry_kind(e) == ZSFS_PK_RAW) ?
+			  (uint32_t)entry_bytes(s, e) : 0;
 		if (dicts)
 			dicts[i] = e ? zsfs_pentry_dict(e) : 0;
 	}
@@ -164,11 +164,11 @@ static void test_roundtrip(const char *codec, const char *rec)
 	TAP_OK(st0.recompress_pending == NPAGES && zsfs_file_pending(f) == NPAGES,
 	       "%s %s: every stored page is pending (%zu)", codec, rec,
 	       st0.recompress_pending);
-	lens_of(f, before, NULL);
+	lens_of(s, f, before, NULL);
 	TAP_OK(settle_all(s, f) == NPAGES, "%s %s: settled them all", codec,
 	       rec);
 	st1 = stats(s);
-	lens_of(f, after, NULL);
+	lens_of(s, f, after, NULL);
 	for (i = 0; i < NPAGES; i++) {
 		grew += after[i] > before[i];
 		same += after[i] == before[i];
@@ -284,7 +284,7 @@ static void base_lens(const char *codec, const char *rec,
 	struct zsfs_file *f = write_file(s, data, NPAGES * PG);
 
 	settle_all(s, f);
-	lens_of(f, lens, NULL);
+	lens_of(s, f, lens, NULL);
 	zsfs_file_destroy(s, f);
 	zsfs_store_destroy(s);
 }
@@ -306,7 +306,7 @@ static void test_mismatch(const char *codec, const char *rec)
 	TAP_OK(zsfs_store_dict_set(s, dict, sizeof(dict)) == 0,
 	       "%s %s: a foreign dictionary is set", codec, rec);
 	settle_all(s, f);
-	lens_of(f, after, NULL);
+	lens_of(s, f, after, NULL);
 	for (i = 0; i < NPAGES; i++)
 		grew += after[i] > base[i];
 	TAP_OK(grew == 0, "%s %s mismatched: no page bigger than without it",
@@ -320,7 +320,7 @@ static void test_mismatch(const char *codec, const char *rec)
 	       "%s %s: a random dictionary replaces it", codec, rec);
 	zsfs_file_unsettle(s, f);
 	settle_all(s, f);
-	lens_of(f, after, NULL);
+	lens_of(s, f, after, NULL);
 	for (i = 0, grew = 0; i < NPAGES; i++)
 		grew += after[i] > base[i];
 	TAP_OK(grew == 0, "%s %s random dictionary: no page bigger than without it",
@@ -358,7 +358,7 @@ static void test_converge(const char *codec)
 	}
 	TAP_OK(round == 40, "%s: 40 dictionaries in turn (%u set)", codec,
 	       round);
-	lens_of(f, lens, dicts);
+	lens_of(s, f, lens, dicts);
 	for (i = 0; i < NPAGES; i++)
 		stale += dicts[i] && dicts[i] != dicts[0];
 	zsfs_store_settle_idle(s);
@@ -396,7 +396,7 @@ static void test_refs(const char *codec)
 	       stats(s).dict_count == 1, "%s: dictionary set", codec);
 	a = write_file(s, data, len);
 	settle_all(s, a);
-	lens_of(a, lens, dicts);
+	lens_of(s, a, lens, dicts);
 	for (i = 0, n = 0; i < NPAGES; i++) {
 		n += dicts[i] != 0;
 		if (dicts[i] && first == NPAGES)
@@ -431,12 +431,12 @@ static void test_refs(const char *codec)
 	TAP_OK(zsfs_pagemap_slot(&b->map, first, &slot) == 0,
 	       "%s: slot of page %u", codec, first);
 	old = zsfs_pentry_dict(slot);
-	slot->len = (slot->len & ~(ZSFS_PLEN_DICT_MASK << ZSFS_PLEN_DICT_SHIFT)) |
-		    (STORE_DICT_MAX - 1) << ZSFS_PLEN_DICT_SHIFT;
+	slot->w = (slot->w & ~(ZSFS_PE_DICT_MASK << ZSFS_PE_DICT_SHIFT)) |
+		  (uint64_t)(STORE_DICT_MAX - 1) << ZSFS_PE_DICT_SHIFT;
 	TAP_OK(zsfs_file_check(s, b, msg, sizeof(msg)) == -EUCLEAN &&
 	       strstr(msg, "dictionary"), "%s: check says: %s", codec, msg);
-	slot->len = (slot->len & ~(ZSFS_PLEN_DICT_MASK << ZSFS_PLEN_DICT_SHIFT)) |
-		    old << ZSFS_PLEN_DICT_SHIFT;
+	slot->w = (slot->w & ~(ZSFS_PE_DICT_MASK << ZSFS_PE_DICT_SHIFT)) |
+		  (uint64_t)old << ZSFS_PE_DICT_SHIFT;
 	check(s, b, "restored");
 
 	/* Punch the first half, truncate the rest bit by bit, rewrite. */

@@ -3,7 +3,8 @@
 # (coreutils cp uses copy_file_range) adds almost no pool memory, both
 # copies read back right after writes into each (compared with copies in
 # a plain directory), user.zsfs.shared and the .zsctl share lines say
-# what is shared, the check verifies every reference count, and removing
+# what is shared, small files (one partial page) share their page too,
+# the check verifies every reference count, and removing
 # everything frees every page.
 . "$TOP_SRCDIR/tests/lib.sh"
 need_tool getfattr
@@ -76,7 +77,36 @@ check "after compaction" diff -r "$WORK/ref/b" "$MNT/c"
 check "consistency check after removal and compaction" \
 	sh -c 'echo check > "$1"' sh "$MNT/.zsctl"
 
-rm -rf "$MNT/a" "$MNT/c"
+# Small files (one partial page each): cp -a shares their last pages too
+# (the copy runs to the end of both files), then appends and writes into
+# either side give that side its own page.
+mkdir -p "$WORK/ref/s"
+for i in $(seq 200); do
+	head -c $(( (i * 151) % 3000 + 200 )) /dev/urandom | base64 -w 0 >"$WORK/ref/s/s$i"
+done
+cp -a "$WORK/ref/s" "$MNT/s"
+sync
+mem0=$(ctl_get mem_used_total)
+cp -a "$MNT/s" "$MNT/s2"
+mem1=$(ctl_get mem_used_total)
+check "cp -a of 200 one-page files adds at most 3% to the pool ($mem0 -> $mem1)" \
+	[ $((mem1 - mem0)) -le $((mem0 * 3 / 100)) ]
+cp -a "$WORK/ref/s" "$WORK/ref/s2"
+for d in "$MNT" "$WORK/ref"; do
+	for i in 3 50 120; do
+		printf 'appended to s%d' "$i" >>"$d/s/s$i"
+		printf 'written into the copy' |
+			dd of="$d/s2/s$((i + 1))" bs=1 seek=$((i * 7)) conv=notrunc status=none
+		truncate -s $((i * 3)) "$d/s2/s$((i + 2))"
+		truncate -s 5000 "$d/s/s$((i + 3))"
+	done
+done
+check "small files: the originals read what was written to them" diff -r "$WORK/ref/s" "$MNT/s"
+check "small files: the copies read what was written to them" diff -r "$WORK/ref/s2" "$MNT/s2"
+check "consistency check after the small files" \
+	sh -c 'echo check > "$1"' sh "$MNT/.zsctl"
+
+rm -rf "$MNT/a" "$MNT/c" "$MNT/s" "$MNT/s2"
 for _ in $(seq 50); do [ "$(ctl_get pool_pages)" = 0 ] && break; sleep 0.1; done
 check_eq "pool holds zero pages" 0 "$(ctl_get pool_pages)"
 check_eq "no shared objects left" 0 "$(ctl_get shared_objects)"
