@@ -47,8 +47,9 @@
  *
  * Memory.  The entries' payload buffers are mappings of max_write-ish
  * size, touched only as far as requests reach (a 4 KiB write: two pages);
- * what a large request touched is given back once the queue has been
- * idle for URING_RELEASE_MS (queue_release(), and why that is safe).
+ * what a large request touched is given back once no large request has
+ * used it for URING_RELEASE_MS (uring_serve.c's queue_release(), and why
+ * that is safe).
  * .zsctl shows the mappings as uring_buffer_bytes.
  *
  * Limits.  One thread per queue serves its requests one after another; a

@@ -29,8 +29,9 @@
 #define URING_STOP_TAG 0
 /* As loop.c does with its buffers: the payload past URING_KEEP bytes
  * that a large request or reply touched is given back (MADV_DONTNEED)
- * once the queue has been idle for URING_RELEASE_MS, so a stream of large
- * writes keeps it and an idle daemon holds two pages per entry. */
+ * once no large request or reply has used it for URING_RELEASE_MS (small
+ * ones meanwhile do not count), so a stream of large writes keeps it and
+ * an idle daemon holds two pages per entry. */
 #define URING_KEEP (8u << 10)
 #define URING_RELEASE_MS 100
 
@@ -45,6 +46,7 @@ struct uring_ent {
 	int replied;                /* its reply has been queued */
 	int live;                   /* the kernel holds it or we serve it */
 	int dirty;                  /* payload past URING_KEEP resident */
+	int64_t dirty_ns;           /* CLOCK_MONOTONIC of its last large use */
 };
 
 struct uring_queue {

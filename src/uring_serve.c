@@ -1,8 +1,8 @@
 /*
  * uring_serve.c - serving FUSE-over-io_uring entries: a completed entry
  * becomes the byte stream libfuse expects from /dev/fuse, the handler's
- * reply goes back into the entry with COMMIT_AND_FETCH, and an idle
- * queue gives back what large requests made resident.  The protocol and
+ * reply goes back into the entry with COMMIT_AND_FETCH, and what large
+ * requests made resident is given back when they stop.  The protocol and
  * the life cycle are described in uring.c.
  *
  * lock ordering: no locks; each queue is its thread's alone, the
@@ -15,10 +15,25 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <linux/fuse.h>
 
 #include "fs.h"
 #include "uring_internal.h"
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void entry_dirty(struct uring_ent *e)
+{
+	e->dirty = e->q->dirty = 1;
+	e->dirty_ns = now_ns();
+}
 
 /* The entry this thread is serving; set around fuse_session_process_buf. */
 static _Thread_local struct uring_ent *uring_cur;
@@ -96,7 +111,7 @@ static void entry_serve(struct uring_ent *e)
 	}
 	oplen = in.len - sizeof(in) - psz;
 	if (psz > URING_KEEP)
-		e->dirty = e->q->dirty = 1;
+		entry_dirty(e);
 	start = e->payload - sizeof(in) - oplen;
 	memcpy(start, &in, sizeof(in));
 	memcpy(start + sizeof(in), e->hdr->op_in, oplen);
@@ -153,7 +168,7 @@ int zsfs_uring_reply(struct zsfs_uring *u, const struct iovec *iov,
 	}
 	e->hdr->ring_ent_in_out.payload_sz = (uint32_t)len;
 	if (len > URING_KEEP)
-		e->dirty = e->q->dirty = 1;
+		entry_dirty(e);
 	if (uring_entry_cmd(e, ZSFS_FUSE_IO_URING_CMD_COMMIT_AND_FETCH,
 		      e->unique) < 0) {
 		errno = EIO;
@@ -165,33 +180,47 @@ int zsfs_uring_reply(struct zsfs_uring *u, const struct iovec *iov,
 }
 
 /*
- * The queue has been idle for URING_RELEASE_MS: give back the dirty
- * payload tails.  The entries are the kernel's now, but it writes into
- * them only in this thread's context (task work, run when the thread is
- * in the kernel: never during the madvise itself, at the earliest on its
- * way out, into fresh zero pages), and a request it has already put into
- * an entry has its completion in the CQ ring: with the ring empty, no
- * entry holds a request that the drop could lose.
+ * Give back the payload tails not used by a large request or reply for
+ * URING_RELEASE_MS; return the nanoseconds until the next one is due (0:
+ * none dirty).  The caller has just submitted every queued commit: the
+ * kernel copies a reply out of its entry during that submit, in this
+ * thread.  The entries are the kernel's now, but it writes into them only
+ * in this thread's context (the commit's fetch, or task work, run when
+ * the thread is in the kernel: never during the madvise itself, at the
+ * earliest on its way out, into fresh zero pages), and a request it has
+ * already put into an entry has its completion in the CQ ring: with the
+ * ring empty, no entry holds a request that the drop could lose.
  */
-static void queue_release(struct uring_queue *q)
+static int64_t queue_release(struct uring_queue *q)
 {
+	int64_t now = now_ns(), next = 0;
 	unsigned i;
 
 	if (io_uring_cq_ready(&q->ring))
-		return;
+		return 1; /* served first; looked at again right after */
+	q->dirty = 0;
 	for (i = 0; i < URING_DEPTH; i++) {
 		struct uring_ent *e = &q->ent[i];
+		int64_t due;
 
 		if (!e->dirty || !e->map)
 			continue;
-		/* cannot fail on our own mapping; if it did, the tail stays */
-		if (madvise(e->payload + URING_KEEP,
-			    q->u->payload_cap - URING_KEEP, MADV_DONTNEED) == 0)
+		due = e->dirty_ns + (int64_t)URING_RELEASE_MS * 1000000 - now;
+		/* madvise cannot fail on our own mapping; if it did, the
+		 * tail stays and is tried again */
+		if (due <= 0 && madvise(e->payload + URING_KEEP,
+					q->u->payload_cap - URING_KEEP,
+					MADV_DONTNEED) == 0) {
 			e->dirty = 0;
+			continue;
+		}
+		if (due <= 0)
+			due = (int64_t)URING_RELEASE_MS * 1000000;
+		q->dirty = 1;
+		if (!next || due < next)
+			next = due;
 	}
-	q->dirty = 0;
-	for (i = 0; i < URING_DEPTH; i++)
-		q->dirty |= q->ent[i].dirty;
+	return next;
 }
 
 void uring_queue_run(struct uring_queue *q)
@@ -204,16 +233,20 @@ void uring_queue_run(struct uring_queue *q)
 		int rc;
 
 		if (q->dirty) {
-			struct __kernel_timespec ts = {
-				.tv_nsec = URING_RELEASE_MS * 1000000L,
-			};
+			struct __kernel_timespec ts = { 0 };
+			int64_t due;
 
-			rc = io_uring_submit_and_wait_timeout(&q->ring, &cqe, 1,
-							      &ts, NULL);
-			if (rc == -ETIME) {
-				queue_release(q);
+			io_uring_submit(&q->ring);
+			due = queue_release(q);
+			ts.tv_sec = due / 1000000000;
+			ts.tv_nsec = due % 1000000000;
+			if (due)
+				rc = io_uring_submit_and_wait_timeout(&q->ring,
+						&cqe, 1, &ts, NULL);
+			else
+				rc = io_uring_submit_and_wait(&q->ring, 1);
+			if (rc == -ETIME)
 				continue;
-			}
 		} else {
 			rc = io_uring_submit_and_wait(&q->ring, 1);
 		}
