@@ -182,6 +182,7 @@ int zsfs_autounmount_guard(const struct zsfs_autounmount *au, int fuse_fd,
 			   char *msg, size_t msg_cap)
 {
 	pid_t daemon_pid = getpid(), pid;
+	char self_name[17];  /* TASK_COMM_LEN + 1 */
 	int sock, probe;
 
 	if (msg_cap)
@@ -206,7 +207,16 @@ int zsfs_autounmount_guard(const struct zsfs_autounmount *au, int fuse_fd,
 		return rc;
 	}
 	close(probe);
+	/* The child is named before it exists: the parent takes the name
+	 * for the fork and then gets its own back, so that no one who looks
+	 * for the guard right after the mount (tests/daemon_death.sh) finds
+	 * it still named zsfs because it has not run yet (seen under load). */
+	if (prctl(PR_GET_NAME, self_name, 0, 0, 0) != 0)
+		strcpy(self_name, "zsfs");
+	prctl(PR_SET_NAME, "zsfs-unmount", 0, 0, 0);
 	pid = fork();
+	if (pid != 0)
+		prctl(PR_SET_NAME, self_name, 0, 0, 0);
 	if (pid < 0) {
 		int rc = -errno;
 
