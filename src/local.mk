@@ -11,6 +11,11 @@ src_zsfs_SOURCES = \
 	src/loop.c \
 	src/transport.h \
 	src/transport.c \
+	src/uring.h \
+	src/uring_abi.h \
+	src/uring_internal.h \
+	src/uring.c \
+	src/uring_serve.c \
 	src/autounmount.h \
 	src/autounmount.c \
 	src/options.h \
@@ -29,9 +34,10 @@ src_zsfs_SOURCES = \
 	src/ops_xattr.c \
 	src/ops_ctl.c \
 	src/ops_fs.c
-src_zsfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS) $(LZ4_CFLAGS) $(ZSTD_CFLAGS)
+src_zsfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS) $(LZ4_CFLAGS) $(ZSTD_CFLAGS) \
+	$(URING_CFLAGS)
 src_zsfs_LDADD = src/libzsfsctl.a src/libzsfsdata.a alloc/libzsalloc.a \
-	$(FUSE_LIBS) $(LZ4_LIBS) $(ZSTD_LIBS)
+	$(FUSE_LIBS) $(LZ4_LIBS) $(ZSTD_LIBS) $(URING_LIBS)
 
 # Unit test of the option parser (no FUSE, no mount).
 check_PROGRAMS += tests/options_parse
@@ -64,6 +70,9 @@ TESTS += tests/fs_acl.sh
 dist_check_SCRIPTS += tests/killpriv.sh
 TESTS += tests/killpriv.sh
 dist_check_SCRIPTS += tests/fs_tree.sh
+dist_check_SCRIPTS += tests/uring.sh
+TESTS += tests/uring.sh
+THREADED_TESTS += tests/uring.sh
 TESTS += tests/fs_tree.sh
 dist_check_SCRIPTS += tests/fs_mount.sh
 TESTS += tests/fs_mount.sh
