@@ -69,7 +69,8 @@
  *	the read fails or reads bytes that do not check; failed_reads counts
  *	them.
  *
- * Design note: how writeback plugs into the page table (next session)
+ * Design note: how writeback plugs into the page table (done as said
+ * here, writeback.c, except where it says otherwise)
  *	- The entry (pagemap.h, 8 bytes) gets a kind BACKED whose payload is
  *	  the location (48 bits) and whose other bits keep what a decode
  *	  needs: the codec or "raw", and the dictionary id (the location's
@@ -242,6 +243,14 @@ int zsfs_backing_free(struct zsfs_backing *b, uint64_t loc);
  */
 int zsfs_backing_flush(struct zsfs_backing *b);
 
+/*
+ * zsfs_backing_loc_check() - for the page table's check: is @loc a
+ * location of this file whose slots are all in use?  No I/O.
+ * Return: 0; -EINVAL (not a location of this file); -ENOENT (a slot of
+ * it is free: the entry outlived its object).
+ */
+int zsfs_backing_loc_check(struct zsfs_backing *b, uint64_t loc);
+
 /* The length of the object at @loc (no I/O). */
 static inline size_t zsfs_backing_loc_len(uint64_t loc)
 {
@@ -267,6 +276,9 @@ int zsfs_backing_check(struct zsfs_backing *b, char *msg, size_t msg_cap);
  */
 void zsfs_backing_debug_fail(struct zsfs_backing *b, unsigned reads,
 			     unsigned writes);
+/* Test hook: the next @flushes flushes that have something to write out
+ * fail as if fdatasync said EIO. */
+void zsfs_backing_debug_fail_flush(struct zsfs_backing *b, unsigned flushes);
 
 /* ---- backing_file.c, for backing.c only ---- */
 

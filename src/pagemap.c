@@ -556,7 +556,7 @@ static int check_kind(const struct zsfs_pentry *e, uint64_t idx,
 	unsigned k = zsfs_pentry_kind(e);
 
 	/* No message: zsfs_pagemap_count, which only counts. */
-	if (w->msg && (k > ZSFS_PK_DIRTY || (k == ZSFS_PK_EMPTY && e->w))) {
+	if (w->msg && (k > ZSFS_PK_BACKED || (k == ZSFS_PK_EMPTY && e->w))) {
 		snprintf(w->msg, w->msg_cap, "pagemap: bad kind %u at index %llu",
 			 k, (unsigned long long)idx);
 		return -EUCLEAN;
