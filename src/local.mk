@@ -17,6 +17,7 @@ src_zsfs_SOURCES = \
 	src/options.c \
 	src/inode.c \
 	src/settle.c \
+	src/fswalk.c \
 	src/quota.h \
 	src/quota.c \
 	src/dir.c \
