@@ -74,7 +74,7 @@ tests_pagestore_random_LDADD = $(ZSFSDATA_TEST_LIBS)
 tests_pagestore_enospc_SOURCES = tests/pagestore_enospc.c tests/tap.h
 tests_pagestore_enospc_LDADD = $(ZSFSDATA_TEST_LIBS)
 tests_pagestore_writeback_SOURCES = tests/pagestore_writeback.c tests/tap.h tests/test_util.h
-tests_pagestore_writeback_LDADD = $(ZSFSDATA_TEST_LIBS)
+tests_pagestore_writeback_LDADD = $(ZSFSDATA_TEST_LIBS) -lpthread
 tests_pagestore_share_SOURCES = tests/pagestore_share.c tests/tap.h tests/test_util.h
 tests_pagestore_share_LDADD = $(ZSFSDATA_TEST_LIBS)
 tests_pagestore_smallwrite_SOURCES = tests/pagestore_smallwrite.c tests/tap.h
@@ -140,5 +140,5 @@ fuzz/fuzz_pagestore: $(FUZZ_PAGESTORE_SRCS) alloc/libzsalloc.a
 fuzz-pagestore: fuzz/fuzz_pagestore
 CLEANFILES += fuzz/fuzz_pagestore
 THREADED_TESTS += tests/pagestore_threads tests/pagestore_parallel \
-	tests/budget_reclaim tests/backing_random
+	tests/budget_reclaim tests/backing_random tests/pagestore_writeback
 noinst_HEADERS += tests/test_util.h

@@ -32,6 +32,7 @@ int zsfs_file_read(struct zsfs_store *store, const struct zsfs_file *file,
 		   uint64_t off, size_t len, void *buf)
 {
 	const struct zsfs_pentry *e;
+	struct zsfs_pentry ev;
 	unsigned char *dst = buf;
 	size_t done = 0;
 	int rc;
@@ -56,7 +57,10 @@ int zsfs_file_read(struct zsfs_store *store, const struct zsfs_file *file,
 			continue;
 		}
 		e = zsfs_pagemap_lookup(&file->map, idx);
-		entry_touch(store, e);
+		if (e) {
+			ev = entry_touch(store, e);
+			e = &ev;
+		}
 		rc = page_load_part(store, e, pgoff, n, dst + done);
 		if (rc)
 			return rc;

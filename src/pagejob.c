@@ -63,9 +63,12 @@ static int page_read(struct zsfs_store *store, const struct zsfs_file *file,
 		     uint64_t idx, unsigned char *dst)
 {
 	const struct zsfs_pentry *e = zsfs_pagemap_lookup(&file->map, idx);
+	struct zsfs_pentry ev;
 
-	entry_touch(store, e);
-	return page_load(store, e, dst);
+	if (!e)
+		return page_load(store, NULL, dst);
+	ev = entry_touch(store, e);
+	return page_load(store, &ev, dst);
 }
 
 /* Claim and do chunks of the page job until none is left.  Any thread. */

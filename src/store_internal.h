@@ -281,25 +281,27 @@ static inline size_t entry_bytes(const struct zsfs_store *store,
 }
 
 /*
- * entry_touch() - a read of the page of @e (NULL: a hole): clear its
- * idle mark.  The read path holds the file shared, so readers may race
- * here: the bit is cleared with an atomic and, and only when it is set
- * (so it costs one load when no "idle all" ran).  It is the one change
- * made to an entry under a shared lock; readers use no other bit of it
- * that the clear could tear.
+ * entry_touch() - a read of the page of @e (non-NULL): clear its idle
+ * mark, and return the entry's word as it is now, for the caller to
+ * decode from *its copy*.  The read path holds the file shared, so
+ * readers race here: the bit is cleared with an atomic and, only when it
+ * is set (so it costs one load when no "idle all" ran), and the word is
+ * read with an atomic load, as zsfs_pagemap_lookup tests it; readers of
+ * a page never read the shared word otherwise.  It is the one change
+ * made to an entry under a shared lock, and only the IDLE bit changes.
  */
-static inline void entry_touch(struct zsfs_store *store,
-			       const struct zsfs_pentry *e)
+static inline struct zsfs_pentry entry_touch(struct zsfs_store *store,
+					     const struct zsfs_pentry *e)
 {
-	uint64_t *w;
+	uint64_t *w = (uint64_t *)&e->w;
+	struct zsfs_pentry v = { __atomic_load_n(w, __ATOMIC_RELAXED) };
 
-	if (!e)
-		return;
-	w = (uint64_t *)&e->w;
-	if ((__atomic_load_n(w, __ATOMIC_RELAXED) & ZSFS_PE_IDLE) &&
+	if ((v.w & ZSFS_PE_IDLE) &&
 	    (__atomic_fetch_and(w, ~ZSFS_PE_IDLE, __ATOMIC_RELAXED) &
 	     ZSFS_PE_IDLE))
 		CNT_SUB(store, idle_pages, 1);
+	v.w &= ~ZSFS_PE_IDLE;
+	return v;
 }
 
 /* ---- workers.c: the helper threads ------------------------------------ */

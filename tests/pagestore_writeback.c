@@ -7,9 +7,12 @@
  * store that fails (-ENOSPC) or a flush that fails (-EIO) moves nothing
  * and loses nothing; shared objects stay in RAM; copies, overwrites,
  * truncates, punches and destroys of written-back pages free their
- * slots, and the backing file ends empty.
+ * slots, and the backing file ends empty.  Four threads reading the same
+ * idle pages at once clear each mark once (a check-threaded test: the
+ * marks are cleared under the file's shared lock).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,13 +37,14 @@ static const char *const words[] = {
 /* Page @i of a file: text (i % 3 == 0, 1), random (2), zeros (i % 16 == 5). */
 static void page_of(unsigned char *p, uint64_t i)
 {
-	rng_state = 0x9e3779b97f4a7c15ull * (i + 1);
+	uint64_t st = 0x9e3779b97f4a7c15ull * (i + 1); /* threads: local */
+
 	if (i % 16 == 5)
 		memset(p, 0, PG);
 	else if (i % 3 == 2)
-		t_fill_bytes(&rng_state, p, PG);
+		t_fill_bytes(&st, p, PG);
 	else
-		t_fill_words(&rng_state, words, sizeof(words) / sizeof(words[0]),
+		t_fill_words(&st, words, sizeof(words) / sizeof(words[0]),
 			     p, PG);
 }
 
@@ -105,6 +109,44 @@ static size_t bd_count(struct zsfs_backing *b)
 
 	zsfs_backing_stats(b, &bs);
 	return bs.bd_count;
+}
+
+struct reader {
+	struct zsfs_store *s;
+	const struct zsfs_file *f;
+	uint64_t first;
+	int ok;
+};
+
+static void *reader_run(void *arg)
+{
+	struct reader *r = arg;
+	int i;
+
+	r->ok = 1;
+	for (i = 0; i < 5; i++)
+		r->ok &= reads(r->s, r->f, NP, r->first, 1, 0);
+	return NULL;
+}
+
+/* Four threads read all of @f at once (as under a shared lock). */
+static int read_together(struct zsfs_store *s, const struct zsfs_file *f,
+			 uint64_t first)
+{
+	struct reader r[4];
+	pthread_t th[4];
+	int i, ok = 1;
+
+	for (i = 0; i < 4; i++) {
+		r[i] = (struct reader){ .s = s, .f = f, .first = first };
+		if (pthread_create(&th[i], NULL, reader_run, &r[i]))
+			abort();
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		ok &= r[i].ok;
+	}
+	return ok;
 }
 
 int main(void)
@@ -183,7 +225,15 @@ int main(void)
 	TAP_OK(rc == -EIO && done == 0 && bd_count(b) == bd0,
 	       "a failed flush: -EIO, the batch's slots freed (rc %d bd %zu)",
 	       rc, bd_count(b));
-	TAP_OK(reads(s, g, NP, 1000, 1, 0), "after both failures g reads back");
+	zsfs_store_stats(s, &st0);
+	TAP_OK(read_together(s, g, 1000), "after both failures g reads back, 4 threads at once");
+	zsfs_store_stats(s, &st);
+	TAP_OK(st0.idle_pages == NP, "g's %u marks were there (%zu)", NP,
+	       st0.idle_pages);
+	/* f's were all read back above: none is left */
+	TAP_OK(st.idle_pages == 0,
+	       "concurrent reads cleared g's marks once each: idle_pages %zu",
+	       st.idle_pages);
 	files[1] = g;
 	TAP_OK(checks(s, files, 2), "check passes after the failures");
 
