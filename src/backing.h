@@ -89,7 +89,10 @@
  *	  locks; the store does I/O), then swap the entry from POOL to
  *	  BACKED only if it still holds the same handle (a write in between
  *	  wins; the new location is then freed), and free the pool object.
- *	  -ENOSPC leaves the page in RAM: nothing to undo.
+ *	  -ENOSPC leaves the page in RAM: nothing to undo.  As built
+ *	  (writeback.c) the file is held exclusive from the store to the
+ *	  swap, batch by batch, so no write comes in between and no check
+ *	  of the handle is needed; the I/O then blocks that file's readers.
  *	- Read of a BACKED page: zsfs_backing_load() into a 4 KiB (+ header)
  *	  per-thread buffer, decode as for a pool object.  -EIO from either
  *	  is that page's EIO (decompress_errors or failed_reads count it);
@@ -98,7 +101,8 @@
  *	  a policy: first step, it stays on disk until it is written.
  *	- Overwrite, punch, truncate and unlink of a BACKED page call
  *	  zsfs_backing_free() where they free a pool object today.
- *	- Idle: one bit in the entry, set by "idle all" (a walk of every
+ *	- Idle (built: idle all; not built: idle AGE, no age is kept
+ *	  yet): one bit in the entry, set by "idle all" (a walk of every
  *	  file, under each file's lock) and cleared by any read or write of
  *	  the page, in the path that already touches the entry, so the read
  *	  path gains no lock.  "idle AGE" needs an age: a few bits of a
