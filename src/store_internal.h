@@ -296,9 +296,11 @@ static inline struct zsfs_pentry entry_touch(struct zsfs_store *store,
 	uint64_t *w = (uint64_t *)&e->w;
 	struct zsfs_pentry v = { __atomic_load_n(w, __ATOMIC_RELAXED) };
 
-	if ((v.w & ZSFS_PE_IDLE) &&
-	    (__atomic_fetch_and(w, ~ZSFS_PE_IDLE, __ATOMIC_RELAXED) &
-	     ZSFS_PE_IDLE))
+	/* A DIRTY word is a pointer: its bit 3 is the pointer's. */
+	if (zsfs_pentry_kind(&v) == ZSFS_PK_DIRTY || !(v.w & ZSFS_PE_IDLE))
+		return v;
+	if (__atomic_fetch_and(w, ~ZSFS_PE_IDLE, __ATOMIC_RELAXED) &
+	    ZSFS_PE_IDLE)
 		CNT_SUB(store, idle_pages, 1);
 	v.w &= ~ZSFS_PE_IDLE;
 	return v;
