@@ -17,7 +17,8 @@ bench_smallwrite_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests
 bench_smallwrite_LDADD = src/libzsfsdata.a alloc/libzsalloc.a \
 	$(LZ4_LIBS) $(ZSTD_LIBS)
 
-EXTRA_DIST += bench/compare bench/dedup_workloads.sh bench/chart bench/README.md bench/RESULTS.md bench/compare.png bench/killcycle.sh bench/roundtrips.sh
+EXTRA_DIST += bench/compare bench/dedup_workloads.sh bench/chart bench/README.md bench/RESULTS.md bench/compare.png bench/killcycle.sh bench/roundtrips.sh \
+	bench/meta.sh
 
 BENCH_FLAGS =
 

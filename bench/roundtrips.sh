@@ -2,13 +2,18 @@
 # bench/roundtrips.sh - small-file workloads side by side, with the FUSE
 # requests per file of each zsfs daemon given:
 #
-#   bench/roundtrips.sh [--runs N] [--zsfs LABEL=PATH]...
+#   bench/roundtrips.sh [--runs N] [--zsfs LABEL=PATH]... [--opts LABEL=OPTS]...
+#   bench/roundtrips.sh --uring [--runs N]
 #
 # Targets: tmpfs, ext4 on a fresh zram device (lz4), and each zsfs daemon
 # (default: this build's src/zsfs).  Workloads, each on a fresh mount,
 # median of N runs (default 3), interleaved by run:
 #   untar   tar -C MNT -xf include.tar (/usr/include, made once), sync -f
 #   cp      cp -a /usr/include MNT/, sync -f
+# --opts adds mount options to one zsfs target.  --uring compares this
+# build's zsfs on /dev/fuse (zsfs-devfuse: io_uring=off) and on FUSE over
+# io_uring (zsfs-uring: io_uring=on), with the fuse module's enable_uring
+# set to Y for the run and put back on exit.
 # For zsfs, the req_* counters of .zsctl before and after give requests
 # per regular file and the opcodes that make them up (last run), and the
 # daemon's CPU time per file (/proc/PID/stat, median).
@@ -18,17 +23,34 @@ set -u
 export LC_ALL=C
 SELF=$(cd "$(dirname "$0")" && pwd)
 RUNS=3
+# the zsfs binary of the default targets: $ZSFS, else this tree's src/zsfs
+ZSFS_BIN=${ZSFS:-$SELF/../src/zsfs}
 ZSFS_LIST=()
+URING=0
+declare -A OPTS
 while [ $# -gt 0 ]; do
 	case $1 in
 	--runs) RUNS=$2; shift ;;
 	--zsfs) ZSFS_LIST+=("$2"); shift ;;
-	*) echo "usage: $0 [--runs N] [--zsfs LABEL=PATH]..." >&2; exit 2 ;;
+	--opts) OPTS[${2%%=*}]=${2#*=}; shift ;;
+	--uring) URING=1 ;;
+	*) echo "usage: $0 [--runs N] [--zsfs LABEL=PATH]... [--opts LABEL=OPTS]... [--uring]" >&2; exit 2 ;;
 	esac
 	shift
 done
-[ ${#ZSFS_LIST[@]} -gt 0 ] || ZSFS_LIST=("zsfs=$SELF/../src/zsfs")
+if [ $URING = 1 ]; then
+	ZSFS_LIST+=("zsfs-devfuse=$ZSFS_BIN" "zsfs-uring=$ZSFS_BIN")
+	OPTS[zsfs-devfuse]=io_uring=off
+	OPTS[zsfs-uring]=io_uring=on
+fi
+[ ${#ZSFS_LIST[@]} -gt 0 ] || ZSFS_LIST=("zsfs=$ZSFS_BIN")
 [ "$(id -u)" = 0 ] || { echo "needs root" >&2; exit 1; }
+URING_PARAM=/sys/module/fuse/parameters/enable_uring
+URING_OLD=""
+if [ $URING = 1 ]; then
+	[ -w $URING_PARAM ] || { echo "this kernel has no FUSE over io_uring ($URING_PARAM)" >&2; exit 1; }
+	URING_OLD=$(cat $URING_PARAM)
+fi
 
 WORK=$(mktemp -d /tmp/roundtrips.XXXXXX)
 MNT=$WORK/mnt
@@ -39,9 +61,11 @@ cleanup() {
 		fusermount3 -u "$MNT" 2>/dev/null || umount "$MNT" 2>/dev/null || umount -l "$MNT"
 	fi
 	zram_release
+	[ -z "$URING_OLD" ] || echo "$URING_OLD" >$URING_PARAM
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
+[ -z "$URING_OLD" ] || echo Y >$URING_PARAM
 trap 'exit 130' INT TERM
 
 tar -C /usr -cf "$WORK/include.tar" include
@@ -58,9 +82,17 @@ mount_target() { # LABEL
 	*)
 		local z
 		for z in "${ZSFS_LIST[@]}"; do
-			[ "${z%%=*}" = "$1" ] && "${z#*=}" zsfs "$MNT" -o size=4g 2>>"$WORK/zsfs.log"
+			[ "${z%%=*}" = "$1" ] && "${z#*=}" zsfs "$MNT" -o "size=4g${OPTS[$1]:+,${OPTS[$1]}}" 2>>"$WORK/zsfs.log"
 		done
-		for _ in $(seq 100); do [ -e "$MNT/.zsctl" ] && return 0; sleep 0.05; done
+		for _ in $(seq 100); do
+			[ -e "$MNT/.zsctl" ] || { sleep 0.05; continue; }
+			# an io_uring target must really be on io_uring
+			case ${OPTS[$1]-} in *io_uring=on*)
+				grep -q '^transport io_uring' "$MNT/.zsctl" || { sleep 0.05; continue; } ;;
+			esac
+			return 0
+		done
+		echo "$1: did not mount${OPTS[$1]:+ with ${OPTS[$1]}}" >&2
 		return 1 ;;
 	esac
 }
@@ -81,6 +113,7 @@ umount_target() {
 	zram_release
 }
 reqs() { [ -r "$MNT/.zsctl" ] && grep '^req_' "$MNT/.zsctl"; }
+# (uring_requests is not a req_ line: the req_ counters count both paths)
 # cpu_ticks PID: user + system time of a process, in clock ticks
 cpu_ticks() { [ -n "$1" ] && awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
 
@@ -126,6 +159,11 @@ for t in $TARGETS; do
 	ue=$(median "${T[ext4-zram|untar]}"); ce=$(median "${T[ext4-zram|cp]}")
 	printf '%-12s %8s %8.2f %8s %8.2f\n' "$t" "$u" "$(awk -v a="$u" -v b="$ue" 'BEGIN{print a/b}')" \
 		"$c" "$(awk -v a="$c" -v b="$ce" 'BEGIN{print a/b}')"
+done
+echo
+echo "# every run, seconds, in run order"
+for t in $TARGETS; do
+	echo "$t: untar${T[$t|untar]}; cp -a${T[$t|cp]}"
 done
 echo
 echo "# FUSE requests per file (last run), by opcode; the daemon's CPU time (user + system) per file, median"

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,7 +19,9 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "autounmount.h"
@@ -27,11 +30,16 @@
 #define SYS_pidfd_open 434   /* the same on every architecture */
 #endif
 
-void zsfs_autounmount_before(struct zsfs_autounmount *au)
+void zsfs_autounmount_before(struct zsfs_autounmount *au,
+			     const char *mountpoint)
 {
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *e;
+	char buf[PATH_MAX];
 
+	au->mnt[0] = '\0';
+	if (realpath(mountpoint, buf) && strlen(buf) < sizeof(au->mnt))
+		strcpy(au->mnt, buf);
 	au->nfds = 0;
 	if (!d) {
 		au->nfds = -1;
@@ -118,8 +126,32 @@ static void close_all_but(int a, int b)
 			close(fd);
 }
 
-static void guard_main(int sock, pid_t daemon_pid) __attribute__((noreturn));
-static void guard_main(int sock, pid_t daemon_pid)
+/* The daemon is gone; wait until its connection is aborted too (see
+ * autounmount.h: io_uring).  Until then a statfs fails with ECANCELED
+ * (the kernel handed it to a ring entry of a dead thread) or
+ * ECONNABORTED (ended by the abort), or waits; after it, ENOTCONN.
+ * Bounded (10 s): a statfs that answers or fails otherwise, or the time
+ * running out, ends the wait. */
+static void wait_aborted(const char *mnt)
+{
+	const struct timespec tick = { 0, 10 * 1000 * 1000 };
+	struct statfs st;
+	int i;
+
+	if (!mnt[0])
+		return;
+	for (i = 0; i < 1000; i++) {
+		if (statfs(mnt, &st) == 0 || (errno != ECONNABORTED &&
+					       errno != ECANCELED &&
+					       errno != EINTR))
+			return;
+		nanosleep(&tick, NULL);
+	}
+}
+
+static void guard_main(int sock, pid_t daemon_pid, const char *mnt)
+	__attribute__((noreturn));
+static void guard_main(int sock, pid_t daemon_pid, const char *mnt)
 {
 	struct pollfd pfd;
 	sigset_t all;
@@ -142,6 +174,7 @@ static void guard_main(int sock, pid_t daemon_pid)
 	pfd.events = POLLIN;
 	while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
 		;
+	wait_aborted(mnt);
 	_exit(0);
 }
 
@@ -149,6 +182,7 @@ int zsfs_autounmount_guard(const struct zsfs_autounmount *au, int fuse_fd,
 			   char *msg, size_t msg_cap)
 {
 	pid_t daemon_pid = getpid(), pid;
+	char self_name[17];  /* TASK_COMM_LEN + 1 */
 	int sock, probe;
 
 	if (msg_cap)
@@ -173,7 +207,16 @@ int zsfs_autounmount_guard(const struct zsfs_autounmount *au, int fuse_fd,
 		return rc;
 	}
 	close(probe);
+	/* The child is named before it exists: the parent takes the name
+	 * for the fork and then gets its own back, so that no one who looks
+	 * for the guard right after the mount (tests/daemon_death.sh) finds
+	 * it still named zsfs because it has not run yet (seen under load). */
+	if (prctl(PR_GET_NAME, self_name, 0, 0, 0) != 0)
+		strcpy(self_name, "zsfs");
+	prctl(PR_SET_NAME, "zsfs-unmount", 0, 0, 0);
 	pid = fork();
+	if (pid != 0)
+		prctl(PR_SET_NAME, self_name, 0, 0, 0);
 	if (pid < 0) {
 		int rc = -errno;
 
@@ -182,7 +225,7 @@ int zsfs_autounmount_guard(const struct zsfs_autounmount *au, int fuse_fd,
 		return rc;
 	}
 	if (pid == 0)
-		guard_main(sock, daemon_pid);
+		guard_main(sock, daemon_pid, au->mnt);
 	close(sock);
 	return (int)pid;
 }

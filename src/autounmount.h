@@ -27,6 +27,15 @@
  * signal it can and leaves the daemon's session; killing it by hand (as
  * killing fusermount3 by hand) gives up auto_unmount for that mount.
  *
+ * With FUSE over io_uring (uring.c) the daemon's death is not enough: the
+ * rings' commands hold the /dev/fuse file too, and the kernel tears the
+ * rings down in a worker after the process is gone, so the connection
+ * can outlive the pidfd by a moment (tests/uring.sh saw the mount left
+ * behind in half the kills).  So the guard then also waits for the
+ * abort: a statfs of the mount point fails with ENOTCONN once the
+ * connection is aborted (ECANCELED or ECONNABORTED, or a wait, before);
+ * only then does it exit.
+ *
  * Without pidfd_open (Linux < 5.3) or when the socket cannot be found
  * (another libfuse), nothing changes: the daemon keeps the socket, as
  * libfuse left it.
@@ -42,11 +51,14 @@
 struct zsfs_autounmount {
 	int nfds;                      /* -1: snapshot failed */
 	int fds[ZSFS_AU_MAX_FDS];
+	char mnt[4096];                /* absolute mount point; "" = unknown */
 };
 
-/* zsfs_autounmount_before() - note the open fds; call just before
+/* zsfs_autounmount_before() - note the open fds and where @mountpoint
+ * is (the daemon may chdir("/") later); call just before
  * fuse_session_mount(). */
-void zsfs_autounmount_before(struct zsfs_autounmount *au);
+void zsfs_autounmount_before(struct zsfs_autounmount *au,
+			     const char *mountpoint);
 
 /*
  * zsfs_autounmount_guard() - find the auto_unmount socket libfuse opened

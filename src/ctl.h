@@ -39,6 +39,9 @@ struct zsfs_fs_counts {
 	size_t dirs;
 	size_t symlinks;
 	size_t others;      /* fifos, sockets, devices */
+	size_t file_bytes;  /* of meta_bytes: the files' page-store structs
+			     * and page tables (the rest: inodes, names,
+			     * xattrs, directories) */
 };
 
 struct zsfs_ctl_params {

@@ -15,6 +15,7 @@
  *	huge_pages N            |
  *	huge_pages_since N     /
  *	inodes ... others         the filesystem's counts (fs_counts)
+ *	meta_file_bytes N         of meta_bytes: files' structs + page tables
  *	meta_bytes ...            the budget's holders, "<name>_bytes" each
  *	pool_* N                  the pool's own figures
  *	heap_bytes N              the daemon's malloc heap (not the pool)
@@ -100,7 +101,8 @@ struct ctl_snap {
 	X(files, s->fc.files)                                                \
 	X(dirs, s->fc.dirs)                                                  \
 	X(symlinks, s->fc.symlinks)                                          \
-	X(others, s->fc.others)
+	X(others, s->fc.others)                                              \
+	X(meta_file_bytes, s->fc.file_bytes)
 
 /* After the budget's holders ("meta_bytes", ...), the pool's. */
 #define ZSFS_CTL_POOL(X)                                                     \

@@ -12,6 +12,19 @@
  * tombstones are squeezed out when they are more than half the vector.
  * Cookies 1 and 2 are "." and "..", so real entries start at 3.
  *
+ * Memory: an entry is one allocation of 15 bytes + its name (no hash:
+ * the table hashes names when it places or moves them); the vector
+ * holds one word a position (the entry, or the removed entry's cookie as
+ * a tombstone, see struct zsfs_dir) and the lookup table 4 bytes a slot
+ * (1 + the entry's index in the vector, 0 = free), at most 3/4 full
+ * (linear probing; a removal shifts the entries after it back, so the
+ * table has no tombstones; squeezing the vector renumbers it, so the
+ * table is rebuilt then).  A directory gets the table only past
+ * DIR_SMALL names.  Both tables are made
+ * at the first entry and freed with the last, so an empty directory
+ * costs its inode alone.  All
+ * of it is charged to the budget as malloc holds it (zsfs_meta_alloc).
+ *
  * Rename onto an existing name keeps the existing entry (and its cookie)
  * and only changes the inode it points at (see ops_entry.c), so the target
  * name is not listed twice either.
@@ -22,16 +35,22 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
 #include "fs.h"
 
-#define DIR_MIN_BUCKETS 8
-#define DIR_MIN_SLOTS 8
+/* Up to DIR_SMALL names a directory has no lookup table: a lookup reads
+ * its vector (at most 16 slots then, tombstones included, see vec_room),
+ * which saves most directories of a source tree the table. */
+#define DIR_SMALL 8u
+#define DIR_MIN_TAB 16u
+#define DIR_MIN_SLOTS 4u
 #define DIR_FIRST_COOKIE 3
 
-static uint64_t name_hash(const char *s, size_t len)
+static uint32_t name_hash(const char *s, size_t len)
 {
 	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
 	size_t i;
@@ -40,177 +59,208 @@ static uint64_t name_hash(const char *s, size_t len)
 		h ^= (unsigned char)s[i];
 		h *= 0x100000001b3ULL;
 	}
-	return h ^ (h >> 29);
+	return (uint32_t)(h ^ (h >> 32));
 }
 
-static size_t dir_meta(const struct zsfs_dir *d)
+static int slot_is_tomb(uintptr_t v)
 {
-	return sizeof(*d) + d->nbuckets * sizeof(d->buckets[0]) +
-	       d->vcap * sizeof(d->vec[0]);
+	return v & 1;
 }
 
-int zsfs_dir_create(struct zsfs *fs, struct zsfs_inode *parent,
-		    struct zsfs_dir **out)
+static struct zsfs_dirent *slot_entry(uintptr_t v)
 {
-	struct zsfs_dir *d;
-	size_t meta = sizeof(*d) + DIR_MIN_BUCKETS * sizeof(void *) +
-		      DIR_MIN_SLOTS * sizeof(struct zsfs_slot);
-	int rc = zsfs_budget_charge(fs->budget, ZSFS_HOLD_META, meta);
+	return slot_is_tomb(v) ? NULL : (struct zsfs_dirent *)v;
+}
 
-	if (rc < 0)
-		return rc;
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		goto nomem;
-	d->buckets = calloc(DIR_MIN_BUCKETS, sizeof(d->buckets[0]));
-	d->vec = calloc(DIR_MIN_SLOTS, sizeof(d->vec[0]));
-	if (!d->buckets || !d->vec) {
-		free(d->buckets);
-		free(d->vec);
-		free(d);
-		goto nomem;
-	}
-	d->nbuckets = DIR_MIN_BUCKETS;
-	d->vcap = DIR_MIN_SLOTS;
+static uint64_t slot_cookie(uintptr_t v)
+{
+	return slot_is_tomb(v) ? (uint64_t)(v >> 1) :
+				 zsfs_dirent_cookie(slot_entry(v));
+}
+
+static uint32_t entry_hash(const struct zsfs_dirent *e)
+{
+	return name_hash(e->name, e->len);
+}
+
+static size_t esize(size_t len)
+{
+	return offsetof(struct zsfs_dirent, name) + len + 1;
+}
+
+void zsfs_dir_init(struct zsfs_dir *d, struct zsfs_inode *parent)
+{
+	memset(d, 0, sizeof(*d));
 	d->next_cookie = DIR_FIRST_COOKIE;
 	d->parent = parent;
-	d->meta = meta;
-	*out = d;
-	return 0;
-nomem:
-	zsfs_budget_sub(fs->budget, ZSFS_HOLD_META, meta);
-	return -ENOMEM;
 }
 
-void zsfs_dir_destroy(struct zsfs *fs, struct zsfs_dir *d)
+void zsfs_dir_fini(struct zsfs *fs, struct zsfs_dir *d)
 {
-	size_t i, names = 0;
+	uint32_t i;
 
-	if (!d)
-		return;
-	for (i = 0; i < d->vlen; i++) {
-		if (d->vec[i].e) {
-			names += sizeof(*d->vec[i].e) + d->vec[i].e->len + 1;
-			free(d->vec[i].e);
-		}
-	}
-	zsfs_budget_sub(fs->budget, ZSFS_HOLD_META, names + d->meta);
-	free(d->buckets);
-	free(d->vec);
-	free(d);
+	for (i = 0; i < d->vlen; i++)
+		if (!slot_is_tomb(d->vec[i]))
+			zsfs_meta_free(fs, slot_entry(d->vec[i]));
+	zsfs_meta_free(fs, d->tab);
+	zsfs_meta_free(fs, d->vec);
+	d->tab = NULL;
+	d->vec = NULL;
+	d->vlen = d->vcap = d->ntab = d->count = d->tombs = 0;
+}
+
+/* The entry a table slot's value (not 0) names. */
+static struct zsfs_dirent *tab_entry(const struct zsfs_dir *d, uint32_t v)
+{
+	return slot_entry(d->vec[v - 1]);
 }
 
 struct zsfs_dirent *zsfs_dir_lookup(const struct zsfs_dir *d, const char *name)
 {
 	size_t len = strlen(name);
-	uint64_t h = name_hash(name, len);
+	uint32_t h, i, v;
 	struct zsfs_dirent *e;
 
-	for (e = d->buckets[h & (d->nbuckets - 1)]; e; e = e->hnext)
-		if (e->hash == h && e->len == len && memcmp(e->name, name, len) == 0)
+	if (!d->count || len > ZSFS_NAME_MAX)
+		return NULL;
+	if (!d->tab) {
+		for (i = 0; i < d->vlen; i++) {
+			e = slot_entry(d->vec[i]);
+			if (e && e->len == len && memcmp(e->name, name, len) == 0)
+				return e;
+		}
+		return NULL;
+	}
+	h = name_hash(name, len);
+	for (i = h & (d->ntab - 1); (v = d->tab[i]); i = (i + 1) & (d->ntab - 1)) {
+		e = tab_entry(d, v);
+		if (e->len == len && memcmp(e->name, name, len) == 0)
 			return e;
+	}
 	return NULL;
 }
 
-/* Double the bucket array; on failure keep the old one (just slower). */
-static void dir_rehash(struct zsfs *fs, struct zsfs_dir *d)
+/* Put vector position @pos (its entry's hash @h) in @tab of @ntab slots. */
+static void tab_insert(uint32_t *tab, uint32_t ntab, uint32_t h, uint32_t pos)
 {
-	size_t n = d->nbuckets * 2, i;
-	struct zsfs_dirent **nb;
+	uint32_t i;
 
-	if (zsfs_budget_charge(fs->budget, ZSFS_HOLD_META, d->nbuckets * sizeof(*nb)) < 0)
-		return;
-	nb = calloc(n, sizeof(*nb));
-	if (!nb) {
-		zsfs_budget_sub(fs->budget, ZSFS_HOLD_META, d->nbuckets * sizeof(*nb));
-		return;
-	}
-	for (i = 0; i < d->nbuckets; i++) {
-		struct zsfs_dirent *e = d->buckets[i], *next;
-
-		for (; e; e = next) {
-			next = e->hnext;
-			e->hnext = nb[e->hash & (n - 1)];
-			nb[e->hash & (n - 1)] = e;
-		}
-	}
-	free(d->buckets);
-	d->buckets = nb;
-	d->nbuckets = n;
-	d->meta = dir_meta(d);
+	for (i = h & (ntab - 1); tab[i]; i = (i + 1) & (ntab - 1))
+		;
+	tab[i] = pos + 1;
 }
 
-/* Squeeze the tombstones out; cookies do not change. */
-static void dir_compact(struct zsfs_dir *d)
+/* Every live entry of the vector into @tab (all free). */
+static void tab_fill(const struct zsfs_dir *d, uint32_t *tab, uint32_t ntab)
 {
-	size_t i, j = 0;
+	uint32_t i;
 
 	for (i = 0; i < d->vlen; i++)
-		if (d->vec[i].e)
+		if (!slot_is_tomb(d->vec[i]))
+			tab_insert(tab, ntab, entry_hash(slot_entry(d->vec[i])), i);
+}
+
+/* A table of @n slots with every live entry; the old one freed. */
+static int tab_resize(struct zsfs *fs, struct zsfs_dir *d, uint32_t n)
+{
+	uint32_t *nt;
+	int rc;
+
+	nt = zsfs_meta_alloc(fs, (size_t)n * sizeof(*nt), 1, &rc);
+	if (!nt)
+		return rc;
+	tab_fill(d, nt, n);
+	zsfs_meta_free(fs, d->tab);
+	d->tab = nt;
+	d->ntab = n;
+	return 0;
+}
+
+/* Squeeze the tombstones out; cookies do not change, positions do, so
+ * the table is filled again. */
+static void dir_compact(struct zsfs_dir *d)
+{
+	uint32_t i, j = 0;
+
+	for (i = 0; i < d->vlen; i++)
+		if (!slot_is_tomb(d->vec[i]))
 			d->vec[j++] = d->vec[i];
 	d->vlen = j;
 	d->tombs = 0;
+	if (d->tab) {
+		memset(d->tab, 0, (size_t)d->ntab * sizeof(*d->tab));
+		tab_fill(d, d->tab, d->ntab);
+	}
+}
+
+/* Room for one more position in the vector. */
+static int vec_room(struct zsfs *fs, struct zsfs_dir *d)
+{
+	uintptr_t *nv;
+	uint32_t ncap;
+	int rc;
+
+	if (d->vlen == d->vcap && d->tombs > d->vlen / 4)
+		dir_compact(d);
+	if (d->vlen < d->vcap)
+		return 0;
+	if (d->vcap >= UINT32_MAX / 2)
+		return -ENOSPC;
+	ncap = d->vcap ? d->vcap * 2 : DIR_MIN_SLOTS;
+	nv = zsfs_meta_realloc(fs, d->vec, (size_t)ncap * sizeof(*nv), &rc);
+	if (!nv)
+		return rc;
+	d->vec = nv;
+	d->vcap = ncap;
+	return 0;
 }
 
 int zsfs_dir_add(struct zsfs *fs, struct zsfs_dir *d, const char *name,
 		 struct zsfs_inode *in)
 {
 	size_t len = strlen(name);
-	size_t esize = sizeof(struct zsfs_dirent) + len + 1;
 	struct zsfs_dirent *e;
 	int rc;
 
-	if (d->vlen == d->vcap && d->tombs > d->vlen / 4)
-		dir_compact(d);
-	if (d->vlen == d->vcap) {
-		size_t ncap = d->vcap * 2;
-		struct zsfs_slot *nv;
-
-		rc = zsfs_budget_charge(fs->budget, ZSFS_HOLD_META, d->vcap * sizeof(*nv));
+	if (len > ZSFS_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (d->next_cookie > ZSFS_COOKIE_MAX)
+		return -ENOSPC; /* every readdir offset used: none reused */
+	/* Past DIR_SMALL names, the table at most 3/4 full with this one. */
+	if (d->count + 1 > DIR_SMALL &&
+	    (uint64_t)(d->count + 1) * 4 > (uint64_t)d->ntab * 3) {
+		rc = tab_resize(fs, d, d->ntab ? d->ntab * 2 : DIR_MIN_TAB);
 		if (rc < 0)
 			return rc;
-		nv = realloc(d->vec, ncap * sizeof(*nv));
-		if (!nv) {
-			zsfs_budget_sub(fs->budget, ZSFS_HOLD_META, d->vcap * sizeof(*nv));
-			return -ENOMEM;
-		}
-		d->vec = nv;
-		d->vcap = ncap;
-		d->meta = dir_meta(d);
 	}
-	rc = zsfs_budget_charge(fs->budget, ZSFS_HOLD_META, esize);
+	rc = vec_room(fs, d);
 	if (rc < 0)
 		return rc;
-	e = malloc(esize);
-	if (!e) {
-		zsfs_budget_sub(fs->budget, ZSFS_HOLD_META, esize);
-		return -ENOMEM;
-	}
+	e = zsfs_meta_alloc(fs, esize(len), 0, &rc);
+	if (!e)
+		return rc;
 	e->inode = in;
-	e->len = len;
-	e->hash = name_hash(name, len);
-	e->cookie = d->next_cookie++;
+	e->len = (uint8_t)len;
+	e->cookie_lo = (uint32_t)d->next_cookie;
+	e->cookie_hi = (uint16_t)(d->next_cookie >> 32);
+	d->next_cookie++;
 	memcpy(e->name, name, len + 1);
-	e->hnext = d->buckets[e->hash & (d->nbuckets - 1)];
-	d->buckets[e->hash & (d->nbuckets - 1)] = e;
-	d->vec[d->vlen].cookie = e->cookie;
-	d->vec[d->vlen].e = e;
-	d->vlen++;
+	if (d->tab)
+		tab_insert(d->tab, d->ntab, name_hash(name, len), d->vlen);
+	d->vec[d->vlen++] = (uintptr_t)e;
 	d->count++;
-	if (d->count > d->nbuckets)
-		dir_rehash(fs, d);
 	return 0;
 }
 
 /* Index of the first slot with cookie > @after (d->vlen if none). */
-static size_t slot_after(const struct zsfs_dir *d, uint64_t after)
+static uint32_t slot_after(const struct zsfs_dir *d, uint64_t after)
 {
-	size_t lo = 0, hi = d->vlen;
+	uint32_t lo = 0, hi = d->vlen;
 
 	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
+		uint32_t mid = lo + (hi - lo) / 2;
 
-		if (d->vec[mid].cookie <= after)
+		if (slot_cookie(d->vec[mid]) <= after)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -218,30 +268,96 @@ static size_t slot_after(const struct zsfs_dir *d, uint64_t after)
 	return lo;
 }
 
+/* Take @e out of the lookup table: the entries after it in its run
+ * move back to where a lookup from their home slot finds them. */
+static void tab_remove(struct zsfs_dir *d, struct zsfs_dirent *e)
+{
+	uint32_t mask = d->ntab - 1, i, j, home;
+
+	for (i = entry_hash(e) & mask; tab_entry(d, d->tab[i]) != e;
+	     i = (i + 1) & mask)
+		;
+	for (j = (i + 1) & mask; d->tab[j]; j = (j + 1) & mask) {
+		home = entry_hash(tab_entry(d, d->tab[j])) & mask;
+		/* Move it when its home is not in (i, j] (cyclically). */
+		if ((j > i && (home <= i || home > j)) ||
+		    (j < i && home <= i && home > j)) {
+			d->tab[i] = d->tab[j];
+			i = j;
+		}
+	}
+	d->tab[i] = 0;
+}
+
 void zsfs_dir_remove(struct zsfs *fs, struct zsfs_dir *d, struct zsfs_dirent *e)
 {
-	struct zsfs_dirent **pp = &d->buckets[e->hash & (d->nbuckets - 1)];
-	size_t i;
+	uint32_t i;
 
-	while (*pp != e)
-		pp = &(*pp)->hnext;
-	*pp = e->hnext;
-	i = slot_after(d, e->cookie - 1);
-	d->vec[i].e = NULL;
+	if (d->tab)
+		tab_remove(d, e);
+	i = slot_after(d, zsfs_dirent_cookie(e) - 1);
+	/* after tab_remove, which reads the entry through the vector */
+	d->vec[i] = (uintptr_t)(zsfs_dirent_cookie(e) << 1) | 1;
 	d->tombs++;
 	d->count--;
-	if (d->tombs > 32 && d->tombs > d->vlen / 2)
+	zsfs_meta_free(fs, e);
+	if (!d->count) {
+		/* Empty: the tables go, as they came, with the first entry
+		 * (next_cookie stays: cookies are never reused). */
+		zsfs_meta_free(fs, d->tab);
+		zsfs_meta_free(fs, d->vec);
+		d->tab = NULL;
+		d->vec = NULL;
+		d->ntab = d->vlen = d->vcap = d->tombs = 0;
+	} else if (d->tombs > 32 && d->tombs > d->vlen / 2) {
 		dir_compact(d);
-	zsfs_budget_sub(fs->budget, ZSFS_HOLD_META, sizeof(*e) + e->len + 1);
-	free(e);
+	}
 }
 
 struct zsfs_dirent *zsfs_dir_next(const struct zsfs_dir *d, uint64_t after)
 {
-	size_t i;
+	uint32_t i;
 
 	for (i = slot_after(d, after); i < d->vlen; i++)
-		if (d->vec[i].e)
-			return d->vec[i].e;
+		if (!slot_is_tomb(d->vec[i]))
+			return slot_entry(d->vec[i]);
 	return NULL;
+}
+
+int zsfs_dir_check(const struct zsfs_dir *d, char *msg, size_t msg_cap)
+{
+	uint32_t i, intab = 0;
+	uint64_t last = 0;
+
+	for (i = 0; i < d->vlen; i++) {
+		uint64_t c = slot_cookie(d->vec[i]);
+		const struct zsfs_dirent *e = slot_entry(d->vec[i]);
+
+		if (c <= last || c >= d->next_cookie) {
+			snprintf(msg, msg_cap, "dir: cookie %llu out of order",
+				 (unsigned long long)c);
+			return -EUCLEAN;
+		}
+		last = c;
+		if (e && zsfs_dir_lookup(d, e->name) != e) {
+			snprintf(msg, msg_cap, "dir: entry %s not found by name",
+				 e->name);
+			return -EUCLEAN;
+		}
+	}
+	for (i = 0; i < d->ntab; i++) {
+		if (!d->tab[i])
+			continue;
+		if (d->tab[i] > d->vlen || slot_is_tomb(d->vec[d->tab[i] - 1])) {
+			snprintf(msg, msg_cap, "dir: table slot %u names no entry", i);
+			return -EUCLEAN;
+		}
+		intab++;
+	}
+	if (d->tab && intab != d->count) {
+		snprintf(msg, msg_cap, "dir: %u names in the table, %u live",
+			 intab, d->count);
+		return -EUCLEAN;
+	}
+	return 0;
 }

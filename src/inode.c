@@ -27,23 +27,19 @@
 
 #include "fs.h"
 
-void zsfs_now(struct timespec *ts)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-}
-
 /* The bytes a file counts for its owner's quota: what its pages hold in
  * the pool, and 4 KiB for each dirty page not yet compressed. */
 static void quota_sync(struct zsfs *fs, struct zsfs_inode *in)
 {
+	uint64_t *qb = zsfs_iquota(fs->quota, in);
 	struct zsfs_file_stats st;
 	uint64_t now;
 
-	zsfs_file_stats(in->file, &st);
+	zsfs_file_stats(zsfs_ifile(in), &st);
 	now = (uint64_t)st.stored_bytes + (uint64_t)st.pages_dirty * ZSFS_PAGE_SIZE;
-	if (in->quota_counted)
-		zsfs_quota_bytes(fs->quota, in->uid, in->gid, in->quota_bytes, now);
-	in->quota_bytes = now;
+	if (in->flags & ZSFS_I_QUOTA)
+		zsfs_quota_bytes(fs->quota, in->uid, in->gid, *qb, now);
+	*qb = now;
 }
 
 int zsfs_inode_quota_charge(struct zsfs *fs, struct zsfs_inode *in, int force)
@@ -51,24 +47,31 @@ int zsfs_inode_quota_charge(struct zsfs *fs, struct zsfs_inode *in, int force)
 	int rc = zsfs_quota_inode_charge(fs->quota, in->uid, in->gid, force);
 
 	if (rc == 0)
-		in->quota_counted = 1;
+		in->flags |= ZSFS_I_QUOTA;
 	return rc;
 }
 
 void zsfs_inode_file_meta_sync(struct zsfs *fs, struct zsfs_inode *in)
 {
+	struct zsfs_ireg *r;
 	size_t now;
 
-	if (!in->file)
+	if (in->type != S_IFREG)
 		return;
+	r = zsfs_ireg(in);
 	if (fs->quota)
 		quota_sync(fs, in);
-	now = zsfs_file_meta_bytes(in->file);
-	if (now > in->file_meta)
-		zsfs_budget_add(fs->budget, ZSFS_HOLD_META, now - in->file_meta);
-	else if (now < in->file_meta)
-		zsfs_budget_sub(fs->budget, ZSFS_HOLD_META, in->file_meta - now);
-	in->file_meta = now;
+	now = zsfs_file_table_bytes(zsfs_ifile(in));
+	if (now > r->table_bytes) {
+		zsfs_budget_add(fs->budget, ZSFS_HOLD_META, now - r->table_bytes);
+		atomic_fetch_add_explicit(&fs->file_bytes, now - r->table_bytes,
+					  memory_order_relaxed);
+	} else if (now < r->table_bytes) {
+		zsfs_budget_sub(fs->budget, ZSFS_HOLD_META, r->table_bytes - now);
+		atomic_fetch_sub_explicit(&fs->file_bytes, r->table_bytes - now,
+					  memory_order_relaxed);
+	}
+	r->table_bytes = now;
 }
 
 struct zsfs_inode *zsfs_inode_get(struct zsfs *fs, fuse_ino_t ino)
@@ -92,12 +95,31 @@ static void count_type(struct zsfs *fs, mode_t type, int delta)
 	fs->nr_inodes += (size_t)(ssize_t)delta;
 }
 
+/* Bytes of @type's tail (fs.h) for a symlink target of @tlen bytes. */
+static size_t tail_size(struct zsfs *fs, mode_t type, size_t tlen)
+{
+	switch (type) {
+	case S_IFREG:
+		return sizeof(struct zsfs_ireg) + zsfs_file_struct_size() +
+		       (fs->quota ? sizeof(uint64_t) : 0);
+	case S_IFDIR:
+		return sizeof(struct zsfs_dir);
+	case S_IFLNK:
+		return tlen + 1;
+	case S_IFCHR:
+	case S_IFBLK:
+		return sizeof(dev_t);
+	default:
+		return 0;
+	}
+}
+
 int zsfs_inode_new(struct zsfs *fs, mode_t mode, uid_t uid, gid_t gid,
 		   dev_t rdev, const char *target, struct zsfs_inode **out)
 {
-	struct zsfs_inode *in = NULL;
-	size_t tlen = target ? strlen(target) + 1 : 0;
-	size_t meta = sizeof(*in) + tlen;
+	mode_t type = mode & S_IFMT;
+	size_t tlen = type == S_IFLNK && target ? strlen(target) : 0;
+	struct zsfs_inode *in;
 	int rc;
 
 	pthread_mutex_lock(&fs->life_lock);
@@ -107,36 +129,36 @@ int zsfs_inode_new(struct zsfs *fs, mode_t mode, uid_t uid, gid_t gid,
 	}
 	pthread_mutex_unlock(&fs->life_lock);
 
-	rc = zsfs_budget_charge(fs->budget, ZSFS_HOLD_META, meta);
-	if (rc < 0)
-		return rc;
-	rc = -ENOMEM;
-	in = calloc(1, sizeof(*in));
+	in = zsfs_meta_alloc(fs, sizeof(*in) + tail_size(fs, type, tlen), 1, &rc);
 	if (!in)
-		goto fail;
-	in->meta = meta;
-	in->type = mode & S_IFMT;
-	in->mode = mode;
+		return rc;
+	in->type = (uint16_t)type;
+	in->mode = (uint16_t)mode;
 	in->uid = uid;
 	in->gid = gid;
-	in->rdev = rdev;
-	zsfs_now(&in->atime);
+	in->atime = zsfs_now();
 	in->mtime = in->ctime = in->atime;
-	if (pthread_rwlock_init(&in->lock, NULL) != 0)
-		goto fail_free;
-	if (target) {
-		in->target = strdup(target);
-		if (!in->target)
-			goto fail_lock;
-		in->size = tlen - 1;
-	}
-	if (S_ISREG(mode)) {
-		rc = zsfs_file_create(&in->file);
-		if (rc < 0)
-			goto fail_target;
+	switch (type) {
+	case S_IFREG:
+		zsfs_file_init(zsfs_ifile(in));
+		atomic_fetch_add_explicit(&fs->file_bytes,
+					  zsfs_file_struct_size(),
+					  memory_order_relaxed);
 		zsfs_inode_file_meta_sync(fs, in);
+		break;
+	case S_IFDIR:
+		/* ".." is set by the caller */
+		zsfs_dir_init(zsfs_idir(in), NULL);
+		break;
+	case S_IFLNK:
+		memcpy(in->tail, target, tlen + 1);
+		in->size = tlen;
+		break;
+	case S_IFCHR:
+	case S_IFBLK:
+		memcpy(in->tail, &rdev, sizeof(rdev));
+		break;
 	}
-	in->nodeid = (fuse_ino_t)(uintptr_t)in;
 
 	pthread_mutex_lock(&fs->life_lock);
 	in->number = fs->next_number++;
@@ -148,33 +170,28 @@ int zsfs_inode_new(struct zsfs *fs, mode_t mode, uid_t uid, gid_t gid,
 	pthread_mutex_unlock(&fs->life_lock);
 	*out = in;
 	return 0;
-
-fail_target:
-	free(in->target);
-fail_lock:
-	pthread_rwlock_destroy(&in->lock);
-fail_free:
-	free(in);
-fail:
-	zsfs_budget_sub(fs->budget, ZSFS_HOLD_META, meta);
-	return rc;
 }
 
 /* Free an inode nobody can reach.  No lock of its own is held. */
 static void inode_free(struct zsfs *fs, struct zsfs_inode *in)
 {
-	if (in->quota_counted)
-		zsfs_quota_inode_free(fs->quota, in->uid, in->gid, in->quota_bytes);
-	zsfs_file_destroy(fs->store, in->file);
-	if (in->file_meta)
-		zsfs_budget_sub(fs->budget, ZSFS_HOLD_META, in->file_meta);
+	if (in->flags & ZSFS_I_QUOTA)
+		zsfs_quota_inode_free(fs->quota, in->uid, in->gid,
+				      zsfs_iquota(fs->quota, in) ?
+				      *zsfs_iquota(fs->quota, in) : 0);
+	if (in->type == S_IFREG) {
+		struct zsfs_ireg *r = zsfs_ireg(in);
+
+		zsfs_file_fini(fs->store, zsfs_ifile(in));
+		zsfs_budget_sub(fs->budget, ZSFS_HOLD_META, r->table_bytes);
+		atomic_fetch_sub_explicit(&fs->file_bytes,
+					  r->table_bytes + zsfs_file_struct_size(),
+					  memory_order_relaxed);
+	}
 	zsfs_xattr_free_all(fs, in);
-	if (in->dir)
-		zsfs_dir_destroy(fs, in->dir);
-	free(in->target);
-	pthread_rwlock_destroy(&in->lock);
-	zsfs_budget_sub(fs->budget, ZSFS_HOLD_META, in->meta);
-	free(in);
+	if (in->type == S_IFDIR)
+		zsfs_dir_fini(fs, zsfs_idir(in));
+	zsfs_meta_free(fs, in);
 }
 
 /*
@@ -202,8 +219,7 @@ void zsfs_inode_maybe_free(struct zsfs *fs, struct zsfs_inode *in)
 	pthread_mutex_lock(&fs->life_lock);
 	dead = inode_unlist_if_dead(fs, in);
 	pthread_mutex_unlock(&fs->life_lock);
-	if (dead)
-		{
+	if (dead) {
 		inode_free(fs, in);
 		zsfs_budget_trim_maybe(fs->budget, dead == 2);
 	}
@@ -231,8 +247,7 @@ void zsfs_inode_forget(struct zsfs *fs, struct zsfs_inode *in, uint64_t n)
 	in->nlookup = n > in->nlookup ? 0 : in->nlookup - n;
 	dead = inode_unlist_if_dead(fs, in);
 	pthread_mutex_unlock(&fs->life_lock);
-	if (dead)
-		{
+	if (dead) {
 		inode_free(fs, in);
 		zsfs_budget_trim_maybe(fs->budget, dead == 2);
 	}
@@ -254,21 +269,14 @@ void zsfs_inode_close(struct zsfs *fs, struct zsfs_inode *in)
 		in->nopen--;
 	dead = inode_unlist_if_dead(fs, in);
 	pthread_mutex_unlock(&fs->life_lock);
-	if (dead)
-		{
+	if (dead) {
 		inode_free(fs, in);
 		zsfs_budget_trim_maybe(fs->budget, dead == 2);
 	}
 }
 
-static int ts_before(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec < b->tv_sec ||
-	       (a->tv_sec == b->tv_sec && a->tv_nsec <= b->tv_nsec);
-}
-
 int zsfs_inode_atime_due(struct zsfs *fs, const struct zsfs_inode *in,
-			 const struct timespec *now)
+			 int64_t now)
 {
 	if (in->type == S_IFDIR && fs->opts.nodiratime)
 		return 0;
@@ -279,9 +287,8 @@ int zsfs_inode_atime_due(struct zsfs *fs, const struct zsfs_inode *in,
 		return 1;
 	default:
 		/* relatime: atime not after mtime or ctime, or a day old */
-		return ts_before(&in->atime, &in->mtime) ||
-		       ts_before(&in->atime, &in->ctime) ||
-		       now->tv_sec - in->atime.tv_sec >= 24 * 3600;
+		return in->atime <= in->mtime || in->atime <= in->ctime ||
+		       now - in->atime >= (int64_t)24 * 3600 * 1000000000;
 	}
 }
 
@@ -296,26 +303,27 @@ void zsfs_inode_stat(struct zsfs *fs, const struct zsfs_inode *in,
 	pthread_mutex_unlock(&fs->life_lock);
 	st->st_uid = in->uid;
 	st->st_gid = in->gid;
-	st->st_rdev = in->rdev;
+	st->st_rdev = zsfs_irdev(in);
 	st->st_size = (off_t)in->size;
 	st->st_blksize = ZSFS_PAGE_SIZE;
-	if (in->file) {
+	if (in->type == S_IFREG) {
 		struct zsfs_file_stats fst;
 
 		/* Blocks the data would take uncompressed: what du expects. */
-		zsfs_file_stats(in->file, &fst);
+		zsfs_file_stats(zsfs_ifile(in), &fst);
 		st->st_blocks = (blkcnt_t)((fst.pages_compressed + fst.pages_raw +
 					    fst.pages_same + fst.pages_dirty) * 8);
 	}
-	st->st_atim = in->atime;
-	st->st_mtim = in->mtime;
-	st->st_ctim = in->ctime;
+	st->st_atim = zsfs_ns_to_ts(in->atime);
+	st->st_mtim = zsfs_ns_to_ts(in->mtime);
+	st->st_ctim = zsfs_ns_to_ts(in->ctime);
 }
 
 int zsfs_fs_init(struct zsfs *fs, const struct zsfs_options *o, uid_t owner)
 {
 	struct zsfs_store_params sp;
 	char err[256];
+	unsigned i;
 	int rc;
 
 	memset(fs, 0, sizeof(*fs));
@@ -349,6 +357,15 @@ int zsfs_fs_init(struct zsfs *fs, const struct zsfs_options *o, uid_t owner)
 		goto fail;
 	}
 	fs->budget = zsfs_store_budget(fs->store);
+	rc = zsfs_xtab_init(fs);
+	if (rc < 0)
+		goto fail_store;
+	fs->ilocks = zsfs_meta_alloc(fs, ZSFS_ILOCKS * sizeof(*fs->ilocks), 0,
+				     &rc);
+	if (!fs->ilocks)
+		goto fail_store;
+	for (i = 0; i < ZSFS_ILOCKS; i++)
+		pthread_rwlock_init(&fs->ilocks[i], NULL);
 	if (o->backing[0] || o->backing_size) {
 		struct zsfs_backing_params bp = {
 			.path = o->backing, .size = o->backing_size,
@@ -366,10 +383,7 @@ int zsfs_fs_init(struct zsfs *fs, const struct zsfs_options *o, uid_t owner)
 			    NULL, &fs->root);
 	if (rc < 0)
 		goto fail_store;
-	rc = zsfs_dir_create(fs, fs->root, &fs->root->dir);
-	if (rc < 0)
-		goto fail_store;
-	fs->root->nodeid = FUSE_ROOT_ID;
+	zsfs_idir(fs->root)->parent = fs->root;
 	zsfs_inode_set_nlink(fs, fs->root, 2);
 	rc = zsfs_inode_quota_charge(fs, fs->root, 1); /* as tmpfs's root */
 	if (rc < 0)
@@ -400,6 +414,7 @@ fail:
 void zsfs_fs_fini(struct zsfs *fs)
 {
 	struct zsfs_inode *in, *next;
+	unsigned i;
 
 	/* The session is gone and the settle thread stopped (main.c): no
 	 * other thread runs.  Free every inode. */
@@ -412,6 +427,14 @@ void zsfs_fs_fini(struct zsfs *fs)
 	/* before the store: its map is charged to the store's budget */
 	zsfs_backing_close(fs->backing);
 	fs->backing = NULL;
+	if (fs->xtab)
+		zsfs_xtab_fini(fs);
+	if (fs->ilocks) {
+		for (i = 0; i < ZSFS_ILOCKS; i++)
+			pthread_rwlock_destroy(&fs->ilocks[i]);
+		zsfs_meta_free(fs, fs->ilocks);
+		fs->ilocks = NULL;
+	}
 	zsfs_store_destroy(fs->store);
 	fs->store = NULL;
 	zsfs_quota_destroy(fs->quota);
@@ -433,7 +456,37 @@ void zsfs_fs_counts(void *arg, struct zsfs_fs_counts *out)
 	out->dirs = fs->nr_dirs;
 	out->symlinks = fs->nr_symlinks;
 	out->others = fs->nr_others;
+	out->file_bytes = atomic_load_explicit(&fs->file_bytes,
+					       memory_order_relaxed);
 	pthread_mutex_unlock(&fs->life_lock);
+}
+
+/*
+ * The check's name counts: an open-addressed table from inode to the
+ * names found for it, made for one walk (it used to be a field in every
+ * inode).  Charged to the budget while it lives, without a refusal: a
+ * full filesystem must still be checkable.
+ */
+struct check_ref {
+	const struct zsfs_inode *in;
+	uint32_t names;
+};
+
+struct check_refs {
+	struct check_ref *t;
+	size_t mask;
+	size_t bytes;
+};
+
+static struct check_ref *check_ref(struct check_refs *r,
+				   const struct zsfs_inode *in)
+{
+	size_t i = ((uintptr_t)in >> 4) * 0x9e3779b97f4a7c15ULL;
+
+	for (i &= r->mask; r->t[i].in && r->t[i].in != in; i = (i + 1) & r->mask)
+		;
+	r->t[i].in = in;
+	return &r->t[i];
 }
 
 /*
@@ -447,29 +500,44 @@ int zsfs_fs_check(void *arg, char *msg, size_t msg_cap)
 {
 	struct zsfs *fs = arg;
 	struct zsfs_inode *in;
-	size_t counted = 0;
+	struct check_refs refs;
+	size_t counted = 0, n = 16;
 	int rc = 0;
 
 	pthread_rwlock_wrlock(&fs->ns_lock);
-	for (in = fs->inode_list.next; in != &fs->inode_list; in = in->next)
-		in->check_refs = 0;
-	fs->ctl_inode->check_refs = 1; /* its name in the root, outside the table */
+	pthread_mutex_lock(&fs->life_lock);
+	while (n < 2 * fs->nr_inodes)
+		n *= 2;
+	pthread_mutex_unlock(&fs->life_lock);
+	refs.mask = n - 1;
+	refs.bytes = n * sizeof(*refs.t);
+	zsfs_budget_add(fs->budget, ZSFS_HOLD_META, refs.bytes);
+	refs.t = calloc(n, sizeof(*refs.t));
+	if (!refs.t) {
+		zsfs_budget_sub(fs->budget, ZSFS_HOLD_META, refs.bytes);
+		pthread_rwlock_unlock(&fs->ns_lock);
+		snprintf(msg, msg_cap, "no memory for the check");
+		return -ENOMEM;
+	}
+	check_ref(&refs, fs->ctl_inode)->names = 1; /* its name in the root */
 	for (in = fs->inode_list.next; in != &fs->inode_list; in = in->next) {
+		const struct zsfs_dir *d = zsfs_idir(in);
 		size_t i, subdirs = 0, live = 0;
 
 		counted++;
-		if (!in->dir)
+		if (!d)
 			continue;
-		for (i = 0; i < in->dir->vlen; i++) {
-			struct zsfs_dirent *e = in->dir->vec[i].e;
+		for (i = 0; i < d->vlen; i++) {
+			const struct zsfs_dirent *e;
 
-			if (!e)
+			if (d->vec[i] & 1)
 				continue;
+			e = (const struct zsfs_dirent *)d->vec[i];
 			live++;
-			e->inode->check_refs++;
+			check_ref(&refs, e->inode)->names++;
 			if (e->inode->type == S_IFDIR) {
 				subdirs++;
-				if (e->inode->dir->parent != in) {
+				if (zsfs_idir(e->inode)->parent != in) {
 					snprintf(msg, msg_cap, "dir %llu: entry %s has wrong parent",
 						 (unsigned long long)in->number, e->name);
 					rc = -EUCLEAN;
@@ -477,14 +545,16 @@ int zsfs_fs_check(void *arg, char *msg, size_t msg_cap)
 				}
 			}
 		}
-		if (live != in->dir->count || in->nlink != 2 + subdirs) {
-			snprintf(msg, msg_cap, "dir %llu: nlink %llu, %zu subdirs, count %zu/%zu",
-				 (unsigned long long)in->number,
-				 (unsigned long long)in->nlink, subdirs,
-				 in->dir->count, live);
+		if (live != d->count || in->nlink != 2 + subdirs) {
+			snprintf(msg, msg_cap, "dir %llu: nlink %u, %zu subdirs, count %u/%zu",
+				 (unsigned long long)in->number, in->nlink,
+				 subdirs, d->count, live);
 			rc = -EUCLEAN;
 			goto out;
 		}
+		rc = zsfs_dir_check(d, msg, msg_cap);
+		if (rc < 0)
+			goto out;
 	}
 	/* The files' tables, with the reference audit of shared objects.
 	 * The files' locks are taken one at a time: when pages were
@@ -492,20 +562,24 @@ int zsfs_fs_check(void *arg, char *msg, size_t msg_cap)
 	 * left out (walking again would keep the world stopped longer). */
 	zsfs_store_audit_begin(fs->store);
 	for (in = fs->inode_list.next; in != &fs->inode_list; in = in->next) {
+		uint32_t names;
+
 		if (in == fs->root)
 			continue;
-		if (in->type == S_IFDIR ? in->check_refs != (in->nlink ? 1u : 0u)
-		    : in->check_refs != in->nlink) {
-			snprintf(msg, msg_cap, "inode %llu: nlink %llu but %u names",
-				 (unsigned long long)in->number,
-				 (unsigned long long)in->nlink, in->check_refs);
+		names = check_ref(&refs, in)->names;
+		if (in->type == S_IFDIR ? names != (in->nlink ? 1u : 0u)
+		    : names != in->nlink) {
+			snprintf(msg, msg_cap, "inode %llu: nlink %u but %u names",
+				 (unsigned long long)in->number, in->nlink,
+				 names);
 			rc = -EUCLEAN;
 			goto out;
 		}
-		if (in->file) {
-			pthread_rwlock_rdlock(&in->lock);
-			rc = zsfs_file_check(fs->store, in->file, msg, msg_cap);
-			pthread_rwlock_unlock(&in->lock);
+		if (in->type == S_IFREG) {
+			zsfs_inode_rdlock(fs, in);
+			rc = zsfs_file_check(fs->store, zsfs_ifile(in), msg,
+					     msg_cap);
+			zsfs_inode_unlock(fs, in);
 			if (rc < 0)
 				goto out;
 		}
@@ -532,6 +606,8 @@ int zsfs_fs_check(void *arg, char *msg, size_t msg_cap)
 out:
 	if (rc)
 		zsfs_store_audit_end(fs->store, NULL, 0); /* ends an open one */
+	free(refs.t);
+	zsfs_budget_sub(fs->budget, ZSFS_HOLD_META, refs.bytes);
 	pthread_rwlock_unlock(&fs->ns_lock);
 	return rc;
 }

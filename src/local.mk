@@ -11,11 +11,17 @@ src_zsfs_SOURCES = \
 	src/loop.c \
 	src/transport.h \
 	src/transport.c \
+	src/uring.h \
+	src/uring_abi.h \
+	src/uring_internal.h \
+	src/uring.c \
+	src/uring_serve.c \
 	src/autounmount.h \
 	src/autounmount.c \
 	src/options.h \
 	src/options.c \
 	src/inode.c \
+	src/imeta.c \
 	src/settle.c \
 	src/fswalk.c \
 	src/quota.h \
@@ -29,9 +35,10 @@ src_zsfs_SOURCES = \
 	src/ops_xattr.c \
 	src/ops_ctl.c \
 	src/ops_fs.c
-src_zsfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS) $(LZ4_CFLAGS) $(ZSTD_CFLAGS)
+src_zsfs_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS) $(LZ4_CFLAGS) $(ZSTD_CFLAGS) \
+	$(URING_CFLAGS)
 src_zsfs_LDADD = src/libzsfsctl.a src/libzsfsdata.a alloc/libzsalloc.a \
-	$(FUSE_LIBS) $(LZ4_LIBS) $(ZSTD_LIBS)
+	$(FUSE_LIBS) $(LZ4_LIBS) $(ZSTD_LIBS) $(URING_LIBS)
 
 # Unit test of the option parser (no FUSE, no mount).
 check_PROGRAMS += tests/options_parse
@@ -40,6 +47,14 @@ tests_options_parse_SOURCES = tests/options_parse.c tests/tap.h \
 	src/options.h src/options.c
 tests_options_parse_LDADD = src/libzsfsdata.a alloc/libzsalloc.a \
 	$(LZ4_LIBS) $(ZSTD_LIBS)
+
+# Unit test of the directory table (dir.c), no mount.
+check_PROGRAMS += tests/dir_table
+TESTS += tests/dir_table
+tests_dir_table_SOURCES = tests/dir_table.c tests/tap.h src/dir.c src/imeta.c
+tests_dir_table_CFLAGS = $(AM_CFLAGS) $(FUSE_CFLAGS)
+tests_dir_table_LDADD = src/libzsfsdata.a alloc/libzsalloc.a \
+	$(FUSE_LIBS) $(LZ4_LIBS) $(ZSTD_LIBS)
 
 # Mounted tests: zsfs against tmpfs, run as root.
 check_PROGRAMS += tests/fs_script
@@ -56,6 +71,9 @@ TESTS += tests/fs_acl.sh
 dist_check_SCRIPTS += tests/killpriv.sh
 TESTS += tests/killpriv.sh
 dist_check_SCRIPTS += tests/fs_tree.sh
+dist_check_SCRIPTS += tests/uring.sh
+TESTS += tests/uring.sh
+THREADED_TESTS += tests/uring.sh
 TESTS += tests/fs_tree.sh
 dist_check_SCRIPTS += tests/fs_mount.sh
 TESTS += tests/fs_mount.sh

@@ -54,6 +54,11 @@
  * a cancellation point; request handling runs with cancellation off) and
  * joins them.
  *
+ * With FUSE over io_uring (uring.c, -o io_uring) the rings' own threads
+ * serve the requests, and this loop still carries what the kernel sends
+ * by /dev/fuse: INIT, FORGETs, INTERRUPTs, and everything before the
+ * rings are registered.
+ *
  * lock ordering: loop->lock is a leaf, taken around the worker list and
  * the counts below, never while handling a request.
  */

@@ -33,6 +33,7 @@
 #include "fs.h"
 #include "memcg.h"
 #include "sysmem.h"
+#include "uring.h"
 
 /* FUSE workers at most (loop.c starts them as requests overlap); as
  * many as libfuse's loop would start by default. */
@@ -61,7 +62,8 @@ static void usage(FILE *f, const char *prog)
 		"                           lz4 and zstd it runs with\n"
 		"    -f                     stay in the foreground\n"
 		"    -d, -o debug           debug output (implies -f)\n"
-		"    -s                     single-threaded\n"
+		"    -s                     single-threaded (and no io_uring unless\n"
+		"                           io_uring=on)\n"
 		"\n%s", prog, zsfs_options_help);
 }
 
@@ -323,7 +325,16 @@ int main(int argc, char **argv)
 		goto out_ctl;
 	if (fuse_set_signal_handlers(fs.se) != 0)
 		goto out_session;
-	zsfs_autounmount_before(&au);
+	/* -s: one thread serves every request, so not the rings' one per
+	 * CPU, unless io_uring=on asks for them */
+	if (cl.single && o.io_uring == ZSFS_URING_AUTO)
+		o.io_uring = ZSFS_URING_OFF;
+	/* io_uring=on that cannot be had fails before anything is mounted */
+	if (o.io_uring == ZSFS_URING_ON && !zsfs_uring_usable(aumsg, sizeof(aumsg))) {
+		fprintf(stderr, "zsfs: io_uring=on: %s\n", aumsg);
+		goto out_signals;
+	}
+	zsfs_autounmount_before(&au, cl.mountpoint);
 	if (fuse_session_mount(fs.se, cl.mountpoint) != 0)
 		goto out_signals;
 	/* the request counters and the INIT flags (transport.c) */
@@ -339,11 +350,28 @@ int main(int argc, char **argv)
 				   sizeof(aumsg)) < 0)
 		fprintf(stderr, "zsfs: %s\n", aumsg);
 
+	/* the rings and their threads, before the kernel's INIT arrives
+	 * (uring.c); without them the mount stays on /dev/fuse.  After the
+	 * auto_unmount guard's fork: it must not inherit the rings. */
+	if (o.io_uring != ZSFS_URING_OFF &&
+	    zsfs_uring_usable(aumsg, sizeof(aumsg))) {
+		int urc = zsfs_uring_create(fs.se, &fs.tp, &fs.tp.uring);
+
+		if (urc < 0 && o.io_uring == ZSFS_URING_ON) {
+			fprintf(stderr, "zsfs: io_uring=on: cannot set up the rings: %s\n",
+				strerror(-urc));
+			goto out_unmount;
+		}
+	}
+
 	rc = zsfs_loop_run(fs.se, cl.single ? 1 : ZSFS_MAX_THREADS);
 	/* A signal that ends the loop is a clean exit; an error is not. */
 	rc = rc == 0 ? 0 : 1;
 
 out_unmount:
+	/* the ring threads end before the session and the inodes go */
+	zsfs_uring_destroy(fs.tp.uring);
+	fs.tp.uring = NULL;
 	fuse_session_unmount(fs.se);
 out_signals:
 	fuse_remove_signal_handlers(fs.se);

@@ -176,9 +176,9 @@ void zsfs_ctl_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	pthread_rwlock_rdlock(&in->lock);
+	zsfs_inode_rdlock(fs, in);
 	zsfs_inode_stat(fs, in, &st);
-	pthread_rwlock_unlock(&in->lock);
+	zsfs_inode_unlock(fs, in);
 	fuse_reply_attr(req, &st, ZSFS_ATTR_TIMEOUT);
 }
 

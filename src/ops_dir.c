@@ -83,15 +83,15 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		pos = npos;
 	}
 	if (off < 2) {
-		e.attr.st_ino = in->dir->parent->number;
+		e.attr.st_ino = zsfs_idir(in)->parent->number;
 		e.attr.st_mode = S_IFDIR;
 		npos = add_entry(req, buf, size, pos, plus, "..", &e, 2);
 		if (npos == pos)
 			goto unlock;
 		pos = npos;
 	}
-	for (de = zsfs_dir_next(in->dir, off < 2 ? 2 : (uint64_t)off); de;
-	     de = zsfs_dir_next(in->dir, de->cookie)) {
+	for (de = zsfs_dir_next(zsfs_idir(in), off < 2 ? 2 : (uint64_t)off); de;
+	     de = zsfs_dir_next(zsfs_idir(in), zsfs_dirent_cookie(de))) {
 		if (plus) {
 			zsfs_entry_fill(fs, de->inode, &e);
 		} else {
@@ -100,7 +100,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			e.attr.st_mode = de->inode->type;
 		}
 		npos = add_entry(req, buf, size, pos, plus, de->name, &e,
-				 (off_t)de->cookie);
+				 (off_t)zsfs_dirent_cookie(de));
 		if (npos == pos)
 			break;
 		pos = npos;
@@ -109,13 +109,13 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	/* A listing reads the directory: relatime, like a file read. */
 	if (rc == 0 && off == 0) {
-		struct timespec now;
+		int64_t now;
 
-		zsfs_now(&now);
-		pthread_rwlock_wrlock(&in->lock);
-		if (zsfs_inode_atime_due(fs, in, &now))
+		now = zsfs_now();
+		zsfs_inode_wrlock(fs, in);
+		if (zsfs_inode_atime_due(fs, in, now))
 			in->atime = now;
-		pthread_rwlock_unlock(&in->lock);
+		zsfs_inode_unlock(fs, in);
 	}
 unlock:
 	pthread_rwlock_unlock(&fs->ns_lock);

@@ -38,35 +38,35 @@ int zsfs_name_check(const char *name)
 /* Caller holds in->lock exclusive. */
 static void touch_ctime(struct zsfs_inode *in)
 {
-	zsfs_now(&in->ctime);
+	in->ctime = zsfs_now();
 }
 
-void zsfs_dir_touch(struct zsfs_inode *dir)
+void zsfs_dir_touch(struct zsfs *fs, struct zsfs_inode *dir)
 {
-	pthread_rwlock_wrlock(&dir->lock);
-	zsfs_now(&dir->mtime);
+	zsfs_inode_wrlock(fs, dir);
+	dir->mtime = zsfs_now();
 	dir->ctime = dir->mtime;
-	pthread_rwlock_unlock(&dir->lock);
+	zsfs_inode_unlock(fs, dir);
 }
 
-void zsfs_inode_touch_ctime(struct zsfs_inode *in)
+void zsfs_inode_touch_ctime(struct zsfs *fs, struct zsfs_inode *in)
 {
-	pthread_rwlock_wrlock(&in->lock);
+	zsfs_inode_wrlock(fs, in);
 	touch_ctime(in);
-	pthread_rwlock_unlock(&in->lock);
+	zsfs_inode_unlock(fs, in);
 }
 
 void zsfs_entry_fill(struct zsfs *fs, struct zsfs_inode *in,
 		     struct fuse_entry_param *e)
 {
 	memset(e, 0, sizeof(*e));
-	e->ino = in->nodeid;
+	e->ino = zsfs_inode_nodeid(fs, in);
 	e->generation = 1;
 	e->attr_timeout = ZSFS_ATTR_TIMEOUT;
 	e->entry_timeout = ZSFS_ENTRY_TIMEOUT;
-	pthread_rwlock_rdlock(&in->lock);
+	zsfs_inode_rdlock(fs, in);
 	zsfs_inode_stat(fs, in, &e->attr);
-	pthread_rwlock_unlock(&in->lock);
+	zsfs_inode_unlock(fs, in);
 }
 
 /* A directory inode from a node id that is still linked: 0 or -errno. */
@@ -95,7 +95,7 @@ void zsfs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	rc = zsfs_entry_get_dir(fs, parent, &p);
 	if (rc < 0)
 		goto unlock;
-	de = zsfs_dir_lookup(p->dir, name);
+	de = zsfs_dir_lookup(zsfs_idir(p), name);
 	if (de)
 		in = de->inode;
 	if (in) {
@@ -145,9 +145,9 @@ void zsfs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct zsfs_inode *in = zsfs_inode_get(fs, ino);
 	struct stat st;
 
-	pthread_rwlock_rdlock(&in->lock);
+	zsfs_inode_rdlock(fs, in);
 	zsfs_inode_stat(fs, in, &st);
-	pthread_rwlock_unlock(&in->lock);
+	zsfs_inode_unlock(fs, in);
 	fuse_reply_attr(req, &st, ZSFS_ATTR_TIMEOUT);
 }
 
@@ -156,12 +156,12 @@ void zsfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 {
 	struct zsfs *fs = req_fs(req);
 	struct zsfs_inode *in = zsfs_inode_get(fs, ino);
-	struct timespec now;
+	int64_t now;
 	struct stat st;
 	int rc = 0;
 
-	zsfs_now(&now);
-	pthread_rwlock_wrlock(&in->lock);
+	now = zsfs_now();
+	zsfs_inode_wrlock(fs, in);
 	if (to_set & FUSE_SET_ATTR_SIZE) {
 		uint64_t nsize = (uint64_t)attr->st_size;
 
@@ -169,7 +169,7 @@ void zsfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			rc = in->type == S_IFDIR ? -EISDIR : -EINVAL;
 			goto unlock;
 		}
-		rc = zsfs_file_truncate(fs->store, in->file, in->size, nsize);
+		rc = zsfs_file_truncate(fs->store, zsfs_ifile(in), in->size, nsize);
 		zsfs_inode_file_meta_sync(fs, in);
 		if (rc < 0)
 			goto unlock;
@@ -188,9 +188,11 @@ void zsfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 
 		/* the usage moves with the owner (tmpfs: dquot_transfer);
 		 * first, so that a refusal changes nothing */
-		if (in->quota_counted) {
+		if (in->flags & ZSFS_I_QUOTA) {
 			rc = zsfs_quota_transfer(fs->quota, in->uid, in->gid,
-						 nuid, ngid, in->quota_bytes,
+						 nuid, ngid,
+						 zsfs_iquota(fs->quota, in) ?
+						 *zsfs_iquota(fs->quota, in) : 0,
 						 fuse_req_ctx(req)->uid == 0);
 			if (rc < 0)
 				goto unlock;
@@ -216,21 +218,21 @@ void zsfs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
 		in->atime = now;
 	else if (to_set & FUSE_SET_ATTR_ATIME)
-		in->atime = attr->st_atim;
+		in->atime = zsfs_ts_to_ns(&attr->st_atim);
 	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
 		in->mtime = now;
 	else if (to_set & FUSE_SET_ATTR_MTIME)
-		in->mtime = attr->st_mtim;
+		in->mtime = zsfs_ts_to_ns(&attr->st_mtim);
 	if (to_set & FUSE_SET_ATTR_CTIME)
-		in->ctime = attr->st_ctim;
+		in->ctime = zsfs_ts_to_ns(&attr->st_ctim);
 	else
 		in->ctime = now;
 unlock:
-	pthread_rwlock_unlock(&in->lock);
+	zsfs_inode_unlock(fs, in);
 	if (rc == 0) {
-		pthread_rwlock_rdlock(&in->lock);
+		zsfs_inode_rdlock(fs, in);
 		zsfs_inode_stat(fs, in, &st);
-		pthread_rwlock_unlock(&in->lock);
+		zsfs_inode_unlock(fs, in);
 	}
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
@@ -246,7 +248,7 @@ void zsfs_op_readlink(fuse_req_t req, fuse_ino_t ino)
 	if (in->type != S_IFLNK)
 		fuse_reply_err(req, EINVAL);
 	else
-		fuse_reply_readlink(req, in->target); /* immutable */
+		fuse_reply_readlink(req, zsfs_itarget(in)); /* immutable */
 }
 
 int zsfs_entry_make(struct zsfs *fs, fuse_req_t req, fuse_ino_t parent,
@@ -272,11 +274,15 @@ int zsfs_entry_make(struct zsfs *fs, fuse_req_t req, fuse_ino_t parent,
 		rc = -ENOENT;
 		goto unlock;
 	}
-	if (zsfs_dir_lookup(p->dir, name)) {
+	if (S_ISDIR(mode) && p->nlink >= ZSFS_LINK_MAX) {
+		rc = -EMLINK;
+		goto unlock;
+	}
+	if (zsfs_dir_lookup(zsfs_idir(p), name)) {
 		rc = -EEXIST;
 		goto unlock;
 	}
-	pthread_rwlock_wrlock(&p->lock);
+	zsfs_inode_wrlock(fs, p);
 	if (p->mode & S_ISGID) {
 		gid = p->gid;
 		if (S_ISDIR(mode))
@@ -289,23 +295,20 @@ int zsfs_entry_make(struct zsfs *fs, fuse_req_t req, fuse_ino_t parent,
 	if (rc < 0)
 		goto free_inode;
 	if (S_ISDIR(mode)) {
-		rc = zsfs_dir_create(fs, in, &in->dir);
-		if (rc < 0)
-			goto free_inode;
-		in->dir->parent = p;
+		zsfs_idir(in)->parent = p;
 	}
 	/* The new inode is not reachable yet: its lock is not needed. */
 	rc = zsfs_acl_inherit(fs, p, in, ctx->umask);
 	if (rc < 0)
 		goto free_inode;
-	rc = zsfs_dir_add(fs, p->dir, name, in);
+	rc = zsfs_dir_add(fs, zsfs_idir(p), name, in);
 	if (rc < 0)
 		goto free_inode;
 	zsfs_inode_set_nlink(fs, in, S_ISDIR(mode) ? 2 : 1);
 	if (S_ISDIR(mode))
 		zsfs_inode_set_nlink(fs, p, p->nlink + 1);
 	p->mtime = p->ctime = in->ctime;
-	pthread_rwlock_unlock(&p->lock);
+	zsfs_inode_unlock(fs, p);
 	zsfs_inode_ref(fs, in);
 	if (S_ISREG(mode) && out)
 		zsfs_inode_open(fs, in);
@@ -316,11 +319,11 @@ int zsfs_entry_make(struct zsfs *fs, fuse_req_t req, fuse_ino_t parent,
 	return 0;
 
 free_inode:
-	pthread_rwlock_unlock(&p->lock);
+	zsfs_inode_unlock(fs, p);
 	zsfs_inode_maybe_free(fs, in);
 	goto unlock;
 unlock_parent:
-	pthread_rwlock_unlock(&p->lock);
+	zsfs_inode_unlock(fs, p);
 unlock:
 	pthread_rwlock_unlock(&fs->ns_lock);
 	return rc;
@@ -411,16 +414,20 @@ void zsfs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		rc = -ENOENT;
 		goto unlock;
 	}
-	if (zsfs_dir_lookup(np->dir, newname)) {
+	if (in->nlink >= ZSFS_LINK_MAX) {
+		rc = -EMLINK;
+		goto unlock;
+	}
+	if (zsfs_dir_lookup(zsfs_idir(np), newname)) {
 		rc = -EEXIST;
 		goto unlock;
 	}
-	rc = zsfs_dir_add(fs, np->dir, newname, in);
+	rc = zsfs_dir_add(fs, zsfs_idir(np), newname, in);
 	if (rc < 0)
 		goto unlock;
 	zsfs_inode_set_nlink(fs, in, in->nlink + 1);
-	zsfs_inode_touch_ctime(in);
-	zsfs_dir_touch(np);
+	zsfs_inode_touch_ctime(fs, in);
+	zsfs_dir_touch(fs, np);
 	zsfs_inode_ref(fs, in);
 	zsfs_entry_fill(fs, in, &e);
 unlock:
@@ -437,7 +444,7 @@ void zsfs_entry_drop_link(struct zsfs *fs, struct zsfs_inode *in)
 		zsfs_inode_set_nlink(fs, in, 0);
 	else if (in->nlink)
 		zsfs_inode_set_nlink(fs, in, in->nlink - 1);
-	zsfs_inode_touch_ctime(in);
+	zsfs_inode_touch_ctime(fs, in);
 }
 
 static int remove_name(struct zsfs *fs, fuse_ino_t parent, const char *name,
@@ -453,7 +460,7 @@ static int remove_name(struct zsfs *fs, fuse_ino_t parent, const char *name,
 	rc = zsfs_entry_get_dir(fs, parent, &p);
 	if (rc < 0)
 		goto unlock;
-	de = zsfs_dir_lookup(p->dir, name);
+	de = zsfs_dir_lookup(zsfs_idir(p), name);
 	if (!de) {
 		rc = -ENOENT;
 		goto unlock;
@@ -467,15 +474,15 @@ static int remove_name(struct zsfs *fs, fuse_ino_t parent, const char *name,
 		rc = -EISDIR;
 		goto unlock;
 	}
-	if (want_dir && in->dir->count) {
+	if (want_dir && zsfs_idir(in)->count) {
 		rc = -ENOTEMPTY;
 		goto unlock;
 	}
-	zsfs_dir_remove(fs, p->dir, de);
+	zsfs_dir_remove(fs, zsfs_idir(p), de);
 	if (want_dir)
 		zsfs_inode_set_nlink(fs, p, p->nlink - 1);
 	zsfs_entry_drop_link(fs, in);
-	zsfs_dir_touch(p);
+	zsfs_dir_touch(fs, p);
 	zsfs_inode_maybe_free(fs, in);
 unlock:
 	pthread_rwlock_unlock(&fs->ns_lock);

@@ -81,7 +81,7 @@ int zsfs_kill_priv(struct zsfs *fs, fuse_req_t req, struct zsfs_inode *in,
 			in->mode &= ~(mode_t)S_ISGID;
 		changed = in->mode != old;
 	}
-	if (in->xattrs &&
+	if ((in->flags & ZSFS_I_XATTR) &&
 	    zsfs_xattr_remove(fs, in, "security.capability") == 0)
 		changed = 1;
 	return changed;
@@ -125,12 +125,12 @@ void zsfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct zsfs *fs = req_fs(req);
 	struct zsfs_inode *in = zsfs_inode_get(fs, ino);
-	struct timespec now;
+	int64_t now;
 	char *buf = NULL;
 	size_t n = 0;
 	int rc = 0, touch = 0;
 
-	pthread_rwlock_rdlock(&in->lock);
+	zsfs_inode_rdlock(fs, in);
 	if ((uint64_t)off < in->size) {
 		n = in->size - (uint64_t)off < size ? in->size - (uint64_t)off : size;
 		buf = malloc(n);
@@ -138,17 +138,17 @@ void zsfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			rc = -ENOMEM;
 			goto unlock;
 		}
-		rc = zsfs_file_read(fs->store, in->file, (uint64_t)off, n, buf);
+		rc = zsfs_file_read(fs->store, zsfs_ifile(in), (uint64_t)off, n, buf);
 	}
-	zsfs_now(&now);
-	touch = rc == 0 && zsfs_inode_atime_due(fs, in, &now);
+	now = zsfs_now();
+	touch = rc == 0 && zsfs_inode_atime_due(fs, in, now);
 unlock:
-	pthread_rwlock_unlock(&in->lock);
+	zsfs_inode_unlock(fs, in);
 	if (touch) {
 		/* Rare (relatime): the first read after a change. */
-		pthread_rwlock_wrlock(&in->lock);
+		zsfs_inode_wrlock(fs, in);
 		in->atime = now;
-		pthread_rwlock_unlock(&in->lock);
+		zsfs_inode_unlock(fs, in);
 	}
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
@@ -170,20 +170,20 @@ void zsfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		rc = -EFBIG;
 		goto out;
 	}
-	pthread_rwlock_wrlock(&in->lock);
+	zsfs_inode_wrlock(fs, in);
 	rc = quota_room(fs, req, in, 0);
 	if (rc < 0) {
-		pthread_rwlock_unlock(&in->lock);
+		zsfs_inode_unlock(fs, in);
 		goto out;
 	}
-	rc = zsfs_file_write(fs->store, in->file, (uint64_t)off, size, buf,
+	rc = zsfs_file_write(fs->store, zsfs_ifile(in), (uint64_t)off, size, buf,
 			     &written);
 	if (rc == 0)
 		written = size;
 	if (written && (uint64_t)off + written > in->size)
 		in->size = (uint64_t)off + written;
 	if (written) {
-		zsfs_now(&in->mtime);
+		in->mtime = zsfs_now();
 		in->ctime = in->mtime;
 		/* HANDLE_KILLPRIV_V2: the kernel left this to us */
 		if (atomic_load_explicit(&fs->tp.killpriv_v2,
@@ -193,7 +193,7 @@ void zsfs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 					FUSE_WRITE_KILL_SUIDGID);
 	}
 	zsfs_inode_file_meta_sync(fs, in);
-	pthread_rwlock_unlock(&in->lock);
+	zsfs_inode_unlock(fs, in);
 	/* the write's reply carries no attributes: without this the kernel
 	 * shows the old mode for the attribute timeout */
 	if (killed)
@@ -211,10 +211,10 @@ static int file_flush(struct zsfs *fs, struct zsfs_inode *in)
 {
 	int rc;
 
-	pthread_rwlock_wrlock(&in->lock);
-	rc = zsfs_file_flush(fs->store, in->file);
+	zsfs_inode_wrlock(fs, in);
+	rc = zsfs_file_flush(fs->store, zsfs_ifile(in));
 	zsfs_inode_file_meta_sync(fs, in);
-	pthread_rwlock_unlock(&in->lock);
+	zsfs_inode_unlock(fs, in);
 	return rc;
 }
 
@@ -224,7 +224,7 @@ void zsfs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct zsfs_inode *in = zsfs_inode_get(fs, ino);
 	int rc = 0;
 
-	if (in->file && fi->fh == ZSFS_FH_WRITER)
+	if (zsfs_ifile(in) && fi->fh == ZSFS_FH_WRITER)
 		rc = file_flush(fs, in);
 	fuse_reply_err(req, -rc);
 }
@@ -235,7 +235,7 @@ void zsfs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct zsfs_inode *in = zsfs_inode_get(fs, ino);
 
 	/* Errors were reported by flush; release cannot report any. */
-	if (in->file && fi->fh == ZSFS_FH_WRITER)
+	if (zsfs_ifile(in) && fi->fh == ZSFS_FH_WRITER)
 		(void)file_flush(fs, in);
 	pthread_rwlock_rdlock(&fs->ns_lock);
 	zsfs_inode_close(fs, in);
@@ -250,7 +250,7 @@ void zsfs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	struct zsfs_inode *in = zsfs_inode_get(fs, ino);
 	int rc = 0;
 
-	if (in->file)
+	if (zsfs_ifile(in))
 		rc = file_flush(fs, in);
 	fuse_reply_err(req, -rc);
 }
@@ -264,7 +264,7 @@ void zsfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 	int keep = mode & FALLOC_FL_KEEP_SIZE;
 	int rc = 0;
 
-	if (!in->file) {
+	if (!zsfs_ifile(in)) {
 		rc = in->type == S_IFDIR ? -EISDIR : -ENODEV;
 		goto out;
 	}
@@ -277,7 +277,7 @@ void zsfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 		goto out;
 	}
 	end = off + len;
-	pthread_rwlock_wrlock(&in->lock);
+	zsfs_inode_wrlock(fs, in);
 	switch (mode & ~FALLOC_FL_KEEP_SIZE) {
 	case 0: {
 		/* Space past what the file already covers. */
@@ -294,30 +294,30 @@ void zsfs_op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 			break;
 		}
 		if (off < in->size)
-			rc = zsfs_file_punch(fs->store, in->file, off,
+			rc = zsfs_file_punch(fs->store, zsfs_ifile(in), off,
 					     (end < in->size ? end : in->size) - off);
 		keep = 1;
 		break;
 	case FALLOC_FL_ZERO_RANGE:
 		if (off < in->size)
-			rc = zsfs_file_punch(fs->store, in->file, off,
+			rc = zsfs_file_punch(fs->store, zsfs_ifile(in), off,
 					     (end < in->size ? end : in->size) - off);
 		break;
 	default:
 		rc = -EOPNOTSUPP;
 	}
 	if (rc == 0 && !keep && end > in->size) {
-		rc = zsfs_file_truncate(fs->store, in->file, in->size, end);
+		rc = zsfs_file_truncate(fs->store, zsfs_ifile(in), in->size, end);
 		if (rc == 0)
 			in->size = end;
 	}
 	if (rc == 0) {
-		zsfs_now(&in->ctime);
+		in->ctime = zsfs_now();
 		if (mode != 0 && mode != FALLOC_FL_KEEP_SIZE)
 			in->mtime = in->ctime;
 	}
 	zsfs_inode_file_meta_sync(fs, in);
-	pthread_rwlock_unlock(&in->lock);
+	zsfs_inode_unlock(fs, in);
 out:
 	fuse_reply_err(req, -rc);
 }
@@ -330,13 +330,13 @@ void zsfs_op_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 	uint64_t res = 0;
 	int rc;
 
-	if (!in->file || off < 0) {
+	if (!zsfs_ifile(in) || off < 0) {
 		rc = off < 0 ? -ENXIO : -EINVAL;
 		goto out;
 	}
-	pthread_rwlock_rdlock(&in->lock);
-	rc = zsfs_file_seek(in->file, (uint64_t)off, in->size, whence, &res);
-	pthread_rwlock_unlock(&in->lock);
+	zsfs_inode_rdlock(fs, in);
+	rc = zsfs_file_seek(zsfs_ifile(in), (uint64_t)off, in->size, whence, &res);
+	zsfs_inode_unlock(fs, in);
 out:
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
@@ -356,7 +356,7 @@ void zsfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 	uint64_t dend;
 	int rc = 0;
 
-	if (!src->file || !dst->file) {
+	if (!zsfs_ifile(src) || !zsfs_ifile(dst)) {
 		rc = -EINVAL;
 		goto out;
 	}
@@ -368,16 +368,8 @@ void zsfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 		rc = -EFBIG;
 		goto out;
 	}
-	/* Address order; the destination exclusive, the source shared. */
-	if (src == dst) {
-		pthread_rwlock_wrlock(&dst->lock);
-	} else if ((uintptr_t)src < (uintptr_t)dst) {
-		pthread_rwlock_rdlock(&src->lock);
-		pthread_rwlock_wrlock(&dst->lock);
-	} else {
-		pthread_rwlock_wrlock(&dst->lock);
-		pthread_rwlock_rdlock(&src->lock);
-	}
+	/* The destination exclusive, the source shared, in lock order. */
+	zsfs_inode_lock2(fs, src, dst);
 	if ((uint64_t)off_in >= src->size)
 		len = 0;
 	else if (src->size - (uint64_t)off_in < len)
@@ -385,9 +377,9 @@ void zsfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 	if (len)
 		rc = quota_room(fs, req, dst, 0);
 	if (len && rc == 0)
-		rc = zsfs_file_copy_sized(fs->store, dst->file,
+		rc = zsfs_file_copy_sized(fs->store, zsfs_ifile(dst),
 					  (uint64_t)off_out, dst->size,
-					  src->file, (uint64_t)off_in,
+					  zsfs_ifile(src), (uint64_t)off_in,
 					  src->size, len, &copied);
 	if (rc == 0)
 		copied = len;
@@ -395,14 +387,12 @@ void zsfs_op_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 	if (copied) {
 		if (dend > dst->size)
 			dst->size = dend;
-		zsfs_now(&dst->mtime);
+		dst->mtime = zsfs_now();
 		dst->ctime = dst->mtime;
 		rc = 0;
 	}
 	zsfs_inode_file_meta_sync(fs, dst);
-	pthread_rwlock_unlock(&dst->lock);
-	if (src != dst)
-		pthread_rwlock_unlock(&src->lock);
+	zsfs_inode_unlock2(fs, src, dst);
 out:
 	if (rc < 0)
 		fuse_reply_err(req, -rc);

@@ -30,9 +30,9 @@ static int is_within(struct zsfs *fs, struct zsfs_inode *d,
 	for (;;) {
 		if (d == anc)
 			return 1;
-		if (d == fs->root || !d->dir)
+		if (d == fs->root || !zsfs_idir(d))
 			return 0;
-		d = d->dir->parent;
+		d = zsfs_idir(d)->parent;
 	}
 }
 
@@ -42,7 +42,7 @@ static void move_dir(struct zsfs *fs, struct zsfs_inode *in,
 {
 	if (in->type != S_IFDIR || from == to)
 		return;
-	in->dir->parent = to;
+	zsfs_idir(in)->parent = to;
 	zsfs_inode_set_nlink(fs, from, from->nlink - 1);
 	zsfs_inode_set_nlink(fs, to, to->nlink + 1);
 }
@@ -73,7 +73,7 @@ static int whiteout_new(struct zsfs *fs, fuse_req_t req,
 	gid_t gid = ctx->gid;
 	int rc;
 
-	pthread_rwlock_wrlock(&p->lock);
+	zsfs_inode_wrlock(fs, p);
 	if (p->mode & S_ISGID)
 		gid = p->gid;
 	rc = zsfs_inode_new(fs, S_IFCHR, ctx->uid, gid, makedev(0, 0), NULL,
@@ -82,7 +82,7 @@ static int whiteout_new(struct zsfs *fs, fuse_req_t req,
 		rc = zsfs_inode_quota_charge(fs, wo, ctx->uid == 0);
 	if (rc == 0)
 		rc = zsfs_acl_inherit(fs, p, wo, 0);
-	pthread_rwlock_unlock(&p->lock);
+	zsfs_inode_unlock(fs, p);
 	if (rc < 0) {
 		if (wo)
 			zsfs_inode_maybe_free(fs, wo);
@@ -135,13 +135,13 @@ void zsfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rc = -ENOENT; /* the target directory was removed */
 		goto unlock;
 	}
-	se = zsfs_dir_lookup(op->dir, name);
+	se = zsfs_dir_lookup(zsfs_idir(op), name);
 	if (!se) {
 		rc = -ENOENT;
 		goto unlock;
 	}
 	src = se->inode;
-	te = zsfs_dir_lookup(np->dir, newname);
+	te = zsfs_dir_lookup(zsfs_idir(np), newname);
 	if (te == se)
 		goto unlock; /* same name: nothing to do */
 	if (flags & RENAME_EXCHANGE) {
@@ -161,11 +161,11 @@ void zsfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		te->inode = src;
 		move_dir(fs, src, op, np);
 		move_dir(fs, dst, np, op);
-		zsfs_inode_touch_ctime(src);
-		zsfs_inode_touch_ctime(dst);
-		zsfs_dir_touch(op);
+		zsfs_inode_touch_ctime(fs, src);
+		zsfs_inode_touch_ctime(fs, dst);
+		zsfs_dir_touch(fs, op);
 		if (np != op)
-			zsfs_dir_touch(np);
+			zsfs_dir_touch(fs, np);
 		goto unlock;
 	}
 	if (te && (flags & RENAME_NOREPLACE)) {
@@ -174,6 +174,10 @@ void zsfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	if (src->type == S_IFDIR && is_within(fs, np, src)) {
 		rc = -EINVAL;
+		goto unlock;
+	}
+	if (src->type == S_IFDIR && op != np && np->nlink >= ZSFS_LINK_MAX) {
+		rc = -EMLINK;
 		goto unlock;
 	}
 	if (te) {
@@ -188,7 +192,7 @@ void zsfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			rc = -EISDIR;
 			goto unlock;
 		}
-		if (victim->type == S_IFDIR && victim->dir->count) {
+		if (victim->type == S_IFDIR && zsfs_idir(victim)->count) {
 			rc = -ENOTEMPTY;
 			goto unlock;
 		}
@@ -202,7 +206,7 @@ void zsfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		if (wo)
 			se->inode = wo; /* the source's entry is the whiteout's */
 		else
-			zsfs_dir_remove(fs, op->dir, se);
+			zsfs_dir_remove(fs, zsfs_idir(op), se);
 		if (victim->type == S_IFDIR)
 			zsfs_inode_set_nlink(fs, np, np->nlink - 1);
 		zsfs_entry_drop_link(fs, victim);
@@ -212,7 +216,7 @@ void zsfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			if (rc < 0)
 				goto unlock;
 		}
-		rc = zsfs_dir_add(fs, np->dir, newname, src);
+		rc = zsfs_dir_add(fs, zsfs_idir(np), newname, src);
 		if (rc < 0) {
 			if (wo)
 				zsfs_inode_maybe_free(fs, wo);
@@ -221,15 +225,15 @@ void zsfs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		if (wo)
 			se->inode = wo;
 		else
-			zsfs_dir_remove(fs, op->dir, se);
+			zsfs_dir_remove(fs, zsfs_idir(op), se);
 	}
 	if (wo)
 		zsfs_inode_set_nlink(fs, wo, 1);
 	move_dir(fs, src, op, np);
-	zsfs_inode_touch_ctime(src);
-	zsfs_dir_touch(op);
+	zsfs_inode_touch_ctime(fs, src);
+	zsfs_dir_touch(fs, op);
 	if (np != op)
-		zsfs_dir_touch(np);
+		zsfs_dir_touch(fs, np);
 	if (victim)
 		zsfs_inode_maybe_free(fs, victim);
 unlock:

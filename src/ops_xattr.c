@@ -81,7 +81,7 @@ void zsfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		rc = -E2BIG;
 		goto out;
 	}
-	pthread_rwlock_wrlock(&in->lock);
+	zsfs_inode_wrlock(fs, in);
 	if (strcmp(name, ACL_ACCESS) == 0) {
 		const struct zsfs_xattr *old;
 		mode_t mode = in->mode;
@@ -90,7 +90,7 @@ void zsfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		rc = zsfs_acl_access_to_mode(value, size, &mode, &drop);
 		if (rc < 0)
 			goto unlock;
-		if ((flags & XATTR_CREATE) && zsfs_xattr_get(in, name, &old) == 0) {
+		if ((flags & XATTR_CREATE) && zsfs_xattr_get(fs, in, name, &old) == 0) {
 			rc = -EEXIST;
 			goto unlock;
 		}
@@ -121,9 +121,9 @@ void zsfs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		if (rc < 0)
 			goto unlock;
 	}
-	zsfs_now(&in->ctime);
+	in->ctime = zsfs_now();
 unlock:
-	pthread_rwlock_unlock(&in->lock);
+	zsfs_inode_unlock(fs, in);
 out:
 	fuse_reply_err(req, -rc);
 }
@@ -158,10 +158,10 @@ void zsfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		uid_t uid;
 		gid_t gid;
 
-		pthread_rwlock_rdlock(&in->lock);
+		zsfs_inode_rdlock(fs, in);
 		uid = in->uid;
 		gid = in->gid;
-		pthread_rwlock_unlock(&in->lock);
+		zsfs_inode_unlock(fs, in);
 		rc = zsfs_quota_text(fs->quota, uid, gid, &val, &len);
 		goto out;
 	}
@@ -169,26 +169,26 @@ void zsfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		struct zsfs_file_stats fst;
 		uint64_t fsize;
 
-		pthread_rwlock_rdlock(&in->lock);
-		if (in->file) {
-			zsfs_file_stats(in->file, &fst);
+		zsfs_inode_rdlock(fs, in);
+		if (zsfs_ifile(in)) {
+			zsfs_file_stats(zsfs_ifile(in), &fst);
 			/* A walk of its table: only when asked for. */
 			if (!strcmp(name, ZSFS_XATTR_PREFIX "shared"))
 				fst.shared_bytes =
 					zsfs_file_shared_bytes(fs->store,
-							       in->file);
+							       zsfs_ifile(in));
 			if (!strcmp(name, ZSFS_XATTR_PREFIX "pages"))
-				fst.pages_dict = zsfs_file_dict_pages(in->file);
+				fst.pages_dict = zsfs_file_dict_pages(zsfs_ifile(in));
 		}
 		fsize = in->size;
-		pthread_rwlock_unlock(&in->lock);
+		zsfs_inode_unlock(fs, in);
 		rc = zsfs_ctl_xattr_get(fs->ctl, name,
-					in->file ? &fst : NULL,
+					zsfs_ifile(in) ? &fst : NULL,
 					fsize, &val, &len);
 		goto out;
 	}
-	pthread_rwlock_rdlock(&in->lock);
-	rc = zsfs_xattr_get(in, name, &x);
+	zsfs_inode_rdlock(fs, in);
+	rc = zsfs_xattr_get(fs, in, name, &x);
 	if (rc == 0) {
 		len = x->size;
 		if (size && len <= size) {
@@ -196,10 +196,10 @@ void zsfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			if (!val)
 				rc = -ENOMEM;
 			else
-				memcpy(val, x->value, len);
+				memcpy(val, zsfs_xattr_value(x), len);
 		}
 	}
-	pthread_rwlock_unlock(&in->lock);
+	zsfs_inode_unlock(fs, in);
 out:
 	reply_value(req, rc, val, len, size);
 	free(val);
@@ -213,16 +213,16 @@ void zsfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	size_t len;
 	int rc = 0;
 
-	pthread_rwlock_rdlock(&in->lock);
-	len = zsfs_xattr_list(in, NULL, 0);
+	zsfs_inode_rdlock(fs, in);
+	len = zsfs_xattr_list(fs, in, NULL, 0);
 	if (size && len <= size) {
 		buf = malloc(len ? len : 1);
 		if (!buf)
 			rc = -ENOMEM;
 		else
-			zsfs_xattr_list(in, buf, len);
+			zsfs_xattr_list(fs, in, buf, len);
 	}
-	pthread_rwlock_unlock(&in->lock);
+	zsfs_inode_unlock(fs, in);
 	reply_value(req, rc, buf, len, size);
 	free(buf);
 }
@@ -239,11 +239,11 @@ void zsfs_op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		rc = -EPERM;
 		goto out;
 	}
-	pthread_rwlock_wrlock(&in->lock);
+	zsfs_inode_wrlock(fs, in);
 	rc = zsfs_xattr_remove(fs, in, name);
 	if (rc == 0)
-		zsfs_now(&in->ctime);
-	pthread_rwlock_unlock(&in->lock);
+		in->ctime = zsfs_now();
+	zsfs_inode_unlock(fs, in);
 out:
 	fuse_reply_err(req, -rc);
 }

@@ -78,6 +78,9 @@ const char zsfs_options_help[] =
 "                           an unnamed file; absolute path (default: none)\n"
 "    backing_size=SIZE      its size, k/m/g/t suffix, 1m..2t (default: the\n"
 "                           reused file's size)\n"
+"    io_uring=on|off|auto   FUSE over io_uring, one queue per CPU: required,\n"
+"                           never, or when the kernel allows it (default\n"
+"                           " ZSFS_URING_DEFAULT_STR ")\n"
 "    allow_other            let every user access the mount (default when\n"
 "                           mounted by root)\n"
 "    noallow_other          only the mounting user may access the mount\n"
@@ -226,6 +229,7 @@ void zsfs_options_init(struct zsfs_options *o, uint64_t ram_bytes,
 	o->oom_score_adj = ZSFS_OOM_SCORE_ADJ_DEFAULT;
 	o->settle_delay = ZSFS_SETTLE_DELAY_DEFAULT;
 	o->settle_cpu = ZSFS_SETTLE_CPU_DEFAULT;
+	o->io_uring = ZSFS_URING_DEFAULT;
 #ifdef HAVE_XXHASH
 	o->dedup = ZSFS_DEDUP_DEFAULT;
 #endif
@@ -270,7 +274,7 @@ static int apply_mem_opt(struct zsfs_options *o, const char *key,
 	return 1;
 }
 
-/* Background recompression and dictionaries, and dedup=.  Return 1
+/* Background recompression and dictionaries, dedup= and io_uring=.  Return 1
  * when @key is not
  * one of them, else 0 or -EINVAL.  recompress= and dict= are checked
  * against the codec when the store is made (mount time). */
@@ -292,6 +296,17 @@ static int apply_settle_opt(struct zsfs_options *o, const char *key,
 			BAD("bad value for dedup: '%s' (on or off)",
 			    val ? val : "");
 		o->dedup = !strcmp(val, "on");
+		return 0;
+	}
+	if (strcmp(key, "io_uring") == 0) {
+		if (!val || !strcmp(val, "on"))
+			o->io_uring = ZSFS_URING_ON;
+		else if (!strcmp(val, "off"))
+			o->io_uring = ZSFS_URING_OFF;
+		else if (!strcmp(val, "auto"))
+			o->io_uring = ZSFS_URING_AUTO;
+		else
+			BAD("bad value for io_uring: '%s' (on, off or auto)", val);
 		return 0;
 	}
 	if (strcmp(key, "dict") == 0) {

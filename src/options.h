@@ -46,6 +46,12 @@ enum { ZSFS_ATIME_RELATIME, ZSFS_ATIME_STRICT, ZSFS_ATIME_NONE };
 #define ZSFS_DEDUP_DEFAULT 0
 #define ZSFS_DEDUP_DEFAULT_STR "off"
 
+/* io_uring=: how requests reach the daemon (uring.c).  The default is
+ * ZSFS_URING_DEFAULT: see README.md for the measurement. */
+enum { ZSFS_URING_OFF, ZSFS_URING_ON, ZSFS_URING_AUTO };
+#define ZSFS_URING_DEFAULT ZSFS_URING_AUTO
+#define ZSFS_URING_DEFAULT_STR "auto"
+
 struct zsfs_options {
 	/* Cap on the pool's memory in bytes; 0 = no cap (size=0). */
 	uint64_t size;
@@ -97,6 +103,8 @@ struct zsfs_options {
 	/* Not a mount option: the test hook ZSFS_DEBUG_DEDUP_BITS (main.c;
 	 * see struct zsfs_store_params.dedup_bits).  0 = off. */
 	unsigned debug_dedup_bits;
+	/* io_uring=on|off|auto (ZSFS_URING_*); plain io_uring = on */
+	int io_uring;
 	/* tmpfs's quota options (Linux 6.6): usrquota, grpquota turn the
 	 * per-uid, per-gid accounting on; the hard limits (0 = none; each
 	 * implies its usrquota/grpquota) apply to every uid or gid.  Blocks

@@ -204,6 +204,19 @@ void zsfs_store_stats(struct zsfs_store *store, struct zsfs_store_stats *st);
 int zsfs_file_create(struct zsfs_file **filep);
 /* Free every page of the file, at once, and the file.  NULL ok. */
 void zsfs_file_destroy(struct zsfs_store *store, struct zsfs_file *file);
+/*
+ * A file struct kept in the caller's own allocation (the filesystem's
+ * inode), which saves a malloc chunk and a pointer a file: its size (a
+ * multiple of ZSFS_FILE_ALIGN, the alignment it needs), init (an empty
+ * file) and fini (every page freed, the memory left to the caller), and
+ * the heap its page table holds beyond the struct (tree nodes, as
+ * malloc holds them; O(1)).
+ */
+#define ZSFS_FILE_ALIGN 8u
+size_t zsfs_file_struct_size(void);
+void zsfs_file_init(struct zsfs_file *file);
+void zsfs_file_fini(struct zsfs_store *store, struct zsfs_file *file);
+size_t zsfs_file_table_bytes(const struct zsfs_file *file);
 
 /*
  * zsfs_file_read() - fill @buf with the bytes at [@off, @off + @len):

@@ -151,15 +151,15 @@ static void file_lock(struct zsfs *fs, struct zsfs_inode *in, bool excl)
 {
 	pthread_rwlock_rdlock(&fs->ns_lock);
 	if (excl)
-		pthread_rwlock_wrlock(&in->lock);
+		zsfs_inode_wrlock(fs, in);
 	else
-		pthread_rwlock_rdlock(&in->lock);
+		zsfs_inode_rdlock(fs, in);
 }
 
 static bool file_trylock(struct zsfs *fs, struct zsfs_inode *in)
 {
 	pthread_rwlock_rdlock(&fs->ns_lock);
-	if (pthread_rwlock_trywrlock(&in->lock) == 0)
+	if (pthread_rwlock_trywrlock(zsfs_ilock(fs, in)) == 0)
 		return true;
 	pthread_rwlock_unlock(&fs->ns_lock);
 	return false;
@@ -167,7 +167,7 @@ static bool file_trylock(struct zsfs *fs, struct zsfs_inode *in)
 
 static void file_unlock(struct zsfs *fs, struct zsfs_inode *in)
 {
-	pthread_rwlock_unlock(&in->lock);
+	zsfs_inode_unlock(fs, in);
 	pthread_rwlock_unlock(&fs->ns_lock);
 }
 
@@ -202,20 +202,20 @@ static void settle_train(struct zsfs_settle *st)
 
 	if (zsfs_store_dict_sample_begin(fs->store) == 0) {
 		while ((in = walk_next(fs, in))) {
-			if (!in->file || in == fs->ctl_inode)
+			if (!zsfs_ifile(in) || in == fs->ctl_inode)
 				continue;
 			file_lock(fs, in, false);
-			zsfs_file_dict_sample(fs->store, in->file);
+			zsfs_file_dict_sample(fs->store, zsfs_ifile(in));
 			file_unlock(fs, in);
 		}
 	}
 	if (zsfs_store_dict_train(fs->store))
 		return;
 	while ((in = walk_next(fs, in))) {
-		if (!in->file || in == fs->ctl_inode)
+		if (!zsfs_ifile(in) || in == fs->ctl_inode)
 			continue;
 		file_lock(fs, in, true);
-		zsfs_file_unsettle(fs->store, in->file);
+		zsfs_file_unsettle(fs->store, zsfs_ifile(in));
 		file_unlock(fs, in);
 	}
 }
@@ -229,7 +229,7 @@ static uint64_t settle_round(struct zsfs_settle *st)
 	uint64_t retry = 0, cursor, c0, used, age;
 	unsigned pct = fs->opts.settle_cpu;
 	struct zsfs_inode *in = NULL;
-	struct timespec now;
+	int64_t now;
 	size_t done;
 	int rc;
 
@@ -256,7 +256,7 @@ static uint64_t settle_round(struct zsfs_settle *st)
 		st->due_since = 0;
 	}
 	while ((in = walk_next(fs, in))) {
-		if (!in->file || in == fs->ctl_inode)
+		if (!zsfs_ifile(in) || in == fs->ctl_inode)
 			continue;
 		cursor = 0;
 		while (cursor != UINT64_MAX) {
@@ -264,15 +264,13 @@ static uint64_t settle_round(struct zsfs_settle *st)
 				retry = retry ? retry : 100000000u; /* busy */
 				break;
 			}
-			zsfs_now(&now);
-			age = (uint64_t)(now.tv_sec - in->ctime.tv_sec) *
-				1000000000u + (uint64_t)now.tv_nsec -
-				(uint64_t)in->ctime.tv_nsec;
-			if (!zsfs_file_pending(in->file)) {
+			now = zsfs_now();
+			age = (uint64_t)now - (uint64_t)in->ctime;
+			if (!zsfs_file_pending(zsfs_ifile(in))) {
 				file_unlock(fs, in);
 				break;
 			}
-			if (now.tv_sec >= in->ctime.tv_sec && age < delay) {
+			if (now >= in->ctime && age < delay) {
 				file_unlock(fs, in);
 				age = delay - age; /* the wait left */
 				if (age < SETTLE_RETRY_MIN_NS)
@@ -288,7 +286,7 @@ static uint64_t settle_round(struct zsfs_settle *st)
 				break;
 			}
 			c0 = cpu_ns();
-			rc = zsfs_file_recompress(fs->store, in->file, &cursor,
+			rc = zsfs_file_recompress(fs->store, zsfs_ifile(in), &cursor,
 						  SETTLE_BATCH, &done);
 			file_unlock(fs, in);
 			if (rc) {

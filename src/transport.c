@@ -31,6 +31,13 @@
  * through zsfs_transport_write_flags(), and FATTR_KILL_SUIDGID, which
  * libfuse passes as FUSE_SET_ATTR_KILL_SUID.
  *
+ * io_uring (uring.c): the same hooks serve it.  The INIT reply also
+ * gets FUSE_OVER_IO_URING (a flags2 bit) when the rings exist and the
+ * kernel offers it, and the rings start once the reply has been written;
+ * a reply to a request that came by a ring goes back into its entry
+ * (zsfs_uring_reply), and requests from the rings are counted by
+ * zsfs_transport_count like those read here.
+ *
  * lock ordering: no locks; the counters and flags are atomics.
  */
 #include "config.h"
@@ -43,6 +50,8 @@
 #include <linux/fuse.h>
 
 #include "fs.h"
+#include "uring.h"
+#include "uring_abi.h"
 
 /* opcode, name in .zsctl (req_<name>) */
 #define ZSFS_TP_OPCODES(X)                                                   \
@@ -85,47 +94,78 @@ static struct zsfs_transport *tp_of(void *userdata)
 	return &((struct zsfs *)userdata)->tp;
 }
 
-static ssize_t tp_read(int fd, void *buf, size_t len, void *userdata)
+void zsfs_transport_count(struct zsfs_transport *tp, const void *buf,
+			  size_t len)
 {
-	struct zsfs_transport *tp = tp_of(userdata);
 	const struct fuse_in_header *h = buf;
-	ssize_t n = read(fd, buf, len);
+	size_t n = len;
 	uint32_t op;
 
 	tp_write_flags = 0;
-	if (n < (ssize_t)sizeof(*h))
-		return n;
+	if (n < sizeof(*h))
+		return;
 	op = h->opcode;
 	atomic_fetch_add_explicit(&tp->req[op <= ZSFS_TP_MAX_OPCODE ? op : 0],
 				  1, memory_order_relaxed);
 	if (op == FUSE_WRITE &&
-	    (size_t)n >= sizeof(*h) + offsetof(struct fuse_write_in, lock_owner)) {
+	    n >= sizeof(*h) + offsetof(struct fuse_write_in, lock_owner)) {
 		const struct fuse_write_in *w = (const void *)(h + 1);
 
 		tp_write_flags = w->write_flags;
 	} else if (op == FUSE_INIT &&
-		   (size_t)n >= sizeof(*h) + offsetof(struct fuse_init_in,
-						      flags) + 4) {
+		   n >= sizeof(*h) + offsetof(struct fuse_init_in,
+					      flags) + 4) {
 		const struct fuse_init_in *in = (const void *)(h + 1);
 
 		atomic_store(&tp->kernel_flags, in->flags);
+		if ((in->flags & FUSE_INIT_EXT) &&
+		    n >= sizeof(*h) + offsetof(struct fuse_init_in, flags2) + 4)
+			atomic_store(&tp->kernel_flags2, in->flags2);
 		atomic_store(&tp->init_unique, h->unique);
 	}
+}
+
+static ssize_t tp_read(int fd, void *buf, size_t len, void *userdata)
+{
+	ssize_t n = read(fd, buf, len);
+
+	zsfs_transport_count(tp_of(userdata), buf, n > 0 ? (size_t)n : 0);
 	return n;
+}
+
+/* The payload an io_uring entry must hold, from the INIT reply: the
+ * kernel's max(FUSE_MIN_READ_BUFFER, max_write, max_pages pages). */
+static size_t uring_payload_cap(const struct fuse_init_out *out)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	/* without FUSE_MAX_PAGES the kernel's default: 32 pages */
+	size_t pages = (out->flags & FUSE_MAX_PAGES) && out->max_pages ?
+		       out->max_pages : 32;
+	size_t cap = pages * page;
+
+	if (cap < out->max_write)
+		cap = out->max_write;
+	return cap < 8192 ? 8192 : cap;
 }
 
 static ssize_t tp_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
 	struct zsfs_transport *tp = tp_of(userdata);
-	uint64_t unique = atomic_load_explicit(&tp->init_unique,
-					       memory_order_relaxed);
+	uint64_t unique;
+	ssize_t n;
 
+	/* a reply to a request that came by a ring goes back by it */
+	if (tp->uring && zsfs_uring_reply(tp->uring, iov, count, &n))
+		return n;
+	unique = atomic_load_explicit(&tp->init_unique, memory_order_relaxed);
 	if (unique && count >= 2 && iov[0].iov_len >= sizeof(struct fuse_out_header) &&
 	    ((const struct fuse_out_header *)iov[0].iov_base)->unique == unique &&
 	    ((const struct fuse_out_header *)iov[0].iov_base)->error == 0 &&
 	    iov[1].iov_len >= offsetof(struct fuse_init_out, max_background)) {
 		struct fuse_init_out *out = iov[1].iov_base;
 		uint32_t add = 0;
+		size_t cap = 0;
+		int uring = 0;
 
 		if (tp->want_extra)
 			add = atomic_load(&tp->kernel_flags) & ZSFS_TP_EXTRA_FLAGS;
@@ -134,6 +174,23 @@ static ssize_t tp_writev(int fd, struct iovec *iov, int count, void *userdata)
 		atomic_store(&tp->killpriv_v2,
 			     !!(add & FUSE_HANDLE_KILLPRIV_V2));
 		atomic_store(&tp->init_unique, 0);
+		/* io_uring only when the rings exist and the kernel offers it
+		 * (enable_uring=Y): once asked for, the kernel holds every
+		 * request until the rings are registered */
+		if (tp->uring && (out->flags & FUSE_INIT_EXT) &&
+		    iov[1].iov_len >= offsetof(struct fuse_init_out, flags2) + 4 &&
+		    (cap = uring_payload_cap(out)) != 0 &&
+		    (atomic_load(&tp->kernel_flags2) &
+		     ZSFS_FUSE_OVER_IO_URING_FLAGS2)) {
+			out->flags2 |= ZSFS_FUSE_OVER_IO_URING_FLAGS2;
+			uring = 1;
+		}
+		n = writev(fd, iov, count);
+		/* the kernel has processed the reply when writev returns:
+		 * registration may begin */
+		if (tp->uring)
+			zsfs_uring_start(tp->uring, uring && n > 0 ? cap : 0);
+		return n;
 	}
 	return writev(fd, iov, count);
 }
@@ -151,8 +208,10 @@ int zsfs_transport_attach(struct fuse_session *se, struct zsfs_transport *tp)
 
 void zsfs_transport_print(struct zsfs_transport *tp, FILE *f)
 {
-	fprintf(f, "transport devfuse\n");
+	fprintf(f, "transport %s\n",
+		zsfs_uring_active(tp->uring) ? "io_uring" : "devfuse");
 	fprintf(f, "init_flags_added %u\n", atomic_load(&tp->added_flags));
+	zsfs_uring_print(tp->uring, f);
 #define ZSFS_TP_PRINT(op, name)                                              \
 	fprintf(f, "req_" #name " %llu\n",                                   \
 		(unsigned long long)atomic_load_explicit(&tp->req[op],       \
