@@ -48,15 +48,13 @@ int zsfs_fs_each_file(void *arg,
 	int rc = 0;
 
 	while ((in = each_next(fs, in))) {
-		if (!in->file || in == fs->ctl_inode)
+		if (!zsfs_ifile(in) || in == fs->ctl_inode)
 			continue;
 		pthread_rwlock_rdlock(&fs->ns_lock);
-		pthread_rwlock_wrlock(&in->lock);
-		if (in->file) {
-			rc = fn(fs->store, in->file, farg);
-			zsfs_inode_file_meta_sync(fs, in);
-		}
-		pthread_rwlock_unlock(&in->lock);
+		zsfs_inode_wrlock(fs, in);
+		rc = fn(fs->store, zsfs_ifile(in), farg);
+		zsfs_inode_file_meta_sync(fs, in);
+		zsfs_inode_unlock(fs, in);
 		if (rc) {
 			zsfs_inode_close(fs, in); /* unpin: ns_lock is held */
 			pthread_rwlock_unlock(&fs->ns_lock);
