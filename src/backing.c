@@ -72,7 +72,7 @@ struct zsfs_backing {
 
 	_Atomic size_t bd_reads, bd_writes, failed_reads, failed_writes;
 	_Atomic size_t bd_full, bd_punched;
-	_Atomic unsigned debug_fail_reads, debug_fail_writes;
+	_Atomic unsigned debug_fail_reads, debug_fail_writes, debug_fail_flushes;
 };
 
 static size_t obj_slots(size_t len)
@@ -382,7 +382,7 @@ int zsfs_backing_flush(struct zsfs_backing *b)
 	 * writes the block allocations of the sparse file, so the pages can
 	 * really be dropped.
 	 */
-	if (fdatasync(b->fd) < 0) {
+	if (debug_fail_take(&b->debug_fail_flushes) || fdatasync(b->fd) < 0) {
 		atomic_fetch_add(&b->failed_writes, 1);
 		return -EIO;
 	}
@@ -430,6 +430,20 @@ int zsfs_backing_free(struct zsfs_backing *b, uint64_t loc)
 	if (loc_decode(b, loc, &slot, &len) < 0)
 		return -EINVAL;
 	return slots_release(b, slot, obj_slots(len), true);
+}
+
+int zsfs_backing_loc_check(struct zsfs_backing *b, uint64_t loc)
+{
+	uint64_t slot;
+	size_t len;
+	bool used;
+
+	if (loc_decode(b, loc, &slot, &len) < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&b->lock);
+	used = range_all_used(b, slot, obj_slots(len));
+	pthread_mutex_unlock(&b->lock);
+	return used ? 0 : -ENOENT;
 }
 
 int zsfs_backing_open(const struct zsfs_backing_params *p,
@@ -571,4 +585,9 @@ void zsfs_backing_debug_fail(struct zsfs_backing *b, unsigned reads,
 {
 	atomic_store(&b->debug_fail_reads, reads);
 	atomic_store(&b->debug_fail_writes, writes);
+}
+
+void zsfs_backing_debug_fail_flush(struct zsfs_backing *b, unsigned flushes)
+{
+	atomic_store(&b->debug_fail_flushes, flushes);
 }

@@ -69,7 +69,8 @@
  *	the read fails or reads bytes that do not check; failed_reads counts
  *	them.
  *
- * Design note: how writeback plugs into the page table (next session)
+ * Design note: how writeback plugs into the page table (done as said
+ * here, writeback.c, except where it says otherwise)
  *	- The entry (pagemap.h, 8 bytes) gets a kind BACKED whose payload is
  *	  the location (48 bits) and whose other bits keep what a decode
  *	  needs: the codec or "raw", and the dictionary id (the location's
@@ -88,7 +89,10 @@
  *	  locks; the store does I/O), then swap the entry from POOL to
  *	  BACKED only if it still holds the same handle (a write in between
  *	  wins; the new location is then freed), and free the pool object.
- *	  -ENOSPC leaves the page in RAM: nothing to undo.
+ *	  -ENOSPC leaves the page in RAM: nothing to undo.  As built
+ *	  (writeback.c) the file is held exclusive from the store to the
+ *	  swap, batch by batch, so no write comes in between and no check
+ *	  of the handle is needed; the I/O then blocks that file's readers.
  *	- Read of a BACKED page: zsfs_backing_load() into a 4 KiB (+ header)
  *	  per-thread buffer, decode as for a pool object.  -EIO from either
  *	  is that page's EIO (decompress_errors or failed_reads count it);
@@ -97,7 +101,8 @@
  *	  a policy: first step, it stays on disk until it is written.
  *	- Overwrite, punch, truncate and unlink of a BACKED page call
  *	  zsfs_backing_free() where they free a pool object today.
- *	- Idle: one bit in the entry, set by "idle all" (a walk of every
+ *	- Idle (built: idle all; not built: idle AGE, no age is kept
+ *	  yet): one bit in the entry, set by "idle all" (a walk of every
  *	  file, under each file's lock) and cleared by any read or write of
  *	  the page, in the path that already touches the entry, so the read
  *	  path gains no lock.  "idle AGE" needs an age: a few bits of a
@@ -242,6 +247,14 @@ int zsfs_backing_free(struct zsfs_backing *b, uint64_t loc);
  */
 int zsfs_backing_flush(struct zsfs_backing *b);
 
+/*
+ * zsfs_backing_loc_check() - for the page table's check: is @loc a
+ * location of this file whose slots are all in use?  No I/O.
+ * Return: 0; -EINVAL (not a location of this file); -ENOENT (a slot of
+ * it is free: the entry outlived its object).
+ */
+int zsfs_backing_loc_check(struct zsfs_backing *b, uint64_t loc);
+
 /* The length of the object at @loc (no I/O). */
 static inline size_t zsfs_backing_loc_len(uint64_t loc)
 {
@@ -267,6 +280,9 @@ int zsfs_backing_check(struct zsfs_backing *b, char *msg, size_t msg_cap);
  */
 void zsfs_backing_debug_fail(struct zsfs_backing *b, unsigned reads,
 			     unsigned writes);
+/* Test hook: the next @flushes flushes that have something to write out
+ * fail as if fdatasync said EIO. */
+void zsfs_backing_debug_fail_flush(struct zsfs_backing *b, unsigned flushes);
 
 /* ---- backing_file.c, for backing.c only ---- */
 

@@ -49,6 +49,7 @@ int zsfs_ctl_create(const struct zsfs_ctl_params *params,
 	ctl->fs_counts = params->fs_counts;
 	ctl->fs_print = params->fs_print;
 	ctl->fs_check = params->fs_check;
+	ctl->fs_each_file = params->fs_each_file;
 	ctl->fs_arg = params->fs_arg;
 
 	memset(&cp, 0, sizeof(cp));

@@ -75,6 +75,11 @@ struct zsfs_ctl_params {
 	 * while it keeps its files from being freed: 0, or -EUCLEAN with
 	 * @msg.  NULL: the check command walks the pool alone. */
 	int (*fs_check)(void *arg, char *msg, size_t msg_cap);
+	/* Call @fn on every regular file in turn, each held exclusive,
+	 * until one returns non-zero (returned).  NULL: the commands that
+	 * need it (idle, writeback) fail with -ENOTSUP. */
+	int (*fs_each_file)(void *arg, int (*fn)(struct zsfs_store *store,
+			    struct zsfs_file *file, void *farg), void *farg);
 	/* Print the filesystem's own "name value" lines at the end of the
 	 * figures (the request counters); NULL: none. */
 	void (*fs_print)(void *arg, FILE *f);
@@ -106,11 +111,14 @@ int zsfs_ctl_stats_text(struct zsfs_ctl *ctl, char **textp, size_t *lenp);
  * zsfs_ctl_command() - run one command line (without its newline) written
  * to .zsctl by user @uid: compact, mem_limit SIZE, reset_max,
  * auto_compact on|off, compact_share PCT, compact_min SIZE,
- * compact_psi PCT, check, dict_retrain.  Empty and all-blank lines do nothing.
+ * compact_psi PCT, check, dict_retrain, idle all, writeback
+ * type=idle|huge|huge_idle|incompressible [limit=PAGES].  Empty and all-blank lines do nothing.
  * Return: 0; -EPERM when @uid is neither root nor the owner (checked
  * first, for any non-blank line); -E2BIG for a line over 4096 bytes;
  * -EINVAL for an unknown or malformed command (nothing changed); -EIO when
- * check finds a broken invariant.  On failure @why (may be NULL) says what
+ * check finds a broken invariant; writeback: -ENODEV (no backing=),
+ * -ENOSPC (the backing file is full or a write failed), -EIO (its flush
+ * failed): the pages not moved stay in RAM.  On failure @why (may be NULL) says what
  * is wrong; this function does not log, the writer does.
  */
 int zsfs_ctl_command(struct zsfs_ctl *ctl, uid_t uid, const char *line,

@@ -15,11 +15,19 @@
  *	                      the thread is woken to apply them at once
  *	check                 the filesystem's and the pool's consistency walk
  *	dict_retrain          train a new dictionary from the pages now stored
+ *	idle all              mark every stored page idle (a read or write
+ *	                      of it clears the mark): zram's idle
+ *	writeback type=T [limit=PAGES]
+ *	                      move pages to the backing file (backing=): T is
+ *	                      idle, huge (stored raw), huge_idle or
+ *	                      incompressible (raw even after recompression)
  * Empty and all-whitespace lines are ignored; tokens are separated by
  * blanks.  Errors: -EPERM (not root nor owner), -EINVAL (unknown or
  * malformed: binary bytes, NUL, extra tokens, bad or overflowing numbers;
  * nothing changes), -E2BIG (a line over ZSFS_CTL_LINE_MAX bytes, nothing
- * runs), -EIO (check found a broken invariant).  The reason is written to
+ * runs), -EIO (check found a broken invariant, or writeback's flush
+ * failed), -ENODEV (writeback without backing=), -ENOSPC (writeback: the
+ * backing file is full).  The reason is written to
  * @why; the writer (ctl_writer.c) logs it.
  *
  * A line is checked whole (permission, length, bytes) before it is split
@@ -34,6 +42,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -84,7 +93,9 @@ static int tok_is(const struct tok *t, const char *s)
 struct ctl_cmd {
 	const char *name;
 	unsigned nargs;
-	/* @args holds nargs tokens; return 0 or a negative errno + @why */
+	unsigned nargs_opt;     /* optional ones after those */
+	/* @args holds nargs + nargs_opt tokens, the missing ones empty;
+	 * return 0 or a negative errno + @why */
 	int (*run)(struct zsfs_ctl *ctl, const struct tok *args, char *why,
 		   size_t why_cap);
 };
@@ -233,6 +244,133 @@ static int cmd_dict_retrain(struct zsfs_ctl *ctl, const struct tok *args,
 	return 0;
 }
 
+/* ---- idle and writeback (writeback.c) ---- */
+
+static int idle_one(struct zsfs_store *store, struct zsfs_file *file,
+		    void *arg)
+{
+	zsfs_file_idle(store, file);
+	return 0;
+}
+
+/* idle all: mark every stored page idle.  No page has an age (yet), so
+ * "idle SECONDS" is refused rather than taken as "all". */
+static int cmd_idle(struct zsfs_ctl *ctl, const struct tok *args,
+		    char *why, size_t why_cap)
+{
+	if (!tok_is(&args[0], "all"))
+		return fail(why, why_cap, -EINVAL,
+			    "idle: \"%.*s\": only \"idle all\" (pages keep no age)",
+			    TOK_SHOWN(&args[0]));
+	if (!ctl->fs_each_file)
+		return fail(why, why_cap, -ENOTSUP, "idle: no files here");
+	return ctl->fs_each_file(ctl->fs_arg, idle_one, NULL);
+}
+
+struct wb_walk {
+	enum zsfs_wb_type type;
+	size_t left;            /* pages still to move */
+	size_t done;            /* pages moved */
+};
+
+static int wb_one(struct zsfs_store *store, struct zsfs_file *file, void *arg)
+{
+	struct wb_walk *w = arg;
+	size_t n = 0;
+	int rc;
+
+	rc = zsfs_file_writeback(store, file, w->type, w->left, &n);
+	w->done += n;
+	w->left -= n;
+	if (rc == 0 && !w->left)
+		rc = 1; /* the limit: stop the walk */
+	return rc;
+}
+
+/* Decimal digits only, 1 .. SIZE_MAX. */
+static int parse_count(const char *p, size_t len, size_t *v)
+{
+	size_t n = 0, i;
+
+	if (!len)
+		return -EINVAL;
+	for (i = 0; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9' ||
+		    n > (SIZE_MAX - (size_t)(p[i] - '0')) / 10)
+			return -EINVAL;
+		n = n * 10 + (size_t)(p[i] - '0');
+	}
+	if (!n)
+		return -EINVAL;
+	*v = n;
+	return 0;
+}
+
+/*
+ * writeback type=idle|huge|huge_idle|incompressible [limit=PAGES]: move
+ * such pages' objects to the backing file (zsfs_file_writeback), at most
+ * PAGES of them.  -ENODEV without backing=, -ENOSPC when the file fills
+ * (or a write to it fails), -EIO when its flush fails; the pages not
+ * moved stay in RAM either way.
+ */
+static int cmd_writeback(struct zsfs_ctl *ctl, const struct tok *args,
+			 char *why, size_t why_cap)
+{
+	static const struct { const char *name; enum zsfs_wb_type t; } types[] = {
+		{ "type=idle", ZSFS_WB_IDLE },
+		{ "type=huge", ZSFS_WB_HUGE },
+		{ "type=huge_idle", ZSFS_WB_HUGE_IDLE },
+		{ "type=incompressible", ZSFS_WB_INCOMPRESSIBLE },
+	};
+	struct wb_walk w = { .left = SIZE_MAX };
+	bool typed = false, limited = false;
+	int rc;
+
+	for (unsigned a = 0; a < 2 && args[a].len; a++) {
+		const struct tok *t = &args[a];
+		bool known = false;
+
+		for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+			if (!typed && tok_is(t, types[i].name)) {
+				w.type = types[i].t;
+				typed = known = true;
+			}
+		}
+		if (!known && !limited && t->len > 6 &&
+		    !memcmp(t->p, "limit=", 6)) {
+			if (parse_count(t->p + 6, t->len - 6, &w.left))
+				return fail(why, why_cap, -EINVAL,
+					    "writeback: bad limit \"%.*s\" (pages: 1 or more, digits only)",
+					    TOK_SHOWN(t));
+			limited = known = true;
+		}
+		if (!known)
+			return fail(why, why_cap, -EINVAL,
+				    "writeback: bad argument \"%.*s\" (want type=idle|huge|huge_idle|incompressible and maybe limit=PAGES)",
+				    TOK_SHOWN(t));
+	}
+	if (!typed)
+		return fail(why, why_cap, -EINVAL,
+			    "writeback: no type= (idle, huge, huge_idle or incompressible)");
+	if (!ctl->backing)
+		return fail(why, why_cap, -ENODEV,
+			    "writeback: no backing file (mount with backing=PATH)");
+	if (!ctl->fs_each_file)
+		return fail(why, why_cap, -ENOTSUP, "writeback: no files here");
+	rc = ctl->fs_each_file(ctl->fs_arg, wb_one, &w);
+	if (rc == 1)
+		rc = 0;
+	if (rc == -ENOSPC)
+		return fail(why, why_cap, rc,
+			    "writeback: the backing file is full or a write to it failed after %zu pages; the rest stay in RAM",
+			    w.done);
+	if (rc)
+		return fail(why, why_cap, rc,
+			    "writeback: stopped after %zu pages: %s; the rest stay in RAM",
+			    w.done, strerror(-rc));
+	return 0;
+}
+
 static const struct ctl_cmd ctl_cmds[] = {
 	{ .name = "compact", .nargs = 0, .run = cmd_compact },
 	{ .name = "mem_limit", .nargs = 1, .run = cmd_mem_limit },
@@ -243,6 +381,9 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ .name = "compact_psi", .nargs = 1, .run = cmd_compact_psi },
 	{ .name = "check", .nargs = 0, .run = cmd_check },
 	{ .name = "dict_retrain", .nargs = 0, .run = cmd_dict_retrain },
+	{ .name = "idle", .nargs = 1, .run = cmd_idle },
+	{ .name = "writeback", .nargs = 1, .nargs_opt = 1,
+	  .run = cmd_writeback },
 };
 
 int zsfs_ctl_command(struct zsfs_ctl *ctl, uid_t uid, const char *line,
@@ -298,11 +439,17 @@ int zsfs_ctl_command(struct zsfs_ctl *ctl, uid_t uid, const char *line,
 
 		if (!tok_is(&toks[0], cmd->name))
 			continue;
-		if (ntok - 1 != cmd->nargs)
+		if (ntok - 1 < cmd->nargs ||
+		    ntok - 1 > cmd->nargs + cmd->nargs_opt)
 			return fail(why, why_cap, -EINVAL,
-				    "%s takes %u argument%s, got %u", cmd->name,
-				    cmd->nargs, cmd->nargs == 1 ? "" : "s",
+				    "%s takes %u%s argument%s, got %u", cmd->name,
+				    cmd->nargs, cmd->nargs_opt ? " or more" : "",
+				    cmd->nargs == 1 && !cmd->nargs_opt ? "" : "s",
 				    ntok - 1);
+		for (unsigned k = ntok; k <= CTL_MAX_ARGS; k++) {
+			toks[k].p = "";
+			toks[k].len = 0;
+		}
 		return cmd->run(ctl, toks + 1, why, why_cap);
 	}
 	return fail(why, why_cap, -EINVAL, "unknown command \"%.*s\"",

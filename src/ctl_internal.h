@@ -45,6 +45,8 @@ struct zsfs_ctl {
 	void (*fs_counts)(void *arg, struct zsfs_fs_counts *out);
 	void (*fs_print)(void *arg, FILE *f);
 	int (*fs_check)(void *arg, char *msg, size_t msg_cap);
+	int (*fs_each_file)(void *arg, int (*fn)(struct zsfs_store *,
+			    struct zsfs_file *, void *), void *farg);
 	void *fs_arg;
 
 	struct zsfs_compactor comp;   /* thread safe */

@@ -34,7 +34,8 @@ src_libzsfsdata_a_SOURCES = \
 	src/dirty.c \
 	src/pagejob.c \
 	src/fileio.c \
-	src/range.c
+	src/range.c \
+	src/writeback.c
 src_libzsfsdata_a_CFLAGS = $(AM_CFLAGS) $(LZ4_CFLAGS) $(ZSTD_CFLAGS) $(XXHASH_CFLAGS)
 
 ZSFSDATA_TEST_LIBS = src/libzsfsdata.a alloc/libzsalloc.a $(LZ4_LIBS) $(ZSTD_LIBS)
@@ -54,7 +55,8 @@ ZSFSDATA_TESTS = \
 	tests/budget_reclaim \
 	tests/pagestore_recompress \
 	tests/backing_basic \
-	tests/backing_random
+	tests/backing_random \
+	tests/pagestore_writeback
 check_PROGRAMS += $(ZSFSDATA_TESTS)
 TESTS += $(ZSFSDATA_TESTS)
 
@@ -71,6 +73,8 @@ tests_pagestore_random_SOURCES = tests/pagestore_random.c tests/tap.h
 tests_pagestore_random_LDADD = $(ZSFSDATA_TEST_LIBS)
 tests_pagestore_enospc_SOURCES = tests/pagestore_enospc.c tests/tap.h
 tests_pagestore_enospc_LDADD = $(ZSFSDATA_TEST_LIBS)
+tests_pagestore_writeback_SOURCES = tests/pagestore_writeback.c tests/tap.h tests/test_util.h
+tests_pagestore_writeback_LDADD = $(ZSFSDATA_TEST_LIBS) -lpthread
 tests_pagestore_share_SOURCES = tests/pagestore_share.c tests/tap.h tests/test_util.h
 tests_pagestore_share_LDADD = $(ZSFSDATA_TEST_LIBS)
 tests_pagestore_smallwrite_SOURCES = tests/pagestore_smallwrite.c tests/tap.h
@@ -107,6 +111,8 @@ EXTRA_DIST += fuzz/fuzz_pagestore.c
 FUZZ_PAGESTORE_SRCS = \
 	$(srcdir)/fuzz/fuzz_pagestore.c \
 	$(srcdir)/src/budget.c \
+	$(srcdir)/src/backing.c \
+	$(srcdir)/src/backing_file.c \
 	$(srcdir)/src/codec.c \
 	$(srcdir)/src/codec_lz4.c \
 	$(srcdir)/src/codec_zstd.c \
@@ -125,7 +131,8 @@ FUZZ_PAGESTORE_SRCS = \
 	$(srcdir)/src/dirty.c \
 	$(srcdir)/src/pagejob.c \
 	$(srcdir)/src/fileio.c \
-	$(srcdir)/src/range.c
+	$(srcdir)/src/range.c \
+	$(srcdir)/src/writeback.c
 fuzz/fuzz_pagestore: $(FUZZ_PAGESTORE_SRCS) alloc/libzsalloc.a
 	$(AM_V_CCLD)$(FUZZ_LINK) $(LZ4_CFLAGS) $(ZSTD_CFLAGS) \
 		$(FUZZ_PAGESTORE_SRCS) alloc/libzsalloc.a \
@@ -133,5 +140,5 @@ fuzz/fuzz_pagestore: $(FUZZ_PAGESTORE_SRCS) alloc/libzsalloc.a
 fuzz-pagestore: fuzz/fuzz_pagestore
 CLEANFILES += fuzz/fuzz_pagestore
 THREADED_TESTS += tests/pagestore_threads tests/pagestore_parallel \
-	tests/budget_reclaim tests/backing_random
+	tests/budget_reclaim tests/backing_random tests/pagestore_writeback
 noinst_HEADERS += tests/test_util.h

@@ -54,7 +54,40 @@ static void entry_account(struct zsfs_store *store, struct zsfs_file *file,
 {
 	size_t bytes = 0;
 
+	if (e->w & ZSFS_PE_IDLE && zsfs_pentry_kind(e) != ZSFS_PK_DIRTY) {
+		if (sign > 0)
+			CNT_ADD(store, idle_pages, 1);
+		else
+			CNT_SUB(store, idle_pages, 1);
+	}
 	switch (zsfs_pentry_kind(e)) {
+	case ZSFS_PK_BACKED:
+		/* Still a compressed or raw page of the file, holding no
+		 * pool bytes; always settled. */
+		if (e->w & ZSFS_PE_BRAW) {
+			if (sign > 0)
+				file->pages_raw++;
+			else
+				file->pages_raw--;
+		} else {
+			if (sign > 0)
+				file->pages_compressed++;
+			else
+				file->pages_compressed--;
+		}
+		if (sign > 0)
+			CNT_ADD(store, backed_pages, 1);
+		else
+			CNT_SUB(store, backed_pages, 1);
+		if (zsfs_pentry_dict(e)) {
+			if (sign > 0) {
+				dict_get(store, zsfs_pentry_dict(e));
+				CNT_ADD(store, dict_pages, 1);
+			} else {
+				CNT_SUB(store, dict_pages, 1);
+			}
+		}
+		break;
 	case ZSFS_PK_SAME:
 		if (sign > 0) {
 			file->pages_same++;
@@ -105,7 +138,7 @@ static void entry_account(struct zsfs_store *store, struct zsfs_file *file,
 		return;
 	}
 	if (store->settle_on && zsfs_pentry_kind(e) != ZSFS_PK_SAME &&
-	    !zsfs_pentry_settled(e)) {
+	    zsfs_pentry_kind(e) != ZSFS_PK_BACKED && !zsfs_pentry_settled(e)) {
 		if (sign > 0) {
 			file->unsettled++;
 			CNT_ADD(store, recompress_pending, 1);
@@ -142,6 +175,16 @@ static void entry_release(struct zsfs_store *store, struct zsfs_file *file,
 	case ZSFS_PK_RAW:
 		/* The entry's reference; the object goes with the last. */
 		entry_discard(store, e);
+		if (zsfs_pentry_dict(e)) {
+			entry_account(store, file, e, -1);
+			dict_put(store, zsfs_pentry_dict(e));
+			return;
+		}
+		break;
+	case ZSFS_PK_BACKED:
+		/* Its slots go back to the file (double frees are refused
+		 * there, and the check finds the entry that caused it). */
+		zsfs_backing_free(store->backing, zsfs_pentry_loc(e));
 		if (zsfs_pentry_dict(e)) {
 			entry_account(store, file, e, -1);
 			dict_put(store, zsfs_pentry_dict(e));
@@ -311,6 +354,47 @@ static int check_fail(char *msg, size_t msg_cap, uint64_t idx,
 	return -EUCLEAN;
 }
 
+/* A BACKED entry: its location is one of the backing file's, all its
+ * slots are in use, its length fits its kind, its dictionary exists, and
+ * it reads back and decodes (into @scratch).  0 or a reason code. */
+static int backed_check(struct zsfs_store *store, const struct zsfs_pentry *e,
+			void *scratch)
+{
+	uint64_t loc = zsfs_pentry_loc(e);
+	unsigned dict = zsfs_pentry_dict(e);
+
+	if (!store->backing)
+		return 1;
+	if (zsfs_backing_loc_check(store->backing, loc))
+		return 2;
+	if (!zsfs_pentry_settled(e) || (e->w & ZSFS_PE_BRAW ?
+	    dict || zsfs_backing_loc_len(loc) != ZSFS_PAGE_SIZE :
+	    zsfs_backing_loc_len(loc) > ZSFS_HUGE_THRESHOLD))
+		return 3;
+	if (dict && (!dict_of(store, dict) ||
+		     !atomic_load(&dict_of(store, dict)->refs)))
+		return 4;
+	if (page_load(store, e, scratch))
+		return 5;
+	return 0;
+}
+
+static const char *backed_why(int rc)
+{
+	switch (rc) {
+	case 1:
+		return "backed entry but no backing file";
+	case 2:
+		return "backed entry: its slots are not in use in the backing file";
+	case 3:
+		return "backed entry: bad length or flags";
+	case 4:
+		return "backed entry names a dictionary that does not exist";
+	default:
+		return "backed entry does not read back or decode";
+	}
+}
+
 int zsfs_file_check(struct zsfs_store *store, const struct zsfs_file *file,
 		    char *msg, size_t msg_cap)
 {
@@ -350,11 +434,12 @@ int zsfs_file_check(struct zsfs_store *store, const struct zsfs_file *file,
 	while (!zsfs_pagemap_next(&file->map, from, &idx, &e)) {
 		from = idx + 1;
 		h = zsfs_pentry_handle(e);
-		/* Bits no kind uses, and the reserved idle bits (nobody sets
-		 * them yet: issue 16 will, and check them). */
+		/* Bits no kind uses, and the age (nobody sets it yet).  A
+		 * BACKED entry's location covers the free bits. */
 		if (zsfs_pentry_kind(e) != ZSFS_PK_DIRTY &&
-		    (e->w & (ZSFS_PE_FREE_BITS | ZSFS_PE_IDLE |
-			     ZSFS_PE_AGE_MASK << ZSFS_PE_AGE_SHIFT)))
+		    (e->w & (ZSFS_PE_AGE_MASK << ZSFS_PE_AGE_SHIFT |
+			     (zsfs_pentry_kind(e) == ZSFS_PK_BACKED ? 0 :
+			      ZSFS_PE_FREE_BITS))))
 			return check_fail(msg, msg_cap, idx,
 					  "entry with unused bits set");
 		switch (zsfs_pentry_kind(e)) {
@@ -413,6 +498,16 @@ int zsfs_file_check(struct zsfs_store *store, const struct zsfs_file *file,
 			share_audit_ref(store, h);
 			raw++;
 			bytes += ZSFS_PAGE_SIZE;
+			break;
+		case ZSFS_PK_BACKED:
+			rc = backed_check(store, e, scratch);
+			if (rc)
+				return check_fail(msg, msg_cap, idx,
+						  backed_why(rc));
+			if (e->w & ZSFS_PE_BRAW)
+				raw++;
+			else
+				comp++;
 			break;
 		case ZSFS_PK_DIRTY:
 			d = zsfs_pentry_dirty(e);

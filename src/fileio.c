@@ -12,8 +12,8 @@
  * Read path.  Page by page through page_load_part (pagecodec.c): holes
  * read as zeros, and only what needs decoding is decoded.  64 or more
  * whole pages in a row are decoded by the helpers too (read_pages_par).
- * Reading never changes the file, so several threads may read one file
- * at once.
+ * Reading changes nothing but the idle mark of the pages read
+ * (entry_touch), so several threads may read one file at once.
  *
  * Locking: none of its own.  The caller holds the file's inode lock:
  * exclusive for zsfs_file_write and write_page, shared for
@@ -31,6 +31,8 @@
 int zsfs_file_read(struct zsfs_store *store, const struct zsfs_file *file,
 		   uint64_t off, size_t len, void *buf)
 {
+	const struct zsfs_pentry *e;
+	struct zsfs_pentry ev;
 	unsigned char *dst = buf;
 	size_t done = 0;
 	int rc;
@@ -54,8 +56,12 @@ int zsfs_file_read(struct zsfs_store *store, const struct zsfs_file *file,
 			done += n << ZSFS_PAGE_SHIFT;
 			continue;
 		}
-		rc = page_load_part(store, zsfs_pagemap_lookup(&file->map, idx),
-				    pgoff, n, dst + done);
+		e = zsfs_pagemap_lookup(&file->map, idx);
+		if (e) {
+			ev = entry_touch(store, e);
+			e = &ev;
+		}
+		rc = page_load_part(store, e, pgoff, n, dst + done);
 		if (rc)
 			return rc;
 		done += n;

@@ -266,7 +266,7 @@ struct zsfs {
 	struct zsfs_quota *quota;      /* thread safe; NULL = no quotas */
 	/* backing.h; thread safe; NULL without backing=.  Opened after the
 	 * store (its map is charged to the store's budget), closed before
-	 * it.  Nothing writes back yet: see backing.h's design note. */
+	 * it, after the files; the store reads and frees through it. */
 	struct zsfs_backing *backing;
 	struct fuse_session *se;
 	uid_t owner;                   /* the mounting user */
@@ -396,6 +396,9 @@ void zsfs_inode_file_meta_sync(struct zsfs *fs, struct zsfs_inode *in);
 int zsfs_inode_quota_charge(struct zsfs *fs, struct zsfs_inode *in, int force);
 void zsfs_fs_counts(void *arg, struct zsfs_fs_counts *out);
 int zsfs_fs_check(void *arg, char *msg, size_t msg_cap);
+/* ctl's fs_each_file (fswalk.c) */
+int zsfs_fs_each_file(void *arg, int (*fn)(struct zsfs_store *,
+		      struct zsfs_file *, void *), void *farg);
 /* ctl's fs_print: the transport's lines (ops_fs.c) */
 void zsfs_fs_print(void *arg, FILE *f);
 

@@ -377,6 +377,7 @@ int zsfs_fs_init(struct zsfs *fs, const struct zsfs_options *o, uid_t owner)
 			fprintf(stderr, "zsfs: %s\n", err);
 			goto fail_store;
 		}
+		zsfs_store_set_backing(fs->store, fs->backing);
 	}
 	rc = zsfs_inode_new(fs, S_IFDIR | (o->mode & 07777), o->uid, o->gid, 0,
 			    NULL, &fs->root);

@@ -23,6 +23,7 @@ src_zsfs_SOURCES = \
 	src/inode.c \
 	src/imeta.c \
 	src/settle.c \
+	src/fswalk.c \
 	src/quota.h \
 	src/quota.c \
 	src/dir.c \

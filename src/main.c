@@ -312,6 +312,7 @@ int main(int argc, char **argv)
 	cp.min_free = o.min_free;
 	cp.fs_counts = zsfs_fs_counts;
 	cp.fs_check = zsfs_fs_check;
+	cp.fs_each_file = zsfs_fs_each_file;
 	cp.fs_print = zsfs_fs_print;
 	cp.fs_arg = &fs;
 	if (zsfs_ctl_create(&cp, &fs.ctl) < 0) {

@@ -195,6 +195,56 @@ int page_encode(struct zsfs_store *store, struct store_tctx *t,
 	return 0;
 }
 
+/* Decode @len compressed bytes at @src (dictionary @dict, 0 = none)
+ * into the page @dst.  Return 0 or -EIO (counted). */
+static int decode_bytes(struct zsfs_store *store, struct store_tctx *t,
+			unsigned dict, const void *src, size_t len, void *dst)
+{
+	int rc;
+
+	if (dict) {
+		/* The entry holds a reference: it is alive. */
+		struct store_dict *sd = dict_of(store, dict);
+
+		rc = sd ? store->codec->decompress_dict(t->cctx, sd->d, src,
+							len, dst) : -EIO;
+	} else {
+		rc = store->codec->decompress(t->cctx, src, len, dst);
+	}
+	if (rc) {
+		CNT_ADD(store, decompress_errors, 1);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* A page in the backing file: pread (backing.c checks the bytes read)
+ * and decode.  Return 0, -EIO (a failed or bad read: failed_reads; or a
+ * failed decode: decompress_errors), -ENOMEM. */
+static int backed_load(struct zsfs_store *store, const struct zsfs_pentry *e,
+		       void *dst)
+{
+	uint64_t loc = zsfs_pentry_loc(e);
+	struct store_tctx *t;
+	int rc, len;
+
+	if (!store->backing)
+		return -EIO;
+	if (e->w & ZSFS_PE_BRAW) {
+		len = zsfs_backing_load(store->backing, loc, dst,
+					ZSFS_PAGE_SIZE);
+		return len == (int)ZSFS_PAGE_SIZE ? 0 : -EIO;
+	}
+	rc = tctx_get(store, &t);
+	if (rc)
+		return rc;
+	len = zsfs_backing_load(store->backing, loc, t->cbuf, sizeof(t->cbuf));
+	rc = len > 0 ? decode_bytes(store, t, zsfs_pentry_dict(e), t->cbuf,
+				    (size_t)len, dst) : -EIO;
+	tctx_put(store, t);
+	return rc;
+}
+
 /* Fill @dst with the whole page of entry @e (NULL: a hole). */
 int page_load(struct zsfs_store *store, const struct zsfs_pentry *e,
 	      void *dst)
@@ -243,6 +293,8 @@ int page_load(struct zsfs_store *store, const struct zsfs_pentry *e,
 			return -EIO;
 		}
 		return 0;
+	case ZSFS_PK_BACKED:
+		return backed_load(store, e, dst);
 	default:
 		return -EIO;
 	}

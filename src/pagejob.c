@@ -58,6 +58,19 @@ struct page_job {
 	atomic_size_t next_chunk;
 };
 
+/* Read page @idx of @file into @dst: a read, so its idle mark goes. */
+static int page_read(struct zsfs_store *store, const struct zsfs_file *file,
+		     uint64_t idx, unsigned char *dst)
+{
+	const struct zsfs_pentry *e = zsfs_pagemap_lookup(&file->map, idx);
+	struct zsfs_pentry ev;
+
+	if (!e)
+		return page_load(store, NULL, dst);
+	ev = entry_touch(store, e);
+	return page_load(store, &ev, dst);
+}
+
 /* Claim and do chunks of the page job until none is left.  Any thread. */
 static void page_job_run(struct store_job *sjob)
 {
@@ -84,11 +97,10 @@ static void page_job_run(struct store_job *sjob)
 					store, t, job->src + i * ZSFS_PAGE_SIZE,
 					false, &job->ents[i]);
 			else
-				job->rcs[i] = page_load(
-					store,
-					zsfs_pagemap_lookup(&job->file->map,
-							    job->idx + i),
-					job->dst + i * ZSFS_PAGE_SIZE);
+				job->rcs[i] = page_read(store, job->file,
+							job->idx + i,
+							job->dst +
+							i * ZSFS_PAGE_SIZE);
 		}
 	}
 	if (!trc)

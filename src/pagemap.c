@@ -262,7 +262,9 @@ const struct zsfs_pentry *zsfs_pagemap_lookup(const struct zsfs_pagemap *pm,
 
 	if (idx < ZSFS_PAGEMAP_DIRECT) {
 		e = &pm->direct[idx];
-		return e->w ? e : NULL;
+		/* atomic: readers clear IDLE bits under a shared lock
+		 * (entry_touch, store_internal.h) */
+		return __atomic_load_n(&e->w, __ATOMIC_RELAXED) ? e : NULL;
 	}
 	key = idx - ZSFS_PAGEMAP_DIRECT;
 	if (!ref || key >= level_span(zsfs_pagemap_height(pm)))
@@ -278,7 +280,7 @@ const struct zsfs_pentry *zsfs_pagemap_lookup(const struct zsfs_pagemap *pm,
 			return NULL;
 	}
 	e = &ref_leaf(ref)[s];
-	return e->w ? e : NULL;
+	return __atomic_load_n(&e->w, __ATOMIC_RELAXED) ? e : NULL;
 }
 
 /* Free the empty nodes on @key's path, bottom up, shrink the first
@@ -556,7 +558,7 @@ static int check_kind(const struct zsfs_pentry *e, uint64_t idx,
 	unsigned k = zsfs_pentry_kind(e);
 
 	/* No message: zsfs_pagemap_count, which only counts. */
-	if (w->msg && (k > ZSFS_PK_DIRTY || (k == ZSFS_PK_EMPTY && e->w))) {
+	if (w->msg && (k > ZSFS_PK_BACKED || (k == ZSFS_PK_EMPTY && e->w))) {
 		snprintf(w->msg, w->msg_cap, "pagemap: bad kind %u at index %llu",
 			 k, (unsigned long long)idx);
 		return -EUCLEAN;

@@ -47,6 +47,7 @@ enum zsfs_pkind {
 	ZSFS_PK_COMP,      /* a handle of compressed bytes, dictionary id */
 	ZSFS_PK_RAW,       /* a handle of 4096 raw bytes */
 	ZSFS_PK_DIRTY,     /* a pointer to the page store's dirty page */
+	ZSFS_PK_BACKED,    /* an object in the backing file (backing.h) */
 };
 
 /*
@@ -63,15 +64,17 @@ enum zsfs_pkind {
  * An entry is one 64-bit word, so a leaf costs 8 bytes a page (it was 16:
  * the value, then the length and kind in a second word).  The word:
  *
- *	bits  0..2   kind (enum zsfs_pkind; 5..7 unused)
+ *	bits  0..2   kind (enum zsfs_pkind; 6..7 unused)
  *
  * DIRTY: the rest is the pointer to the dirty page: it is malloc'ed, so
  * aligned to 8 or more, and its low 3 bits (0) carry the kind.  No other
  * bit: a dirty page is never idle.
  *
  * SAME, COMP, RAW:
- *	bit   3      IDLE: free, kept for issue 16's idle mark (zram's
- *	             ZRAM_IDLE); 0 today and never set here
+ *	bit   3      IDLE: zram's ZRAM_IDLE: set by "idle all"
+ *	             (writeback.c), cleared by a read of the page (in
+ *	             place, under the shared lock: see entry_touch) and by
+ *	             any write (a write makes a new entry)
  *	bits  4..7   AGE: free, kept for a coarse access age (0..15); 0
  *	             today.  Both survive entry_settle, not a rewrite.
  *	bit   8      SETTLED (COMP, RAW): the background recompression has
@@ -84,6 +87,13 @@ enum zsfs_pkind {
  *	bits 21..63  zs_handle (COMP, RAW, SAME with OBJ): the pool promises
  *	             handles below 2^ZS_HANDLE_BITS (43, alloc/zsmalloc.h)
  *	SAME without OBJ: bits 32..63 the repeated 32-bit word (16..31 free)
+ *
+ * BACKED (writeback.c): the page's object is in the backing file.
+ *	bits  0..15  as COMP's, bit 9 meaning RAW (the object is the page
+ *	             itself) instead of OBJ; always SETTLED; the dictionary
+ *	             id is kept (the entry holds its reference, as COMP's)
+ *	bits 16..63  the backing location (backing.h, ZSFS_BACKING_LOC_BITS:
+ *	             first slot and length)
  *
  * No length: a handle carries the size its object was allocated with
  * (zs_obj_size() is O(1) and reads only the handle), and a COMP object is
@@ -103,11 +113,13 @@ struct zsfs_pentry {
 };
 
 #define ZSFS_PE_KIND_MASK UINT64_C(0x7)
-#define ZSFS_PE_IDLE (UINT64_C(1) << 3)      /* reserved: issue 16 */
+#define ZSFS_PE_IDLE (UINT64_C(1) << 3)
 #define ZSFS_PE_AGE_SHIFT 4                  /* reserved: issue 16 */
 #define ZSFS_PE_AGE_MASK UINT64_C(0xf)
 #define ZSFS_PE_SETTLED (UINT64_C(1) << 8)
 #define ZSFS_PE_OBJ (UINT64_C(1) << 9)
+#define ZSFS_PE_BRAW ZSFS_PE_OBJ           /* BACKED: the object is raw */
+#define ZSFS_PE_LOC_SHIFT 16
 #define ZSFS_PE_DICT_SHIFT 10
 #define ZSFS_PE_DICT_MASK UINT64_C(0x3f)
 #define ZSFS_PE_FREE_BITS (UINT64_C(0x1f) << 16) /* bits 16..20 */
@@ -138,7 +150,8 @@ static inline zs_handle zsfs_pentry_handle(const struct zsfs_pentry *e)
 
 static inline unsigned zsfs_pentry_dict(const struct zsfs_pentry *e)
 {
-	return zsfs_pentry_kind(e) == ZSFS_PK_COMP ?
+	return zsfs_pentry_kind(e) == ZSFS_PK_COMP ||
+	       zsfs_pentry_kind(e) == ZSFS_PK_BACKED ?
 		(unsigned)((e->w >> ZSFS_PE_DICT_SHIFT) & ZSFS_PE_DICT_MASK) : 0;
 }
 
@@ -165,6 +178,29 @@ static inline struct zsfs_pentry zsfs_pentry_obj(enum zsfs_pkind kind,
 	};
 
 	return e;
+}
+
+/* The backing location of a BACKED entry. */
+static inline uint64_t zsfs_pentry_loc(const struct zsfs_pentry *e)
+{
+	return e->w >> ZSFS_PE_LOC_SHIFT;
+}
+
+/* The BACKED entry for the COMP or RAW entry @e whose object went to
+ * @loc: its low bits (idle, age, dictionary) kept, settled. */
+static inline struct zsfs_pentry zsfs_pentry_backed(const struct zsfs_pentry *e,
+						    uint64_t loc)
+{
+	struct zsfs_pentry b = {
+		ZSFS_PK_BACKED | (e->w & (ZSFS_PE_IDLE |
+			ZSFS_PE_AGE_MASK << ZSFS_PE_AGE_SHIFT |
+			ZSFS_PE_DICT_MASK << ZSFS_PE_DICT_SHIFT)) |
+		ZSFS_PE_SETTLED |
+		(zsfs_pentry_kind(e) == ZSFS_PK_RAW ? ZSFS_PE_BRAW : 0) |
+		loc << ZSFS_PE_LOC_SHIFT
+	};
+
+	return b;
 }
 
 /* A same-filled page of the word @word: true and *@e when it fits inline

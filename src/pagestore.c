@@ -87,7 +87,27 @@ struct zsfs_budget *zsfs_store_budget(struct zsfs_store *store)
 
 int zsfs_store_check(struct zsfs_store *store, char *msg, size_t msg_cap)
 {
+	/* Every object in the backing file is one BACKED entry's (the
+	 * file checks found each entry's slots in use). */
+	if (store->backing) {
+		struct zsfs_backing_stats bs;
+		size_t backed = atomic_load(&store->cnt.backed_pages);
+
+		zsfs_backing_stats(store->backing, &bs);
+		if (bs.bd_count != backed) {
+			snprintf(msg, msg_cap,
+				 "backing file holds %zu objects, %zu pages point there",
+				 bs.bd_count, backed);
+			return -EUCLEAN;
+		}
+	}
 	return zs_pool_check(store->pool, msg, msg_cap);
+}
+
+void zsfs_store_set_backing(struct zsfs_store *store,
+			    struct zsfs_backing *backing)
+{
+	store->backing = backing;
 }
 
 void zsfs_store_stats(struct zsfs_store *store, struct zsfs_store_stats *st)

@@ -34,6 +34,8 @@
 #include "budget.h"
 #include "zsmalloc.h"
 
+struct zsfs_backing;
+
 #define ZSFS_PAGE_SIZE 4096u
 #define ZSFS_PAGE_SHIFT 12
 
@@ -184,7 +186,9 @@ const char *zsfs_store_codec(const struct zsfs_store *store);
 	X(shared_since, "references added by sharing, ever (copies, dedup)") \
 	X(dedup_indexed, "stored objects in the dedup index")              \
 	X(dedup_hits, "pages written that shared an object with the same bytes") \
-	X(dedup_collisions, "index hits whose bytes differed (stored apart)")
+	X(dedup_collisions, "index hits whose bytes differed (stored apart)") \
+	X(idle_pages, "stored pages marked idle (idle all) and not read or written since") \
+	X(backed_pages, "pages whose object is in the backing file (writeback)")
 
 struct zsfs_store_stats {
 #define ZSFS_STORE_STATS_FIELD(name, desc) size_t name;
@@ -385,6 +389,40 @@ int zsfs_store_audit_end(struct zsfs_store *store, char *msg, size_t msg_cap);
  * file's table: O(pages).  Shared lock is enough. */
 size_t zsfs_file_shared_bytes(struct zsfs_store *store,
 			      const struct zsfs_file *file);
+
+/* --- idle pages and writeback (writeback.c, backing.h) --- */
+
+/* Give the store the backing file (NULL: none), before any file holds a
+ * page; the filesystem closes it after the last file is destroyed. */
+void zsfs_store_set_backing(struct zsfs_store *store,
+			    struct zsfs_backing *backing);
+
+/* Mark every stored page of @file idle (zram's "idle all"); a read or
+ * write of a page clears its mark.  Caller holds the file exclusive.
+ * Return: the pages newly marked. */
+size_t zsfs_file_idle(struct zsfs_store *store, struct zsfs_file *file);
+
+/* Which pages writeback takes (zram's writeback types). */
+enum zsfs_wb_type {
+	ZSFS_WB_IDLE,           /* idle pages, compressed or raw */
+	ZSFS_WB_HUGE,           /* pages stored raw */
+	ZSFS_WB_HUGE_IDLE,      /* pages stored raw and idle */
+	ZSFS_WB_INCOMPRESSIBLE, /* raw pages that recompression could not
+				 * shrink either (raw and settled) */
+};
+
+/*
+ * zsfs_file_writeback() - move up to @max_pages of @file's pages of
+ * @type from the pool to the backing file: store their objects, flush,
+ * and only then point the entries at the file and free the pool objects
+ * (pages whose object is shared are skipped).  Caller holds the file
+ * exclusive.
+ * Return: 0 with *@done pages moved; -ENOSPC (the backing file is full or
+ * a write failed), -EIO (the flush failed), -ENODEV (no backing file),
+ * with *@done the pages moved before: every other page stays in RAM.
+ */
+int zsfs_file_writeback(struct zsfs_store *store, struct zsfs_file *file,
+			enum zsfs_wb_type type, size_t max_pages, size_t *done);
 
 /* Check the file's table against the pool.  Return 0 or -EUCLEAN + @msg. */
 int zsfs_file_check(struct zsfs_store *store, const struct zsfs_file *file,

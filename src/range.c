@@ -169,8 +169,18 @@ static int copy_page(struct zsfs_store *store, struct zsfs_file *dst,
 		return page_store(store, dst, didx,
 				  ((const struct store_dirty *)
 				   zsfs_pentry_dirty(se))->data);
-	/* @se may move when the slot grows a node of the same file. */
+	if (zsfs_pentry_kind(se) == ZSFS_PK_BACKED) {
+		/* A location has no reference count: read it back and
+		 * store a copy in RAM. */
+		unsigned char tmp[ZSFS_PAGE_SIZE];
+
+		rc = page_load(store, se, tmp);
+		return rc ? rc : page_store(store, dst, didx, tmp);
+	}
+	/* @se may move when the slot grows a node of the same file.  The
+	 * copy is a new page: not idle. */
 	ne = *se;
+	ne.w &= ~ZSFS_PE_IDLE;
 	se = NULL;
 	rc = file_slot(dst, didx, &slot);
 	if (rc)

@@ -225,6 +225,7 @@ static int settle_page(struct zsfs_store *store, struct zsfs_file *file,
 	}
 	zs_write(store->pool, h, best, len);
 	ne = zsfs_pentry_obj(kind, h, id, true);
+	ne.w |= slot->w & ZSFS_PE_IDLE; /* background work is no access */
 	slot_replace(store, file, slot, &ne);
 	CNT_ADD(store, recompress_done, 1);
 	if (len < have) {

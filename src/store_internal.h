@@ -10,6 +10,7 @@
  *	             sharing, dedup, helpers) and destroy
  *	fileio.c     zsfs_file_read/write: bytes to pages, serial or shared
  *	range.c      punch, truncate, seek, copy
+ *	writeback.c  idle marks; pages to the backing file (backing.h)
  *	pagejob.c    large requests: pages encoded/decoded by the helpers
  *	dirty.c      the dirty set: load, evict, flush, the dirty bounds
  *	entry.c      a file's entries: replace, release, counts, check
@@ -35,6 +36,10 @@
  *	store->dedup.lock   the dedup index (dedup.c); taken before
  *	                    store->share.lock, the only nesting
  *	store->share.lock   shared objects' references, the audit (share.c)
+ *	the backing file's lock (backing.h) is a leaf too: freeing a
+ *	                    BACKED entry's slots (entry.c), loading and
+ *	                    storing (pagecodec.c, writeback.c) take it under
+ *	                    no lock of the store's, only the file's
  * No lock is held while calling into the pool or a codec.  A zsfs_file
  * has no lock: the caller's inode lock serialises (see pagestore.h).
  */
@@ -48,6 +53,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "backing.h"
 #include "codec.h"
 #include "pagemap.h"
 #include "pagestore.h"
@@ -206,7 +212,13 @@ struct zsfs_store {
 	atomic_bool hook_armed;              /* call work_hook at new work */
 	struct store_share share;            /* shared objects (share.c) */
 	struct store_dedup dedup;            /* the dedup index (dedup.c) */
+	/* The backing file (writeback.c): constant once set, before any
+	 * file holds a page; thread safe; NULL = none. */
+	struct zsfs_backing *backing;
 };
+
+_Static_assert(ZSFS_PE_LOC_SHIFT + ZSFS_BACKING_LOC_BITS <= 64,
+	       "a backing location fits its bits of an entry");
 
 enum store_dict_mode { STORE_DICT_OFF, STORE_DICT_AUTO, STORE_DICT_FILE };
 
@@ -266,6 +278,32 @@ static inline size_t entry_bytes(const struct zsfs_store *store,
 {
 	return zsfs_pentry_kind(e) == ZSFS_PK_RAW ? ZSFS_PAGE_SIZE :
 		zs_obj_size(store->pool, zsfs_pentry_handle(e));
+}
+
+/*
+ * entry_touch() - a read of the page of @e (non-NULL): clear its idle
+ * mark, and return the entry's word as it is now, for the caller to
+ * decode from *its copy*.  The read path holds the file shared, so
+ * readers race here: the bit is cleared with an atomic and, only when it
+ * is set (so it costs one load when no "idle all" ran), and the word is
+ * read with an atomic load, as zsfs_pagemap_lookup tests it; readers of
+ * a page never read the shared word otherwise.  It is the one change
+ * made to an entry under a shared lock, and only the IDLE bit changes.
+ */
+static inline struct zsfs_pentry entry_touch(struct zsfs_store *store,
+					     const struct zsfs_pentry *e)
+{
+	uint64_t *w = (uint64_t *)&e->w;
+	struct zsfs_pentry v = { __atomic_load_n(w, __ATOMIC_RELAXED) };
+
+	/* A DIRTY word is a pointer: its bit 3 is the pointer's. */
+	if (zsfs_pentry_kind(&v) == ZSFS_PK_DIRTY || !(v.w & ZSFS_PE_IDLE))
+		return v;
+	if (__atomic_fetch_and(w, ~ZSFS_PE_IDLE, __ATOMIC_RELAXED) &
+	    ZSFS_PE_IDLE)
+		CNT_SUB(store, idle_pages, 1);
+	v.w &= ~ZSFS_PE_IDLE;
+	return v;
 }
 
 /* ---- workers.c: the helper threads ------------------------------------ */

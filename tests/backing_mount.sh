@@ -4,8 +4,8 @@
 # mount (also after the daemon forks into the background), its map counted in .zsctl (backing_bytes, bd_size_bytes, the
 # bd_stat and io_stat lines), a directory gets an unnamed file, and bad
 # values are refused before anything is mounted, with a message that
-# names them, leaving the user's files alone.  Nothing writes back yet
-# (see src/backing.h): bd_count stays 0 while files are written.
+# names them, leaving the user's files alone.  Nothing writes back without
+# the writeback command (tests/writeback.sh): bd_count stays 0 while files are written.
 . "$TOP_SRCDIR/tests/lib.sh"
 
 MNT2="$WORK/mnt2"
@@ -36,7 +36,7 @@ done
 head -c $((2 << 20)) /dev/urandom >"$WORK/data"
 cp "$WORK/data" "$MNT/f"
 check "files still work" cmp -s "$WORK/data" "$MNT/f"
-check_eq "nothing is written back yet: bd_count 0" 0 "$(ctl_get bd_count)"
+check_eq "nothing is written back unasked: bd_count 0" 0 "$(ctl_get bd_count)"
 check "check passes with a backing file" sh -c "echo check >'$MNT/.zsctl'"
 refuse "backing=$BD,backing_size=256m" "in use by another mount" "a second mount of the same file"
 umount_clean "backing"

@@ -225,6 +225,39 @@ static void test_commands(struct zsfs_ctl *ctl, struct zsfs_store *store)
 	       "failing check: EIO with the message (%s)", why);
 	check_fails = 0;
 
+	/* idle and writeback: parsed before anything runs; this control
+	 * plane has no files (fs_each_file NULL) and no backing file */
+	TAP_OK(cmd(ctl, OWNER, "idle all") == -ENOTSUP, "idle all without files: ENOTSUP");
+	TAP_OK(cmd(ctl, OWNER, "idle 60") == -EINVAL, "idle 60: EINVAL (no ages)");
+	TAP_OK(cmd(ctl, OWNER, "idle") == -EINVAL, "idle without argument: EINVAL");
+	TAP_OK(cmd(ctl, OWNER, "writeback type=idle") == -ENODEV,
+	       "writeback without a backing file: ENODEV");
+	TAP_OK(cmd(ctl, OWNER, "writeback limit=3 type=huge") == -ENODEV,
+	       "writeback arguments in any order");
+	{
+		static const char *const wbad[] = {
+			"writeback", "writeback type=", "writeback type=cold",
+			"writeback limit=5", "writeback type=idle limit=0",
+			"writeback type=idle limit=", "writeback type=idle limit=1k",
+			"writeback type=idle limit=99999999999999999999999",
+			"writeback type=idle type=huge", "writeback type=idle limit=1 limit=2",
+			"writeback type=idle limit=1 x",
+		};
+		int all = 1;
+
+		for (size_t i = 0; i < sizeof(wbad) / sizeof(wbad[0]); i++) {
+			rc = zsfs_ctl_command(ctl, OWNER, wbad[i], strlen(wbad[i]),
+					      why, sizeof(why));
+			if (rc != -EINVAL || !why[0]) {
+				tap_diag("\"%s\": %d (%s)", wbad[i], rc, why);
+				all = 0;
+			}
+		}
+		TAP_OK(all, "malformed writeback lines: EINVAL with a reason");
+	}
+	TAP_OK(cmd(ctl, OTHER, "writeback type=idle") == -EPERM,
+	       "another uid may not write back: EPERM");
+
 	TAP_OK(cmd(ctl, OWNER, "") == 0, "empty line ignored");
 	TAP_OK(cmd(ctl, OWNER, " \t \r ") == 0, "blank line ignored");
 	TAP_OK(zsfs_ctl_command(ctl, OWNER, NULL, 0, NULL, 0) == 0,

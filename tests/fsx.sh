@@ -5,7 +5,9 @@
 # (also with hash keys forced to collide), then with
 # dictionaries training and settled pages recompressing under it (lz4 and
 # zstd, dict=auto,recompress=on,settle_delay=0,settle_cpu=100, a retrain
-# asked for every half second), then three at once on one mount; after
+# asked for every half second), then with a backing file and every page
+# marked idle and written back every 0.3 s (idle all, writeback
+# type=idle), then three at once on one mount; after
 # each run the daemon's consistency check must pass.
 # Seeds are random and printed; FSX_SEED=N reproduces a run, FSX_SECONDS
 # scales the lz4 run (default 15; the others get a third of it).
@@ -21,12 +23,17 @@ short=$(( secs / 3 > 2 ? secs / 3 : 2 ))
 # run_fsx CODEC SECONDS FILES [OPTS]: one mount, one fsx run, one check.
 # With OPTS (more mount options), dict_retrain is sent every 0.5 s and
 # the files grow to 2 MiB (enough pages to train a dictionary from).
+# With CMDS (lines for .zsctl) those are sent every 0.3 s instead.
 run_fsx() {
-	local codec=$1 t=$2 nf=$3 more=${4:-} seed rt="" len=262144
+	local codec=$1 t=$2 nf=$3 more=${4:-} cmds=${5:-} seed rt="" len=262144
 	seed=${FSX_SEED:-$(( (RANDOM << 15 | RANDOM) ))}
 	diag "compress=$codec$more: fsx seed $seed for ${t}s on $nf files (FSX_SEED=$seed to reproduce)"
 	zs_mount -o "size=256m,compress=$codec$more"
-	if [ -n "$more" ]; then
+	if [ -n "$cmds" ]; then
+		( while [ ! -e "$WORK/stop" ]; do
+			printf '%b' "$cmds" >"$MNT/.zsctl"; sleep 0.3; done ) &
+		rt=$!
+	elif [ -n "$more" ]; then
 		len=2097152
 		( while [ ! -e "$WORK/stop" ]; do
 			echo dict_retrain >"$MNT/.zsctl"; sleep 0.5; done ) &
@@ -41,6 +48,9 @@ run_fsx() {
 	check "consistency check after fsx (compress=$codec)" \
 		sh -c 'echo check > "$1/.zsctl"' sh "$MNT"
 	diag "$(grep -E '^(orig_data_size|compr_data_size|mem_used_total|pages_compacted|same_pages|huge_pages|shared_since|dedup_hits|dedup_collisions) ' "$MNT/.zsctl" | tr '\n' ' ')"
+	[ -n "$cmds" ] &&
+		check "pages were written back under fsx (bd_writes $(ctl_get bd_writes), bd_reads $(ctl_get bd_reads))" \
+			[ "$(ctl_get bd_writes)" -gt 0 ]
 	[ -n "${ZSFS_DEBUG_DEDUP_BITS:-}" ] &&
 		check "index keys collided under fsx (dedup_collisions $(ctl_get dedup_collisions))" \
 			[ "$(ctl_get dedup_collisions)" -gt 0 ]
@@ -60,6 +70,9 @@ ZSFS_DEBUG_DEDUP_BITS=6 run_fsx lz4 "$short" 3 ,dedup=on
 bg=,dict=auto,recompress=on,settle_delay=0,settle_cpu=100
 run_fsx lz4 "$short" 2 "$bg"
 run_fsx zstd "$short" 2 "$bg"
+# Pages written back all the time: reads, overwrites, truncates, punches
+# and copies of pages in the backing file, checked against the model.
+run_fsx lz4 "$short" 3 ",backing=$WORK/bd,backing_size=256m" 'idle all\nwriteback type=idle\n'
 
 # Three fsx processes at once in their own directories of one mount, each
 # forcing a compaction every 50 ops: the page store and the compactor

@@ -54,6 +54,6 @@ soak: tests/fsx tests/mt_stress src/zsfs
 # Running zsfs for real: zsfsctl, mounting through fstab, a mount by a
 # user who is not root.
 ADMIN_TESTS = tests/zsfsctl.sh tests/fstab.sh tests/unpriv.sh \
-	tests/noswap.sh tests/quota.sh tests/backing_mount.sh
+	tests/noswap.sh tests/quota.sh tests/backing_mount.sh tests/writeback.sh
 dist_check_SCRIPTS += $(ADMIN_TESTS)
 TESTS += $(ADMIN_TESTS)
