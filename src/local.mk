@@ -11,6 +11,7 @@ src_zsfs_SOURCES = \
 	src/loop.c \
 	src/transport.h \
 	src/transport.c \
+	src/reqcount.c \
 	src/uring.h \
 	src/uring_abi.h \
 	src/uring_internal.h \

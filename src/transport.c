@@ -36,7 +36,7 @@
  * kernel offers it, and the rings start once the reply has been written;
  * a reply to a request that came by a ring goes back into its entry
  * (zsfs_uring_reply), and requests from the rings are counted by
- * zsfs_transport_count like those read here.
+ * zsfs_transport_count (reqcount.c) like those read here.
  *
  * lock ordering: no locks; the counters and flags are atomics.
  */
@@ -82,47 +82,9 @@
 /* The bits we add to libfuse's INIT reply when the kernel offers them. */
 #define ZSFS_TP_EXTRA_FLAGS (FUSE_PARALLEL_DIROPS | FUSE_HANDLE_KILLPRIV_V2)
 
-static _Thread_local uint32_t tp_write_flags;
-
-uint32_t zsfs_transport_write_flags(void)
-{
-	return tp_write_flags;
-}
-
 static struct zsfs_transport *tp_of(void *userdata)
 {
 	return &((struct zsfs *)userdata)->tp;
-}
-
-void zsfs_transport_count(struct zsfs_transport *tp, const void *buf,
-			  size_t len)
-{
-	const struct fuse_in_header *h = buf;
-	size_t n = len;
-	uint32_t op;
-
-	tp_write_flags = 0;
-	if (n < sizeof(*h))
-		return;
-	op = h->opcode;
-	atomic_fetch_add_explicit(&tp->req[op <= ZSFS_TP_MAX_OPCODE ? op : 0],
-				  1, memory_order_relaxed);
-	if (op == FUSE_WRITE &&
-	    n >= sizeof(*h) + offsetof(struct fuse_write_in, lock_owner)) {
-		const struct fuse_write_in *w = (const void *)(h + 1);
-
-		tp_write_flags = w->write_flags;
-	} else if (op == FUSE_INIT &&
-		   n >= sizeof(*h) + offsetof(struct fuse_init_in,
-					      flags) + 4) {
-		const struct fuse_init_in *in = (const void *)(h + 1);
-
-		atomic_store(&tp->kernel_flags, in->flags);
-		if ((in->flags & FUSE_INIT_EXT) &&
-		    n >= sizeof(*h) + offsetof(struct fuse_init_in, flags2) + 4)
-			atomic_store(&tp->kernel_flags2, in->flags2);
-		atomic_store(&tp->init_unique, h->unique);
-	}
 }
 
 static ssize_t tp_read(int fd, void *buf, size_t len, void *userdata)
