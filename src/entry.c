@@ -321,9 +321,36 @@ void zsfs_file_destroy(struct zsfs_store *store, struct zsfs_file *file)
 {
 	if (!file)
 		return;
+	zsfs_file_fini(store, file);
+	free(file);
+}
+
+/* Files kept in the caller's memory (the inode's allocation). */
+
+_Static_assert(_Alignof(struct zsfs_file) <= ZSFS_FILE_ALIGN,
+	       "ZSFS_FILE_ALIGN is enough for struct zsfs_file");
+
+size_t zsfs_file_struct_size(void)
+{
+	return (sizeof(struct zsfs_file) + ZSFS_FILE_ALIGN - 1) &
+	       ~(size_t)(ZSFS_FILE_ALIGN - 1);
+}
+
+void zsfs_file_init(struct zsfs_file *file)
+{
+	memset(file, 0, sizeof(*file));
+	zsfs_pagemap_init(&file->map);
+}
+
+void zsfs_file_fini(struct zsfs_store *store, struct zsfs_file *file)
+{
 	range_drop(store, file, 0, ZSFS_PAGEMAP_MAX_INDEX + 1);
 	zsfs_pagemap_fini(&file->map);
-	free(file);
+}
+
+size_t zsfs_file_table_bytes(const struct zsfs_file *file)
+{
+	return zsfs_pagemap_bytes(&file->map);
 }
 
 void zsfs_file_stats(const struct zsfs_file *file, struct zsfs_file_stats *st)
