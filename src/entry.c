@@ -48,6 +48,22 @@ _Static_assert(ZSFS_MAX_FILE_SIZE ==
 
 /* ---- entries -------------------------------------------------------- */
 
+/* The entry's reference on its dictionary, if it names one (COMP and
+ * BACKED): taken here when it comes; the one going away is dropped by
+ * entry_release. */
+static void entry_account_dict(struct zsfs_store *store,
+			       const struct zsfs_pentry *e, int sign)
+{
+	if (!zsfs_pentry_dict(e))
+		return;
+	if (sign > 0) {
+		dict_get(store, zsfs_pentry_dict(e));
+		CNT_ADD(store, dict_pages, 1);
+	} else {
+		CNT_SUB(store, dict_pages, 1);
+	}
+}
+
 /* Add (@sign = 1) or remove (-1) @e from the file's and store's counts. */
 static void entry_account(struct zsfs_store *store, struct zsfs_file *file,
 			  const struct zsfs_pentry *e, int sign)
@@ -79,14 +95,7 @@ static void entry_account(struct zsfs_store *store, struct zsfs_file *file,
 			CNT_ADD(store, backed_pages, 1);
 		else
 			CNT_SUB(store, backed_pages, 1);
-		if (zsfs_pentry_dict(e)) {
-			if (sign > 0) {
-				dict_get(store, zsfs_pentry_dict(e));
-				CNT_ADD(store, dict_pages, 1);
-			} else {
-				CNT_SUB(store, dict_pages, 1);
-			}
-		}
+		entry_account_dict(store, e, sign);
 		break;
 	case ZSFS_PK_SAME:
 		if (sign > 0) {
@@ -103,16 +112,7 @@ static void entry_account(struct zsfs_store *store, struct zsfs_file *file,
 			file->pages_compressed++;
 		else
 			file->pages_compressed--;
-		if (zsfs_pentry_dict(e)) {
-			/* The entry's reference on its dictionary; the one
-			 * going away is dropped by entry_release. */
-			if (sign > 0) {
-				dict_get(store, zsfs_pentry_dict(e));
-				CNT_ADD(store, dict_pages, 1);
-			} else {
-				CNT_SUB(store, dict_pages, 1);
-			}
-		}
+		entry_account_dict(store, e, sign);
 		break;
 	case ZSFS_PK_RAW:
 		bytes = ZSFS_PAGE_SIZE;

@@ -396,6 +396,14 @@ void zsfs_inode_file_meta_sync(struct zsfs *fs, struct zsfs_inode *in);
 int zsfs_inode_quota_charge(struct zsfs *fs, struct zsfs_inode *in, int force);
 void zsfs_fs_counts(void *arg, struct zsfs_fs_counts *out);
 int zsfs_fs_check(void *arg, char *msg, size_t msg_cap);
+/* Every inode in turn (fswalk.c): the one after @prev (NULL: the first),
+ * pinned open so it stays while the caller looks; @prev is unpinned.
+ * NULL at the end.  Takes life_lock, and ns_lock (shared) to unpin: call
+ * with neither held.  A walk that stops early unpins its inode with
+ * zsfs_inode_walk_unpin(). */
+struct zsfs_inode *zsfs_inode_walk_next(struct zsfs *fs,
+					struct zsfs_inode *prev);
+void zsfs_inode_walk_unpin(struct zsfs *fs, struct zsfs_inode *in);
 /* ctl's fs_each_file (fswalk.c) */
 int zsfs_fs_each_file(void *arg, int (*fn)(struct zsfs_store *,
 		      struct zsfs_file *, void *), void *farg);

@@ -18,8 +18,16 @@
 
 #include "fs.h"
 
-/* The inode after @prev (NULL: the first), pinned; @prev unpinned. */
-static struct zsfs_inode *each_next(struct zsfs *fs, struct zsfs_inode *prev)
+/* Drop the pin zsfs_inode_walk_next() took on @in. */
+void zsfs_inode_walk_unpin(struct zsfs *fs, struct zsfs_inode *in)
+{
+	pthread_rwlock_rdlock(&fs->ns_lock);
+	zsfs_inode_close(fs, in);
+	pthread_rwlock_unlock(&fs->ns_lock);
+}
+
+struct zsfs_inode *zsfs_inode_walk_next(struct zsfs *fs,
+					struct zsfs_inode *prev)
 {
 	struct zsfs_inode *in;
 
@@ -30,11 +38,8 @@ static struct zsfs_inode *each_next(struct zsfs *fs, struct zsfs_inode *prev)
 	else
 		in->nopen++;
 	pthread_mutex_unlock(&fs->life_lock);
-	if (prev) {
-		pthread_rwlock_rdlock(&fs->ns_lock);
-		zsfs_inode_close(fs, prev);
-		pthread_rwlock_unlock(&fs->ns_lock);
-	}
+	if (prev)
+		zsfs_inode_walk_unpin(fs, prev);
 	return in;
 }
 
@@ -47,7 +52,7 @@ int zsfs_fs_each_file(void *arg,
 	struct zsfs_inode *in = NULL;
 	int rc = 0;
 
-	while ((in = each_next(fs, in))) {
+	while ((in = zsfs_inode_walk_next(fs, in))) {
 		if (!zsfs_ifile(in) || in == fs->ctl_inode)
 			continue;
 		pthread_rwlock_rdlock(&fs->ns_lock);

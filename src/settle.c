@@ -171,37 +171,13 @@ static void file_unlock(struct zsfs *fs, struct zsfs_inode *in)
 	pthread_rwlock_unlock(&fs->ns_lock);
 }
 
-static void unpin(struct zsfs *fs, struct zsfs_inode *in)
-{
-	pthread_rwlock_rdlock(&fs->ns_lock);
-	zsfs_inode_close(fs, in);
-	pthread_rwlock_unlock(&fs->ns_lock);
-}
-
-/* The inode after @prev (NULL: the first), pinned; @prev unpinned. */
-static struct zsfs_inode *walk_next(struct zsfs *fs, struct zsfs_inode *prev)
-{
-	struct zsfs_inode *in;
-
-	pthread_mutex_lock(&fs->life_lock);
-	in = prev ? prev->next : fs->inode_list.next;
-	if (in == &fs->inode_list)
-		in = NULL;
-	else
-		in->nopen++;
-	pthread_mutex_unlock(&fs->life_lock);
-	if (prev)
-		unpin(fs, prev);
-	return in;
-}
-
 static void settle_train(struct zsfs_settle *st)
 {
 	struct zsfs *fs = st->fs;
 	struct zsfs_inode *in = NULL;
 
 	if (zsfs_store_dict_sample_begin(fs->store) == 0) {
-		while ((in = walk_next(fs, in))) {
+		while ((in = zsfs_inode_walk_next(fs, in))) {
 			if (!zsfs_ifile(in) || in == fs->ctl_inode)
 				continue;
 			file_lock(fs, in, false);
@@ -211,7 +187,7 @@ static void settle_train(struct zsfs_settle *st)
 	}
 	if (zsfs_store_dict_train(fs->store))
 		return;
-	while ((in = walk_next(fs, in))) {
+	while ((in = zsfs_inode_walk_next(fs, in))) {
 		if (!zsfs_ifile(in) || in == fs->ctl_inode)
 			continue;
 		file_lock(fs, in, true);
@@ -255,7 +231,7 @@ static uint64_t settle_round(struct zsfs_settle *st)
 	} else {
 		st->due_since = 0;
 	}
-	while ((in = walk_next(fs, in))) {
+	while ((in = zsfs_inode_walk_next(fs, in))) {
 		if (!zsfs_ifile(in) || in == fs->ctl_inode)
 			continue;
 		cursor = 0;
@@ -313,7 +289,7 @@ static uint64_t settle_round(struct zsfs_settle *st)
 	}
 out:
 	if (in)
-		unpin(fs, in);
+		zsfs_inode_walk_unpin(fs, in);
 	st->young = young;
 	if (waits && !retry)
 		retry = 1000000000u; /* a training waits: look again */
