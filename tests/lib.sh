@@ -61,6 +61,15 @@ trap 'exit 130' INT TERM
 # mode, in the background, and wait until the mount is live.
 zs_mount() {
 	need_fuse
+	zs_mount_try "$@" && return 0
+	echo "Bail out! zsfs did not mount: $(cat "$WORK/zsfs.log")"
+	exit 99
+}
+
+# zs_mount_try [extra zsfs args...]: zs_mount, but a failure is the
+# caller's to judge: return 1 (the daemon reaped, its output in
+# $WORK/zsfs.log).
+zs_mount_try() {
 	"$ZSFS" -f "$MNT" "$@" >"$WORK/zsfs.log" 2>&1 &
 	ZS_PID=$!
 	for _ in $(seq 100); do
@@ -71,8 +80,9 @@ zs_mount() {
 		kill -0 "$ZS_PID" 2>/dev/null || break
 		sleep 0.05
 	done
-	echo "Bail out! zsfs did not mount: $(cat "$WORK/zsfs.log")"
-	exit 99
+	wait "$ZS_PID" 2>/dev/null
+	ZS_PID=""
+	return 1
 }
 
 # zs_umount: unmount $MNT and wait for the daemon; its exit status.  Another

@@ -24,20 +24,6 @@ OLD_PARAM=$(cat "$PARAM")
 trap 'zs_cleanup; echo "$OLD_PARAM" >"$PARAM"' EXIT
 echo Y >"$PARAM" || skip_all "cannot set $PARAM"
 
-# zs_mount_try OPTS...: zs_mount, but a failure is the caller's to judge
-# (built without liburing, io_uring=on is refused with that reason).
-zs_mount_try() {
-	"$ZSFS" -f "$MNT" "$@" >"$WORK/zsfs.log" 2>&1 &
-	ZS_PID=$!
-	for _ in $(seq 100); do
-		mountpoint -q "$MNT" && stat "$MNT/.zsctl" >/dev/null 2>&1 && return 0
-		kill -0 "$ZS_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	wait "$ZS_PID" 2>/dev/null
-	ZS_PID=""
-	return 1
-}
 if ! zs_mount_try -o io_uring=on,size=1g; then
 	grep -q "without liburing" "$WORK/zsfs.log" && skip_all "zsfs built without liburing"
 	echo "Bail out! zsfs -o io_uring=on did not mount: $(cat "$WORK/zsfs.log")"
